@@ -1,0 +1,34 @@
+"""`stats`: counts per node and edge kind."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.cli.common import emit_json, progress, source_options
+
+
+@click.command("stats")
+@source_options
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def command(ws, as_json: bool) -> None:
+    """Count what the graph holds: live and deprecated nodes per kind, edges per
+    relation, and where revoked ids lead."""
+    from pipeline.graph import query
+
+    with progress(len(ws.domains) + 1) as step:
+        g = ws.graph(step)
+    data = query.stats(g)
+    data["attack_version"] = ws.attack_version
+    if as_json:
+        emit_json(data)
+        return
+    releases = ", ".join(f"{d} {v}" for d, v in data["releases"].items())
+    lines = [f"ATT&CK {ws.attack_version}: {releases}", "", "nodes (live, deprecated):"]
+    for kind in sorted(set(data["nodes"]) | set(data["deprecated"])):
+        lines.append(f"  {kind:<20} {data['nodes'].get(kind, 0):>7} {data['deprecated'].get(kind, 0):>7}")
+    lines += ["", "edges:"]
+    lines += [f"  {rel:<20} {n:>7}" for rel, n in data["edges"].items()]
+    lines += ["", "revoked ids lead to:"]
+    lines += [f"  {status:<20} {n:>7}" for status, n in data["revoked"].items()]
+    lines += ["", f"total: {data['total_nodes']} nodes, {data['total_edges']} edges"]
+    click.echo("\n".join(lines))

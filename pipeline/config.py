@@ -1,0 +1,256 @@
+"""`data/sources.toml` → typed, validated configuration.
+
+The sources file is data, not code: adding an ATT&CK release or a mapping table is an
+edit there, never an `if` here. Everything is checked once on load so later stages can
+trust ids, versions and paths.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from pipeline.errors import ConfigError
+from pipeline.model import DOMAINS
+
+SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
+MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
+
+KINDS = ("attack", "mapping", "catalog", "detection", "schema")
+_VERSION = re.compile(r"^\d+\.\d+$")
+_SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """ATT&CK releases sort numerically: 9.0 < 10.1."""
+    return tuple(int(p) for p in version.split("."))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Repository:
+    name: str
+    github: str
+    commit: str
+    root: str
+    mirror: str
+    license: str
+
+    def raw_url(self, path: str) -> str:
+        inner = "/".join(p for p in (self.root, path) if p)
+        return f"https://raw.githubusercontent.com/{self.github}/{self.commit}/{inner}"
+
+    @property
+    def archive_url(self) -> str:
+        return f"https://github.com/{self.github}/archive/{self.commit}.tar.gz"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """One input: a file or a folder, with its canonical URL and its place in a mirror."""
+
+    id: str
+    kind: str
+    format: str
+    url: str
+    mirror_path: str
+    folder: bool = False
+    domain: str | None = None
+    attack_version: str | None = None
+    framework: str | None = None
+    framework_version: str | None = None
+    stix_version: str | None = None
+    repository: str | None = None
+    enabled: bool = True
+    license: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    file: str
+    sources: tuple[Source, ...]
+    repositories: dict[str, Repository]
+    site_url: str = ""
+    _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((s.id, s) for s in self.sources)
+
+    def source(self, source_id: str) -> Source:
+        try:
+            return self._by_id[source_id]
+        except KeyError:
+            raise ConfigError(f"no source with id {source_id!r}", file=self.file) from None
+
+    def attack_releases(self, domain: str | None = None) -> list[Source]:
+        found = [s for s in self.sources if s.kind == "attack" and (domain is None or s.domain == domain)]
+        return sorted(found, key=lambda s: (DOMAINS.index(s.domain or "enterprise"), version_key(s.attack_version or "0.0")))
+
+    def attack_release(self, domain: str, version: str) -> Source | None:
+        for s in self.attack_releases(domain):
+            if s.attack_version == version:
+                return s
+        return None
+
+    def newest_attack_version(self, domain: str = "enterprise") -> str:
+        releases = self.attack_releases(domain)
+        if not releases:
+            raise ConfigError(f"no {domain} ATT&CK release is listed", file=self.file)
+        return releases[-1].attack_version or ""
+
+    def enabled(self, kind: str | None = None) -> list[Source]:
+        return [s for s in self.sources if s.enabled and (kind is None or s.kind == kind)]
+
+
+def default_sources_file() -> Path:
+    """`$ATTACK_PIPELINE_SOURCES`, else `./data/sources.toml`, else the one beside the package."""
+    env = os.environ.get(SOURCES_ENV)
+    if env:
+        return Path(env)
+    local = Path("data/sources.toml")
+    if local.is_file():
+        return local
+    return Path(__file__).resolve().parent.parent / "data" / "sources.toml"
+
+
+def _need(table: dict, key: str, where: str, file: str, kind: type = str):
+    value = table.get(key)
+    if value is None:
+        raise ConfigError(f"missing required key {key!r}", file=file, record=where)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{key!r} must be a {kind.__name__}, not {type(value).__name__}", file=file, record=where)
+    return value
+
+
+def _check_relative(path: str, where: str, file: str) -> str:
+    p = PurePosixPath(path)
+    if p.is_absolute() or ".." in p.parts or "\\" in path:
+        raise ConfigError(f"path {path!r} must be relative and stay inside the mirror", file=file, record=where)
+    return path
+
+
+def _attack_sources(table: dict, file: str) -> list[Source]:
+    where = "[attack]"
+    mirror = _need(table, "mirror", where, file)
+    urls = {"2.0": _need(table, "url_stix20", where, file), "2.1": _need(table, "url_stix21", where, file)}
+    license_ = table.get("license", "")
+    out = []
+    for i, rel in enumerate(_need(table, "releases", where, file, list)):
+        rwhere = f"[attack].releases[{i}]"
+        if not isinstance(rel, dict):
+            raise ConfigError("each release must be a table {domain, version, stix}", file=file, record=rwhere)
+        domain = _need(rel, "domain", rwhere, file)
+        version = _need(rel, "version", rwhere, file)
+        stix = _need(rel, "stix", rwhere, file)
+        if domain not in DOMAINS:
+            raise ConfigError(f"unknown domain {domain!r} (expected one of {', '.join(DOMAINS)})", file=file, record=rwhere)
+        if not _VERSION.match(version):
+            raise ConfigError(f"release {version!r} is not of the form MAJOR.MINOR", file=file, record=rwhere)
+        if stix not in urls:
+            raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
+        fill = {"domain": domain, "version": version}
+        out.append(
+            Source(
+                id=f"attack/{domain}-{version}",
+                kind="attack",
+                format=f"stix-{stix}",
+                url=urls[stix].format(**fill),
+                mirror_path=_check_relative(mirror.format(**fill), rwhere, file),
+                domain=domain,
+                attack_version=version,
+                stix_version=stix,
+                license=license_,
+            )
+        )
+    return out
+
+
+def _repositories(table: dict, file: str) -> dict[str, Repository]:
+    repos = {}
+    for name, body in table.items():
+        where = f"[repositories.{name}]"
+        if not isinstance(body, dict):
+            raise ConfigError("must be a table", file=file, record=where)
+        repos[name] = Repository(
+            name=name,
+            github=_need(body, "github", where, file),
+            commit=_need(body, "commit", where, file),
+            root=body.get("root", ""),
+            mirror=_check_relative(_need(body, "mirror", where, file), where, file),
+            license=body.get("license", ""),
+        )
+    return repos
+
+
+def _other_source(body: dict, index: int, repos: dict[str, Repository], file: str) -> Source:
+    where = f"[[source]] #{index + 1}"
+    sid = _need(body, "id", where, file)
+    where = f"source {sid!r}"
+    if not _SOURCE_ID.match(sid) or ".." in sid:
+        raise ConfigError("id may hold letters, digits and . _ / - only", file=file, record=where)
+    kind = _need(body, "kind", where, file)
+    if kind not in KINDS:
+        raise ConfigError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})", file=file, record=where)
+    path = _check_relative(body.get("path", ""), where, file)
+    folder = bool(body.get("folder", False))
+    repo_name = body.get("repository")
+    if repo_name is not None:
+        repo = repos.get(repo_name)
+        if repo is None:
+            raise ConfigError(f"unknown repository {repo_name!r}", file=file, record=where)
+        url = body.get("url") or (repo.archive_url if folder else repo.raw_url(path))
+        mirror_path = "/".join(p for p in (repo.mirror, path) if p)
+        license_ = body.get("license", repo.license)
+    else:
+        url = _need(body, "url", where, file)
+        mirror_path = _need(body, "mirror", where, file)
+        license_ = body.get("license", "")
+    domain = body.get("domain")
+    if domain is not None and domain not in DOMAINS:
+        raise ConfigError(f"unknown domain {domain!r}", file=file, record=where)
+    version = body.get("attack_version")
+    if version is not None and not _VERSION.match(version):
+        raise ConfigError(f"attack_version {version!r} is not of the form MAJOR.MINOR", file=file, record=where)
+    return Source(
+        id=sid,
+        kind=kind,
+        format=_need(body, "format", where, file),
+        url=url,
+        mirror_path=_check_relative(mirror_path, where, file),
+        folder=folder,
+        domain=domain,
+        attack_version=version,
+        framework=body.get("framework"),
+        framework_version=body.get("framework_version"),
+        repository=repo_name,
+        enabled=bool(body.get("enabled", True)),
+        license=license_,
+    )
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = Path(path) if path is not None else default_sources_file()
+    file = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("sources file not found (set --sources or ATTACK_PIPELINE_SOURCES)", file=file) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=file) from None
+    settings = raw.get("settings", {})
+    repos = _repositories(raw.get("repositories", {}), file)
+    sources = _attack_sources(_need(raw, "attack", "[attack]", file, dict), file)
+    for i, body in enumerate(raw.get("source", [])):
+        sources.append(_other_source(body, i, repos, file))
+    seen: set[str] = set()
+    for s in sources:
+        if s.id in seen:
+            raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
+        seen.add(s.id)
+    site_url = settings.get("site_url", "")
+    if site_url and not re.match(r"^https?://", site_url):
+        raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
+    return Config(file=file, sources=tuple(sources), repositories=repos, site_url=site_url)

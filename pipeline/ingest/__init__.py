@@ -1,0 +1,1 @@
+"""Ingest stage: read published files into the domain model, reporting bad records."""

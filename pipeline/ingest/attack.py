@@ -1,0 +1,305 @@
+"""STIX 2.0 (mitre/cti) and 2.1 (attack-stix-data) ATT&CK bundles → `AttackRelease`.
+
+Both layouts carry the same object shapes; what differs is where the spec version is
+declared and a few optional properties, so one reader serves every release from v8 on.
+Bad records never stop the load: they become `Issue`s naming the record, and the
+caller decides (`--strict`) whether that is fatal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+from pipeline.errors import Issue
+from pipeline.ingest.bundle import read_bundle
+from pipeline.model import (
+    Analytic,
+    Asset,
+    AttackObject,
+    AttackRelease,
+    Campaign,
+    DataComponent,
+    DataSource,
+    DetectionStrategy,
+    Group,
+    LogSource,
+    Mitigation,
+    Relationship,
+    Software,
+    Tactic,
+    Technique,
+)
+from pipeline.reconcile.revocation import resolve_revocations
+
+# Only these references carry ATT&CK ids; others (`AUT-9`, `ECO-13`, CAPEC) do not.
+ATTACK_SOURCE_NAMES = frozenset({"mitre-attack", "mitre-mobile-attack", "mitre-ics-attack"})
+KILL_CHAINS = ATTACK_SOURCE_NAMES
+
+KIND_OF_TYPE: dict[str, str] = {
+    "x-mitre-tactic": "tactic",
+    "attack-pattern": "technique",
+    "course-of-action": "mitigation",
+    "intrusion-set": "group",
+    "malware": "software",
+    "tool": "software",
+    "campaign": "campaign",
+    "x-mitre-data-source": "datasource",
+    "x-mitre-data-component": "datacomponent",
+    "x-mitre-detection-strategy": "detection_strategy",
+    "x-mitre-analytic": "analytic",
+    "x-mitre-asset": "asset",
+}
+# Understood, but not part of the graph.
+METADATA_TYPES = frozenset({"identity", "marking-definition", "x-mitre-matrix", "x-mitre-collection", "relationship"})
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")
+
+
+def _attack_ref(obj: dict) -> dict | None:
+    for ref in obj.get("external_references") or ():
+        if isinstance(ref, dict) and ref.get("source_name") in ATTACK_SOURCE_NAMES and ref.get("external_id"):
+            return ref
+    return None
+
+
+def _str(obj: dict, key: str) -> str:
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _strs(obj: dict, key: str) -> tuple[str, ...]:
+    value = obj.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
+
+
+class _Reader:
+    """One pass over a bundle's objects; holds the indexes the records are built from."""
+
+    def __init__(self, objects: list, *, domain: str, file: str) -> None:
+        self.domain = domain
+        self.file = file
+        self.issues: list[Issue] = []
+        self.raw: dict[str, dict] = {}
+        self.ids: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
+        self.matrices: list[dict] = []
+        self.collection_version: str | None = None
+        self.relationships: list[Relationship] = []
+        self.unknown_types: Counter[str] = Counter()
+        self._index(objects)
+
+    def issue(self, code: str, problem: str, record: str | None = None) -> None:
+        self.issues.append(Issue(code=code, problem=problem, file=self.file, record=record))
+
+    def _index(self, objects: list) -> None:
+        by_type: dict[str, list[dict]] = defaultdict(list)
+        for i, obj in enumerate(objects):
+            if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
+                self.issue("bad-object", "not a STIX object (needs string \"type\" and \"id\"); skipped", f"objects[{i}]")
+                continue
+            by_type[obj["type"]].append(obj)
+        for otype, objs in by_type.items():
+            if otype == "relationship":
+                for obj in objs:
+                    self._relationship(obj)
+            elif otype == "x-mitre-matrix":
+                self.matrices.extend(objs)
+            elif otype == "x-mitre-collection":
+                self.collection_version = _str(objs[0], "x_mitre_version") or None
+            elif otype in KIND_OF_TYPE:
+                for obj in objs:
+                    self.raw[obj["id"]] = obj
+                    self.kinds[obj["id"]] = KIND_OF_TYPE[otype]
+            elif otype not in METADATA_TYPES:
+                self.unknown_types[otype] += len(objs)
+        for otype, count in sorted(self.unknown_types.items()):
+            self.issue("unknown-type", f"{count} object(s) of unknown type {otype!r} skipped", f"type {otype}")
+        # ATT&CK ids first, so that references between objects can be written as ids.
+        pending_components = []
+        for sid, obj in self.raw.items():
+            ref = _attack_ref(obj)
+            if ref is not None:
+                self.ids[sid] = str(ref["external_id"])
+            elif self.kinds[sid] == "datacomponent":
+                pending_components.append(sid)
+            elif not obj.get("revoked"):
+                self.issue("missing-id", f"{obj['type']} has no ATT&CK id (no mitre-attack external reference); skipped", sid)
+        for sid in pending_components:
+            obj = self.raw[sid]
+            parent = self.ids.get(_str(obj, "x_mitre_data_source_ref"), "")
+            self.ids[sid] = f"{parent or 'DS'}/{_slug(_str(obj, 'name')) or sid.split('--')[-1]}"
+
+    def _relationship(self, obj: dict) -> None:
+        if obj.get("revoked") or obj.get("x_mitre_deprecated"):
+            return
+        rel, src, dst = obj.get("relationship_type"), obj.get("source_ref"), obj.get("target_ref")
+        if not all(isinstance(v, str) and v for v in (rel, src, dst)):
+            self.issue("bad-relationship", "relationship without relationship_type, source_ref or target_ref; skipped", obj["id"])
+            return
+        self.relationships.append(
+            Relationship(stix_id=obj["id"], relation=rel, source_ref=src, target_ref=dst, description=_str(obj, "description"))
+        )
+
+
+def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[str, Any]:
+    domains = _strs(obj, "x_mitre_domains")
+    return {
+        "stix_id": obj["id"],
+        "attack_id": attack_id,
+        "name": _str(obj, "name"),
+        "description": _str(obj, "description"),
+        "url": str(ref.get("url", "")) if ref else "",
+        "domains": tuple(d.removesuffix("-attack") for d in domains) or (domain,),
+        "deprecated": obj.get("x_mitre_deprecated") is True,
+        "revoked": obj.get("revoked") is True,
+        "version": _str(obj, "x_mitre_version"),
+        "modified": _str(obj, "modified"),
+    }
+
+
+def read_attack_release(path: Path, *, domain: str, version: str, file: str | None = None) -> AttackRelease:
+    """Load one domain of one release. `version` comes from the sources file: the
+    mirror's joined bundles do not say which release they are."""
+    file = file or str(path)
+    objects, spec = read_bundle(path)
+    r = _Reader(objects, domain=domain, file=file)
+    if r.collection_version and r.collection_version != version:
+        r.issue("version-mismatch", f"bundle says release {r.collection_version}, the sources file says {version}")
+
+    # Tactics in matrix order: live matrices first (Mobile keeps a deprecated second matrix).
+    matrices = sorted(r.matrices, key=lambda m: m.get("x_mitre_deprecated") is True)
+    tactic_order: list[str] = []
+    for matrix in matrices:
+        for ref in matrix.get("tactic_refs") or ():
+            tid = r.ids.get(ref)
+            if tid and tid not in tactic_order:
+                tactic_order.append(tid)
+    for sid, kind in r.kinds.items():
+        if kind == "tactic" and sid in r.ids and r.ids[sid] not in tactic_order:
+            tactic_order.append(r.ids[sid])
+    rank = {tid: i for i, tid in enumerate(tactic_order)}
+    shortnames = {_str(r.raw[s], "x_mitre_shortname"): r.ids[s] for s, k in r.kinds.items() if k == "tactic" and s in r.ids}
+
+    parents: dict[str, str] = {}
+    for rel in r.relationships:
+        if rel.relation == "subtechnique-of" and rel.source_ref in r.ids and rel.target_ref in r.ids:
+            parents[rel.source_ref] = r.ids[rel.target_ref]
+
+    def tactics_of(obj: dict, sid: str) -> tuple[str, ...]:
+        found = []
+        for phase in obj.get("kill_chain_phases") or ():
+            if not isinstance(phase, dict) or phase.get("kill_chain_name") not in KILL_CHAINS:
+                continue
+            tid = shortnames.get(phase.get("phase_name", ""))
+            if tid is None:
+                if not (obj.get("revoked") or obj.get("x_mitre_deprecated")):
+                    r.issue("unknown-tactic", f"kill chain phase {phase.get('phase_name')!r} is not a tactic of this release", sid)
+            elif tid not in found:
+                found.append(tid)
+        return tuple(sorted(found, key=rank.__getitem__))
+
+    def technique(obj, sid, c):
+        attack_id = c["attack_id"]
+        parent = parents.get(sid)
+        if parent is None and (obj.get("x_mitre_is_subtechnique") is True or "." in attack_id):
+            parent = attack_id.split(".")[0]
+        return Technique(
+            **c,
+            tactics=tactics_of(obj, sid),
+            platforms=_strs(obj, "x_mitre_platforms"),
+            parent=parent,
+            detection=_str(obj, "x_mitre_detection"),
+            data_sources=_strs(obj, "x_mitre_data_sources"),
+        )
+
+    def log_sources(obj, sid):
+        out = []
+        for ref in obj.get("x_mitre_log_source_references") or ():
+            if not isinstance(ref, dict):
+                continue
+            dc = r.ids.get(ref.get("x_mitre_data_component_ref", ""), "")
+            if not dc:
+                r.issue("missing-object", f"log source {ref.get('name')!r} names an unknown data component", sid)
+            out.append(LogSource(data_component=dc, name=str(ref.get("name", "")), channel=str(ref.get("channel", ""))))
+        return tuple(out)
+
+    builders: dict[str, Callable[[dict, str, dict], AttackObject]] = {
+        "tactic": lambda o, s, c: Tactic(**c, shortname=_str(o, "x_mitre_shortname")),
+        "technique": technique,
+        "mitigation": lambda o, s, c: Mitigation(**c),
+        "group": lambda o, s, c: Group(**c, aliases=_strs(o, "aliases")),
+        "software": lambda o, s, c: Software(
+            **c,
+            software_type=o["type"],
+            aliases=_strs(o, "x_mitre_aliases"),
+            platforms=_strs(o, "x_mitre_platforms"),
+        ),
+        "campaign": lambda o, s, c: Campaign(
+            **c, aliases=_strs(o, "aliases"), first_seen=_str(o, "first_seen"), last_seen=_str(o, "last_seen")
+        ),
+        "datasource": lambda o, s, c: DataSource(
+            **c, platforms=_strs(o, "x_mitre_platforms"), collection_layers=_strs(o, "x_mitre_collection_layers")
+        ),
+        "datacomponent": lambda o, s, c: DataComponent(**c, data_source=r.ids.get(_str(o, "x_mitre_data_source_ref"), "")),
+        "detection_strategy": lambda o, s, c: DetectionStrategy(
+            **c, analytics=tuple(r.ids[a] for a in _strs(o, "x_mitre_analytic_refs") if a in r.ids)
+        ),
+        "analytic": lambda o, s, c: Analytic(**c, platforms=_strs(o, "x_mitre_platforms"), log_sources=log_sources(o, s)),
+        "asset": lambda o, s, c: Asset(**c, platforms=_strs(o, "x_mitre_platforms"), sectors=_strs(o, "x_mitre_sectors")),
+    }
+
+    live: dict[str, AttackObject] = {}
+    revoked: dict[str, AttackObject] = {}
+    for sid, obj in r.raw.items():
+        attack_id = r.ids.get(sid)
+        if attack_id is None:
+            continue
+        kind = r.kinds[sid]
+        common = _common(obj, attack_id, _attack_ref(obj), domain)
+        try:
+            record = builders[kind](obj, sid, common)
+        except (TypeError, ValueError, AttributeError) as exc:
+            r.issue("bad-object", f"unreadable {obj['type']}: {exc}; skipped", sid)
+            continue
+        (revoked if record.revoked else live)[sid] = record
+
+    for rel in r.relationships:
+        for end in (rel.source_ref, rel.target_ref):
+            if end not in r.raw and not end.startswith(("identity--", "marking-definition--", "x-mitre-matrix--")):
+                r.issue("missing-object", f"{rel.relation} relationship points to {end}, which is not in the bundle", rel.stix_id)
+                break
+
+    revocations = resolve_revocations(live, revoked, r.relationships, file=file, issues=r.issues)
+    matrix = _str(matrices[0], "name") if matrices else ""
+    return AttackRelease(
+        domain=domain,
+        version=version,
+        stix_version=spec or _spec_of_objects(objects),
+        file=file,
+        matrix=matrix,
+        tactics=tuple(t for t in tactic_order if _tactic_live(live, t)),
+        objects=live,
+        relationships=tuple(r.relationships),
+        revocations=revocations,
+        issues=tuple(r.issues),
+    )
+
+
+def _tactic_live(objects: dict[str, AttackObject], tactic_id: str) -> bool:
+    return any(o.kind == "tactic" and o.attack_id == tactic_id and o.live for o in objects.values())
+
+
+def _spec_of_objects(objects: list) -> str:
+    for obj in objects:
+        if isinstance(obj, dict) and isinstance(obj.get("spec_version"), str):
+            return obj["spec_version"]
+    return "2.0"

@@ -1,0 +1,1 @@
+"""Reconcile stage: make ids of any release answer in the target release."""

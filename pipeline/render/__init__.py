@@ -1,0 +1,33 @@
+"""Render stage: each renderer reads the graph and writes one part of the output tree.
+
+A renderer is `render(ctx, out_dir) -> list[Path]` registered by name; the build runs
+them in registry order into a temporary directory, so a renderer never sees or
+damages a previous build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import networkx as nx
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    graph: nx.MultiDiGraph
+    workspace: object
+    site_url: str = ""
+
+
+Renderer = Callable[[RenderContext, Path], list[Path]]
+
+
+def _registry() -> dict[str, Renderer]:
+    from pipeline.render import reports
+
+    return {"reports": reports.render}
+
+
+RENDERERS: dict[str, Renderer] = _registry()

@@ -1,0 +1,39 @@
+"""`reports/`: what the build read, what it found wrong, and where revoked ids lead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.graph import query
+from pipeline.render.writing import write_json
+
+
+def render(ctx, out: Path) -> list[Path]:
+    g = ctx.graph
+    ws = ctx.workspace
+    summary = query.stats(g) | {"attack_version": ws.attack_version, "pipeline_version": __version__}
+    issues = sorted(
+        (i.as_dict() for i in ws.issues),
+        key=lambda d: (d["file"] or "", d["record"] or "", d["code"], d["problem"]),
+    )
+    written = [
+        write_json(out / "reports" / "summary.json", summary),
+        write_json(out / "reports" / "issues.json", issues),
+    ]
+    skipped = g.graph.get("skipped_relationships", {})
+    for release in ws.releases():
+        report = {
+            "domain": release.domain,
+            "attack_version": release.version,
+            "stix_version": release.stix_version,
+            "matrix": release.matrix,
+            "tactics": list(release.tactics),
+            "revoked": {
+                key: {"status": r.status, "chain": list(r.chain), "reason": r.reason}
+                for key, r in sorted(release.revocations.items())
+            },
+            "skipped_relationships": skipped.get(release.domain, {}),
+        }
+        written.append(write_json(out / "reports" / f"attack-{release.domain}.json", report))
+    return written

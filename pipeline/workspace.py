@@ -1,0 +1,95 @@
+"""What one command works on: the sources, where they resolve, the target release.
+
+The CLI turns options into a `Workspace`; every command then asks it for releases or
+the graph, so selection rules (default version, domain fallbacks) live here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pipeline.config import Config, version_key
+from pipeline.errors import ConfigError, Issue
+from pipeline.fetch import resolve
+from pipeline.model import DOMAINS, AttackRelease
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Workspace:
+    config: Config
+    mirror: Path | None
+    attack_version: str
+    domains: tuple[str, ...]
+    issues: list[Issue] = field(default_factory=list)
+    _releases: list[AttackRelease] | None = None
+    _graph: object | None = None
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        mirror: Path | None,
+        attack_version: str | None = None,
+        domains: tuple[str, ...] = (),
+    ) -> "Workspace":
+        version = attack_version or config.newest_attack_version("enterprise")
+        issues: list[Issue] = []
+        explicit = bool(domains)
+        wanted = tuple(dict.fromkeys(domains)) if explicit else DOMAINS
+        for d in wanted:
+            if d not in DOMAINS:
+                raise ConfigError(f"unknown domain {d!r} (expected one of {', '.join(DOMAINS)})")
+        chosen = []
+        for d in wanted:
+            if config.attack_release(d, version) is not None:
+                chosen.append(d)
+                continue
+            have = ", ".join(s.attack_version or "" for s in config.attack_releases(d)) or "none"
+            if d == "enterprise" and not explicit:
+                raise ConfigError(
+                    f"no enterprise ATT&CK release {version} in the sources (listed: {have})", file=config.file
+                )
+            issues.append(
+                Issue(code="domain-skipped", problem=f"no {d} release {version} in the sources (listed: {have}); {d} skipped", file=config.file)
+            )
+        if not chosen:
+            raise ConfigError(f"none of the requested domains has ATT&CK release {version}", file=config.file)
+        return cls(config=config, mirror=mirror, attack_version=version, domains=tuple(chosen), issues=issues)
+
+    def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
+        if self._releases is None:
+            from pipeline.ingest.attack import read_attack_release
+
+            out = []
+            for domain in self.domains:
+                source = self.config.attack_release(domain, self.attack_version)
+                assert source is not None
+                if progress:
+                    progress(f"reading {source.id}")
+                found = resolve(source, self.mirror)
+                release = read_attack_release(found.path, domain=domain, version=self.attack_version)
+                self.issues.extend(release.issues)
+                out.append(release)
+            self._releases = out
+        return self._releases
+
+    def graph(self, progress: Progress | None = None):
+        if self._graph is None:
+            from pipeline.graph import build_graph
+
+            releases = self.releases(progress)
+            if progress:
+                progress("building the graph")
+            self._graph = build_graph(releases)
+        return self._graph
+
+    def older_releases(self, domain: str) -> list[str]:
+        return [
+            s.attack_version or ""
+            for s in self.config.attack_releases(domain)
+            if version_key(s.attack_version or "0.0") < version_key(self.attack_version)
+        ]
