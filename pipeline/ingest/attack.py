@@ -62,9 +62,20 @@ def _slug(text: str) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")
 
 
+def _list(obj: dict, key: str) -> list:
+    """A list-valued property, or an empty list when the file has anything else there."""
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _attack_ref(obj: dict) -> dict | None:
-    for ref in obj.get("external_references") or ():
-        if isinstance(ref, dict) and ref.get("source_name") in ATTACK_SOURCE_NAMES and ref.get("external_id"):
+    for ref in _list(obj, "external_references"):
+        if (
+            isinstance(ref, dict)
+            and _str(ref, "source_name") in ATTACK_SOURCE_NAMES
+            and isinstance(ref.get("external_id"), str)
+            and ref["external_id"]
+        ):
             return ref
     return None
 
@@ -136,7 +147,7 @@ class _Reader:
         for sid in pending_components:
             obj = self.raw[sid]
             parent = self.ids.get(_str(obj, "x_mitre_data_source_ref"), "")
-            self.ids[sid] = f"{parent or 'DS'}/{_slug(_str(obj, 'name')) or sid.split('--')[-1]}"
+            self.ids[sid] = f"{parent or 'DS'}/{_slug(_str(obj, 'name')) or _slug(sid)}"
 
     def _relationship(self, obj: dict) -> None:
         if obj.get("revoked") or obj.get("x_mitre_deprecated"):
@@ -157,7 +168,7 @@ def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[st
         "attack_id": attack_id,
         "name": _str(obj, "name"),
         "description": _str(obj, "description"),
-        "url": str(ref.get("url", "")) if ref else "",
+        "url": _str(ref, "url") if ref else "",
         "domains": tuple(d.removesuffix("-attack") for d in domains) or (domain,),
         "deprecated": obj.get("x_mitre_deprecated") is True,
         "revoked": obj.get("revoked") is True,
@@ -179,8 +190,8 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
     matrices = sorted(r.matrices, key=lambda m: m.get("x_mitre_deprecated") is True)
     tactic_order: list[str] = []
     for matrix in matrices:
-        for ref in matrix.get("tactic_refs") or ():
-            tid = r.ids.get(ref)
+        for ref in _list(matrix, "tactic_refs"):
+            tid = r.ids.get(ref) if isinstance(ref, str) else None
             if tid and tid not in tactic_order:
                 tactic_order.append(tid)
     for sid, kind in r.kinds.items():
@@ -191,15 +202,15 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
 
     parents: dict[str, str] = {}
     for rel in r.relationships:
-        if rel.relation == "subtechnique-of" and rel.source_ref in r.ids and rel.target_ref in r.ids:
+        if rel.relation == "subtechnique-of" and r.kinds.get(rel.source_ref) == r.kinds.get(rel.target_ref) == "technique" and rel.target_ref in r.ids:
             parents[rel.source_ref] = r.ids[rel.target_ref]
 
     def tactics_of(obj: dict, sid: str) -> tuple[str, ...]:
         found = []
-        for phase in obj.get("kill_chain_phases") or ():
-            if not isinstance(phase, dict) or phase.get("kill_chain_name") not in KILL_CHAINS:
+        for phase in _list(obj, "kill_chain_phases"):
+            if not isinstance(phase, dict) or _str(phase, "kill_chain_name") not in KILL_CHAINS:
                 continue
-            tid = shortnames.get(phase.get("phase_name", ""))
+            tid = shortnames.get(_str(phase, "phase_name"))
             if tid is None:
                 if not (obj.get("revoked") or obj.get("x_mitre_deprecated")):
                     r.issue("unknown-tactic", f"kill chain phase {phase.get('phase_name')!r} is not a tactic of this release", sid)
@@ -223,13 +234,13 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
 
     def log_sources(obj, sid):
         out = []
-        for ref in obj.get("x_mitre_log_source_references") or ():
+        for ref in _list(obj, "x_mitre_log_source_references"):
             if not isinstance(ref, dict):
                 continue
-            dc = r.ids.get(ref.get("x_mitre_data_component_ref", ""), "")
+            dc = r.ids.get(_str(ref, "x_mitre_data_component_ref"), "")
             if not dc:
-                r.issue("missing-object", f"log source {ref.get('name')!r} names an unknown data component", sid)
-            out.append(LogSource(data_component=dc, name=str(ref.get("name", "")), channel=str(ref.get("channel", ""))))
+                r.issue("missing-object", f"log source {_str(ref, 'name')!r} names an unknown data component", sid)
+            out.append(LogSource(data_component=dc, name=_str(ref, "name"), channel=_str(ref, "channel")))
         return tuple(out)
 
     builders: dict[str, Callable[[dict, str, dict], AttackObject]] = {

@@ -1,0 +1,34 @@
+# attack-pipeline: `make all` builds every artifact into outputs/, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MIRROR ?= $(if $(ATTACK_PIPELINE_MIRROR),$(ATTACK_PIPELINE_MIRROR),../shared/data)
+OUT ?= outputs
+ATTACK_VERSION ?=
+VERSION_OPT := $(if $(ATTACK_VERSION),--attack-version $(ATTACK_VERSION),)
+
+.PHONY: help install all test bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: MIRROR=$(MIRROR) OUT=$(OUT) ATTACK_VERSION=<release>"
+
+$(BIN)/attack-pipeline: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/attack-pipeline ## create .venv and install the package with dev extras
+
+all: $(BIN)/attack-pipeline ## full build of every artifact into OUT (default outputs/)
+	$(BIN)/attack-pipeline build --mirror $(MIRROR) --out $(OUT) $(VERSION_OPT)
+
+test: $(BIN)/attack-pipeline ## run the tests (real-data tests read MIRROR)
+	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/pytest -q
+
+bench: $(BIN)/attack-pipeline ## run the benchmarks against the reference tools
+	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/bench_stats.py
+
+clean: ## remove outputs and caches (keeps .venv)
+	rm -rf $(OUT) .pytest_cache .hypothesis bench/results
