@@ -63,28 +63,32 @@ class Workspace:
     def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
         if self._releases is None:
             from pipeline.ingest.attack import read_attack_release
+            from pipeline.perf import paused_gc
 
             out = []
-            for domain in self.domains:
-                source = self.config.attack_release(domain, self.attack_version)
-                assert source is not None
-                if progress:
-                    progress(f"reading {source.id}")
-                found = resolve(source, self.mirror)
-                release = read_attack_release(found.path, domain=domain, version=self.attack_version)
-                self.issues.extend(release.issues)
-                out.append(release)
+            with paused_gc():
+                for domain in self.domains:
+                    source = self.config.attack_release(domain, self.attack_version)
+                    assert source is not None
+                    if progress:
+                        progress(f"reading {source.id}")
+                    found = resolve(source, self.mirror)
+                    release = read_attack_release(found.path, domain=domain, version=self.attack_version)
+                    self.issues.extend(release.issues)
+                    out.append(release)
             self._releases = out
         return self._releases
 
     def graph(self, progress: Progress | None = None):
         if self._graph is None:
             from pipeline.graph import build_graph
+            from pipeline.perf import paused_gc
 
             releases = self.releases(progress)
             if progress:
                 progress("building the graph")
-            self._graph = build_graph(releases)
+            with paused_gc():
+                self._graph = build_graph(releases)
         return self._graph
 
     def older_releases(self, domain: str) -> list[str]:
