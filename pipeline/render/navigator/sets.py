@@ -1,0 +1,163 @@
+"""Which layers the build writes, as (relative path, Layer) pairs.
+
+Colours are fixed per coverage class so that every layer of a build reads the same way:
+green both, blue controls only, yellow detections only, red neither.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import networkx as nx
+
+from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage, coverage_by_technique
+from pipeline.render.navigator.layer import Gradient, Layer, Link, Mark, Meta
+
+CLASS_COLORS = {"both": "#1a9850", "controls": "#4575b4", "detections": "#fdae61", "neither": "#d73027"}
+GAP_GRADIENT = ("#fee8c8", "#e34a33")
+_SAFE_ID = re.compile(r"^[A-Z]{1,3}\d{4}(\.\d{3})?$")
+
+
+def safe_file_id(attack_id: str) -> str:
+    """ATT&CK ids become file names only after this check (ids come from input files)."""
+    if not _SAFE_ID.match(attack_id):
+        raise ValueError(f"refusing to use {attack_id!r} in a file name")
+    return attack_id
+
+
+def technique_links(site_url: str, technique_id: str) -> tuple[Link, ...]:
+    if not site_url:
+        return ()
+    return (Link(label=f"{technique_id} in the docs", url=f"{site_url.rstrip('/')}/techniques/{technique_id}/"),)
+
+
+def _coverage_comment(c: Coverage) -> str:
+    parts = [f"{CLASS_LABELS[c.klass]}"]
+    if c.controls:
+        parts.append("controls: " + ", ".join(f"{k} {v}" for k, v in c.controls.items()))
+    if c.detections:
+        parts.append("detections: " + ", ".join(f"{k} {v}" for k, v in c.detections.items()))
+    return "; ".join(parts)
+
+
+def _mapping_blocks(g: nx.MultiDiGraph, key: str) -> tuple[tuple[Meta, ...], ...]:
+    """One metadata block per control or detection edge, in a stable order."""
+    blocks = []
+    for u, _, d in sorted(g.in_edges(key, data=True), key=lambda e: (e[0], e[2].get("relation", ""), str(e[2].get("score_category", "")))):
+        n = g.nodes[u]
+        if n["kind"] not in ("control", "capability", "detection"):
+            continue
+        block = [Meta(n["kind"], f"{n['id']} {n['name']}".strip())]
+        for label, attr in (("category", "score_category"), ("value", "score_value"), ("relation", "relation"), ("source", "source")):
+            if d.get(attr):
+                block.append(Meta(label, str(d[attr])))
+        if d.get("comments"):
+            block.append(Meta("comment", str(d["comments"])))
+        blocks.append(tuple(block))
+    return tuple(blocks)
+
+
+def _legend() -> tuple[tuple[str, str], ...]:
+    return tuple((CLASS_LABELS[k], CLASS_COLORS[k]) for k in CLASSES)
+
+
+def coverage_layer(g: nx.MultiDiGraph, domain: str, version: str, site_url: str, cov: dict[str, Coverage]) -> Layer:
+    marks = []
+    for key, c in cov.items():
+        tid = g.nodes[key]["id"]
+        marks.append(
+            Mark(
+                technique=tid,
+                color=CLASS_COLORS[c.klass],
+                comment=_coverage_comment(c),
+                metadata=_mapping_blocks(g, key),
+                links=technique_links(site_url, tid),
+            )
+        )
+    counts = {k: sum(1 for c in cov.values() if c.klass == k) for k in CLASSES}
+    return Layer(
+        name=f"Coverage — {domain} ATT&CK {version}",
+        description="Every live technique by what covers it: "
+        + ", ".join(f"{CLASS_LABELS[k]} {counts[k]}" for k in CLASSES),
+        domain=domain,
+        attack_version=version,
+        marks=tuple(marks),
+        legend=_legend(),
+    )
+
+
+def gap_layer(g: nx.MultiDiGraph, domain: str, version: str, site_url: str, cov: dict[str, Coverage]) -> Layer:
+    """Techniques with neither a control nor a detection, scored by how many groups use them."""
+    marks = []
+    for key, c in cov.items():
+        if c.klass != "neither":
+            continue
+        groups = sorted({u for u, _, d in g.in_edges(key, data=True) if d["relation"] == "uses" and g.nodes[u]["kind"] == "group"})
+        tid = g.nodes[key]["id"]
+        marks.append(
+            Mark(
+                technique=tid,
+                score=len(groups),
+                comment=f"no control and no detection; used by {len(groups)} group(s)",
+                metadata=((Meta("groups", ", ".join(g.nodes[k]["id"] for k in groups) or "none"),),),
+                links=technique_links(site_url, tid),
+            )
+        )
+    top = max((m.score or 0 for m in marks), default=0)
+    high = max(top, 1)
+    return Layer(
+        name=f"Gaps — {domain} ATT&CK {version}",
+        description=f"{len(marks)} live techniques with no control and no detection; score = number of ATT&CK groups that use the technique",
+        domain=domain,
+        attack_version=version,
+        marks=tuple(marks),
+        gradient=Gradient(GAP_GRADIENT, 0, high),
+        legend=(("used by no group", GAP_GRADIENT[0]), (f"used by {high} groups", GAP_GRADIENT[1])),
+        sorting=3,
+    )
+
+
+def group_layers(
+    g: nx.MultiDiGraph, domain: str, version: str, site_url: str, cov: dict[str, Coverage]
+) -> Iterator[tuple[str, Layer]]:
+    """Per ATT&CK group: its techniques coloured by our coverage class."""
+    for key, n in sorted(g.nodes(data=True)):
+        if n["kind"] != "group" or n["deprecated"] or domain not in n["domains"]:
+            continue
+        marks = []
+        for _, v, d in sorted(g.out_edges(key, data=True), key=lambda e: e[1]):
+            if d["relation"] != "uses" or v not in cov or d.get("domain") != domain:
+                continue
+            c = cov[v]
+            tid = g.nodes[v]["id"]
+            marks.append(
+                Mark(
+                    technique=tid,
+                    color=CLASS_COLORS[c.klass],
+                    comment=_coverage_comment(c),
+                    metadata=((Meta("procedure", d.get("description", "")),),) if d.get("description") else (),
+                    links=technique_links(site_url, tid),
+                )
+            )
+        if not marks:
+            continue
+        yield (
+            f"groups/{safe_file_id(n['id'])}.json",
+            Layer(
+                name=f"{n['id']} {n['name']} — coverage",
+                description=f"Techniques {n['name']} uses in ATT&CK {version}, coloured by coverage",
+                domain=domain,
+                attack_version=version,
+                marks=tuple(marks),
+                legend=_legend(),
+                links=(Link(label=f"{n['id']} on attack.mitre.org", url=n["record"].url),) if n["record"].url else (),
+            ),
+        )
+
+
+def layer_set(g: nx.MultiDiGraph, domain: str, version: str, site_url: str) -> Iterator[tuple[str, Layer]]:
+    cov = coverage_by_technique(g, domain)
+    yield "coverage.json", coverage_layer(g, domain, version, site_url, cov)
+    yield "gaps.json", gap_layer(g, domain, version, site_url, cov)
+    yield from group_layers(g, domain, version, site_url, cov)

@@ -1,0 +1,60 @@
+"""Checks a layer must pass before anyone imports it.
+
+Navigator drops entries silently (unknown, revoked or deprecated ids; a tactic the
+technique is not in) and says nothing, so the build checks all of that itself, next to
+the JSON Schema of the format.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import networkx as nx
+
+SCHEMA_FILE = Path(__file__).with_name("layer-4.5.schema.json")
+
+
+@functools.cache
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def problems(layer: dict, g: nx.MultiDiGraph) -> list[str]:
+    """Every reason this layer would not import cleanly or would mislead; empty when fine."""
+    return schema_problems(layer) or semantic_problems(layer, g)
+
+
+def schema_problems(layer: dict) -> list[str]:
+    return [f"schema: {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in _validator().iter_errors(layer)]
+
+
+def semantic_problems(layer: dict, g: nx.MultiDiGraph) -> list[str]:
+    """What the schema cannot know: ids live in the release, tactics, gradient, legend."""
+    found: list[str] = []
+    release = g.graph.get("releases", {})
+    domain = layer["domain"].removesuffix("-attack")
+    if domain not in release or release[domain].split(".")[0] != layer["versions"].get("attack"):
+        found.append(f"versions.attack {layer['versions'].get('attack')!r} is not the graph's {domain} release")
+    gradient = layer.get("gradient")
+    legend_colors = {item["color"].lower() for item in layer.get("legendItems", [])}
+    for i, t in enumerate(layer.get("techniques", [])):
+        tid = t["techniqueID"]
+        node = g.nodes.get(f"technique:{tid}")
+        where = f"techniques[{i}] {tid}"
+        if node is None or node["deprecated"] or domain not in node["domains"]:
+            found.append(f"{where}: not a live {domain} technique of this release")
+            continue
+        shortnames = [g.nodes[v]["record"].shortname for v, d in g.succ[f"technique:{tid}"].items() if "in_tactic" in d]
+        if "tactic" in t and t["tactic"] not in shortnames:
+            found.append(f"{where}: tactic {t['tactic']!r} is not one of {shortnames}")
+        if "score" in t and gradient and not gradient["minValue"] <= t["score"] <= gradient["maxValue"]:
+            found.append(f"{where}: score {t['score']} outside the gradient")
+        if t.get("color") and t["color"].lower() not in legend_colors:
+            found.append(f"{where}: colour {t['color']} has no legend item")
+    return found
