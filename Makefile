@@ -27,8 +27,11 @@ all: $(BIN)/attack-pipeline ## full build of every artifact into OUT (default ou
 test: $(BIN)/attack-pipeline ## run the tests (real-data tests read MIRROR)
 	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/pytest -q
 
-bench: $(BIN)/attack-pipeline ## run the benchmarks against the reference tools
-	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/bench_stats.py
+bench: $(BIN)/attack-pipeline ## run every benchmark in bench/ against its reference tool
+	@for script in bench/bench_*.py; do \
+		echo "== $$script"; \
+		ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python $$script || exit 1; \
+	done
 
 clean: ## remove outputs and caches (keeps .venv)
 	rm -rf $(OUT) .pytest_cache .hypothesis bench/results
