@@ -99,6 +99,8 @@ class Downloader:
                 raise _Transient(f"HTTP {exc.code} {exc.reason}") from None
             raise DownloadError(f"could not download {url}: HTTP {exc.code} {exc.reason}", url=url, status=exc.code) from None
         except urllib.error.URLError as exc:
+            if _unknown_host(exc.reason):
+                raise DownloadError(f"could not download {url}: {_reason(exc.reason)}", url=url) from None
             raise _Transient(_reason(exc.reason)) from None
         except (TimeoutError, socket.timeout):
             raise _Transient(f"timed out (no data for {self.timeout:g} s)") from None
@@ -113,6 +115,12 @@ def _content_length(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
     return int(value.strip())
+
+
+def _unknown_host(reason: object) -> bool:
+    """A name that does not exist will not exist a second later (unlike EAI_AGAIN)."""
+    final = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    return isinstance(reason, socket.gaierror) and reason.errno in final
 
 
 def _reason(reason: object) -> str:

@@ -172,7 +172,7 @@ class Resolver:
             path, _digest, origin, _url = self._download(source, verify_pin=self.lock_file is not None)
         except DownloadError as exc:
             where = f"not in the mirror {self.mirror}" if self.mirror else "no mirror is set (--mirror DIR or ATTACK_PIPELINE_MIRROR)"
-            raise SourceNotFound(f"{where}; not in the cache; {exc.problem}", record=exc.record) from None
+            raise SourceNotFound(f"{where}; not in the cache {self.cache}; {exc.problem}", record=exc.record) from None
         return Resolved(source=source, path=path, origin=origin)
 
     # -- the thorough path -----------------------------------------------------------
@@ -194,6 +194,9 @@ class Resolver:
                 try:
                     return self._fetched_from_cache(source, lock_origin, cached)
                 except LockMismatch as exc:
+                    if not (self.allow_network and self.cache is not None):
+                        # Nothing to replace it with: keep the copy for inspection.
+                        raise LockMismatch(f"cached copy {cached}: {exc.problem}", file=exc.file, record=exc.record) from None
                     replaced = f"cached copy {cached} dropped: {exc.one_line()}"
                     self.warn(replaced)
                     discard(cached)
@@ -244,15 +247,11 @@ class Resolver:
     def _check_reachable(self, source: Source) -> None:
         if self.allow_network and self.cache is not None:
             return
-        places = []
-        if self.mirror is not None:
-            places.append(f"the mirror {self.mirror}")
-        else:
-            places.append("no mirror is set (--mirror DIR or ATTACK_PIPELINE_MIRROR)")
+        places = [f"not in the mirror {self.mirror}" if self.mirror else "no mirror is set (--mirror DIR or ATTACK_PIPELINE_MIRROR)"]
         if self.cache is not None:
-            places.append(f"the cache {self.cache}")
-        why = "the network is off" if not self.allow_network else "no cache directory to download into"
-        raise SourceNotFound(f"not found: {'; '.join(places)}; {why}", record=f"source {source.id!r}")
+            places.append(f"not in the cache {self.cache}")
+        places.append(f"the network is off (--offline or {OFFLINE_ENV})" if not self.allow_network else "no cache to download into")
+        raise SourceNotFound("; ".join(places), record=f"source {source.id!r}")
 
     def _canonical(self, source: Source) -> _Target:
         if not source.folder:
@@ -354,22 +353,9 @@ class Resolver:
         return path, False
 
 
-def resolve(
-    source: Source,
-    mirror: Path | None,
-    *,
-    cache: Path | None = None,
-    allow_network: bool = False,
-    base_url: str = "",
-    lock_file: Path | None = None,
-    repositories: Mapping[str, Repository] | None = None,
-) -> Resolved:
-    """Resolve one source (mirror → cache → network); see `Resolver.resolve`."""
-    resolver = Resolver(
-        mirror=mirror, cache=cache, allow_network=allow_network, base_url=base_url,
-        lock_file=lock_file, repositories=repositories,
-    )
-    with resolver:
+def resolve(source: Source, mirror: Path | None, *, cache: Path | None = None, allow_network: bool = False, **options) -> Resolved:
+    """Resolve one source (mirror → cache → network); `options` as for `Resolver`."""
+    with Resolver(mirror=mirror, cache=cache, allow_network=allow_network, **options) as resolver:
         return resolver.resolve(source)
 
 
