@@ -214,9 +214,9 @@ url = "{base}/{archive}"
 
 
 def github_archive(path: Path, files: dict[str, bytes], *, extra: list[tarfile.TarInfo] = ()) -> Path:
-    """A tar.gz shaped like GitHub's: everything under `demo-<commit>/`."""
+    """A tar.gz shaped like GitHub's: a pax global header with the commit, everything under `demo-<commit>/`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as tar:
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT, pax_headers={"comment": "abc123"}) as tar:
         for rel, data in files.items():
             info = tarfile.TarInfo(f"demo-abc123/{rel}")
             info.size = len(data)
@@ -639,3 +639,11 @@ def test_the_fast_path_hashes_nothing_it_already_has(tmp_path, server, monkeypat
     assert resolver(tmp_path, sources, mirror=mirror).resolve(source).path == mirror / "mappings" / "table.json.gz"
     assert resolver(tmp_path, sources).resolve(source) == cached.__class__(source=source, path=cached.path, origin="cache")
     assert len(server.requests) == 1
+
+
+def test_a_damaged_lock_stops_fetch_with_one_line(tmp_path):
+    sources = write_sources(tmp_path, "http://127.0.0.1:9")
+    sources.with_name("sources.lock").write_text('{"lock_version": 1, "sources": []}')
+    result = CliRunner().invoke(cli, ["fetch", "--sources", str(sources), "--offline"], env={"ATTACK_PIPELINE_MIRROR": ""})
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {sources.with_name('sources.lock')}: 'sources' must be an object\n"

@@ -86,6 +86,7 @@ def command(
             may_pin=not locked,
             warn=warnings.append,
         )
+        resolver.lock  # a damaged lock is one error before any work, not one per source
         results, errors = [], []
         try:
             with resolver, progress(len(chosen)) as step:
