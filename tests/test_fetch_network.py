@@ -471,6 +471,7 @@ def test_a_truncated_archive_is_retried(tmp_path, server):
 # -- the workspace path and the CLI ---------------------------------------------------------
 
 
+@pytest.mark.realdata
 def test_other_commands_fill_the_cache_once_then_stay_off_the_network(tmp_path, server):
     """`stats` without a mirror downloads what it lacks; the next run asks nothing."""
     www = tmp_path / "www"
