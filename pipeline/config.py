@@ -73,6 +73,7 @@ class Config:
     sources: tuple[Source, ...]
     repositories: dict[str, Repository]
     site_url: str = ""
+    base_url: str = ""
     _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -253,4 +254,7 @@ def load_config(path: Path | None = None) -> Config:
     site_url = settings.get("site_url", "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
-    return Config(file=file, sources=tuple(sources), repositories=repos, site_url=site_url)
+    base_url = settings.get("base_url", "")
+    if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
+        raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
+    return Config(file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"))

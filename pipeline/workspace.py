@@ -12,7 +12,7 @@ from typing import Callable
 
 from pipeline.config import Config, version_key
 from pipeline.errors import ConfigError, Issue
-from pipeline.fetch import resolve
+from pipeline.fetch import Resolver, resolve  # noqa: F401 - resolve: mirror-only lookups
 from pipeline.model import DOMAINS, AttackRelease
 
 Progress = Callable[[str], None]
@@ -72,12 +72,17 @@ class Workspace:
                     assert source is not None
                     if progress:
                         progress(f"reading {source.id}")
-                    found = resolve(source, self.mirror)
+                    found = self.resolve(source)
                     release = read_attack_release(found.path, domain=domain, version=self.attack_version)
                     self.issues.extend(release.issues)
                     out.append(release)
             self._releases = out
         return self._releases
+
+    def resolve(self, source):
+        """Mirror, then cache, then a checked download (pipeline.fetch.resolver); no hashing
+        of mirror or cache copies here, so commands stay fast: `fetch` verifies them."""
+        return Resolver.for_config(self.config, self.mirror).resolve(source)
 
     def graph(self, progress: Progress | None = None):
         if self._graph is None:

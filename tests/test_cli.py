@@ -98,10 +98,11 @@ def test_unknown_type_and_missing_target_warn_and_strict_fails(run, tiny):
 def test_missing_source_names_the_paths_tried(run, tiny):
     opts, mirror = tiny
     (mirror / "attack" / "enterprise-attack-99.0.json.gz").unlink()
-    r = run("stats", *opts)
+    r = run("stats", *opts, env={"ATTACK_PIPELINE_OFFLINE": "1"})
     assert r.exit_code == 1
     assert "source 'attack/enterprise-99.0': not found in the mirror (tried " in r.stderr
     assert "enterprise-attack-99.0.json, " in r.stderr and "enterprise-attack-99.0.json.gz)" in r.stderr
+    assert "the network is off" in r.stderr and r.stderr.count("\n") == 1
 
 
 def test_usage_errors_exit_2(run, tiny):

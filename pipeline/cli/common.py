@@ -28,22 +28,26 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+sources_file_option = click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(dir_okay=False),
+    envvar="ATTACK_PIPELINE_SOURCES",
+    help="Sources file (default: ./data/sources.toml, else the one shipped beside the package).",
+)
+mirror_option = click.option(
+    "--mirror",
+    type=click.Path(file_okay=False),
+    envvar="ATTACK_PIPELINE_MIRROR",
+    help="Offline mirror directory holding the sources (env ATTACK_PIPELINE_MIRROR).",
+)
+
+
 def source_options(func: Callable) -> Callable:
     """--sources, --mirror, --attack-version, --domain, --strict for a command that reads sources."""
 
-    @click.option(
-        "--sources",
-        "sources_file",
-        type=click.Path(dir_okay=False),
-        envvar="ATTACK_PIPELINE_SOURCES",
-        help="Sources file (default: ./data/sources.toml, else the one shipped beside the package).",
-    )
-    @click.option(
-        "--mirror",
-        type=click.Path(file_okay=False),
-        envvar="ATTACK_PIPELINE_MIRROR",
-        help="Offline mirror directory holding the sources (env ATTACK_PIPELINE_MIRROR).",
-    )
+    @sources_file_option
+    @mirror_option
     @click.option(
         "--attack-version",
         metavar="V",

@@ -30,17 +30,28 @@ def resolve_mirror_dir(option: str | os.PathLike | None) -> Path | None:
     return path
 
 
-def resolve(source: Source, mirror: Path | None) -> Resolved:
+def mirror_candidates(source: Source, mirror: Path) -> list[Path]:
     """A file may sit in the mirror as `name` or `name.gz`; a folder as itself."""
+    base = mirror / source.mirror_path
+    return [base] if source.folder else [base, base.with_name(base.name + ".gz")]
+
+
+def find_in_mirror(source: Source, mirror: Path) -> Path | None:
+    for path in mirror_candidates(source, mirror):
+        if (path.is_dir() if source.folder else path.is_file()):
+            return path
+    return None
+
+
+def resolve(source: Source, mirror: Path | None) -> Resolved:
+    """Mirror only: a clear error naming what was tried when the source is not there."""
     if mirror is None:
         raise SourceNotFound(
             f"no offline mirror is set: pass --mirror DIR or set {MIRROR_ENV}",
             record=f"source {source.id!r}",
         )
-    base = mirror / source.mirror_path
-    candidates = [base] if source.folder else [base, base.with_name(base.name + ".gz")]
-    for path in candidates:
-        if (path.is_dir() if source.folder else path.is_file()):
-            return Resolved(source=source, path=path, origin="mirror")
-    tried = ", ".join(str(p) for p in candidates)
+    found = find_in_mirror(source, mirror)
+    if found is not None:
+        return Resolved(source=source, path=found, origin="mirror")
+    tried = ", ".join(str(p) for p in mirror_candidates(source, mirror))
     raise SourceNotFound(f"not found in the mirror (tried {tried})", record=f"source {source.id!r}")

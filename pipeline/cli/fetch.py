@@ -1,0 +1,156 @@
+"""`fetch`: resolve every source (mirror → cache → URL) and check it against the lock."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, sources_file_option
+
+
+def _base_url(_ctx, _param, value: str | None) -> str | None:
+    if value and not value.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://")
+    return value.rstrip("/") if value else value
+
+
+@click.command("fetch")
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE_ID]...")
+@sources_file_option
+@mirror_option
+@click.option(
+    "--cache",
+    "cache_option",
+    type=click.Path(file_okay=False),
+    envvar="ATTACK_PIPELINE_CACHE",
+    help="Download cache (default: cache/ beside the sources file; env ATTACK_PIPELINE_CACHE).",
+)
+@click.option("--all", "include_disabled", is_flag=True, help="Also the sources with enabled = false.")
+@click.option("--update", is_flag=True, help="Re-resolve from the origin (downloads bypass the cache) and re-pin the lock.")
+@click.option("--locked", is_flag=True, help="Never write the lock; a source it does not pin is an error (for CI).")
+@click.option("--offline", is_flag=True, help="Use the mirror and the cache only; never the network.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    callback=_base_url,
+    help="Download from URL/<mirror path> (a served mirror) instead of the canonical URLs "
+    "(default: base_url in [settings] of the sources file).",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True, help="Seconds without data before an attempt fails.")
+@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries of a failed download (exponential backoff).")
+@click.option("--json", "as_json", is_flag=True, help="Print one record per source as JSON.")
+def command(
+    source_ids: tuple[str, ...],
+    sources_file: str | None,
+    mirror: str | None,
+    cache_option: str | None,
+    include_disabled: bool,
+    update: bool,
+    locked: bool,
+    offline: bool,
+    base_url: str | None,
+    timeout: float,
+    retries: int,
+    as_json: bool,
+) -> None:
+    """Resolve sources from the offline mirror, the cache or their URL, and report
+    where each came from.
+
+    Every copy is hashed (sha256; a tree hash for a folder) and compared with
+    data/sources.lock; a source resolved for the first time from an origin is
+    pinned there. Default: every enabled source and every ATT&CK release; name
+    SOURCE_IDs to fetch only those.
+    """
+    if update and locked:
+        raise click.UsageError("--update and --locked exclude each other")
+    from pipeline.config import load_config
+    from pipeline.errors import PipelineError
+    from pipeline.fetch import Resolver, resolve_mirror_dir
+    from pipeline.fetch.cache import cache_dir
+    from pipeline.fetch.http import Downloader
+
+    warnings: list[str] = []
+    with errors_as_exit():
+        config = load_config(sources_file)
+        chosen = _select(config, source_ids, include_disabled)
+        resolver = Resolver.for_config(
+            config,
+            resolve_mirror_dir(mirror),
+            cache=cache_dir(cache_option, config.file),
+            allow_network=not offline,
+            base_url=base_url if base_url is not None else config.base_url,
+            downloader=Downloader(timeout=timeout, retries=retries),
+            update=update,
+            may_pin=not locked,
+            warn=warnings.append,
+        )
+        resolver.lock  # a damaged lock is one error before any work, not one per source
+        results, errors = [], []
+        try:
+            with resolver, progress(len(chosen)) as step:
+                for source in chosen:
+                    step(f"fetching {source.id}")
+                    try:
+                        results.append(resolver.fetch(source))
+                    except PipelineError as exc:
+                        errors.append((source.id, exc.one_line()))
+        finally:
+            written = False if locked else resolver.save_lock()
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    lock_file = str(resolver.lock_file)
+    if as_json:
+        emit_json(
+            {
+                "sources": [r.as_json() for r in results],
+                "errors": [{"id": sid, "error": msg} for sid, msg in errors],
+                "lock": {"file": lock_file, "written": written},
+            }
+        )
+    else:
+        click.echo(_table(results))
+        click.echo(_summary(results, lock_file, written))
+    for _sid, msg in errors:
+        click.echo(f"error: {msg}", err=True)
+    if errors:
+        raise CliError(f"{len(errors)} of {len(chosen)} sources could not be fetched")
+
+
+def _select(config, source_ids: tuple[str, ...], include_disabled: bool) -> list:
+    if source_ids:
+        return [config.source(sid) for sid in dict.fromkeys(source_ids)]
+    return [s for s in config.sources if include_disabled or s.enabled or s.kind == "attack"]
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def _table(results: list) -> str:
+    if not results:
+        return "no sources fetched"
+    width = max(len("source"), *(len(r.source.id) for r in results))
+    head = f"{'source':<{width}}  {'from':<8}  {'lock':<8}  {'size':>9}  {'official':<8}  digest"
+    lines = [head]
+    for r in results:
+        d = r.digest
+        digest = f"tree {d.sha256[:16]} ({d.files} files)" if d.is_tree else d.sha256[:16]
+        lines.append(
+            f"{r.source.id:<{width}}  {r.origin:<8}  {r.lock:<8}  {_size(d.size):>9}  {r.official or '-':<8}  {digest}"
+        )
+    return "\n".join(lines)
+
+
+def _summary(results: list, lock_file: str, written: bool) -> str:
+    origins = Counter(r.origin for r in results)
+    states = Counter(r.lock for r in results)
+    where = ", ".join(f"{n} {o}" for o, n in sorted(origins.items()))
+    lock = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    action = "written" if written else "unchanged"
+    return f"\n{len(results)} sources ({where or 'none'}); lock: {lock or 'nothing checked'}; {Path(lock_file)} {action}"
