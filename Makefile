@@ -29,6 +29,7 @@ test: $(BIN)/attack-pipeline ## run the tests (real-data tests read MIRROR)
 
 bench: $(BIN)/attack-pipeline ## run the benchmarks against the reference tools
 	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/bench_stats.py
+	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/bench_diff.py
 
 clean: ## remove outputs and caches (keeps .venv)
 	rm -rf $(OUT) .pytest_cache .hypothesis bench/results

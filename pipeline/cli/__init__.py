@@ -6,6 +6,7 @@ import click
 
 from pipeline import __version__
 from pipeline.cli import build, show, stats
+from pipeline.cli import diff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,7 +22,7 @@ def cli() -> None:
     """
 
 
-for module in (stats, show, build):
+for module in (stats, show, build, diff):
     cli.add_command(module.command)
 
 

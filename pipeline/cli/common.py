@@ -28,22 +28,27 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+sources_option = click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(dir_okay=False),
+    envvar="ATTACK_PIPELINE_SOURCES",
+    help="Sources file (default: ./data/sources.toml, else the one shipped beside the package).",
+)
+mirror_option = click.option(
+    "--mirror",
+    type=click.Path(file_okay=False),
+    envvar="ATTACK_PIPELINE_MIRROR",
+    help="Offline mirror directory holding the sources (env ATTACK_PIPELINE_MIRROR).",
+)
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings about bad input as errors (exit code 1).")
+
+
 def source_options(func: Callable) -> Callable:
     """--sources, --mirror, --attack-version, --domain, --strict for a command that reads sources."""
 
-    @click.option(
-        "--sources",
-        "sources_file",
-        type=click.Path(dir_okay=False),
-        envvar="ATTACK_PIPELINE_SOURCES",
-        help="Sources file (default: ./data/sources.toml, else the one shipped beside the package).",
-    )
-    @click.option(
-        "--mirror",
-        type=click.Path(file_okay=False),
-        envvar="ATTACK_PIPELINE_MIRROR",
-        help="Offline mirror directory holding the sources (env ATTACK_PIPELINE_MIRROR).",
-    )
+    @sources_option
+    @mirror_option
     @click.option(
         "--attack-version",
         metavar="V",
@@ -56,7 +61,7 @@ def source_options(func: Callable) -> Callable:
         type=click.Choice(["enterprise", "mobile", "ics"]),
         help="Domain to load; repeatable (default: every domain that has the target release).",
     )
-    @click.option("--strict", is_flag=True, help="Treat warnings about bad input as errors (exit code 1).")
+    @strict_option
     @wraps(func)
     def wrapper(*args, sources_file, mirror, attack_version, domains, strict, **kwargs):
         from pipeline.config import load_config

@@ -26,8 +26,9 @@ Renderer = Callable[[RenderContext, Path], list[Path]]
 
 def _registry() -> dict[str, Renderer]:
     from pipeline.render import reports
+    from pipeline.render import diff
 
-    return {"reports": reports.render}
+    return {"reports": reports.render, "diff": diff.render}
 
 
 RENDERERS: dict[str, Renderer] = _registry()
