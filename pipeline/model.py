@@ -178,7 +178,8 @@ class AttackRelease:
     """One domain of one ATT&CK release, as read from its bundle.
 
     `objects` holds every non-revoked object (live and deprecated) keyed by STIX id;
-    revoked ones only survive as `revocations`, which say where their ids lead.
+    revoked ones only survive as `revocations`, which say where their ids lead, and as
+    `revoked_objects` (by STIX id), which a release diff needs to see what was revoked.
     """
 
     domain: str
@@ -191,6 +192,7 @@ class AttackRelease:
     relationships: tuple[Relationship, ...]
     revocations: dict[str, Revocation]
     issues: tuple = ()
+    revoked_objects: dict[str, AttackObject] = field(default_factory=dict, repr=False, compare=False)
     _by_key: dict[str, AttackObject] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -41,6 +41,7 @@ mirror_option = click.option(
     envvar="ATTACK_PIPELINE_MIRROR",
     help="Offline mirror directory holding the sources (env ATTACK_PIPELINE_MIRROR).",
 )
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings about bad input as errors (exit code 1).")
 
 
 def source_options(func: Callable) -> Callable:
@@ -60,7 +61,7 @@ def source_options(func: Callable) -> Callable:
         type=click.Choice(["enterprise", "mobile", "ics"]),
         help="Domain to load; repeatable (default: every domain that has the target release).",
     )
-    @click.option("--strict", is_flag=True, help="Treat warnings about bad input as errors (exit code 1).")
+    @strict_option
     @wraps(func)
     def wrapper(*args, sources_file, mirror, attack_version, domains, strict, **kwargs):
         from pipeline.config import load_config

@@ -302,6 +302,7 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
         relationships=tuple(r.relationships),
         revocations=revocations,
         issues=tuple(r.issues),
+        revoked_objects=revoked,
     )
 
 

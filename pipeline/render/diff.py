@@ -1,0 +1,34 @@
+"""`reports/diff-OLD-NEW.*`: the release diff from the previous release in the sources.
+
+A build against release V compares each domain's V with the next-older release of that
+domain listed in the sources, so regenerating on a new release also says what changed.
+A domain without an older release is skipped, and `reports/diffs.json` says so (a note,
+not a warning: a first release is not bad input, and `--strict` must not fail on it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.render.writing import write_json
+
+
+def render(ctx, out: Path) -> list[Path]:
+    from pipeline.diff import run
+    from pipeline.workspace import Workspace
+
+    ws = ctx.workspace
+    reports = out / "reports"
+    index: dict[str, dict] = {}
+    written: list[Path] = []
+    for domain in ws.domains:
+        previous = run.previous_version(ws.config, domain, ws.attack_version)
+        if previous is None:
+            index[domain] = {"skipped": f"no {domain} release older than {ws.attack_version} in the sources"}
+            continue
+        old_ws = Workspace.open(ws.config, ws.mirror, previous, (domain,))
+        files = run.write(run.compare(old_ws, ws, domain), reports)
+        index[domain] = {"old": previous, "new": ws.attack_version, "files": [p.name for p in files]}
+        written.extend(files)
+    written.append(write_json(reports / "diffs.json", index))
+    return written
