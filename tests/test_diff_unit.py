@@ -171,7 +171,7 @@ def test_markdown_matches_the_golden_file(releases):
 
 def test_layer_colours_live_techniques_with_a_legend_per_colour(releases):
     d = diff_releases(*releases)
-    lay = layer(d, releases[1], "diff-1.0-2.0")
+    lay = layer(d, build_graph([releases[1]]), "diff-1.0-2.0")
     entries = {(t["techniqueID"], t.get("tactic")): t for t in lay["techniques"]}
     # T1003 has two tactics in NEW: one entry per tactic; the others carry none.
     assert sorted(entries) == [
@@ -271,7 +271,7 @@ def test_a_revocation_without_revoked_by_is_listed_without_replacement(tmp_path)
     cov = coverage_impact(d, build_graph([a]), build_graph([b]))
     text = markdown(diff_document(d, cov))
     assert "- T1454 Lost → no replacement: T1454 is revoked but has no revoked-by relationship\n" in text
-    assert "1 deprecated or unreplaced revoked technique(s) cannot be shown" in layer(d, b, "x")["description"]
+    assert "1 deprecated or unreplaced revoked technique(s) cannot be shown" in layer(d, build_graph([b]), "x")["description"]
 
 
 @given(st.text(max_size=12), st.text(max_size=12))

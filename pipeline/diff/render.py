@@ -8,8 +8,9 @@ description and listed in the Markdown report.
 
 from __future__ import annotations
 
+import networkx as nx
+
 from pipeline.diff.attack import KINDS, SECTIONS, ReleaseDiff
-from pipeline.model import AttackRelease
 
 KIND_TITLES = {
     "technique": "Techniques",
@@ -209,31 +210,28 @@ def _technique_categories(diff: ReleaseDiff) -> dict[str, dict[str, str]]:
     return cats
 
 
-def layer(diff: ReleaseDiff, new: AttackRelease, name: str) -> dict:
+def layer(diff: ReleaseDiff, new_graph: nx.MultiDiGraph, name: str) -> dict:
     """A Navigator 4.5 layer colouring the technique changes of `diff` (live techniques of NEW only)."""
-    shortnames = {o.attack_id: o.shortname for o in new.objects.values() if o.kind == "tactic"}
+    from pipeline.render.navigator.layer import Layer, Mark, Meta
+
     labels = {key: label for key, _, label in LAYER_CATEGORIES}
     colours = {key: colour for key, colour, _ in LAYER_CATEGORIES}
     order = [key for key, _, _ in LAYER_CATEGORIES]
-    entries, used = [], set()
+    marks, used = [], set()
     for tid, detail in sorted(_technique_categories(diff).items()):
-        tech = new.get(f"technique:{tid}")
-        if tech is None or not tech.live:
+        node = new_graph.nodes.get(f"technique:{tid}")
+        if node is None or node["deprecated"] or diff.domain not in node["domains"]:
             continue
         keys = sorted(detail, key=order.index)
         used.add(keys[0])
-        base = {
-            "techniqueID": tid,
-            "color": colours[keys[0]],
-            "comment": "; ".join(labels[k] for k in keys),
-            "enabled": True,
-            "metadata": [{"name": labels[k], "value": detail[k]} for k in keys],
-        }
-        tactics = [shortnames[t] for t in getattr(tech, "tactics", ()) if t in shortnames]
-        if len(tactics) > 1:
-            entries.extend(base | {"tactic": t} for t in tactics)
-        else:
-            entries.append(base)
+        marks.append(
+            Mark(
+                technique=tid,
+                color=colours[keys[0]],
+                comment="; ".join(labels[k] for k in keys),
+                metadata=(tuple(Meta(labels[k], detail[k]) for k in keys),),
+            )
+        )
     hidden = len(diff.section("technique", "deprecations")) + sum(
         1 for c in diff.section("technique", "revocations") if c.replacement_record is None
     )
@@ -241,22 +239,12 @@ def layer(diff: ReleaseDiff, new: AttackRelease, name: str) -> dict:
     description = f"Technique changes in ATT&CK {domain_title} from {diff.old_version} to {diff.new_version}."
     if hidden:
         description += f" {hidden} deprecated or unreplaced revoked technique(s) cannot be shown here; see {name}.md."
-    return {
-        "name": f"ATT&CK {domain_title} {diff.old_version} → {diff.new_version}",
-        "versions": {"layer": "4.5", "navigator": "5.1.0", "attack": new.version.split(".")[0]},
-        "domain": f"{diff.domain}-attack",
-        "description": description,
-        "sorting": 0,
-        "layout": {"layout": "side", "showID": True, "showName": True, "expandedSubtechniques": "annotated"},
-        "hideDisabled": False,
-        "techniques": entries,
-        "legendItems": [{"label": labels[k], "color": colours[k]} for k in order if k in used],
-        "showTacticRowBackground": False,
-        "selectTechniquesAcrossTactics": True,
-        "selectSubtechniquesWithParent": False,
-        "selectVisibleTechniques": False,
-        "metadata": [
-            {"name": "old release", "value": diff.old_version},
-            {"name": "new release", "value": diff.new_version},
-        ],
-    }
+    return Layer(
+        name=f"ATT&CK {domain_title} {diff.old_version} → {diff.new_version}",
+        description=description,
+        domain=diff.domain,
+        attack_version=diff.new_version,
+        marks=tuple(marks),
+        legend=tuple((labels[k], colours[k]) for k in order if k in used),
+        metadata=(Meta("old release", diff.old_version), Meta("new release", diff.new_version)),
+    ).to_dict(new_graph)

@@ -63,7 +63,7 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     diff = diff_releases(old_release, new_release)
     coverage = coverage_impact(diff, old_graph, new_graph)
     name = stem(domain, diff.old_version, diff.new_version)
-    return DiffResult(stem=name, document=diff_document(diff, coverage), layer=layer(diff, new_release, name), new_release=new_release)
+    return DiffResult(stem=name, document=diff_document(diff, coverage), layer=layer(diff, new_graph, name), new_release=new_release)
 
 
 def _release(ws, domain: str) -> AttackRelease:
