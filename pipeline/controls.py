@@ -174,14 +174,14 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
     return ControlSet(target_version=ws.attack_version, tables=tuple(tables), catalogs=tuple(catalogs))
 
 
-def reconcile_all(ws, progress: Progress | None = None) -> list[ReconciledTable]:
-    """Every mapping source, enabled or not (for the reports); unreadable ones are left out."""
-    out = []
+def reconcile_all(ws, progress: Progress | None = None) -> tuple[list[ReconciledTable], list[dict]]:
+    """Every mapping source, enabled or not (for the reports), and the ones that could not be read."""
+    out, skipped = [], []
     for source in mapping_sources(ws, enabled_only=False):
         if progress:
             progress(f"reconciling {source.id}")
         try:
             out.append(reconcile_source(ws, source))
-        except PipelineError:
-            continue
-    return out
+        except PipelineError as exc:
+            skipped.append({"source": source.id, "enabled": source.enabled, "problem": exc.one_line()})
+    return out, skipped

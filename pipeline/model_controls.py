@@ -121,10 +121,13 @@ class Mapping:
         return capability_key(self.framework, self.subject_id)
 
     def identity(self) -> tuple:
-        """What makes two rows the same fact; used to find duplicated rows."""
+        """Everything a row publishes: two rows with the same identity are one row twice."""
         return (
             self.subject_id,
+            self.subject_name,
+            self.group,
             self.technique_id,
+            self.technique_name,
             self.mapping_type,
             self.kind,
             self.score_category,

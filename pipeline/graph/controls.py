@@ -203,12 +203,13 @@ def controls_of_technique(g: nx.MultiDiGraph, key: str) -> dict[str, list[dict]]
             continue
         out[n["framework"]].append(
             {
-                "kind": n["kind"],
+                "subject_kind": n["kind"],
                 "id": n["id"],
                 "name": n["name"],
                 "framework_version": d["framework_version"],
                 "group": n.get("family") or n.get("group") or "",
                 "relation": d["relation"],
+                "kind": d["kind"],
                 "mapping_type": d["mapping_type"],
                 "score_category": d["score_category"],
                 "score_value": d["score_value"],
@@ -222,5 +223,5 @@ def controls_of_technique(g: nx.MultiDiGraph, key: str) -> dict[str, list[dict]]
             }
         )
     for entries in out.values():
-        entries.sort(key=lambda e: (e["framework_version"], e["kind"], e["id"], e["relation"], e["score_category"] or "", e["score_value"] or "", e["source"], e["rows"]))
+        entries.sort(key=lambda e: (e["framework_version"], e["subject_kind"], e["id"], e["relation"], e["score_category"] or "", e["score_value"] or "", e["source"], e["rows"]))
     return dict(sorted(out.items()))

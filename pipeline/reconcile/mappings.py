@@ -103,7 +103,8 @@ def nearest_release(available: list[str], declared: str) -> str | None:
 
 
 def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
+    """Names equal up to blanks (tables wrap and double-space names)."""
+    return a == b or " ".join(a.split()) == " ".join(b.split())
 
 
 def _remap(m: Mapping, target: ReleaseIndex, declared: ReleaseIndex | None) -> Remapped:

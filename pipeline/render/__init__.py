@@ -25,9 +25,9 @@ Renderer = Callable[[RenderContext, Path], list[Path]]
 
 
 def _registry() -> dict[str, Renderer]:
-    from pipeline.render import reports
+    from pipeline.render import reconcile, reports
 
-    return {"reports": reports.render}
+    return {"reports": reports.render, "reconcile": reconcile.render}
 
 
 RENDERERS: dict[str, Renderer] = _registry()

@@ -30,11 +30,12 @@ def text(value: object) -> str:
 
 
 def texts(value: object) -> tuple[str, ...]:
+    """A published list of strings (references, tags) as a tuple; blanks and non-strings dropped."""
     if isinstance(value, str):
         return (value,) if value.strip() else ()
-    if not isinstance(value, (list, tuple)):
+    if not isinstance(value, (list, tuple)) or not value:
         return ()
-    return tuple(v for v in value if isinstance(v, str) and v.strip())
+    return tuple(v for v in value if type(v) is str and v and not v.isspace())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +92,12 @@ def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None) 
 
 @dataclass
 class TableBuilder:
-    """Collects the rows of one source, with its issues; duplicated rows are dropped."""
+    """Collects the rows of one source, with its issues; duplicated rows are dropped.
+
+    A table repeats the same few ids, types and scores thousands of times, so each
+    spelling is normalised once and remembered (`_ids`, `_kinds`): the row path is the
+    hot loop of every build.
+    """
 
     source_id: str
     format: str
@@ -105,13 +111,55 @@ class TableBuilder:
     capabilities: dict[str, Capability] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     _seen: dict[tuple, str] = field(default_factory=dict)
+    _ids: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _kinds: dict[tuple, tuple] = field(default_factory=dict)
+    subject_kind: str = ""
 
-    @property
-    def subject_kind(self) -> str:
-        return framework_info(self.framework).subject_kind
+    def __post_init__(self) -> None:
+        self.subject_kind = framework_info(self.framework).subject_kind
+
+    def declare(self, **values: str) -> None:
+        """Take the table's own metadata (framework, release, domain) over the sources file's."""
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.subject_kind = framework_info(self.framework).subject_kind
 
     def issue(self, code: str, problem: str, record: str | None = None, file: str | None = None) -> None:
         self.issues.append(Issue(code=code, problem=problem, file=file or self.file, record=record))
+
+    def _id(self, side: str, value: object, non_mappable: bool, where: str, file: str) -> tuple[bool, str | None]:
+        """(ok, normalised id); an absent id is fine on a non_mappable row only."""
+        if value is None or (type(value) is str and (not value or value.isspace())):
+            if non_mappable:
+                return True, None
+            label = self.subject_kind if side == "subject" else "ATT&CK technique"
+            self.issue("missing-id", f"row has no {label} id; skipped", where, file)
+            return False, None
+        found = None
+        if type(value) is str:
+            key = (side, value)
+            if key in self._ids:
+                found = self._ids[key]
+            else:
+                found = normalise_subject_id(value, self.framework) if side == "subject" else normalise_technique_id(value)
+                self._ids[key] = found
+        if found is None:
+            label = self.subject_kind if side == "subject" else "ATT&CK technique"
+            self.issue("bad-id", f"malformed {label} id {value!r}; skipped", where, file)
+            return False, None
+        return True, found
+
+    def _kind(self, mtype: str, non_mappable: bool, score_category: object, score_value: object) -> tuple:
+        """(kind or None, category, value, [(code, problem)]) for a type and score, memoised."""
+        key = (mtype, non_mappable, score_category, score_value)
+        try:
+            return self._kinds[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a list where a string belongs)
+            return _classify(mtype, non_mappable, score_category, score_value)
+        found = self._kinds[key] = _classify(mtype, non_mappable, score_category, score_value)
+        return found
 
     def row(
         self,
@@ -138,62 +186,26 @@ class TableBuilder:
     ) -> Mapping | None:
         """Check and add one row; returns the record, or None when the row was skipped."""
         file = file or self.file
-        mtype = mapping_type.strip() if isinstance(mapping_type, str) else ""
+        mtype = mapping_type.strip() if type(mapping_type) is str else ""
         non_mappable = status == "non_mappable" or mtype.lower() == "non_mappable"
-
-        subject_id = None
-        if subject is None or (isinstance(subject, str) and not subject.strip()):
-            if not non_mappable:
-                self.issue("missing-id", f"row has no {self.subject_kind} id; skipped", where, file)
-                return None
-        else:
-            subject_id = normalise_subject_id(subject, self.framework)
-            if subject_id is None:
-                self.issue("bad-id", f"malformed {self.subject_kind} id {subject!r}; skipped", where, file)
-                return None
-
-        technique_id = None
-        if technique is None or (isinstance(technique, str) and not technique.strip()):
-            if not non_mappable:
-                self.issue("missing-id", "row has no ATT&CK technique id; skipped", where, file)
-                return None
-        else:
-            technique_id = normalise_technique_id(technique) if isinstance(technique, str) else None
-            if technique_id is None:
-                self.issue("bad-id", f"malformed ATT&CK technique id {technique!r}; skipped", where, file)
-                return None
+        ok, subject_id = self._id("subject", subject, non_mappable, where, file)
+        if not ok:
+            return None
+        ok, technique_id = self._id("technique", technique, non_mappable, where, file)
+        if not ok:
+            return None
         if non_mappable and subject_id is not None and technique_id is not None:
             self.issue("non-mappable-pair", "row is marked non_mappable but names both sides; kept as non_mappable", where, file)
-
-        category = normalise_score(score_category)
-        value = normalise_score(score_value)
-        if non_mappable:
-            kind = "non_mappable"
-        else:
-            kind = normalise_kind(mtype, category)
-            if kind is None:
-                if category is not None and category not in SCORE_CATEGORIES:
-                    self.issue("bad-score", f"unknown score category {score_category!r} (expected protect, detect or respond); skipped", where, file)
-                elif mtype.lower() in SCORED_TYPES or mtype == "":
-                    self.issue("missing-score", f"{mtype or 'row'} without a score category; skipped", where, file)
-                else:
-                    self.issue("unknown-mapping-type", f"unknown mapping type {mtype!r}; skipped", where, file)
-                return None
-        if kind in SCORE_CATEGORIES:
-            if value is None:
-                self.issue("missing-score", f"{kind} score without a value; kept without a score", where, file)
-            elif value not in SCORE_VALUES:
-                self.issue("bad-score", f"unknown score value {score_value!r} (expected minimal, partial or significant); kept without a score", where, file)
-                value = None
-        else:
-            category = category if category in SCORE_CATEGORIES else None
-
+        kind, category, value, problems = self._kind(mtype, non_mappable, score_category, score_value)
+        for code, problem in problems:
+            self.issue(code, problem, where, file)
+        if kind is None:
+            return None
         related = None
-        if isinstance(related_score, str) and related_score.strip():
+        if type(related_score) is str and related_score and not related_score.isspace():
             related = normalise_technique_id(related_score)
             if related is None:
                 self.issue("bad-id", f"malformed related_score technique id {related_score!r}; ignored", where, file)
-
         mapping = Mapping(
             source_id=self.source_id,
             file=file,
@@ -248,3 +260,32 @@ class TableBuilder:
             issues=tuple(self.issues),
             **extra,
         )
+
+
+def _classify(mtype: str, non_mappable: bool, score_category: object, score_value: object) -> tuple:
+    """The normalised kind, category and value of a row, with the problems found."""
+    problems: list[tuple[str, str]] = []
+    category = normalise_score(score_category)
+    value = normalise_score(score_value)
+    if non_mappable:
+        kind = "non_mappable"
+    else:
+        kind = normalise_kind(mtype, category)
+        if kind is None:
+            if category is not None and category not in SCORE_CATEGORIES:
+                problems.append(("bad-score", f"unknown score category {score_category!r} (expected protect, detect or respond); skipped"))
+            elif mtype.lower() in SCORED_TYPES or mtype == "":
+                problems.append(("missing-score", f"{mtype or 'row'} without a score category; skipped"))
+            else:
+                problems.append(("unknown-mapping-type", f"unknown mapping type {mtype!r}; skipped"))
+            return None, None, None, problems
+    if kind in SCORE_CATEGORIES:
+        if value is None:
+            problems.append(("missing-score", f"{kind} score without a value; kept without a score"))
+        elif value not in SCORE_VALUES:
+            problems.append(("bad-score", f"unknown score value {score_value!r} (expected minimal, partial or significant); kept without a score"))
+            value = None
+    else:
+        category = category if category in SCORE_CATEGORIES else None
+        value = value if value in SCORE_VALUES else None
+    return kind, category, value, problems

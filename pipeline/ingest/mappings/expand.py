@@ -23,7 +23,7 @@ PATTERN_CHARS = frozenset("()|?*+[]{}\\^$")
 
 
 def is_pattern(cell: str) -> bool:
-    return any(c in PATTERN_CHARS for c in cell)
+    return not PATTERN_CHARS.isdisjoint(cell)
 
 
 class Universe:

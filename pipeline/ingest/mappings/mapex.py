@@ -71,8 +71,7 @@ def read_mapex(path: Path, spec: TableSpec, *, file: str | None = None) -> Mappi
         if expected and value != expected:
             b.issue("metadata-mismatch", f"metadata {key} is {value!r}, the sources file says {expected!r}; the file's value is used", "metadata")
         overrides[field_] = value
-    for field_, value in overrides.items():
-        setattr(b, field_, value)
+    b.declare(**overrides)
 
     groups = _string_dict(meta.get("capability_groups"))
     metadata = {

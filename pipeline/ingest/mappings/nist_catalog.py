@@ -30,8 +30,9 @@ from pipeline.ingest.mappings.common import TableSpec, read_bytes, text
 from pipeline.ingest.mappings.ids import control_family, control_parent, normalise_control_id
 from pipeline.model_controls import Control, ControlCatalog
 
-# A catalogue id, then what follows it on a statement-part row (`a.1.`, `(a)(1)`).
-_ID_AND_PART = re.compile(r"^\s*([A-Za-z]{2}-\d+(?:\s*\(\d+\))?)(.*)$")
+# A catalogue id, then the label of a statement part if the row is one: `a.`, `a.1.`
+# after a control, `(a)`, `(a)(1)` after an enhancement.
+_ID_AND_PART = re.compile(r"^\s*([A-Za-z]{2}-\d+(?:\s*\(\d+\))?)\s*((?:[a-z]\.(?:\d+\.)?)|(?:\([a-z]\)(?:\(\d+\))?))?\s*$")
 
 
 class _Collector:
@@ -151,7 +152,7 @@ def _rev4(rows: list[list[str]], header: list[str], c: _Collector) -> None:
         if cid is None:
             c.issue("bad-id", f"malformed control id {raw!r}; skipped", f"line {n}")
             continue
-        part = m.group(2).strip()
+        part = m.group(2) or ""
         if part:
             parts.setdefault(cid, []).append(f"{part} {statement}".strip())
             continue

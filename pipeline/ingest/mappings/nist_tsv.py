@@ -23,7 +23,7 @@ from typing import Callable
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec, read_bytes
 from pipeline.ingest.mappings.expand import Universe, is_pattern
 from pipeline.ingest.mappings.ids import normalise_control_id, normalise_technique_id
-from pipeline.model_controls import MappingTable
+from pipeline.model_controls import Mapping, MappingTable
 
 REQUIRED = ("controlid", "techniqueid")
 # Normalised header → field; "mitigates" is the 12.1 tables' mapping-type column.
@@ -39,6 +39,7 @@ COLUMNS = {
     "datedelivered": "date",
 }
 DEFAULT_TYPE = "mitigates"
+_FIELDS = tuple(f for f in Mapping.__dataclass_fields__ if f not in ("subject_id", "technique_id"))
 
 
 def header_key(cell: object) -> str:
@@ -123,9 +124,14 @@ class NistRows:
         # Names describe a literal id only; a pattern's expansions get theirs from ATT&CK.
         literal_control = not is_pattern(values["control"])
         literal_technique = not is_pattern(values["technique"])
+        first = None
         for control in controls:
             for technique in techniques:
-                self.b.row(
+                if first is not None:
+                    # Same row, other ids: already checked, only the pair differs.
+                    self.b.add(Mapping(**first, subject_id=control, technique_id=technique))
+                    continue
+                made = self.b.row(
                     where,
                     file=file,
                     subject=control,
@@ -138,6 +144,8 @@ class NistRows:
                     original_subject=values["control"],
                     original_technique=values["technique"],
                 )
+                if made is not None:
+                    first = {f: getattr(made, f) for f in _FIELDS}
 
 
 def read_nist_tsv(
