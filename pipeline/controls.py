@@ -8,8 +8,10 @@ the reports and `reconcile` share one read of each file and of each release.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from pipeline.config import Source
 from pipeline.errors import ConfigError, Issue, PipelineError
@@ -30,6 +32,23 @@ class ControlSet:
     target_version: str
     tables: tuple[ReconciledTable, ...]
     catalogs: tuple[ControlCatalog, ...]
+
+
+@contextlib.contextmanager
+def bulk_load() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tables are read.
+
+    A full build creates ~120,000 mapping records (and their tuples) that live until
+    the end; the collector would rescan them over and over as they accumulate (~0.7 s
+    of 2.5 s). The records hold no reference cycles, so nothing is lost by waiting.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _memo(ws, name: str) -> dict:
@@ -151,16 +170,17 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
     its domain) becomes an issue, so that one missing table does not stop a build.
     """
     tables = []
-    for source in mapping_sources(ws, enabled_only=True):
-        if progress:
-            progress(f"reading {source.id}")
-        try:
-            rt = reconcile_source(ws, source)
-        except PipelineError as exc:
-            ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; source skipped", record=f"source {source.id!r}"))
-            continue
-        ws.issues.extend(rt.all_issues)
-        tables.append(rt)
+    with bulk_load():
+        for source in mapping_sources(ws, enabled_only=True):
+            if progress:
+                progress(f"reading {source.id}")
+            try:
+                rt = reconcile_source(ws, source)
+            except PipelineError as exc:
+                ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; source skipped", record=f"source {source.id!r}"))
+                continue
+            ws.issues.extend(rt.all_issues)
+            tables.append(rt)
     catalogs = []
     wanted = {(rt.table.framework, rt.table.framework_version) for rt in tables}
     for source in ws.config.enabled(CATALOG_KIND):
@@ -177,11 +197,12 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
 def reconcile_all(ws, progress: Progress | None = None) -> tuple[list[ReconciledTable], list[dict]]:
     """Every mapping source, enabled or not (for the reports), and the ones that could not be read."""
     out, skipped = [], []
-    for source in mapping_sources(ws, enabled_only=False):
-        if progress:
-            progress(f"reconciling {source.id}")
-        try:
-            out.append(reconcile_source(ws, source))
-        except PipelineError as exc:
-            skipped.append({"source": source.id, "enabled": source.enabled, "problem": exc.one_line()})
+    with bulk_load():
+        for source in mapping_sources(ws, enabled_only=False):
+            if progress:
+                progress(f"reconciling {source.id}")
+            try:
+                out.append(reconcile_source(ws, source))
+            except PipelineError as exc:
+                skipped.append({"source": source.id, "enabled": source.enabled, "problem": exc.one_line()})
     return out, skipped

@@ -22,51 +22,30 @@ from pipeline.model_controls import Capability, Control, ControlCatalog, Mapping
 from pipeline.reconcile.mappings import ReconciledTable, Remapped
 
 
-def _control_node(g: nx.MultiDiGraph, c: Control, domain: str | None) -> str:
-    key = c.key
+def _node(g: nx.MultiDiGraph, key: str, domain: str | None, **attrs) -> str:
+    """Add a control or capability node once; later sightings only add their domain."""
     node = g.nodes.get(key)
     if node is None:
-        g.add_node(
-            key,
-            kind="control",
-            id=c.control_id,
-            name=c.name,
-            framework=c.framework,
-            framework_version=c.framework_version,
-            family=c.family,
-            family_name=c.family_name,
-            text=c.text,
-            deprecated=False,
-            domains=(domain,) if domain else (),
-            record=c,
-        )
+        g.add_node(key, deprecated=False, domains=(domain,) if domain else (), **attrs)
     elif domain and domain not in node["domains"]:
         node["domains"] = node["domains"] + (domain,)
     return key
 
 
+def _control_node(g: nx.MultiDiGraph, c: Control, domain: str | None) -> str:
+    return _node(
+        g, c.key, domain,
+        kind="control", id=c.control_id, name=c.name, framework=c.framework, framework_version=c.framework_version,
+        family=c.family, family_name=c.family_name, text=c.text, record=c,
+    )
+
+
 def _capability_node(g: nx.MultiDiGraph, c: Capability, domain: str) -> str:
-    key = c.key
-    node = g.nodes.get(key)
-    if node is None:
-        g.add_node(
-            key,
-            kind="capability",
-            id=c.capability_id,
-            name=c.name,
-            framework=c.framework,
-            framework_version=c.framework_version,
-            group=c.group,
-            group_name=c.group_name,
-            description=c.description,
-            platform=c.platform,
-            deprecated=False,
-            domains=(domain,),
-            record=c,
-        )
-    elif domain not in node["domains"]:
-        node["domains"] = node["domains"] + (domain,)
-    return key
+    return _node(
+        g, c.key, domain,
+        kind="capability", id=c.capability_id, name=c.name, framework=c.framework, framework_version=c.framework_version,
+        group=c.group, group_name=c.group_name, description=c.description, platform=c.platform, record=c,
+    )
 
 
 def _subject(g: nx.MultiDiGraph, m: Mapping, catalogs: dict, capabilities: dict[str, Capability]) -> str:

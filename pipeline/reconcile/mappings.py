@@ -150,25 +150,13 @@ def reconcile_table(
     for r in remapped:
         m = r.mapping
         if r.status == "unknown":
-            issues.append(
-                Issue(
-                    code="unknown-technique",
-                    problem=f"technique {m.technique_id} is not in ATT&CK {target.domain} {target.version}",
-                    file=m.file,
-                    record=m.row,
-                )
-            )
+            problem = f"technique {m.technique_id} is not in ATT&CK {target.domain} {target.version}"
+            issues.append(Issue(code="unknown-technique", problem=problem, file=m.file, record=m.row))
         elif r.status == "revoked" and r.technique_id is None and m.technique_id not in dead_ends:
             dead_ends.add(m.technique_id or "")
-            rev = target.revoked[m.technique_id or ""]
-            issues.append(
-                Issue(
-                    code="revocation-dead-end",
-                    problem=f"technique {m.technique_id} is revoked in ATT&CK {target.version} and leads nowhere ({rev.reason or 'no live replacement'})",
-                    file=m.file,
-                    record=m.row,
-                )
-            )
+            why = target.revoked[m.technique_id or ""].reason or "no live replacement"
+            problem = f"technique {m.technique_id} is revoked in ATT&CK {target.version} and leads nowhere ({why})"
+            issues.append(Issue(code="revocation-dead-end", problem=problem, file=m.file, record=m.row))
     return ReconciledTable(
         table=table,
         enabled=enabled,
@@ -211,12 +199,12 @@ def _name_mismatches(mappings: tuple[Mapping, ...], declared: ReleaseIndex | Non
     """Rows whose technique name disagrees with the release they were checked against."""
     if declared is None:
         return ()
-    rows: dict[tuple[str, str], int] = Counter()
+    rows: dict[tuple[str, str], list[str]] = defaultdict(list)
     for m in mappings:
         if m.technique_id and m.technique_name:
-            rows[(m.technique_id, m.technique_name)] += 1
+            rows[(m.technique_id, m.technique_name)].append(m.row if m.file == mappings[0].file else f"{m.file}: {m.row}")
     out = []
-    for (tid, published), count in sorted(rows.items()):
+    for (tid, published), where in sorted(rows.items()):
         entry = declared.techniques.get(tid)
         if entry is not None:
             if _same(entry.name, published):
@@ -227,7 +215,10 @@ def _name_mismatches(mappings: tuple[Mapping, ...], declared: ReleaseIndex | Non
             problem, release_name = f"revoked in ATT&CK {check.used}", ""
         else:
             problem, release_name = f"not in ATT&CK {check.used}", ""
-        out.append({"technique": tid, "published_name": published, "release_name": release_name, "problem": problem, "mappings": count})
+        out.append(
+            {"technique": tid, "published_name": published, "release_name": release_name, "problem": problem,
+             "mappings": len(where), "rows": where}
+        )
     return tuple(out)
 
 

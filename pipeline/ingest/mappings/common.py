@@ -60,6 +60,11 @@ class TableSpec:
             attack_version=source.attack_version or "",
         )
 
+    def open(self, path: Path, file: str | None = None) -> tuple["TableBuilder", bytes | None]:
+        """A builder for the file at `path` and the file's bytes (None, reported, when unusable)."""
+        b = self.builder(file or str(path))
+        return b, read_bytes(path, b.issue)
+
     def builder(self, file: str, **overrides) -> "TableBuilder":
         values = {
             "source_id": self.source_id,
@@ -88,6 +93,17 @@ def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None) 
         issue("empty-file", "file is empty; nothing read", None, file)
         return None
     return data
+
+
+def parse_json(data: bytes, issue: Callable[..., None]) -> tuple[bool, object]:
+    """(True, document), or (False, None) after reporting invalid JSON."""
+    import orjson
+
+    try:
+        return True, orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        issue("bad-json", f"not valid JSON: {exc}")
+        return False, None
 
 
 @dataclass

@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import orjson
-
-from pipeline.ingest.mappings.common import TableSpec, read_bytes, text
+from pipeline.ingest.mappings.common import TableSpec, parse_json, text
 from pipeline.model_controls import Capability, MappingTable
 
 _VERSION = re.compile(r"^\d+\.\d+$")
@@ -36,15 +34,11 @@ def _mapping_types(value: object) -> dict[str, str]:
 
 
 def read_mapex(path: Path, spec: TableSpec, *, file: str | None = None) -> MappingTable:
-    file = file or str(path)
-    b = spec.builder(file)
-    data = read_bytes(path, b.issue)
+    b, data = spec.open(path, file)
     if data is None:
         return b.table()
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        b.issue("bad-json", f"not valid JSON: {exc}")
+    ok, doc = parse_json(data, b.issue)
+    if not ok:
         return b.table()
     if not isinstance(doc, dict) or not isinstance(doc.get("mapping_objects"), list):
         b.issue("bad-format", "not a Mappings Explorer file: no \"mapping_objects\" list at the top level")

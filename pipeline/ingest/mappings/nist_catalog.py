@@ -23,10 +23,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-import orjson
-
 from pipeline.errors import Issue
-from pipeline.ingest.mappings.common import TableSpec, read_bytes, text
+from pipeline.ingest.mappings.common import TableSpec, parse_json, read_bytes, text
 from pipeline.ingest.mappings.ids import control_family, control_parent, normalise_control_id
 from pipeline.model_controls import Control, ControlCatalog
 
@@ -184,10 +182,8 @@ def read_nist_catalog_stix(path: Path, spec: TableSpec, *, file: str | None = No
     data = read_bytes(path, c.issue)
     if data is None:
         return c.catalog()
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        c.issue("bad-json", f"not valid JSON: {exc}")
+    ok, doc = parse_json(data, c.issue)
+    if not ok:
         return c.catalog()
     objects = doc.get("objects") if isinstance(doc, dict) else None
     if not isinstance(objects, list):

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from pipeline.ingest.mappings.common import TableBuilder, TableSpec, read_bytes
+from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe, is_pattern
 from pipeline.ingest.mappings.ids import normalise_control_id, normalise_technique_id
 from pipeline.model_controls import Mapping, MappingTable
@@ -157,9 +157,7 @@ def read_nist_tsv(
     controls: Universe | None = None,
 ) -> MappingTable:
     """`techniques`/`controls`: the ids patterns expand to (the table's release, the catalogue)."""
-    file = file or str(path)
-    b = spec.builder(file)
-    data = read_bytes(path, b.issue)
+    b, data = spec.open(path, file)
     if data is None:
         return b.table()
     try:

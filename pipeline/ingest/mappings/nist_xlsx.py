@@ -12,7 +12,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from pipeline.ingest.mappings.common import TableSpec, read_bytes
+from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.nist_tsv import NistRows
 from pipeline.model_controls import MappingTable
@@ -31,9 +31,7 @@ def read_nist_xlsx(
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    file = file or str(path)
-    b = spec.builder(file)
-    data = read_bytes(path, b.issue)
+    b, data = spec.open(path, file)
     if data is None:
         return b.table()
     try:
