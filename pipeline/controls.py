@@ -69,7 +69,7 @@ def release_index(ws, domain: str, version: str) -> ReleaseIndex:
                 raise ConfigError(f"no {domain} ATT&CK release {version} in the sources", file=ws.config.file)
             path = resolve(source, ws.mirror).path
             memo[key] = cached_index(
-                path, domain, version, default_cache_dir(ws.config.file), lambda: ws.release(domain, version)
+                path, domain, version, default_cache_dir(ws.config.file), lambda: ws.release(domain, version, keep=False)
             )
     return memo[key]
 
@@ -104,7 +104,10 @@ def catalog(ws, framework: str, version: str) -> ControlCatalog | None:
         memo[key] = None
         if found:
             source = found[0]
-            memo[key] = read_catalog(source, resolve(source, ws.mirror).path, file=source.mirror_path)
+            try:
+                memo[key] = read_catalog(source, resolve(source, ws.mirror).path, file=source.mirror_path)
+            except PipelineError as exc:
+                ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; controls keep no catalogue text", record=f"source {source.id!r}"))
     return memo[key]
 
 

@@ -101,10 +101,11 @@ class Workspace:
                     return r
         return self.cache.get("releases", {}).get((domain, version))
 
-    def release(self, domain: str, version: str) -> AttackRelease:
+    def release(self, domain: str, version: str, *, keep: bool = True) -> AttackRelease:
         """Any listed release of a domain, read once (reconciliation compares with older ones).
 
         Its issues are not the workspace's: an old release is read for names only.
+        `keep=False` reads without keeping it (a caller that keeps a digest instead).
         """
         found = self.loaded_release(domain, version)
         if found is None:
@@ -114,7 +115,8 @@ class Workspace:
             if source is None:
                 raise ConfigError(f"no {domain} ATT&CK release {version} in the sources", file=self.config.file)
             found = read_attack_release(resolve(source, self.mirror).path, domain=domain, version=version)
-            self.cache.setdefault("releases", {})[(domain, version)] = found
+            if keep:
+                self.cache.setdefault("releases", {})[(domain, version)] = found
         return found
 
     def controls(self, progress: Progress | None = None):

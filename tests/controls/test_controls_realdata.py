@@ -440,3 +440,23 @@ def test_build_writes_a_report_per_mapping_source(mirror, tmp_path, config):
     assert json.loads((out / "reports" / "reconcile" / "index.json").read_bytes()) == index  # stable JSON
     issues = json.loads((out / "reports" / "issues.json").read_text())
     assert any(i["code"] == "duplicate-row" for i in issues)
+
+
+def test_release_index_cache_is_reused_and_equal(mirror, tmp_path):
+    from pipeline.ingest.attack import read_attack_release
+    from pipeline.reconcile.release_index import ReleaseIndex, cached_index
+
+    path = mirror / "attack" / "enterprise-attack-8.2.json.gz"
+    loads = []
+
+    def load():
+        loads.append(1)
+        return read_attack_release(path, domain="enterprise", version="8.2")
+
+    first = cached_index(path, "enterprise", "8.2", tmp_path, load)
+    second = cached_index(path, "enterprise", "8.2", tmp_path, load)
+    assert len(loads) == 1 and first == second == ReleaseIndex.of(load())
+    assert first.techniques["T1046"].name == "Network Service Scanning" and "T1086" in first.revoked
+    (entry,) = (tmp_path / "release-index").iterdir()
+    entry.write_bytes(b"damaged")
+    assert cached_index(path, "enterprise", "8.2", tmp_path, load) == first and len(loads) == 3
