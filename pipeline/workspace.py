@@ -27,6 +27,9 @@ class Workspace:
     issues: list[Issue] = field(default_factory=list)
     _releases: list[AttackRelease] | None = None
     _graph: object | None = None
+    # Memo of later stages (older releases, mapping tables, catalogues), keyed by stage name.
+    cache: dict = field(default_factory=dict, repr=False)
+    _controls: object | None = None
 
     @classmethod
     def open(
@@ -94,7 +97,44 @@ class Workspace:
                 progress("building the graph")
             with paused_gc():
                 self._graph = build_graph(releases)
+            from pipeline.graph.controls import add_controls
+
+            add_controls(self._graph, self.controls(progress))
         return self._graph
+
+    def loaded_release(self, domain: str, version: str) -> AttackRelease | None:
+        """A release already in memory (a target release or one read by `release`), else None."""
+        if version == self.attack_version and self._releases is not None:
+            for r in self._releases:
+                if r.domain == domain:
+                    return r
+        return self.cache.get("releases", {}).get((domain, version))
+
+    def release(self, domain: str, version: str, *, keep: bool = True) -> AttackRelease:
+        """Any listed release of a domain, read once (reconciliation compares with older ones).
+
+        Its issues are not the workspace's: an old release is read for names only.
+        `keep=False` reads without keeping it (a caller that keeps a digest instead).
+        """
+        found = self.loaded_release(domain, version)
+        if found is None:
+            from pipeline.ingest.attack import read_attack_release
+
+            source = self.config.attack_release(domain, version)
+            if source is None:
+                raise ConfigError(f"no {domain} ATT&CK release {version} in the sources", file=self.config.file)
+            found = read_attack_release(self.resolve(source).path, domain=domain, version=version)
+            if keep:
+                self.cache.setdefault("releases", {})[(domain, version)] = found
+        return found
+
+    def controls(self, progress: Progress | None = None):
+        """Enabled mapping tables and catalogues, reconciled to the target release (read once)."""
+        if self._controls is None:
+            from pipeline.controls import load_controls
+
+            self._controls = load_controls(self, progress)
+        return self._controls
 
     def older_releases(self, domain: str) -> list[str]:
         return [

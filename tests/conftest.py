@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def mirror_dir() -> Path | None:
     env = os.environ.get("ATTACK_PIPELINE_MIRROR")
     path = Path(env) if env else ROOT.parent / "shared" / "data"
-    return path if (path / "attack").is_dir() else None
+    return path.resolve() if (path / "attack").is_dir() else None
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +26,12 @@ def mirror() -> Path:
             pytest.fail("the offline mirror is required (ATTACK_PIPELINE_REQUIRE_DATA=1) but was not found")
         pytest.skip("offline mirror not found: set ATTACK_PIPELINE_MIRROR")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_outside_the_repository(tmp_path_factory) -> None:
+    """Downloads and parsed-file caches of the tests never land in data/cache."""
+    os.environ.setdefault("ATTACK_PIPELINE_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import click
 from pipeline.errors import Issue, PipelineError
 
 MAX_WARNINGS_SHOWN = 20
+GROUP_ABOVE = 3
 
 
 class CliError(click.ClickException):
@@ -90,12 +91,23 @@ def errors_as_exit() -> Iterator[None]:
 
 
 def report_issues(issues: list[Issue], strict: bool) -> None:
-    shown = issues[:MAX_WARNINGS_SHOWN]
-    for issue in shown:
-        click.echo(f"warning: {issue.one_line()}", err=True)
-    if len(issues) > len(shown):
+    """One line per problem, except that a file with many problems of one kind gets one
+    summary line (a published table with fifty duplicate rows is one finding, not fifty)."""
+    groups: dict[tuple, list[Issue]] = {}
+    for issue in issues:
+        groups.setdefault((issue.file, issue.code), []).append(issue)
+    lines = []
+    for (file, code), group in groups.items():
+        if len(group) <= GROUP_ABOVE:
+            lines.extend(i.one_line() for i in group)
+        else:
+            first = group[0]
+            lines.append(f"{file}: {len(group)} × {code}, e.g. {first.record}: {first.problem}")
+    for line in lines[:MAX_WARNINGS_SHOWN]:
+        click.echo(f"warning: {line}", err=True)
+    if len(lines) > MAX_WARNINGS_SHOWN:
         click.echo(
-            f"warning: … and {len(issues) - len(shown)} more (all of them: reports/issues.json of a build)", err=True
+            f"warning: … and {len(lines) - MAX_WARNINGS_SHOWN} more (all of them: reports/issues.json of a build)", err=True
         )
     if strict and issues:
         raise CliError(f"{len(issues)} warning(s) and --strict is set")

@@ -78,4 +78,25 @@ def _text(view: dict) -> str:
             out.append(f"used by {kind} ({len(items)}): {_names(items[:12])}{' …' if len(items) > 12 else ''}")
     if view["targets"]:
         out.append(f"targets: {_names(view['targets'])}")
+    out.extend(_controls_text(view.get("controls", {})))
     return "\n".join(out)
+
+
+def _controls_text(controls: dict[str, list[dict]]) -> list[str]:
+    """Mapped controls and capabilities, one block per framework, comments shortened."""
+    total = sum(len(v) for v in controls.values())
+    if not total:
+        return []
+    out = [f"controls and capabilities ({total}):"]
+    for framework, entries in controls.items():
+        versions = ", ".join(dict.fromkeys(e["framework_version"] for e in entries if e["framework_version"]))
+        out.append(f"  {framework}{f' {versions}' if versions else ''} ({len(entries)}):")
+        for e in entries:
+            score = f"({e['score_value']})" if e["score_value"] else ""
+            flags = "" if e["in_coverage"] else f" [{e['status']}, not in coverage]"
+            moved = f" (published for {e['original']['id']}, revoked)" if e["status"] == "revoked" else ""
+            out.append(f"    {e['id']} {e['name']} — {e['relation']}{f' {score}' if score else ''}{flags}{moved}")
+            if e["comments"]:
+                comment = e["comments"] if len(e["comments"]) <= 300 else e["comments"][:299] + "…"
+                out.extend(textwrap.wrap(comment, 100, initial_indent="      ", subsequent_indent="      "))
+    return out

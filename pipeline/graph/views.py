@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import networkx as nx
 
+from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.query import Lookup, neighbours, subtechniques
 from pipeline.model import Analytic, DetectionStrategy
 
@@ -56,7 +57,9 @@ def technique_view(g: nx.MultiDiGraph, found: Lookup) -> dict:
     view["parent"] = _brief(g, parent[0]) if parent else None
     view["subtechniques"] = [_brief(g, s) for s in subtechniques(g, key)]
     view["mitigations"] = [
-        _brief(g, u) | {"how": d.get("description", "")} for u, _, d in neighbours(g, key, "mitigates", "in")
+        _brief(g, u) | {"how": d.get("description", "")}
+        for u, _, d in neighbours(g, key, "mitigates", "in")
+        if g.nodes[u]["kind"] == "mitigation"
     ]
     strategies = []
     components = []
@@ -77,4 +80,5 @@ def technique_view(g: nx.MultiDiGraph, found: Lookup) -> dict:
             used_by[kind].append(_brief(g, u))
     view["used_by"] = used_by
     view["targets"] = [_brief(g, v) for v, _, _ in neighbours(g, key, "targets", "out")]
+    view["controls"] = controls_of_technique(g, key)
     return view

@@ -25,9 +25,9 @@ Renderer = Callable[[RenderContext, Path], list[Path]]
 
 
 def _registry() -> dict[str, Renderer]:
-    from pipeline.render import diff, navigator, reports
+    from pipeline.render import diff, navigator, reconcile, reports
 
-    return {"reports": reports.render, "layers": navigator.render, "diff": diff.render}
+    return {"reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render}
 
 
 RENDERERS: dict[str, Renderer] = _registry()

@@ -1,0 +1,62 @@
+"""Mapping-table and control-catalogue adapters, one small module per format.
+
+Every adapter turns its format into the same records (`MappingTable` of `Mapping`s,
+`ControlCatalog` of `Control`s) and reports bad rows as `Issue`s instead of raising,
+so one bad row or file never stops the rest of a source. The registries below are
+keyed by the `format` of `data/sources.toml`; a test checks that every format listed
+there for a mapping or catalogue source has an adapter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from pipeline.errors import ConfigError
+from pipeline.ingest.mappings.common import TableSpec
+from pipeline.ingest.mappings.expand import Universe
+from pipeline.ingest.mappings.mapex import read_mapex
+from pipeline.ingest.mappings.nist_catalog import read_nist_catalog_stix, read_nist_catalog_tsv
+from pipeline.ingest.mappings.nist_tsv import read_nist_tsv
+from pipeline.ingest.mappings.nist_xlsx import read_nist_xlsx
+from pipeline.ingest.mappings.security_stack import read_security_stack
+from pipeline.model_controls import ControlCatalog, MappingTable
+
+MAPPING_FORMATS: dict[str, Callable[..., MappingTable]] = {
+    "mapex-json": read_mapex,
+    "security-stack-yaml": read_security_stack,
+    "nist-mappings-tsv": read_nist_tsv,
+    "nist-mappings-xlsx": read_nist_xlsx,
+}
+# Formats whose ids may be patterns, expanded against a release and a catalogue.
+EXPANDING_FORMATS = frozenset({"nist-mappings-tsv", "nist-mappings-xlsx"})
+CATALOG_FORMATS: dict[str, Callable[..., ControlCatalog]] = {
+    "nist-controls-tsv": read_nist_catalog_tsv,
+    "nist-controls-stix": read_nist_catalog_stix,
+}
+
+__all__ = ["CATALOG_FORMATS", "MAPPING_FORMATS", "TableSpec", "Universe", "read_catalog", "read_mapping_table"]
+
+
+def read_mapping_table(
+    source,
+    path: Path,
+    *,
+    file: str | None = None,
+    techniques: Universe | None = None,
+    controls: Universe | None = None,
+) -> MappingTable:
+    reader = MAPPING_FORMATS.get(source.format)
+    if reader is None:
+        raise ConfigError(f"no adapter for mapping format {source.format!r} (known: {', '.join(sorted(MAPPING_FORMATS))})", record=f"source {source.id!r}")
+    spec = TableSpec.of(source)
+    if source.format in EXPANDING_FORMATS:
+        return reader(path, spec, file=file, techniques=techniques, controls=controls)
+    return reader(path, spec, file=file)
+
+
+def read_catalog(source, path: Path, *, file: str | None = None) -> ControlCatalog:
+    reader = CATALOG_FORMATS.get(source.format)
+    if reader is None:
+        raise ConfigError(f"no adapter for catalogue format {source.format!r} (known: {', '.join(sorted(CATALOG_FORMATS))})", record=f"source {source.id!r}")
+    return reader(path, TableSpec.of(source), file=file)

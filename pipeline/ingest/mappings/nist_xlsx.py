@@ -1,0 +1,59 @@
+"""The NIST 800-53 mapping workbook (`nist800-53-rN-mappings.xlsx`) → `MappingTable`.
+
+The workbook holds the 12.1 table (`Control ID, Control Name, Mapping Type, Technique
+ID, Technique Name`); rows go through the same `NistRows` logic as the TSVs. Read with
+openpyxl in read-only mode: cells stream instead of building the whole sheet.
+Every sheet whose header names the required columns is read; a workbook in which no
+sheet does is reported once per sheet.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from pipeline.ingest.mappings.common import TableSpec
+from pipeline.ingest.mappings.expand import Universe
+from pipeline.ingest.mappings.nist_tsv import NistRows
+from pipeline.model_controls import MappingTable
+
+
+def read_nist_xlsx(
+    path: Path,
+    spec: TableSpec,
+    *,
+    file: str | None = None,
+    techniques: Universe | None = None,
+    controls: Universe | None = None,
+) -> MappingTable:
+    import io
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    b, data = spec.open(path, file)
+    if data is None:
+        return b.table()
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+        b.issue("bad-format", f"not a readable xlsx workbook: {exc}")
+        return b.table()
+    try:
+        for ws in wb.worksheets:
+            rows = NistRows(b, techniques, controls)
+            it = ws.iter_rows(values_only=True)
+            header = next(it, None)
+            sheet = f"sheet {ws.title!r}"
+            if header is None:
+                b.issue("empty-file", "sheet is empty; nothing read", sheet)
+                continue
+            if not rows.header(list(header), f"{sheet} row 1"):
+                continue
+            for n, cells in enumerate(it, start=2):
+                rows.row(list(cells), f"{sheet} row {n}")
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+        b.issue("bad-format", f"unreadable xlsx content: {exc}")
+    finally:
+        wb.close()
+    return b.table()

@@ -1,0 +1,111 @@
+"""`reports/reconcile/`: one reconciliation report per mapping source, JSON and Markdown.
+
+Every mapping source of the sources file is reported, enabled or not, so that a user
+can see what switching a table on would bring before doing it. File names come from
+source ids (validated by the sources file: letters, digits, `._-/`), with `/` → `--`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.render.writing import write_json
+
+DIR = ("reports", "reconcile")
+
+
+def file_stem(source_id: str) -> str:
+    return source_id.replace("/", "--")
+
+
+def render(ctx, out: Path) -> list[Path]:
+    from pipeline.controls import reconcile_all
+    from pipeline.reconcile.mappings import report
+
+    tables, skipped = reconcile_all(ctx.workspace)
+    base = out.joinpath(*DIR)
+    written = []
+    index = []
+    for rt in sorted(tables, key=lambda t: t.table.source_id):
+        rep = report(rt)
+        stem = file_stem(rt.table.source_id)
+        written.append(write_json(base / f"{stem}.json", rep))
+        path = base / f"{stem}.md"
+        path.write_text(markdown(rep), encoding="utf-8")
+        written.append(path)
+        index.append(
+            {
+                "source": rep["source"],
+                "enabled": rep["enabled"],
+                "framework": rep["framework"],
+                "framework_version": rep["framework_version"],
+                "domain": rep["domain"],
+                "declared_attack_version": rep["declared_attack_version"],
+                "name_check_release": rep["name_check"]["release"],
+                "rows": rep["rows"],
+                "mappings": rep["mappings"],
+                "in_coverage": rep["in_coverage"],
+                "status": rep["status"],
+                "issues": len(rep["issues"]),
+                "report": f"{stem}.json",
+            }
+        )
+    written.append(write_json(base / "index.json", {"target_attack_version": ctx.workspace.attack_version, "sources": index, "skipped": skipped}))
+    return written
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def markdown(rep: dict) -> str:
+    """The report as a Markdown page (deterministic: no dates, sorted lists)."""
+    nc = rep["name_check"]
+    lines = [
+        f"# Reconciliation of `{rep['source']}`",
+        "",
+        *_table(
+            ["", ""],
+            [
+                ["File", f"`{rep['file']}`"],
+                ["Framework", f"{rep['framework']} {rep['framework_version']}".strip()],
+                ["Domain", rep["domain"]],
+                ["Declared ATT&CK release", rep["declared_attack_version"]],
+                ["Target ATT&CK release", rep["target_attack_version"]],
+                ["Names checked against", nc["release"] or "—"],
+                ["Enabled", "yes" if rep["enabled"] else "no"],
+                ["Rows read / mappings / in coverage", f"{rep['rows']} / {rep['mappings']} / {rep['in_coverage']}"],
+            ],
+        ),
+        "",
+    ]
+    if nc["note"]:
+        lines += [f"> {nc['note']}", ""]
+    lines += ["## Status", "", *_table(["Status", "Mappings"], [[k, v] for k, v in rep["status"].items()]), ""]
+    sections = [
+        ("Revoked techniques", ["Technique", "Published name", "Now", "Name", "Chain", "Mappings"],
+         [[r["technique"], r["published_name"], (r["target"] or "dead end") + (" (deprecated)" if r["target_deprecated"] else ""), r["target_name"], " → ".join(r["chain"]), r["mappings"]] for r in rep["revoked"]]),
+        ("Renamed techniques", ["Technique", "Old name", "Name", "Mappings"],
+         [[r["technique"], r["old_name"], r["name"], r["mappings"]] for r in rep["renamed"]]),
+        ("Deprecated techniques (out of coverage)", ["Technique", "Name", "Mappings"],
+         [[r["technique"], r["name"], r["mappings"]] for r in rep["deprecated"]]),
+        ("Unknown in the target release", ["Technique", "Published name", "Rows"],
+         [[r["technique"], r["published_name"], ", ".join(r["rows"][:10]) + (" …" if len(r["rows"]) > 10 else "")] for r in rep["unknown"]]),
+        ("Tactic changes", ["Technique", "Now", f"Tactics in {nc['release']}", f"Tactics in {rep['target_attack_version']}"],
+         [[r["technique"], r["target"], ", ".join(r["declared_tactics"]), ", ".join(r["target_tactics"])] for r in rep["tactic_changes"]]),
+        (f"Names that disagree with ATT&CK {nc['release']}", ["Technique", "Published name", "Problem", "Mappings"],
+         [[r["technique"], r["published_name"], r["problem"], r["mappings"]] for r in rep["name_mismatches"]]),
+        ("Issues", ["File", "Record", "Code", "Problem"],
+         [[i["file"], i["record"], i["code"], i["problem"]] for i in rep["issues"]]),
+    ]
+    for title, headers, rows in sections:
+        lines += [f"## {title} ({len(rows)})", ""]
+        lines += (_table(headers, rows) if rows else ["None."]) + [""]
+    return "\n".join(lines)
