@@ -27,6 +27,7 @@ class Workspace:
     issues: list[Issue] = field(default_factory=list)
     _releases: list[AttackRelease] | None = None
     _graph: object | None = None
+    _detections: object | None = None
 
     @classmethod
     def open(
@@ -85,7 +86,20 @@ class Workspace:
             if progress:
                 progress("building the graph")
             self._graph = build_graph(releases)
+            from pipeline.graph.detections import add_detections
+
+            add_detections(self._graph, self.detections(progress).detections)
         return self._graph
+
+    def detections(self, progress: Progress | None = None):
+        """Detections of the enabled detection sources, reconciled to the target release."""
+        if self._detections is None:
+            from pipeline.ingest.detections.load import load_detections
+
+            found = load_detections(self, progress=progress)
+            self.issues.extend(found.issues)
+            self._detections = found
+        return self._detections
 
     def older_releases(self, domain: str) -> list[str]:
         return [

@@ -78,4 +78,8 @@ def _text(view: dict) -> str:
             out.append(f"used by {kind} ({len(items)}): {_names(items[:12])}{' …' if len(items) > 12 else ''}")
     if view["targets"]:
         out.append(f"targets: {_names(view['targets'])}")
+    if view.get("detections"):
+        from pipeline.cli.detections import detection_lines
+
+        out.extend(detection_lines(view["detections"]))
     return "\n".join(out)

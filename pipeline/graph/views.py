@@ -77,4 +77,7 @@ def technique_view(g: nx.MultiDiGraph, found: Lookup) -> dict:
             used_by[kind].append(_brief(g, u))
     view["used_by"] = used_by
     view["targets"] = [_brief(g, v) for v, _, _ in neighbours(g, key, "targets", "out")]
+    from pipeline.graph.detections import detections_of
+
+    view["detections"] = detections_of(g, key)
     return view
