@@ -83,6 +83,10 @@ class Reconciled:
     targets: dict[str, str]
 
 
+def _title(d: Detection) -> str:
+    return " ".join(d.title.split())
+
+
 def _where(d: Detection) -> str:
     return f"{d.source}/{d.path}" if d.path else d.source
 
@@ -139,7 +143,7 @@ def reconcile_detections(detections: Iterable[Detection], index: ReleaseIndex) -
                     problem = f"technique {attack_id} is revoked in {release} with no replacement; kept unresolved{more}"
                 else:
                     problem = f"technique {attack_id} is not in {release}; kept unresolved{more}"
-                issues.append(Issue(code=f"detection-technique-{status.replace('_', '-')}", problem=problem, file=_where(d), record=d.title))
+                issues.append(Issue(code=f"detection-technique-{status.replace('_', '-')}", problem=problem, file=_where(d), record=_title(d)))
     for source in sorted(tactic_counts):
         for short, count in sorted(tactic_counts[source].items()):
             d = tactic_first[(source, short)]
@@ -149,7 +153,7 @@ def reconcile_detections(detections: Iterable[Detection], index: ReleaseIndex) -
                     code="detection-tactic-unknown",
                     problem=f"tactic {short!r} is not in {release}; kept as published{more}",
                     file=_where(d),
-                    record=d.title,
+                    record=_title(d),
                 )
             )
     return Reconciled(

@@ -67,6 +67,7 @@ class FileContext:
         return self.relpath.split("/", 1)[0] if "/" in self.relpath else ""
 
     def issue(self, code: str, problem: str, record: str | None = None) -> None:
+        problem, record = one_line(problem), one_line(record) if record is not None else None
         # A hostile file must not flood the report: a handful per file, then one summary.
         if len(self.issues) < MAX_ISSUES_PER_FILE:
             self.issues.append(Issue(code=code, problem=problem, file=self.file, record=record))
@@ -74,7 +75,13 @@ class FileContext:
             self.issues.append(Issue(code="too-many-issues", problem="more problems in this file not listed", file=self.file))
 
     def error(self, problem: str, record: str | None = None) -> InputError:
-        return InputError(problem, file=self.file, record=record)
+        return InputError(one_line(problem), file=self.file, record=one_line(record) if record is not None else None)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Library messages (libyaml's, tomllib's) and record titles span lines; a warning must not."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
 def decode_text(data: bytes, ctx: FileContext) -> str:

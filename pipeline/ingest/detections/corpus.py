@@ -20,7 +20,7 @@ from pipeline.config import Source
 from pipeline.errors import InputError, Issue
 from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
-from pipeline.ingest.detections.common import FileContext, SourceInfo, path_id
+from pipeline.ingest.detections.common import FileContext, SourceInfo, one_line, path_id
 from pipeline.model_detections import Detection
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
@@ -182,7 +182,7 @@ def load_source(
                         code="detection-duplicate-id",
                         problem=f"id {record.native_id} is also used by {seen[record.id]}; this one is {info.name}:{unique}",
                         file=str(root / rel),
-                        record=record.title,
+                        record=one_line(record.title),
                     )
                 )
                 record = _renamed(record, unique)

@@ -52,7 +52,8 @@ def load_yaml_documents(text: str, ctx: FileContext) -> list:
         where = f"line {mark.line + 1}" if mark is not None else None
         raise ctx.error(f"not valid YAML: {exc.problem or exc.context}; skipped", where) from None
     except yaml.YAMLError as exc:
-        raise ctx.error(f"not valid YAML: {exc}; skipped") from None
+        message = str(exc).replace('in "<unicode string>", ', "")
+        raise ctx.error(f"not valid YAML: {message}; skipped") from None
     except RecursionError:
         raise ctx.error("YAML nesting too deep; skipped") from None
     except (ValueError, TypeError, OverflowError) as exc:
