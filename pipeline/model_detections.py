@@ -108,34 +108,44 @@ class Detection:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in _NESTED:
-                value = [{g.name: getattr(item, g.name) for g in fields(item)} for item in value]
+        for name in _FIELDS[Detection]:
+            value = getattr(self, name)
+            if name in _NESTED:
+                value = [{n: getattr(item, n) for n in _FIELDS[_NESTED[name]]} for item in value]
             elif isinstance(value, tuple):
                 value = list(value)
-            out[f.name] = value
+            out[name] = value
         return out
 
 
 _NESTED = {"queries": Query, "techniques": TechniqueRef, "tactics": TacticRef}
 _STRING_LISTS = frozenset({"attack_objects", "tags", "authors", "references", "data_sources"})
+# Field names per class, computed once: these run for every record of every cache load.
+_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in (Detection, Query, TechniqueRef, TacticRef)}
+_FIELD_SETS = {cls: frozenset(names) for cls, names in _FIELDS.items()}
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    # Plain loops and exact type checks: this runs ~40,000 times per cache load.
+    if type(value) is not list:
         raise ValueError(f"{name} must be a list of strings")
+    for v in value:
+        if type(v) is not str:
+            raise ValueError(f"{name} must be a list of strings")
     return tuple(value)
 
 
 def _nested(cls: type, value: Any, name: str) -> tuple:
-    if not isinstance(value, list):
+    if type(value) is not list:
         raise ValueError(f"{name} must be a list")
-    names = {f.name for f in fields(cls)}
+    names = _FIELD_SETS[cls]
     out = []
     for item in value:
-        if not isinstance(item, dict) or set(item) - names or not all(isinstance(v, str) for v in item.values()):
+        if type(item) is not dict or not names.issuperset(item):
             raise ValueError(f"{name} holds a malformed entry")
+        for v in item.values():
+            if type(v) is not str:
+                raise ValueError(f"{name} holds a malformed entry")
         out.append(cls(**item))
     return tuple(out)
 
@@ -144,16 +154,16 @@ def detection_from_dict(data: Any) -> Detection:
     """Rebuild a record written by `as_dict`; ValueError on anything else."""
     if not isinstance(data, dict):
         raise ValueError("a detection must be an object")
-    known = {f.name: f for f in fields(Detection)}
-    if set(data) - set(known):
-        raise ValueError(f"unknown fields {sorted(set(data) - set(known))}")
+    known = _FIELD_SETS[Detection]
+    if not known.issuperset(data):
+        raise ValueError(f"unknown fields {sorted(set(data) - known)}")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         if name in _NESTED:
             kwargs[name] = _nested(_NESTED[name], value, name)
         elif name in _STRING_LISTS:
             kwargs[name] = _strings(value, name)
-        elif isinstance(value, str):
+        elif type(value) is str:
             kwargs[name] = value
         else:
             raise ValueError(f"{name} must be a string")

@@ -14,7 +14,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
+
+import orjson
 
 from pipeline.config import Source
 from pipeline.errors import InputError, Issue
@@ -96,81 +98,104 @@ def parse_one(fmt: str, info: SourceInfo, relpath: str, file: str, data: bytes) 
     return records, ctx.issues
 
 
-def parse_batch(fmt: str, info: SourceInfo, items: Sequence[tuple[str, str, bytes]]) -> list[dict[str, Any]]:
-    """Worker entry point: cache-form entries, which cross the process boundary cheaply."""
-    return [entry(*parse_one(fmt, info, rel, file, data)) for rel, file, data in items]
+def parse_batch(fmt: str, info: SourceInfo, items: Sequence[tuple[str, str, bytes]]) -> bytes:
+    """Worker entry point: the batch's cache-form entries as one JSON document, which
+    crosses the process boundary far faster than pickled records."""
+    return orjson.dumps([entry(*parse_one(fmt, info, rel, file, data)) for rel, file, data in items])
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError:
         return None
 
 
-def load_source(
-    source: Source,
-    root: Path,
-    *,
-    cache_dir: Path | None,
-    pool: Callable[[], Executor | None] = lambda: None,
-) -> SourceLoad:
+@dataclass
+class _Pending:
+    """One source between reading its files and assembling its records."""
+
+    source: Source
+    info: SourceInfo
+    root: Path
+    files: list[str]
+    cache: ParsedCache
+    started: float
+    keys: dict[str, str] = field(default_factory=dict)
+    results: dict[str, tuple[list[Detection], list[Issue]]] = field(default_factory=dict)
+    misses: list[tuple[str, str, bytes]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    futures: list = field(default_factory=list)
+    cached: int = 0
+    waited: float = 0.0
+
+
+def _prepare(source: Source, root: Path, cache_dir: Path | None) -> _Pending:
+    """List, read and hash the files; take what the cache knows, keep the rest to parse."""
     started = time.perf_counter()
     module = adapter(source.format)
     info = source_info(source)
     files = list_files(root, module.wanted)
     cache = ParsedCache(cache_dir, info.name, parser_digest([module.__file__, *_SHARED_CODE]))
-
-    results: dict[str, tuple[list[Detection], list[Issue]]] = {}
-    misses: list[tuple[str, str, bytes]] = []
-    keys: dict[str, str] = {}
-    issues: list[Issue] = []
-    cached = 0
+    p = _Pending(source=source, info=info, root=root, files=files, cache=cache, started=started)
+    base = str(root)
     for rel in files:
-        display = str(root / rel)
-        data = _read(root / rel)
+        display = os.path.join(base, rel)
+        data = _read(display)
         if data is None:
-            issues.append(Issue(code="detection-file-unreadable", problem="cannot read file; skipped", file=display))
+            p.issues.append(Issue(code="detection-file-unreadable", problem="cannot read file; skipped", file=display))
             continue
-        key = keys[rel] = file_key(rel, data)
+        key = p.keys[rel] = file_key(rel, data)
         hit = cache.get(key)
         if hit is not None:
             try:
-                results[rel] = from_entry(hit, display)
-                cached += 1
+                p.results[rel] = from_entry(hit, display)
+                p.cached += 1
                 continue
             except ValueError:
-                pass
-        misses.append((rel, display, data))
+                pass  # a damaged entry: parse the file again
+        p.misses.append((rel, display, data))
+    p.waited = time.perf_counter() - started
+    return p
 
-    executor = pool() if len(misses) >= MIN_PARALLEL_FILES else None
-    if executor is not None:
+
+def _submit(p: _Pending, executor: Executor) -> None:
+    fmt = p.source.format
+    p.futures = [
+        executor.submit(parse_batch, fmt, p.info, p.misses[i : i + BATCH_FILES]) for i in range(0, len(p.misses), BATCH_FILES)
+    ]
+
+
+def _finish(p: _Pending) -> SourceLoad:
+    started = time.perf_counter()
+    parsed: list | None = None
+    if p.futures:
         try:
-            parsed = _parse_parallel(executor, source.format, info, misses)
+            parsed = [value for future in p.futures for value in orjson.loads(future.result())]
         except (BrokenProcessPool, RuntimeError, OSError):
             # Workers could not start (no `if __name__ == "__main__"` guard in an embedding
             # script, a process limit): the same work, on this core.
             parsed = None
-    else:
-        parsed = None
-    for n, (rel, display, data) in enumerate(misses):
+    for n, (rel, display, data) in enumerate(p.misses):
         if parsed is not None:
             value = parsed[n]
-            results[rel] = from_entry(value, display)
+            p.results[rel] = from_entry(value, display)
         else:
-            records, found = parse_one(source.format, info, rel, display, data)
+            records, found = parse_one(p.source.format, p.info, rel, display, data)
             value = entry(records, found)
-            results[rel] = (records, found)
-        cache.put(keys[rel], value)
-    cache.save()
+            p.results[rel] = (records, found)
+        p.cache.put(p.keys[rel], value)
+    p.cache.save()
 
+    issues = list(p.issues)
     detections: list[Detection] = []
     seen: dict[str, str] = {}
     empty = 0
-    for rel in files:
-        if rel not in results:
+    for rel in p.files:
+        if rel not in p.results:
             continue
-        records, found = results[rel]
+        records, found = p.results[rel]
         issues.extend(found)
         if not records:
             empty += 1
@@ -180,8 +205,8 @@ def load_source(
                 issues.append(
                     Issue(
                         code="detection-duplicate-id",
-                        problem=f"id {record.native_id} is also used by {seen[record.id]}; this one is {info.name}:{unique}",
-                        file=str(root / rel),
+                        problem=f"id {record.native_id} is also used by {seen[record.id]}; this one is {p.info.name}:{unique}",
+                        file=os.path.join(str(p.root), rel),
                         record=one_line(record.title),
                     )
                 )
@@ -189,25 +214,21 @@ def load_source(
             seen[record.id] = rel
             detections.append(record)
     return SourceLoad(
-        info=info,
-        root=str(root),
+        info=p.info,
+        root=str(p.root),
         detections=tuple(detections),
         issues=tuple(issues),
-        files=len(files),
-        parsed=len(misses),
-        cached=cached,
+        files=len(p.files),
+        parsed=len(p.misses),
+        cached=p.cached,
         empty=empty,
-        seconds=time.perf_counter() - started,
+        seconds=p.waited + time.perf_counter() - started,
     )
 
 
-def _parse_parallel(executor: Executor, fmt: str, info: SourceInfo, misses: list) -> list[dict[str, Any]]:
-    batches = [misses[i : i + BATCH_FILES] for i in range(0, len(misses), BATCH_FILES)]
-    futures = [executor.submit(parse_batch, fmt, info, batch) for batch in batches]
-    out: list[dict[str, Any]] = []
-    for future in futures:
-        out.extend(future.result())
-    return out
+def load_source(source: Source, root: Path, *, cache_dir: Path | None) -> SourceLoad:
+    """One source on this core (tests, small folders)."""
+    return _finish(_prepare(source, root, cache_dir))
 
 
 def _renamed(record: Detection, native: str) -> Detection:
@@ -248,14 +269,26 @@ def load_sources(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> list[SourceLoad]:
-    """Every (source, resolved folder) in order; one worker pool serves them all."""
+    """Every (source, resolved folder), in order. All sources are read and their
+    uncached files queued first, so the workers stay busy from the first source to the
+    last while this process assembles records as batches come back."""
     pool = _LazyPool(default_jobs() if jobs is None else jobs)
-    out = []
     try:
-        for source, root in sources:
+        pending = [_prepare(source, root, cache_dir) for source, root in sources]
+        if sum(len(p.misses) for p in pending) >= MIN_PARALLEL_FILES:
+            executor = pool()
+            if executor is not None:
+                try:
+                    for p in pending:
+                        _submit(p, executor)
+                except (BrokenProcessPool, RuntimeError, OSError):
+                    for p in pending:
+                        p.futures = []
+        out = []
+        for p in pending:
             if progress:
-                progress(f"reading {source.id}")
-            out.append(load_source(source, root, cache_dir=cache_dir, pool=pool))
+                progress(f"parsing {p.source.id}")
+            out.append(_finish(p))
+        return out
     finally:
         pool.close()
-    return out
