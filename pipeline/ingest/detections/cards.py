@@ -191,17 +191,7 @@ def _folder_tactic(ctx: FileContext) -> list[TacticRef]:
 
 
 def _record(ctx: FileContext, **kwargs) -> Detection:
-    native = path_id(ctx.relpath)
-    return Detection(
-        id=f"{ctx.source.name}:{native}",
-        source=ctx.source.name,
-        native_id=native,
-        format=FORMAT,
-        path=ctx.relpath,
-        collection=ctx.collection,
-        license=ctx.source.license,
-        **kwargs,
-    )
+    return ctx.record(FORMAT, path_id(ctx.relpath), **kwargs)
 
 
 def _parse_card(text: str, ctx: FileContext) -> list[Detection]:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.errors import InputError, Issue
-from pipeline.model_detections import HOW_TECHNIQUE, TechniqueRef
+from pipeline.model_detections import HOW_TECHNIQUE, Detection, TechniqueRef
 
 # No rule file of the public corpora is above 300 KB; anything far larger is a mistake
 # or an attack on the parser, and is refused before it is parsed.
@@ -74,8 +74,52 @@ class FileContext:
         elif len(self.issues) == MAX_ISSUES_PER_FILE:
             self.issues.append(Issue(code="too-many-issues", problem="more problems in this file not listed", file=self.file))
 
+    def record(self, fmt: str, native: str, **fields) -> Detection:
+        """A record of this file: id, source, path, collection and license filled in."""
+        fields.setdefault("collection", self.collection)
+        return Detection(
+            id=f"{self.source.name}:{native}",
+            source=self.source.name,
+            native_id=native,
+            format=fmt,
+            path=self.relpath,
+            license=self.source.license,
+            **fields,
+        )
+
     def error(self, problem: str, record: str | None = None) -> InputError:
         return InputError(one_line(problem), file=self.file, record=one_line(record) if record is not None else None)
+
+
+def _yaml_documents(text: str, ctx: FileContext) -> list:
+    """Every document of a YAML file, loaded safely (libyaml when present)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise ctx.error(f"not valid YAML: {exc.problem or exc.context}; skipped", where) from None
+    except yaml.YAMLError as exc:
+        message = str(exc).replace('in "<unicode string>", ', "")
+        raise ctx.error(f"not valid YAML: {message}; skipped") from None
+    except RecursionError:
+        raise ctx.error("YAML nesting too deep; skipped") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # Bad scalars the safe constructor rejects (a date like 2020-13-45, huge numbers).
+        raise ctx.error(f"not valid YAML: {exc}; skipped") from None
+
+
+def yaml_mappings(text: str, ctx: FileContext, what: str) -> list:
+    """The documents of a YAML rule file; the first one, the rule itself, must be a mapping."""
+    docs = _yaml_documents(text, ctx)
+    if not docs:
+        raise ctx.error(f"empty YAML file: no {what.split(' ', 1)[1]}; skipped")
+    if not isinstance(docs[0], dict):
+        raise ctx.error(f"{what} must be a YAML mapping, not a {type(docs[0]).__name__}; skipped", "document 1")
+    return docs
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -97,19 +97,6 @@ def _tag_values(tags: tuple[str, ...], prefix: str) -> list[str]:
     return [t.split(":", 1)[1].strip() for t in tags if t.startswith(prefix + ":")]
 
 
-def _record(ctx: FileContext, native: str, **kwargs) -> Detection:
-    return Detection(
-        id=f"{ctx.source.name}:{native}",
-        source=ctx.source.name,
-        native_id=native,
-        format=FORMAT,
-        path=ctx.relpath,
-        collection=ctx.collection,
-        license=ctx.source.license,
-        **kwargs,
-    )
-
-
 def _rule(doc: dict, ctx: FileContext) -> Detection:
     rule = doc["rule"]
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -134,8 +121,8 @@ def _rule(doc: dict, ctx: FileContext) -> Detection:
     status = text_of(metadata.get("maturity")).lower()
     if rule.get("building_block_type"):
         status = status or "production"
-    return _record(
-        ctx,
+    return ctx.record(
+        FORMAT,
         native,
         title=name or native,
         description=text_of(rule.get("description")),
@@ -184,8 +171,8 @@ def _hunt(hunt: dict, ctx: FileContext) -> Detection:
             ctx.issue("elastic-bad-technique", f"mitre entry {value!r} is not an ATT&CK technique id; ignored", record)
         else:
             found.append((tid, "field"))
-    return _record(
-        ctx,
+    return ctx.record(
+        FORMAT,
         native,
         title=name or native,
         description=text_of(hunt.get("description")),

@@ -27,6 +27,7 @@ from pipeline.ingest.detections.common import (
     tactic_shortname,
     technique_refs,
     text_of,
+    yaml_mappings,
 )
 from pipeline.model_detections import Detection, Query, TacticRef
 
@@ -40,35 +41,10 @@ def wanted(relpath: str) -> bool:
     return PurePosixPath(relpath).suffix.lower() in SUFFIXES
 
 
-def load_yaml_documents(text: str, ctx: FileContext) -> list:
-    """Every document of a YAML file, loaded safely (libyaml when present)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise ctx.error(f"not valid YAML: {exc.problem or exc.context}; skipped", where) from None
-    except yaml.YAMLError as exc:
-        message = str(exc).replace('in "<unicode string>", ', "")
-        raise ctx.error(f"not valid YAML: {message}; skipped") from None
-    except RecursionError:
-        raise ctx.error("YAML nesting too deep; skipped") from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        # Bad scalars the safe constructor rejects (a date like 2020-13-45, huge numbers).
-        raise ctx.error(f"not valid YAML: {exc}; skipped") from None
-
-
 def parse(data: bytes, ctx: FileContext) -> list[Detection]:
     text = decode_text(data, ctx)
-    docs = load_yaml_documents(text, ctx)
-    if not docs:
-        raise ctx.error("empty YAML file: no rule; skipped")
+    docs = yaml_mappings(text, ctx, "a Sigma rule")
     rule = docs[0]
-    if not isinstance(rule, dict):
-        raise ctx.error(f"a Sigma rule must be a YAML mapping, not a {type(rule).__name__}; skipped", "document 1")
     title = text_of(rule.get("title"))
     native = text_of(rule.get("id"))
     if not native:
@@ -120,11 +96,9 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
     status = text_of(rule.get("status")).lower()
     severity = text_of(rule.get("level")).lower()
     return [
-        Detection(
-            id=f"{ctx.source.name}:{native}",
-            source=ctx.source.name,
-            native_id=native,
-            format=FORMAT,
+        ctx.record(
+            FORMAT,
+            native,
             title=title or native,
             description=text_of(rule.get("description")),
             queries=(Query(language="sigma", text=text.strip("\n"), label=""),),
@@ -137,8 +111,5 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
             status=status,
             severity=severity,
             data_sources=tuple(data_sources),
-            path=ctx.relpath,
-            collection=ctx.collection,
-            license=ctx.source.license,
         )
     ]

@@ -18,8 +18,8 @@ from pipeline.ingest.detections.common import (
     strings,
     technique_refs,
     text_of,
+    yaml_mappings,
 )
-from pipeline.ingest.detections.sigma import load_yaml_documents
 from pipeline.model_detections import Detection, Query
 
 FORMAT = "splunk-yaml"
@@ -32,12 +32,7 @@ def wanted(relpath: str) -> bool:
 
 
 def parse(data: bytes, ctx: FileContext) -> list[Detection]:
-    docs = load_yaml_documents(decode_text(data, ctx), ctx)
-    if not docs:
-        raise ctx.error("empty YAML file: no detection; skipped")
-    doc = docs[0]
-    if not isinstance(doc, dict):
-        raise ctx.error(f"a Splunk detection must be a YAML mapping, not a {type(doc).__name__}; skipped", "document 1")
+    doc = yaml_mappings(decode_text(data, ctx), ctx, "a Splunk detection")[0]
     native = text_of(doc.get("id"))
     name = text_of(doc.get("name"))
     if not native:
@@ -59,11 +54,9 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
     labels += [f"analytic_story:{s}" for s in strings(tags.get("analytic_story"))]
     labels += [f"security_domain:{s}" for s in strings(tags.get("security_domain"))]
     return [
-        Detection(
-            id=f"{ctx.source.name}:{native}",
-            source=ctx.source.name,
-            native_id=native,
-            format=FORMAT,
+        ctx.record(
+            FORMAT,
+            native,
             title=name or native,
             description=text_of(doc.get("description")),
             queries=queries,
@@ -73,8 +66,7 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
             references=strings(doc.get("references")),
             status=text_of(doc.get("status")).lower(),
             data_sources=strings(doc.get("data_source")) or strings(doc.get("data_sources")),
-            path=ctx.relpath,
+            # detections/<collection>/<file>.yml: endpoint, cloud, …, deprecated
             collection=ctx.relpath.split("/")[1] if ctx.relpath.count("/") >= 2 else ctx.collection,
-            license=ctx.source.license,
         )
     ]
