@@ -168,6 +168,12 @@ def test_toml_syntax_error_names_the_line():
     assert err.value.one_line().startswith("rules/network/x.toml: line 8: not valid TOML")
 
 
+def test_deeply_nested_toml_is_refused():
+    with pytest.raises(InputError) as err:
+        parse_elastic("[rule]\nname = " + "[" * 100000 + "]" * 100000)
+    assert err.value.one_line() == "rules/network/x.toml: TOML nesting too deep; skipped"
+
+
 def test_splunk_search_is_kept_as_written():
     [d], issues = parse_splunk(SPLUNK)
     assert issues == []

@@ -93,6 +93,25 @@ def test_mutated_valid_files(kind, data):
     check(kind, data.draw(mutated(PARSERS[kind][3])))
 
 
+# Real files of each corpus, mutated the same way (read from the mirror when present).
+REAL = {
+    "card": "cards/T1046 Network Service Scanning.md",
+    "kql-txt": "m365-hunting-queries/Command and Control/Tor.txt",
+    "sigma": "sigma/rules/windows/process_creation/proc_creation_win_pua_nmap_zenmap.yml",
+    "elastic-rule": "elastic-detection-rules/rules/cross-platform/command_and_control_suricata_elastic_defend_c2.toml",
+    "splunk": "splunk-security_content/detections/network/internal_horizontal_port_scan.yml",
+}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("kind", sorted(REAL))
+@SETTINGS
+@given(data=st.data())
+def test_mutated_real_files(kind, data, mirror):
+    text = (mirror / "detections" / REAL[kind]).read_text(encoding="utf-8")
+    check(kind, data.draw(mutated(text)))
+
+
 @pytest.mark.parametrize("kind", sorted(PARSERS))
 def test_the_seeds_themselves_parse(kind):
     module, fmt, relpath, seed = PARSERS[kind]

@@ -18,6 +18,8 @@ from pipeline.model_detections import HOW_TECHNIQUE, Detection, TechniqueRef
 # or an attack on the parser, and is refused before it is parsed.
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ISSUES_PER_FILE = 10
+MAX_NESTING = 1000
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 _ID = r"T\d{4}(?:\.\d{3})?"
 TECHNIQUE_ID = re.compile(rf"^{_ID}$")
@@ -91,9 +93,28 @@ class FileContext:
         return InputError(one_line(problem), file=self.file, record=one_line(record) if record is not None else None)
 
 
+def flow_depth(text: str) -> int:
+    """Deepest nesting of [ ] and { } (quotes ignored, so never less than the real one)."""
+    brackets = _NOT_BRACKET.sub("", text)
+    depth = deepest = 0
+    for c in brackets:
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
 def _yaml_documents(text: str, ctx: FileContext) -> list:
-    """Every document of a YAML file, loaded safely (libyaml when present)."""
+    """Every document of a YAML file, loaded safely (libyaml when present).
+
+    libyaml's composer recurses in C: tens of thousands of nested `[` crash the
+    interpreter instead of raising, so such files are refused before they are parsed."""
     import yaml
+
+    if flow_depth(text) > MAX_NESTING:
+        raise ctx.error(f"nested more than {MAX_NESTING} levels deep; skipped")
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
@@ -120,6 +141,16 @@ def yaml_mappings(text: str, ctx: FileContext, what: str) -> list:
     if not isinstance(docs[0], dict):
         raise ctx.error(f"{what} must be a YAML mapping, not a {type(docs[0]).__name__}; skipped", "document 1")
     return docs
+
+
+def shown(value) -> str:
+    """A value for a message: short text quoted, anything else by its type only — the
+    repr of a YAML alias bomb is billions of items long."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:79] + "\u2026")
+    if isinstance(value, (int, float, bool)) or value is None:
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 def one_line(text: str, limit: int = 300) -> str:

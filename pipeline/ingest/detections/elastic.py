@@ -15,6 +15,7 @@ from pipeline.ingest.detections.common import (
     FileContext,
     decode_text,
     normalise_technique,
+    shown,
     strings,
     tactic_shortname,
     technique_refs,
@@ -63,7 +64,7 @@ def _technique(block, found: list[tuple[str, str]], ctx: FileContext, record: st
         return
     tid = normalise_technique(text_of(block.get("id")))
     if tid is None:
-        ctx.issue("elastic-bad-technique", f"technique id {block.get('id')!r} is not an ATT&CK technique id; ignored", record)
+        ctx.issue("elastic-bad-technique", f"technique id {shown(block.get('id'))} is not an ATT&CK technique id; ignored", record)
         return
     found.append((tid, "field"))
     subs = block.get("subtechnique") or []
@@ -168,7 +169,7 @@ def _hunt(hunt: dict, ctx: FileContext) -> Detection:
         if value.upper().startswith("AML."):
             atlas.append(f"atlas:{value}")  # MITRE ATLAS (AI systems), not ATT&CK
         elif tid is None:
-            ctx.issue("elastic-bad-technique", f"mitre entry {value!r} is not an ATT&CK technique id; ignored", record)
+            ctx.issue("elastic-bad-technique", f"mitre entry {shown(value)} is not an ATT&CK technique id; ignored", record)
         else:
             found.append((tid, "field"))
     return ctx.record(

@@ -22,6 +22,7 @@ from pipeline.ingest.detections.common import (
     decode_text,
     normalise_technique,
     path_id,
+    shown,
     split_people,
     strings,
     tactic_shortname,
@@ -64,7 +65,7 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
         raw_tags = []
     for tag in raw_tags or ():
         if not isinstance(tag, str):
-            ctx.issue("sigma-unknown-tag", f"tag {tag!r} is not a string; ignored", record)
+            ctx.issue("sigma-unknown-tag", f"tag {shown(tag)} is not a string; ignored", record)
             continue
         tag = tag.strip()
         namespace, _, value = tag.partition(".")
@@ -83,7 +84,7 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
             short = tactic_shortname(value)
             tactics.setdefault(short, TacticRef(shortname=short, how="tag"))
         else:
-            ctx.issue("sigma-unknown-tag", f"unknown ATT&CK tag {tag!r}; kept as a tag", record)
+            ctx.issue("sigma-unknown-tag", f"unknown ATT&CK tag {shown(tag)}; kept as a tag", record)
             tags.append(tag)
 
     data_sources = []

@@ -14,6 +14,7 @@ from pipeline.ingest.detections.common import (
     FileContext,
     decode_text,
     normalise_technique,
+    shown,
     split_people,
     strings,
     technique_refs,
@@ -43,7 +44,7 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
     for value in strings(tags.get("mitre_attack_id")):
         tid = normalise_technique(value)
         if tid is None:
-            ctx.issue("splunk-bad-technique", f"mitre_attack_id {value!r} is not an ATT&CK technique id; ignored", record)
+            ctx.issue("splunk-bad-technique", f"mitre_attack_id {shown(value)} is not an ATT&CK technique id; ignored", record)
         else:
             found.append((tid, "field"))
     search = doc.get("search")
