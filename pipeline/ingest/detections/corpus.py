@@ -1,16 +1,18 @@
 """Read every detection source: walk its folder, parse on every core, reuse the cache.
 
 The corpora hold about 8,000 rule files; parsing them (YAML through libyaml, TOML) costs
-~7 s on one core, so files whose bytes the cache already knows are not parsed again
-and the rest are spread over worker processes. Results are assembled in path order, so
-the records, their ids and the warnings are the same whatever ran where.
+several seconds on one core, so files whose bytes the cache already knows are not
+parsed again and the rest are shared between worker processes (jobs - 1 of them) and
+this process, which takes batches from the end of the queue while the workers take
+them from the front. Results are assembled in path order, so the records, their ids
+and the warnings are the same whatever ran where.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,25 +169,44 @@ def _submit(p: _Pending, executor: Executor) -> None:
     ]
 
 
+def _steal(pending: list[_Pending]) -> None:
+    """Parse here the batches no worker has started, last first, until meeting one a
+    worker holds: this process would otherwise only wait, and what it parses itself
+    never crosses a pipe."""
+    for p in reversed(pending):
+        for n in range(len(p.futures) - 1, -1, -1):
+            future = p.futures[n]
+            if not isinstance(future, Future) or not future.cancel():
+                return
+            batch = p.misses[n * BATCH_FILES : (n + 1) * BATCH_FILES]
+            p.futures[n] = [parse_one(p.source.format, p.info, rel, display, data) for rel, display, data in batch]
+
+
 def _finish(p: _Pending) -> SourceLoad:
     started = time.perf_counter()
-    parsed: list | None = None
-    if p.futures:
-        try:
-            parsed = [value for future in p.futures for value in orjson.loads(future.result())]
-        except (BrokenProcessPool, RuntimeError, OSError):
-            # Workers could not start (no `if __name__ == "__main__"` guard in an embedding
-            # script, a process limit): the same work, on this core.
-            parsed = None
+    done: list[tuple[list[Detection], list[Issue]] | None] = [None] * len(p.misses)
+    cached_now: set[int] = set()  # entries a worker already put in cache form
+    try:
+        for n, future in enumerate(p.futures):
+            if isinstance(future, Future):
+                values = orjson.loads(future.result())
+                for i, value in enumerate(values):
+                    rel, display, _data = p.misses[n * BATCH_FILES + i]
+                    p.cache.put(p.keys[rel], value)
+                    done[n * BATCH_FILES + i] = from_entry(value, display)
+                    cached_now.add(n * BATCH_FILES + i)
+            else:
+                for i, result in enumerate(future):
+                    done[n * BATCH_FILES + i] = result
+    except (BrokenProcessPool, RuntimeError, OSError):
+        pass  # workers could not start or died: what is missing is parsed below, here
     for n, (rel, display, data) in enumerate(p.misses):
-        if parsed is not None:
-            value = parsed[n]
-            p.results[rel] = from_entry(value, display)
-        else:
-            records, found = parse_one(p.source.format, p.info, rel, display, data)
-            value = entry(records, found)
-            p.results[rel] = (records, found)
-        p.cache.put(p.keys[rel], value)
+        result = done[n]
+        if result is None:
+            result = parse_one(p.source.format, p.info, rel, display, data)
+        if n not in cached_now:
+            p.cache.put(p.keys[rel], entry(*result))
+        p.results[rel] = result
     p.cache.save()
 
     issues = list(p.issues)
@@ -248,13 +269,14 @@ class _LazyPool:
         if self.jobs < 2:
             return None
         if self.executor is None:
+            # This process parses too (see `_steal`): jobs - 1 workers keep jobs cores busy.
             import multiprocessing
 
             # forkserver: workers fork from a clean process, never from one that runs a
             # progress-bar thread (forking a threaded process can deadlock).
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["pipeline.ingest.detections.corpus"])
-            self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx)
+            self.executor = ProcessPoolExecutor(max_workers=self.jobs - 1, mp_context=ctx)
         return self.executor
 
     def close(self) -> None:
@@ -284,6 +306,7 @@ def load_sources(
                 except (BrokenProcessPool, RuntimeError, OSError):
                     for p in pending:
                         p.futures = []
+                _steal(pending)
         out = []
         for p in pending:
             if progress:
