@@ -37,7 +37,7 @@ def run(sources, cache: Path | None, jobs: int) -> tuple[float, list]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=default_jobs())
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="processes parsing: this one and jobs-1 workers")
     parser.add_argument("--mirror", default=os.environ.get("ATTACK_PIPELINE_MIRROR") or str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "detections.json")
     args = parser.parse_args()
@@ -45,24 +45,20 @@ def main() -> None:
     config = load_config(REPO / "data" / "sources.toml")
     mirror = Path(args.mirror)
     sources = [(s, resolve(s, mirror).path) for s in config.enabled("detection")]
-    rows: dict[str, list[float]] = {"cold, 1 core": [], f"cold, {args.jobs} workers": [], f"warm, {args.jobs} workers": []}
+    rows: dict[str, list[float]] = {"cold, 1 core": [], f"cold, {args.jobs} jobs": [], f"warm, {args.jobs} jobs": []}
     files = records = 0
-    per_source: dict[str, float] = {}
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             seconds, _loads = run(sources, None, 1)
             rows["cold, 1 core"].append(seconds)
             seconds, loads = run(sources, Path(tmp), args.jobs)
-            rows[f"cold, {args.jobs} workers"].append(seconds)
+            rows[f"cold, {args.jobs} jobs"].append(seconds)
             seconds, warm = run(sources, Path(tmp), args.jobs)
-            rows[f"warm, {args.jobs} workers"].append(seconds)
+            rows[f"warm, {args.jobs} jobs"].append(seconds)
             assert all(w.parsed == 0 for w in warm), "warm run parsed files: the cache did not work"
             assert [w.detections for w in warm] == [c.detections for c in loads], "warm records differ from cold ones"
             files = sum(load.files for load in loads)
             records = sum(len(load.detections) for load in loads)
-            for load in loads:
-                per_source.setdefault(load.info.name, load.seconds)
-                per_source[load.info.name] = min(per_source[load.info.name], load.seconds)
 
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
@@ -72,14 +68,12 @@ def main() -> None:
         "repeat": args.repeat,
         "seconds": {k: {"min": min(v), "median": statistics.median(v)} for k, v in rows.items()},
         "files_per_second": {k: files / statistics.median(v) for k, v in rows.items()},
-        "cold_seconds_per_source": per_source,
         "target_seconds": 5.0,
     }
     print(f"{files} files, {records} detections, {args.repeat} runs (median; min)")
     for name, values in rows.items():
         med = statistics.median(values)
         print(f"  {name:<20} {med:6.2f} s  ({min(values):.2f})  {files / med:8.0f} files/s")
-    print("  cold per source (workers): " + ", ".join(f"{k} {v:.2f} s" for k, v in per_source.items()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     print(f"written {args.out}")
