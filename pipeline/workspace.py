@@ -29,7 +29,10 @@ class Workspace:
     _graph: object | None = None
     # Memo of later stages (older releases, mapping tables, catalogues), keyed by stage name.
     cache: dict = field(default_factory=dict, repr=False)
+    # True: the graph holds ATT&CK only (no mapping tables, no detection corpora).
+    attack_only: bool = False
     _controls: object | None = None
+    _detections: object | None = None
 
     @classmethod
     def open(
@@ -97,9 +100,13 @@ class Workspace:
                 progress("building the graph")
             with paused_gc():
                 self._graph = build_graph(releases)
+            if self.attack_only:
+                return self._graph
             from pipeline.graph.controls import add_controls
+            from pipeline.graph.detections import add_detections
 
             add_controls(self._graph, self.controls(progress))
+            add_detections(self._graph, self.detections(progress).detections)
         return self._graph
 
     def loaded_release(self, domain: str, version: str) -> AttackRelease | None:
@@ -135,6 +142,16 @@ class Workspace:
 
             self._controls = load_controls(self, progress)
         return self._controls
+
+    def detections(self, progress: Progress | None = None):
+        """Detections of the enabled detection sources, reconciled to the target release."""
+        if self._detections is None:
+            from pipeline.ingest.detections.load import load_detections
+
+            found = load_detections(self, progress=progress)
+            self.issues.extend(found.issues)
+            self._detections = found
+        return self._detections
 
     def older_releases(self, domain: str) -> list[str]:
         return [

@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def mirror_dir() -> Path | None:
-    env = os.environ.get("ATTACK_PIPELINE_MIRROR")
-    path = Path(env) if env else ROOT.parent / "shared" / "data"
-    return path.resolve() if (path / "attack").is_dir() else None
+from testpaths import ROOT, mirror_dir
 
 
 @pytest.fixture(scope="session")

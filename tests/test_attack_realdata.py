@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import mirror_dir
+from testpaths import mirror_dir
 
 ATTACK_SOURCES = {"mitre-attack", "mitre-mobile-attack", "mitre-ics-attack"}
 KIND = {

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import stix_factory as f
-from conftest import ROOT
+from testpaths import ROOT
 from pipeline.cli import cli
 
 

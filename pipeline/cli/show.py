@@ -12,11 +12,17 @@ from pipeline.cli.common import CliError, emit_json, progress, source_options
 @click.command("show")
 @click.argument("technique_id")
 @source_options
+@click.option(
+    "--attack-only",
+    is_flag=True,
+    help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the technique and its edges as JSON.")
-def command(ws, technique_id: str, as_json: bool) -> None:
+def command(ws, technique_id: str, attack_only: bool, as_json: bool) -> None:
     """Show one technique (T1046, T1003.001): tactics, sub-techniques,
     mitigations, ATT&CK detection strategies and who uses it. A revoked id shows
     the technique it was revoked for."""
+    ws.attack_only = attack_only
     from pipeline.graph import query
     from pipeline.graph.views import technique_view
 
@@ -79,6 +85,10 @@ def _text(view: dict) -> str:
     if view["targets"]:
         out.append(f"targets: {_names(view['targets'])}")
     out.extend(_controls_text(view.get("controls", {})))
+    if view.get("detections"):
+        from pipeline.cli.detections import detection_lines
+
+        out.extend(detection_lines(view["detections"]))
     return "\n".join(out)
 
 

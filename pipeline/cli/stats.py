@@ -9,10 +9,16 @@ from pipeline.cli.common import emit_json, progress, source_options
 
 @click.command("stats")
 @source_options
+@click.option(
+    "--attack-only",
+    is_flag=True,
+    help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def command(ws, as_json: bool) -> None:
+def command(ws, attack_only: bool, as_json: bool) -> None:
     """Count what the graph holds: live and deprecated nodes per kind, edges per
     relation, and where revoked ids lead."""
+    ws.attack_only = attack_only
     from pipeline.graph import query
 
     with progress(len(ws.domains) + 1) as step:

@@ -81,4 +81,7 @@ def technique_view(g: nx.MultiDiGraph, found: Lookup) -> dict:
     view["used_by"] = used_by
     view["targets"] = [_brief(g, v) for v, _, _ in neighbours(g, key, "targets", "out")]
     view["controls"] = controls_of_technique(g, key)
+    from pipeline.graph.detections import detections_of
+
+    view["detections"] = detections_of(g, key)
     return view

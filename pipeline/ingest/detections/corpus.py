@@ -1,0 +1,317 @@
+"""Read every detection source: walk its folder, parse on every core, reuse the cache.
+
+The corpora hold about 8,000 rule files; parsing them (YAML through libyaml, TOML) costs
+several seconds on one core, so files whose bytes the cache already knows are not
+parsed again and the rest are shared between worker processes (jobs - 1 of them) and
+this process, which takes batches from the end of the queue while the workers take
+them from the front. Results are assembled in path order, so the records, their ids
+and the warnings are the same whatever ran where.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import orjson
+
+from pipeline.config import Source
+from pipeline.errors import InputError, Issue
+from pipeline.ingest.detections import adapter
+from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
+from pipeline.ingest.detections.common import FileContext, SourceInfo, one_line, path_id
+from pipeline.model_detections import Detection
+
+JOBS_ENV = "ATTACK_PIPELINE_JOBS"
+_HERE = Path(__file__).resolve().parent
+# Code every adapter's output depends on, besides the adapter itself.
+_SHARED_CODE = [str(_HERE / n) for n in ("__init__.py", "common.py", "cache.py", "corpus.py")] + [
+    str(_HERE.parent.parent / "model_detections.py")
+]
+# Below this many files to parse, starting worker processes costs more than it saves.
+MIN_PARALLEL_FILES = 200
+BATCH_FILES = 64
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLoad:
+    """What reading one source produced, and how (files parsed now vs. taken from cache)."""
+
+    info: SourceInfo
+    root: str
+    detections: tuple[Detection, ...]
+    issues: tuple[Issue, ...]
+    files: int
+    parsed: int
+    cached: int
+    empty: int
+    seconds: float = field(default=0.0, compare=False)
+
+
+def source_name(source: Source) -> str:
+    """`detections/sigma` → `sigma`: the prefix of detection ids and node keys."""
+    return source.id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def source_info(source: Source) -> SourceInfo:
+    return SourceInfo(name=source_name(source), source_id=source.id, format=source.format, license=source.license)
+
+
+def default_jobs() -> int:
+    env = os.environ.get(JOBS_ENV, "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def list_files(root: Path, wanted: Callable[[str], bool]) -> list[str]:
+    """Relative POSIX paths of the files an adapter reads, sorted; symlinked folders are not followed."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in filenames:
+            rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
+            if not name.startswith(".") and wanted(rel):
+                out.append(rel)
+    return sorted(out)
+
+
+def parse_one(fmt: str, info: SourceInfo, relpath: str, file: str, data: bytes) -> tuple[list[Detection], list[Issue]]:
+    """One file → its records and warnings; a file the adapter refuses is one warning."""
+    ctx = FileContext(source=info, relpath=relpath, file=file)
+    try:
+        records = adapter(fmt).parse(data, ctx)
+    except InputError as exc:
+        ctx.issues.append(Issue(code="detection-file-skipped", problem=exc.problem, file=exc.file or file, record=exc.record))
+        records = []
+    except Exception as exc:  # noqa: BLE001 - one broken file must not stop a corpus
+        ctx.issues.append(
+            Issue(code="detection-parser-failure", problem=f"parser failed ({type(exc).__name__}: {exc}); skipped", file=file)
+        )
+        records = []
+    return records, ctx.issues
+
+
+def parse_batch(fmt: str, info: SourceInfo, items: Sequence[tuple[str, str, bytes]]) -> bytes:
+    """Worker entry point: the batch's cache-form entries as one JSON document, which
+    crosses the process boundary far faster than pickled records."""
+    return orjson.dumps([entry(*parse_one(fmt, info, rel, file, data)) for rel, file, data in items])
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+@dataclass
+class _Pending:
+    """One source between reading its files and assembling its records."""
+
+    source: Source
+    info: SourceInfo
+    root: Path
+    files: list[str]
+    cache: ParsedCache
+    started: float
+    keys: dict[str, str] = field(default_factory=dict)
+    results: dict[str, tuple[list[Detection], list[Issue]]] = field(default_factory=dict)
+    misses: list[tuple[str, str, bytes]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    futures: list = field(default_factory=list)
+    cached: int = 0
+    waited: float = 0.0
+
+
+def _prepare(source: Source, root: Path, cache_dir: Path | None) -> _Pending:
+    """List, read and hash the files; take what the cache knows, keep the rest to parse."""
+    started = time.perf_counter()
+    module = adapter(source.format)
+    info = source_info(source)
+    files = list_files(root, module.wanted)
+    cache = ParsedCache(cache_dir, info.name, parser_digest([module.__file__, *_SHARED_CODE]))
+    p = _Pending(source=source, info=info, root=root, files=files, cache=cache, started=started)
+    base = str(root)
+    for rel in files:
+        display = os.path.join(base, rel)
+        data = _read(display)
+        if data is None:
+            p.issues.append(Issue(code="detection-file-unreadable", problem="cannot read file; skipped", file=display))
+            continue
+        key = p.keys[rel] = file_key(rel, data)
+        hit = cache.get(key)
+        if hit is not None:
+            try:
+                p.results[rel] = from_entry(hit, display)
+                p.cached += 1
+                continue
+            except ValueError:
+                pass  # a damaged entry: parse the file again
+        p.misses.append((rel, display, data))
+    p.waited = time.perf_counter() - started
+    return p
+
+
+def _submit(p: _Pending, executor: Executor) -> None:
+    fmt = p.source.format
+    p.futures = [
+        executor.submit(parse_batch, fmt, p.info, p.misses[i : i + BATCH_FILES]) for i in range(0, len(p.misses), BATCH_FILES)
+    ]
+
+
+def _steal(pending: list[_Pending]) -> None:
+    """Parse here the batches no worker has started, last first, until meeting one a
+    worker holds: this process would otherwise only wait, and what it parses itself
+    never crosses a pipe."""
+    for p in reversed(pending):
+        for n in range(len(p.futures) - 1, -1, -1):
+            future = p.futures[n]
+            if not isinstance(future, Future) or not future.cancel():
+                return
+            batch = p.misses[n * BATCH_FILES : (n + 1) * BATCH_FILES]
+            p.futures[n] = [parse_one(p.source.format, p.info, rel, display, data) for rel, display, data in batch]
+
+
+def _finish(p: _Pending) -> SourceLoad:
+    started = time.perf_counter()
+    done: list[tuple[list[Detection], list[Issue]] | None] = [None] * len(p.misses)
+    cached_now: set[int] = set()  # entries a worker already put in cache form
+    try:
+        for n, future in enumerate(p.futures):
+            if isinstance(future, Future):
+                values = orjson.loads(future.result())
+                for i, value in enumerate(values):
+                    rel, display, _data = p.misses[n * BATCH_FILES + i]
+                    p.cache.put(p.keys[rel], value)
+                    done[n * BATCH_FILES + i] = from_entry(value, display)
+                    cached_now.add(n * BATCH_FILES + i)
+            else:
+                for i, result in enumerate(future):
+                    done[n * BATCH_FILES + i] = result
+    except (BrokenProcessPool, RuntimeError, OSError):
+        pass  # workers could not start or died: what is missing is parsed below, here
+    for n, (rel, display, data) in enumerate(p.misses):
+        result = done[n]
+        if result is None:
+            result = parse_one(p.source.format, p.info, rel, display, data)
+        if n not in cached_now:
+            p.cache.put(p.keys[rel], entry(*result))
+        p.results[rel] = result
+    p.cache.save()
+
+    issues = list(p.issues)
+    detections: list[Detection] = []
+    seen: dict[str, str] = {}
+    empty = 0
+    for rel in p.files:
+        if rel not in p.results:
+            continue
+        records, found = p.results[rel]
+        issues.extend(found)
+        if not records:
+            empty += 1
+        for record in records:
+            if record.id in seen:
+                unique = f"{record.native_id}~{path_id(rel)[:8]}"
+                issues.append(
+                    Issue(
+                        code="detection-duplicate-id",
+                        problem=f"id {record.native_id} is also used by {seen[record.id]}; this one is {p.info.name}:{unique}",
+                        file=os.path.join(str(p.root), rel),
+                        record=one_line(record.title),
+                    )
+                )
+                record = _renamed(record, unique)
+            seen[record.id] = rel
+            detections.append(record)
+    return SourceLoad(
+        info=p.info,
+        root=str(p.root),
+        detections=tuple(detections),
+        issues=tuple(issues),
+        files=len(p.files),
+        parsed=len(p.misses),
+        cached=p.cached,
+        empty=empty,
+        seconds=p.waited + time.perf_counter() - started,
+    )
+
+
+def load_source(source: Source, root: Path, *, cache_dir: Path | None) -> SourceLoad:
+    """One source on this core (tests, small folders)."""
+    return _finish(_prepare(source, root, cache_dir))
+
+
+def _renamed(record: Detection, native: str) -> Detection:
+    from dataclasses import replace
+
+    return replace(record, native_id=native, id=f"{record.source}:{native}")
+
+
+class _LazyPool:
+    """Worker processes started only when a source has enough files to parse."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.executor: ProcessPoolExecutor | None = None
+
+    def __call__(self) -> Executor | None:
+        if self.jobs < 2:
+            return None
+        if self.executor is None:
+            # This process parses too (see `_steal`): jobs - 1 workers keep jobs cores busy.
+            import multiprocessing
+
+            # forkserver: workers fork from a clean process, never from one that runs a
+            # progress-bar thread (forking a threaded process can deadlock).
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["pipeline.ingest.detections.corpus"])
+            self.executor = ProcessPoolExecutor(max_workers=self.jobs - 1, mp_context=ctx)
+        return self.executor
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown()
+
+
+def load_sources(
+    sources: Iterable[tuple[Source, Path]],
+    *,
+    cache_dir: Path | None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> list[SourceLoad]:
+    """Every (source, resolved folder), in order. All sources are read and their
+    uncached files queued first, so the workers stay busy from the first source to the
+    last while this process assembles records as batches come back."""
+    pool = _LazyPool(default_jobs() if jobs is None else jobs)
+    try:
+        pending = [_prepare(source, root, cache_dir) for source, root in sources]
+        if sum(len(p.misses) for p in pending) >= MIN_PARALLEL_FILES:
+            executor = pool()
+            if executor is not None:
+                try:
+                    for p in pending:
+                        _submit(p, executor)
+                except (BrokenProcessPool, RuntimeError, OSError):
+                    for p in pending:
+                        p.futures = []
+                _steal(pending)
+        out = []
+        for p in pending:
+            if progress:
+                progress(f"parsing {p.source.id}")
+            out.append(_finish(p))
+        return out
+    finally:
+        pool.close()

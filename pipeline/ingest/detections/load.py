@@ -1,0 +1,89 @@
+"""Every detection a workspace knows: the rule corpora of the selected sources and
+ATT&CK's own analytics, reconciled to the target release.
+
+A detection corpus that is not in the mirror is a warning, not a failure: the graph of
+ATT&CK and mappings is still worth building without it (`--strict` makes it fatal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from pipeline.config import Source
+from pipeline.errors import ConfigError, Issue, PipelineError
+from pipeline.ingest.detections.attack_analytics import SOURCE as ATTACK_SOURCE, analytics_as_detections
+from pipeline.ingest.detections.cache import default_cache_dir
+from pipeline.ingest.detections.corpus import SourceLoad, load_sources, source_name
+from pipeline.model_detections import Detection
+from pipeline.reconcile.detections import Reconciled, ReleaseIndex, reconcile_detections
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DetectionSet:
+    loads: tuple[SourceLoad, ...]
+    reconciled: Reconciled
+    issues: tuple[Issue, ...]
+    include_attack: bool
+
+    @property
+    def detections(self) -> tuple[Detection, ...]:
+        return self.reconciled.detections
+
+
+def select_sources(config, names: Sequence[str] | None) -> tuple[list[Source], bool]:
+    """Enabled detection sources by default; otherwise those named by id or short name
+    (`detections/sigma` or `sigma`, enabled or not; `attack` for ATT&CK's analytics)."""
+    every = [s for s in config.sources if s.kind == "detection"]
+    if not names:
+        return [s for s in every if s.enabled], True
+    chosen: list[Source] = []
+    include_attack = False
+    for name in names:
+        if name == ATTACK_SOURCE:
+            include_attack = True
+            continue
+        match = [s for s in every if name in (s.id, source_name(s))]
+        if not match:
+            known = ", ".join([ATTACK_SOURCE] + sorted(source_name(s) for s in every))
+            raise ConfigError(f"no detection source {name!r} (known: {known})", file=config.file)
+        chosen.extend(s for s in match if s not in chosen)
+    return chosen, include_attack
+
+
+def load_detections(
+    ws,
+    sources: Sequence[str] | None = None,
+    *,
+    cache_dir: Path | None | bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> DetectionSet:
+    """`cache_dir=True` uses the default cache, `False` or None none at all."""
+    from pipeline.fetch import resolve
+
+    chosen, include_attack = select_sources(ws.config, sources)
+    if cache_dir is True:
+        cache_dir = default_cache_dir(ws.config.file)
+    elif cache_dir is False:
+        cache_dir = None
+    issues: list[Issue] = []
+    found = []
+    for source in chosen:
+        try:
+            found.append((source, resolve(source, ws.mirror).path))
+        except PipelineError as exc:
+            issues.append(Issue(code="detection-source-missing", problem=f"{exc.problem}; its detections are left out", record=exc.record))
+    loads = load_sources(found, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    releases = ws.releases(progress)
+    detections: list[Detection] = [d for load in loads for d in load.detections]
+    if include_attack:
+        detections.extend(analytics_as_detections(releases))
+    reconciled = reconcile_detections(detections, ReleaseIndex.of(releases))
+    for load in loads:
+        issues.extend(load.issues)
+    issues.extend(reconciled.issues)
+    return DetectionSet(loads=tuple(loads), reconciled=reconciled, issues=tuple(issues), include_attack=include_attack)

@@ -1,0 +1,165 @@
+"""Detection technique ids and tactics → the target ATT&CK release.
+
+Rules name techniques as they were when written: a card may say T1170 (revoked for
+T1218.005) or T1436 (a deprecated Mobile technique), a Sigma rule `attack.stealth` (a
+tactic newer than the release). Nothing is dropped: a revoked id is followed to its
+replacement, a deprecated one is kept and flagged, an unknown one is kept unresolved,
+and each case is reported once per source and id. Tactics a detection does not state
+are derived from its techniques.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from pipeline.errors import Issue
+from pipeline.model import AttackRelease, Revocation, Tactic, Technique
+from pipeline.model_detections import Detection, TacticRef, TechniqueRef
+
+STALE = ("deprecated", "revoked", "dead_end", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where one published technique id leads in the target release."""
+
+    status: str  # live | deprecated | revoked | dead_end | unknown
+    target: str = ""
+    chain: tuple[str, ...] = ()
+
+
+@dataclass
+class ReleaseIndex:
+    """Technique and tactic lookups over the loaded domains of the target release."""
+
+    version: str
+    domains: tuple[str, ...]
+    techniques: dict[str, Technique] = field(default_factory=dict)
+    revocations: dict[str, Revocation] = field(default_factory=dict)
+    tactic_ids: dict[str, str] = field(default_factory=dict)
+    tactic_shortnames: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, releases: Iterable[AttackRelease]) -> "ReleaseIndex":
+        releases = list(releases)
+        index = cls(version=releases[0].version if releases else "", domains=tuple(r.domain for r in releases))
+        for release in releases:
+            for obj in release.of_kind("technique", live_only=False):
+                known = index.techniques.get(obj.attack_id)
+                if known is None or (not known.live and obj.live):
+                    index.techniques[obj.attack_id] = obj  # type: ignore[assignment]
+            for obj in release.of_kind("tactic", live_only=False):
+                assert isinstance(obj, Tactic)
+                if obj.live or obj.shortname not in index.tactic_ids:
+                    index.tactic_ids.setdefault(obj.shortname, obj.attack_id)
+                    index.tactic_shortnames.setdefault(obj.attack_id, obj.shortname)
+            for key, rev in release.revocations.items():
+                if rev.kind == "technique":
+                    index.revocations.setdefault(rev.attack_id, rev)
+        return index
+
+    def resolve(self, attack_id: str) -> Resolution:
+        tech = self.techniques.get(attack_id)
+        if tech is not None:
+            return Resolution("deprecated" if tech.deprecated else "live", attack_id)
+        rev = self.revocations.get(attack_id)
+        if rev is not None:
+            if rev.status == "dead_end" or not rev.target:
+                return Resolution("dead_end", "", rev.chain)
+            return Resolution("revoked", rev.target, rev.chain)
+        return Resolution("unknown")
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    detections: tuple[Detection, ...]
+    issues: tuple[Issue, ...]
+    # source → status → published id → detection ids (stale ids only), for reports.
+    stale: dict[str, dict[str, dict[str, list[str]]]]
+    # source → tactic shortname → number of detections naming it, for tactics the release lacks.
+    unknown_tactics: dict[str, dict[str, int]]
+    targets: dict[str, str]
+
+
+def _title(d: Detection) -> str:
+    return " ".join(d.title.split())
+
+
+def _where(d: Detection) -> str:
+    return f"{d.source}/{d.path}" if d.path else d.source
+
+
+def reconcile_detections(detections: Iterable[Detection], index: ReleaseIndex) -> Reconciled:
+    out: list[Detection] = []
+    stale: dict[str, dict[str, dict[str, list[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    first: dict[tuple[str, str], Detection] = {}
+    tactic_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    tactic_first: dict[tuple[str, str], Detection] = {}
+    targets: dict[str, str] = {}
+    for d in detections:
+        refs = []
+        derived: list[str] = []
+        for ref in d.techniques:
+            res = index.resolve(ref.attack_id)
+            refs.append(replace(ref, target=res.target, status=res.status))
+            if res.status in STALE:
+                stale[d.source][res.status][ref.attack_id].append(d.id)
+                first.setdefault((d.source, ref.attack_id), d)
+                if res.target:
+                    targets[ref.attack_id] = res.target
+            tech = index.techniques.get(res.target) if res.target else None
+            if tech is not None:
+                derived.extend(tech.tactics)
+        tactics: list[TacticRef] = []
+        seen: set[str] = set()
+        for t in d.tactics:
+            tid = index.tactic_ids.get(t.shortname, "")
+            if not tid and not t.attack_id:
+                tactic_counts[d.source][t.shortname] += 1
+                tactic_first.setdefault((d.source, t.shortname), d)
+            tactics.append(replace(t, attack_id=tid or t.attack_id))
+            seen.add(t.shortname)
+        for tid in dict.fromkeys(derived):
+            short = index.tactic_shortnames.get(tid, "")
+            if short and short not in seen:
+                tactics.append(TacticRef(shortname=short, how="derived", attack_id=tid))
+                seen.add(short)
+        out.append(replace(d, techniques=tuple(refs), tactics=tuple(tactics)))
+
+    issues: list[Issue] = []
+    release = f"ATT&CK {index.version} ({', '.join(index.domains)})"
+    for source in sorted(stale):
+        for status in STALE:
+            for attack_id, ids in sorted(stale[source].get(status, {}).items()):
+                d = first[(source, attack_id)]
+                more = f" and {len(ids) - 1} more detection(s) of {source}" if len(ids) > 1 else ""
+                if status == "revoked":
+                    problem = f"technique {attack_id} is revoked in {release}; mapped to {targets[attack_id]}{more}"
+                elif status == "deprecated":
+                    problem = f"technique {attack_id} is deprecated in {release}; kept and flagged{more}"
+                elif status == "dead_end":
+                    problem = f"technique {attack_id} is revoked in {release} with no replacement; kept unresolved{more}"
+                else:
+                    problem = f"technique {attack_id} is not in {release}; kept unresolved{more}"
+                issues.append(Issue(code=f"detection-technique-{status.replace('_', '-')}", problem=problem, file=_where(d), record=_title(d)))
+    for source in sorted(tactic_counts):
+        for short, count in sorted(tactic_counts[source].items()):
+            d = tactic_first[(source, short)]
+            more = f" and {count - 1} more detection(s) of {source}" if count > 1 else ""
+            issues.append(
+                Issue(
+                    code="detection-tactic-unknown",
+                    problem=f"tactic {short!r} is not in {release}; kept as published{more}",
+                    file=_where(d),
+                    record=_title(d),
+                )
+            )
+    return Reconciled(
+        detections=tuple(out),
+        issues=tuple(issues),
+        stale={s: {k: {i: list(v) for i, v in sorted(m.items())} for k, m in st.items()} for s, st in stale.items()},
+        unknown_tactics={s: dict(sorted(c.items())) for s, c in tactic_counts.items()},
+        targets=targets,
+    )

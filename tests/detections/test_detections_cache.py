@@ -1,0 +1,81 @@
+"""The parsed-file cache: reused when bytes are unchanged, ignored when damaged, JSON only."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pipeline.ingest.detections import corpus
+from pipeline.ingest.detections.cache import file_key
+from pipeline.ingest.detections.corpus import load_source, load_sources
+
+from detection_helpers import source_for, write
+from test_detections_sigma import rule
+
+
+def corpus_dir(tmp_path, n: int = 12):
+    root = tmp_path / "sigma"
+    for i in range(n):
+        write(root, f"rules/r{i:02}.yml", rule("attack.t1046", f"attack.t10{i:02}").replace("1111", f"{i:04}"))
+    write(root, "rules/bad.yml", "- a list\n")
+    return root
+
+
+def test_second_run_reads_the_cache_and_gives_the_same_result(tmp_path):
+    root, cache = corpus_dir(tmp_path), tmp_path / "cache"
+    source = source_for("sigma-yaml", "sigma")
+    cold = load_source(source, root, cache_dir=cache)
+    warm = load_source(source, root, cache_dir=cache)
+    assert (cold.parsed, cold.cached) == (13, 0)
+    assert (warm.parsed, warm.cached) == (0, 13)
+    assert warm.detections == cold.detections and warm.issues == cold.issues
+    assert len(warm.issues) == 1 and warm.issues[0].file == str(root / "rules/bad.yml")
+    doc = orjson.loads((cache / "sigma.json").read_bytes())  # plain JSON, no pickle
+    assert set(doc) == {"parser", "entries"} and len(doc["entries"]) == 13
+
+    write(root, "rules/r03.yml", rule("attack.t1016").replace("1111", "0003"))
+    changed = load_source(source, root, cache_dir=cache)
+    assert (changed.parsed, changed.cached) == (1, 12)
+    assert [t.attack_id for t in next(d for d in changed.detections if d.path == "rules/r03.yml").techniques] == ["T1016"]
+
+
+@pytest.mark.parametrize("damage", [b"\x00garbage", b"[]", b'{"parser": 1}', b'{"parser": "x", "entries": {"k": 1}}'])
+def test_a_damaged_cache_is_ignored(tmp_path, damage):
+    root, cache = corpus_dir(tmp_path, 3), tmp_path / "cache"
+    source = source_for("sigma-yaml", "sigma")
+    cold = load_source(source, root, cache_dir=cache)
+    (cache / "sigma.json").write_bytes(damage)
+    again = load_source(source, root, cache_dir=cache)
+    assert again.parsed == 4 and again.detections == cold.detections
+
+
+def test_a_planted_entry_of_the_wrong_shape_is_parsed_again(tmp_path):
+    root, cache = corpus_dir(tmp_path, 2), tmp_path / "cache"
+    source = source_for("sigma-yaml", "sigma")
+    cold = load_source(source, root, cache_dir=cache)
+    doc = orjson.loads((cache / "sigma.json").read_bytes())
+    key = file_key("rules/r00.yml", (root / "rules/r00.yml").read_bytes())
+    doc["entries"][key] = {"records": [{"id": "x", "__class__": "os.system"}], "issues": []}
+    (cache / "sigma.json").write_bytes(orjson.dumps(doc))
+    again = load_source(source, root, cache_dir=cache)
+    assert (again.parsed, again.cached) == (1, 2)
+    assert again.detections == cold.detections
+
+
+def test_parallel_parsing_gives_the_serial_result(tmp_path, monkeypatch):
+    root = corpus_dir(tmp_path, 30)
+    source = source_for("sigma-yaml", "sigma")
+    serial = load_sources([(source, root)], cache_dir=None, jobs=1)
+    monkeypatch.setattr(corpus, "MIN_PARALLEL_FILES", 1)
+    monkeypatch.setattr(corpus, "BATCH_FILES", 4)
+    parallel = load_sources([(source, root)], cache_dir=None, jobs=2)
+    assert parallel[0].detections == serial[0].detections
+    assert parallel[0].issues == serial[0].issues
+
+
+def test_unwritable_cache_directory_only_costs_speed(tmp_path):
+    root = corpus_dir(tmp_path, 2)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    load = load_source(source_for("sigma-yaml", "sigma"), root, cache_dir=blocker / "cache")
+    assert len(load.detections) == 2
