@@ -68,7 +68,6 @@ class Workspace:
 
     def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
         if self._releases is None:
-            from pipeline.ingest.attack import read_attack_release
             from pipeline.perf import paused_gc
 
             out = []
@@ -79,11 +78,19 @@ class Workspace:
                     if progress:
                         progress(f"reading {source.id}")
                     found = self.resolve(source)
-                    release = read_attack_release(found.path, domain=domain, version=self.attack_version)
+                    release = self._read(found.path, domain, self.attack_version)
                     self.issues.extend(release.issues)
                     out.append(release)
             self._releases = out
         return self._releases
+
+    def _read(self, path: Path, domain: str, version: str) -> AttackRelease:
+        """A release bundle through the parsed-release cache (pipeline.ingest.release_cache)."""
+        from pipeline.fetch.cache import cache_dir
+        from pipeline.ingest.attack import read_attack_release
+        from pipeline.ingest.release_cache import cached_read
+
+        return cached_read(read_attack_release, path, domain=domain, version=version, cache=cache_dir(None, self.config.file))
 
     def resolve(self, source):
         """Mirror, then cache, then a checked download (pipeline.fetch.resolver); no hashing
@@ -125,12 +132,10 @@ class Workspace:
         """
         found = self.loaded_release(domain, version)
         if found is None:
-            from pipeline.ingest.attack import read_attack_release
-
             source = self.config.attack_release(domain, version)
             if source is None:
                 raise ConfigError(f"no {domain} ATT&CK release {version} in the sources", file=self.config.file)
-            found = read_attack_release(self.resolve(source).path, domain=domain, version=version)
+            found = self._read(self.resolve(source).path, domain, version)
             if keep:
                 self.cache.setdefault("releases", {})[(domain, version)] = found
         return found

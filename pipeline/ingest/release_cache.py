@@ -1,0 +1,72 @@
+"""A parsed-release cache: the second read of an unchanged bundle costs a pickle load.
+
+Parsing Enterprise 18.1 (gunzip, JSON, 25,000 records) takes ~0.35 s; loading the
+records back takes ~0.06 s. Every command reads the target release and often older ones
+(reconciliation, diffs), so this pays on every run.
+
+The key is the bundle's path, size and modification time plus a fingerprint of the code
+that parses it, so an edited bundle or a new parser never meets a stale entry. Entries
+are written atomically. The cache directory is the pipeline's own state, to be protected
+like its code: pickle is only ever read from there, never from an input.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from pipeline.model import AttackRelease
+
+NO_CACHE_ENV = "ATTACK_PIPELINE_NO_PARSE_CACHE"
+_CODE = ("model.py", "ingest/attack.py", "ingest/bundle.py", "reconcile/revocation.py", "ingest/release_cache.py")
+
+
+@functools.cache
+def _code_fingerprint() -> str:
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256(sys.version.encode())
+    for rel in _CODE:
+        h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+    return h.hexdigest()
+
+
+def _entry(cache: Path, path: Path, domain: str, version: str) -> Path:
+    st = path.stat()
+    key = hashlib.sha256(
+        f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{domain}\0{version}\0{_code_fingerprint()}".encode()
+    ).hexdigest()[:32]
+    return cache / "parsed" / "attack" / f"{domain}-{version}-{key}.pickle"
+
+
+def cached_read(
+    read: Callable[..., AttackRelease], path: Path, *, domain: str, version: str, cache: Path | None
+) -> AttackRelease:
+    """`read(path, domain=, version=)`, answered from the cache when the bundle is unchanged."""
+    if cache is None or os.environ.get(NO_CACHE_ENV):
+        return read(path, domain=domain, version=version)
+    entry = _entry(cache, path, domain, version)
+    try:
+        with open(entry, "rb") as fh:
+            release = pickle.load(fh)
+        if isinstance(release, AttackRelease):
+            return release
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    release = read(path, domain=domain, version=version)
+    tmp = None
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".part", dir=entry.parent)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(release, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry)
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # a read-only or full cache only costs speed
+    return release

@@ -1,0 +1,64 @@
+"""The parsed-release cache answers only for an unchanged bundle and survives damage."""
+
+from __future__ import annotations
+
+import os
+
+import stix_factory as f
+from pipeline.ingest.attack import read_attack_release
+from pipeline.ingest.release_cache import cached_read
+
+
+def counting_reader():
+    calls = []
+
+    def read(path, *, domain, version):
+        calls.append(path)
+        return read_attack_release(path, domain=domain, version=version)
+
+    return read, calls
+
+
+def test_second_read_comes_from_the_cache(tmp_path):
+    bundle = f.write(tmp_path / "b.json.gz", f.small_bundle(), gz=True)
+    read, calls = counting_reader()
+    first = cached_read(read, bundle, domain="enterprise", version="1.0", cache=tmp_path / "cache")
+    second = cached_read(read, bundle, domain="enterprise", version="1.0", cache=tmp_path / "cache")
+    assert len(calls) == 1 and second == first
+    assert second.get("technique:T1046").name == "Network Service Discovery"
+    assert not list((tmp_path / "cache").rglob("*.part"))
+
+
+def test_an_edited_bundle_is_read_again(tmp_path):
+    bundle = f.write(tmp_path / "b.json", f.small_bundle())
+    read, calls = counting_reader()
+    cached_read(read, bundle, domain="enterprise", version="1.0", cache=tmp_path / "cache")
+    doc = f.small_bundle()
+    doc["objects"][3]["name"] = "Renamed"
+    f.write(bundle, doc)
+    os.utime(bundle, ns=(1, 1))
+    again = cached_read(read, bundle, domain="enterprise", version="1.0", cache=tmp_path / "cache")
+    assert len(calls) == 2 and again.get("technique:T1046").name == "Renamed"
+    # Another version label is another entry.
+    cached_read(read, bundle, domain="enterprise", version="2.0", cache=tmp_path / "cache")
+    assert len(calls) == 3
+
+
+def test_a_damaged_entry_is_replaced(tmp_path):
+    bundle = f.write(tmp_path / "b.json", f.small_bundle())
+    read, calls = counting_reader()
+    cached_read(read, bundle, domain="enterprise", version="1.0", cache=tmp_path / "cache")
+    [entry] = (tmp_path / "cache").rglob("*.pickle")
+    entry.write_bytes(b"not a pickle")
+    release = cached_read(read, bundle, domain="enterprise", version="1.0", cache=tmp_path / "cache")
+    assert len(calls) == 2 and release.get("technique:T1046") is not None
+
+
+def test_unwritable_cache_only_costs_speed(tmp_path):
+    bundle = f.write(tmp_path / "b.json", f.small_bundle())
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache directory should be")
+    read, calls = counting_reader()
+    assert cached_read(read, bundle, domain="enterprise", version="1.0", cache=blocker).get("technique:T1046")
+    assert cached_read(read, bundle, domain="enterprise", version="1.0", cache=None).get("technique:T1046")
+    assert len(calls) == 2
