@@ -26,6 +26,7 @@ def build(ws, out: Path, progress: Callable[[str], None] = lambda _m: None) -> l
     ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the outputs are meant to be published
     try:
         written: list[Path] = []
         for name, render in RENDERERS.items():

@@ -3,7 +3,8 @@
 A technique is covered by a control when a control or capability node has an edge to it,
 and by a detection when a detection node does. ATT&CK's own detection strategies are
 guidance that exists for nearly every technique, not a team's content, so they do not
-count as detections here (they would make every technique "detected").
+count as detections here (they would make every technique "detected"); nor do
+deprecated rules and controls.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def technique_coverage(g: nx.MultiDiGraph, key: str) -> Coverage:
     seen: set[str] = set()
     for u, _, d in g.in_edges(key, data=True):
         n = g.nodes[u]
-        if d.get("relation") in NON_COVERING or u in seen or d.get("deprecated_target"):
-            continue
+        if d.get("relation") in NON_COVERING or u in seen or n.get("deprecated"):
+            continue  # a deprecated rule or control protects nothing
         if n["kind"] in CONTROL_KINDS:
             controls[n.get("framework", n["kind"])] += 1
             seen.add(u)
