@@ -31,6 +31,8 @@ class Workspace:
     cache: dict = field(default_factory=dict, repr=False)
     # True: the graph holds ATT&CK only (no mapping tables, no detection corpora).
     attack_only: bool = False
+    # --strict: warnings about bad input are errors (commands that skip work consult it).
+    strict: bool = False
     _controls: object | None = None
     _detections: object | None = None
 

@@ -127,24 +127,6 @@ def test_attack_version_without_enterprise_release(run, tiny):
     assert r.exit_code == 1 and "no enterprise ATT&CK release 1.0 in the sources (listed: 99.0)" in r.stderr
 
 
-def test_build_writes_reports_and_keeps_old_outputs_on_failure(run, tiny, tmp_path):
-    opts, mirror = tiny
-    out = tmp_path / "out"
-    r = run("build", *opts, "--out", str(out))
-    assert r.exit_code == 0, r.output
-    summary = orjson.loads((out / "reports" / "summary.json").read_bytes())
-    assert summary["attack_version"] == "99.0"
-    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    # Same inputs, same bytes.
-    assert run("build", *opts, "--out", str(out)).exit_code == 0
-    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
-    # A failing build leaves the previous outputs whole and no temporary directories behind.
-    (mirror / "attack" / "enterprise-attack-99.0.json.gz").write_bytes(b"garbage")
-    assert run("build", *opts, "--out", str(out)).exit_code == 1
-    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mirror", "out", "sources.toml"]
-
-
 def test_build_refuses_to_replace_a_foreign_directory(run, tiny, tmp_path):
     opts, _ = tiny
     precious = tmp_path / "precious"

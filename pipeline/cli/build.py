@@ -1,4 +1,4 @@
-"""`build`: every artifact the existing stages produce, replaced whole."""
+"""`build`: every artifact, replaced whole — or nothing at all when nothing changed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import errors_as_exit, progress, source_options
+from pipeline.cli.common import CliError, errors_as_exit, progress, source_options
 
 
 @click.command("build")
@@ -16,14 +16,25 @@ from pipeline.cli.common import errors_as_exit, progress, source_options
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("outputs"),
     show_default=True,
-    help="Output directory; replaced whole only when the build succeeds.",
+    help="Output directory (a link to the newest build); replaced only when the build succeeds.",
 )
-def command(ws, out: Path) -> None:
+@click.option("--force", is_flag=True, help="Rebuild even when no input, setting or code has changed.")
+def command(ws, out: Path, force: bool) -> None:
     """Ingest every enabled source for the target release, build the graph and
-    render the artifacts into OUT (written beside it first, then swapped in)."""
+    render the artifacts. The new build is written beside the old one and swapped
+    in at the end; with unchanged inputs the build does nothing but hash them."""
     from pipeline.build import build
     from pipeline.render import RENDERERS
 
-    with errors_as_exit(), progress(len(ws.domains) + 1 + len(RENDERERS)) as step:
-        written = build(ws, out, step)
-    click.echo(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {len(written)} files in {out}")
+    with errors_as_exit(), progress(len(ws.domains) + 4 + len(RENDERERS)) as step:
+        result = build(ws, out, step, force=force)
+    total = len(result.artifacts)
+    if result.up_to_date:
+        click.echo(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        if ws.strict and result.warnings:
+            raise CliError(f"{result.warnings} warning(s) in the build (reports/issues.json) and --strict is set")
+        return
+    click.echo(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {total} files in {out} ({result.folder.name})")
+    click.echo("  artifacts: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
+    click.echo("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
+    click.echo(f"  warnings:  {result.warnings} (reports/issues.json)")

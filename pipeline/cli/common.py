@@ -72,6 +72,7 @@ def source_options(func: Callable) -> Callable:
         with errors_as_exit():
             config = load_config(sources_file)
             ws = Workspace.open(config, resolve_mirror_dir(mirror), attack_version, tuple(domains))
+            ws.strict = strict
             result = func(*args, ws=ws, **kwargs)
             report_issues(ws.issues, strict)
             return result

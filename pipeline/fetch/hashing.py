@@ -12,6 +12,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from pipeline.errors import InputError
 
@@ -45,7 +46,7 @@ def file_digest(path: Path) -> Digest:
     return Digest(sha256=h.hexdigest(), size=size)
 
 
-def tree_digest(folder: Path) -> Digest:
+def tree_digest(folder: Path, file_hash: Callable[[Path], Digest] | None = None) -> Digest:
     """Tree hash of every regular file under `folder`.
 
     Each pair is encoded as `path NUL sha256 LF` (a NUL cannot occur in a file
@@ -65,7 +66,7 @@ def tree_digest(folder: Path) -> Digest:
             path = base / name
             if not path.is_file():
                 raise InputError("not a regular file", file=str(path))
-            d = file_digest(path)
+            d = (file_hash or file_digest)(path)
             rel = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape")
             pairs.append((rel, d.sha256))
             size += d.size

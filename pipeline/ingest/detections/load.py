@@ -63,7 +63,6 @@ def load_detections(
     progress: Progress | None = None,
 ) -> DetectionSet:
     """`cache_dir=True` uses the default cache, `False` or None none at all."""
-    from pipeline.fetch import resolve
 
     chosen, include_attack = select_sources(ws.config, sources)
     if cache_dir is True:
@@ -74,7 +73,7 @@ def load_detections(
     found = []
     for source in chosen:
         try:
-            found.append((source, resolve(source, ws.mirror).path))
+            found.append((source, ws.resolve(source).path))
         except PipelineError as exc:
             issues.append(Issue(code="detection-source-missing", problem=f"{exc.problem}; its detections are left out", record=exc.record))
     loads = load_sources(found, cache_dir=cache_dir, jobs=jobs, progress=progress)
