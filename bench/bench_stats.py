@@ -47,6 +47,19 @@ def run(cmd: list[str]) -> tuple[float, float]:
     return wall, max(peak, before) / 1024
 
 
+def alternately(ours: list[str], ref: list[str], runs: int, ref_runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds of `runs` runs of ours and `ref_runs` of the reference, interleaved so
+    that background load hits both alike."""
+    ours_t: list[float] = []
+    ref_t: list[float] = []
+    for i in range(max(runs, ref_runs)):
+        if i < runs:
+            ours_t.append(run(ours)[0])
+        if i < ref_runs:
+            ref_t.append(run(ref)[0])
+    return ours_t, ref_t
+
+
 def peak_rss(cmd: list[str]) -> float:
     """Peak RSS in MB measured by GNU time when present, else by a fresh python wrapper."""
     wrapper = (
@@ -75,12 +88,7 @@ def main() -> None:
         plain.write_bytes(gzip.decompress(gz.read_bytes()))
         ref = [sys.executable, "-c", REFERENCE, str(plain)]
         subprocess.run(ours, check=True, stdout=subprocess.DEVNULL)  # warm the page cache
-        ours_t, ref_t = [], []
-        for i in range(max(args.runs, args.ref_runs)):
-            if i < args.runs:
-                ours_t.append(run(ours)[0])
-            if i < args.ref_runs:
-                ref_t.append(run(ref)[0])
+        ours_t, ref_t = alternately(ours, ref, args.runs, args.ref_runs)
         ours_rss, ref_rss = peak_rss(ours), peak_rss(ref)
     result = {
         "release": f"enterprise {args.version}",
