@@ -54,6 +54,5 @@ def command(ws, out_dir: Path, per_type: bool) -> None:
                     )
             written.append((release, reports))
     for release, reports in written:
-        folder = reports[0].path.parent
-        rows = sum(r.rows for r in reports[:1])
-        click.echo(f"{release.domain} {release.version}: {len(reports)} workbook(s), {rows} rows in {folder / reports[0].path.name}")
+        main = reports[0]
+        click.echo(f"{release.domain} {release.version}: {len(reports)} workbook(s), {main.rows} rows in {main.path}")

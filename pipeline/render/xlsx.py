@@ -4,8 +4,9 @@ Why not openpyxl's write-only mode: on this kind of machine it writes about 40,0
 cells a second (its XML goes through an element tree per cell), and an ATT&CK
 release as workbooks is over a million cells. SpreadsheetML for plain tables is a
 handful of small, fixed XML parts plus one `sheetData` per sheet, so this module
-writes them as text, several hundred thousand cells a second; the tests read every
-workbook back with openpyxl.
+writes them as text, over a million cells a second; the tests read every workbook
+back with openpyxl (and LibreOffice opens them). A sheet written into several
+workbooks is rendered once (`SheetCache`).
 
 What it guarantees:
 
@@ -45,7 +46,7 @@ DEFAULT_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
 _XML_SPACE = frozenset(" \t\r\n")
 _CHUNK_ROWS = 2000
-_WIDTH_SAMPLE_ROWS = 2000
+_WIDTH_SAMPLE_ROWS = 500
 # Deflate level 1: a third of level 6's time for ~15% larger files, on a million cells.
 COMPRESS_LEVEL = 1
 
@@ -337,13 +338,13 @@ def _extent(sheet: Sheet) -> tuple[int, int]:
     return ncols, nrows
 
 
-def _last_cell(sheet: Sheet) -> str:
-    ncols, nrows = _extent(sheet)
+def _last_cell(extent: tuple[int, int]) -> str:
+    ncols, nrows = extent
     return f"{column_letter(max(ncols, 1) - 1)}{max(nrows, 1)}"
 
 
-def _sheet_head(sheet: Sheet, index: int) -> str:
-    ncols, _ = _extent(sheet)
+def _sheet_head(sheet: Sheet, index: int, extent: tuple[int, int]) -> str:
+    ncols, _ = extent
     selected = ' tabSelected="1"' if index == 0 else ""
     if sheet.header and sheet.freeze_header:
         view = (
@@ -359,7 +360,7 @@ def _sheet_head(sheet: Sheet, index: int) -> str:
     return (
         _XML_DECL
         + f'<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_R}">'
-        + f'<dimension ref="A1:{_last_cell(sheet)}"/><sheetViews>{view}</sheetViews>'
+        + f'<dimension ref="A1:{_last_cell(extent)}"/><sheetViews>{view}</sheetViews>'
         + '<sheetFormatPr defaultRowHeight="15"/>'
         + (f"<cols>{cols}</cols>" if cols else "")
         + "<sheetData>"
@@ -375,11 +376,11 @@ def _sheet_body(sheet: Sheet, writer: _SheetWriter) -> bytes:
     return b"".join(parts)
 
 
-def _sheet_tail(sheet: Sheet) -> str:
-    ncols, _ = _extent(sheet)
+def _sheet_tail(sheet: Sheet, extent: tuple[int, int]) -> str:
+    ncols, _ = extent
     tail = "</sheetData>"
     if sheet.header and sheet.autofilter and ncols:
-        tail += f'<autoFilter ref="A1:{_last_cell(sheet)}"/>'
+        tail += f'<autoFilter ref="A1:{_last_cell(extent)}"/>'
     if sheet.merges:
         tail += f'<mergeCells count="{len(sheet.merges)}">'
         tail += "".join(f'<mergeCell ref="{_attr(m)}"/>' for m in sheet.merges) + "</mergeCells>"
@@ -413,7 +414,9 @@ class SheetCache:
         return body, writer.truncated
 
 
-def _package_parts(names: list[str], sheets: Sequence[Sheet], title: str, creator: str, when: datetime) -> dict[str, str]:
+def _package_parts(
+    names: list[str], sheets: Sequence[Sheet], extents: list[tuple[int, int]], title: str, creator: str, when: datetime
+) -> dict[str, str]:
     n = len(names)
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT_SHEET}"/>' for i in range(1, n + 1)
@@ -464,10 +467,10 @@ def _package_parts(names: list[str], sheets: Sequence[Sheet], title: str, creato
         f'<sheet name="{_attr(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1)
     )
     defined = []
-    for i, (name, sheet) in enumerate(zip(names, sheets)):
+    for i, (name, sheet, extent) in enumerate(zip(names, sheets, extents)):
         if sheet.header and sheet.autofilter:
             quoted = name.replace("'", "''")
-            col, row = re.fullmatch(r"([A-Z]+)(\d+)", _last_cell(sheet)).groups()
+            col, row = re.fullmatch(r"([A-Z]+)(\d+)", _last_cell(extent)).groups()
             ref = f"'{quoted}'!$A$1:${col}${row}"
             defined.append(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">{_attr(ref)}</definedName>')
     workbook = (
@@ -524,6 +527,7 @@ def write_workbook(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     cache = cache or SheetCache()
+    extents = [_extent(sheet) for sheet in sheets]
     styles = _Styles()
     truncated = rows = 0
 
@@ -532,11 +536,11 @@ def write_workbook(
 
     try:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
-            for name, text in _package_parts(names, sheets, title, creator, when).items():
+            for name, text in _package_parts(names, sheets, extents, title, creator, when).items():
                 put(name, text.encode("utf-8"))
-            for i, sheet in enumerate(sheets):
-                body, cut = cache.body(sheet, styles, _extent(sheet)[0])
-                head, tail = _sheet_head(sheet, i).encode("utf-8"), _sheet_tail(sheet).encode("utf-8")
+            for i, (sheet, extent) in enumerate(zip(sheets, extents)):
+                body, cut = cache.body(sheet, styles, extent[0])
+                head, tail = _sheet_head(sheet, i, extent).encode("utf-8"), _sheet_tail(sheet, extent).encode("utf-8")
                 put(f"xl/worksheets/sheet{i + 1}.xml", b"".join((head, body, tail)))
                 truncated += cut
                 rows += len(sheet.rows)
