@@ -213,10 +213,14 @@ class _SheetWriter:
     """Turns rows into `<row>` elements; the chunk-level passes (illegal characters, CR,
     `_xHHHH_`) are safe on whole chunks because the markup itself never contains them."""
 
-    def __init__(self, styles: _Styles, ncols: int) -> None:
+    def __init__(self, styles: _Styles, ncols: int, row_templates: dict | None = None) -> None:
         self.styles = styles
         self.letters = [column_letter(i) for i in range(max(ncols, 1))]
         self.truncated = 0
+        # id(row) → (row, its XML with `<#>` for the row number): a row object that
+        # appears on several sheets (a relationship on the relationships sheet and on a
+        # per-type sheet) is rendered once. `<#>` cannot occur in escaped text.
+        self.row_templates = row_templates if row_templates is not None else {}
 
     def text_cell(self, ref: str, value: str, style: int | None) -> str:
         first = value[:1]
@@ -261,12 +265,23 @@ class _SheetWriter:
         letters = self.letters
         cell, text_cell = self.cell, self.text_cell
         triggers, space, limit = FORMULA_TRIGGERS, _XML_SPACE, MAX_CELL_CHARS
+        templates = self.row_templates if style is None else {}
         out: list[str] = []
         r = first_row
         for row in rows:
+            hit = templates.get(id(row))
+            if hit is not None and hit[0] is row:
+                out.append(hit[1].replace("<#>", str(r)))
+                r += 1
+                if len(out) >= _CHUNK_ROWS:
+                    yield _clean_chunk("".join(out))
+                    out.clear()
+                continue
             if len(row) > len(letters):
                 letters.extend(column_letter(i) for i in range(len(letters), len(row)))
             cells = []
+            reusable = True
+            truncated = self.truncated
             for i, value in enumerate(row):
                 if type(value) is str:
                     if not value:
@@ -275,12 +290,16 @@ class _SheetWriter:
                     if style is None and first > " " and first not in triggers and value[-1] not in space and len(value) <= limit:
                         if "&" in value or "<" in value or ">" in value:
                             value = _escape(value)
-                        cells.append(f'<c r="{letters[i]}{r}" t="inlineStr"><is><t>{value}</t></is></c>')
+                        cells.append(f'<c r="{letters[i]}<#>" t="inlineStr"><is><t>{value}</t></is></c>')
                     else:
-                        cells.append(text_cell(f"{letters[i]}{r}", value, style))
+                        cells.append(text_cell(f"{letters[i]}<#>", value, style))
                 elif value is not None:
-                    cells.append(cell(f"{letters[i]}{r}", value))
-            out.append(f'<row r="{r}">{"".join(cells)}</row>')
+                    reusable = reusable and type(value) is not Styled  # its format id depends on the workbook
+                    cells.append(cell(f"{letters[i]}<#>", value))
+            template = f'<row r="<#>">{"".join(cells)}</row>'
+            if reusable and truncated == self.truncated:
+                templates[id(row)] = (row, template)
+            out.append(template.replace("<#>", str(r)))
             r += 1
             if len(out) >= _CHUNK_ROWS:
                 yield _clean_chunk("".join(out))
@@ -399,6 +418,7 @@ class SheetCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[int, tuple], tuple[Sheet, bytes, list, int]] = {}
+        self._rows: dict[int, tuple] = {}
 
     def body(self, sheet: Sheet, styles: _Styles, ncols: int) -> tuple[bytes, int]:
         key = (id(sheet), tuple(styles.xfs))
@@ -408,7 +428,7 @@ class SheetCache:
                 styles.id(bold, fill, quote)
             return hit[1], hit[3]
         before = len(styles.xfs)
-        writer = _SheetWriter(styles, ncols)
+        writer = _SheetWriter(styles, ncols, self._rows)
         body = _sheet_body(sheet, writer)
         self._entries[key] = (sheet, body, styles.xfs[before:], writer.truncated)
         return body, writer.truncated
