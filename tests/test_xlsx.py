@@ -193,3 +193,20 @@ def test_limits_and_bad_input_are_refused(tmp_path):
     with pytest.raises(ValueError, match="six hex digits"):
         write_workbook(tmp_path / "fill.xlsx", [Sheet("s", ["a"], [[Styled("x", fill="red")]])])
     assert not (tmp_path / "fill.xlsx").exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_row_on_several_sheets_lands_on_its_own_row_each_time(tmp_path):
+    shared = ("T1046", "=HYPERLINK(\"x\")", 7, "a & b")
+    styled = (Styled("r", fill="d73027"), "s")
+    first = Sheet("first", ["a", "b", "c", "d"], [shared, styled])
+    second = Sheet("second", ["a", "b", "c", "d"], [("x",), ("y",), styled, shared])
+    cache = SheetCache()
+    write_workbook(tmp_path / "one.xlsx", [first], cache=cache)
+    write_workbook(tmp_path / "two.xlsx", [Sheet("other", ["a"], [[Styled("b", fill="4575b4")]]), second], cache=cache)
+    ws = openpyxl.load_workbook(tmp_path / "two.xlsx")["second"]
+    assert [c.value for c in ws[5]] == list(shared)
+    assert ws["B5"].data_type == "s" and ws["B5"].quotePrefix is True
+    assert ws["A4"].value == "r" and ws["A4"].fill.fgColor.rgb == "FFD73027"
+    assert [ws["A2"].value, ws["A3"].value] == ["x", "y"]
+    write_workbook(tmp_path / "fresh.xlsx", [Sheet("other", ["a"], [[Styled("b", fill="4575b4")]]), second])
+    assert (tmp_path / "fresh.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()
