@@ -45,6 +45,19 @@ def run(cmd: list[str], env: dict | None = None) -> float:
     return wall
 
 
+def alternately(ours: list[str], ref: list[str], runs: int, ref_runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds of `runs` runs of ours and `ref_runs` of the reference, interleaved so
+    that background load hits both alike."""
+    ours_t: list[float] = []
+    ref_t: list[float] = []
+    for i in range(max(runs, ref_runs)):
+        if i < runs:
+            ours_t.append(run(ours))
+        if i < ref_runs:
+            ref_t.append(run(ref))
+    return ours_t, ref_t
+
+
 def peak_rss(cmd: list[str]) -> float:
     """Peak RSS in MB measured by GNU time when present, else by a fresh python wrapper."""
     wrapper = (

@@ -13,6 +13,25 @@ from typing import ClassVar
 DOMAINS: tuple[str, ...] = ("enterprise", "mobile", "ics")
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalReference:
+    """One STIX external reference: an ATT&CK id, a CAPEC id, or a citation."""
+
+    source_name: str
+    external_id: str = ""
+    description: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedAsset:
+    """An ICS asset's related asset (`x_mitre_related_assets`)."""
+
+    name: str
+    sectors: tuple[str, ...] = ()
+    description: str = ""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttackObject:
     """Fields every ATT&CK object shares; `kind` is also the graph node-key prefix."""
@@ -29,6 +48,9 @@ class AttackObject:
     revoked: bool = False
     version: str = ""
     modified: str = ""
+    created: str = ""
+    contributors: tuple[str, ...] = ()
+    references: tuple[ExternalReference, ...] = ()
 
     @property
     def key(self) -> str:
@@ -55,6 +77,13 @@ class Technique(AttackObject):
     parent: str | None = None
     detection: str = ""
     data_sources: tuple[str, ...] = ()
+    system_requirements: tuple[str, ...] = ()
+    permissions_required: tuple[str, ...] = ()
+    effective_permissions: tuple[str, ...] = ()
+    defense_bypassed: tuple[str, ...] = ()
+    remote_support: bool | None = None
+    impact_type: tuple[str, ...] = ()
+    tactic_type: tuple[str, ...] = ()
 
     @property
     def is_subtechnique(self) -> bool:
@@ -86,6 +115,8 @@ class Campaign(AttackObject):
     aliases: tuple[str, ...] = ()
     first_seen: str = ""
     last_seen: str = ""
+    first_seen_citation: str = ""
+    last_seen_citation: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +161,7 @@ class Asset(AttackObject):
     kind: ClassVar[str] = "asset"
     platforms: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
+    related_assets: tuple[RelatedAsset, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +173,9 @@ class Relationship:
     source_ref: str
     target_ref: str
     description: str = ""
+    created: str = ""
+    modified: str = ""
+    references: tuple[ExternalReference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

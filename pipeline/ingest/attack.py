@@ -24,9 +24,11 @@ from pipeline.model import (
     DataComponent,
     DataSource,
     DetectionStrategy,
+    ExternalReference,
     Group,
     LogSource,
     Mitigation,
+    RelatedAsset,
     Relationship,
     Software,
     Tactic,
@@ -83,6 +85,30 @@ def _attack_ref(obj: dict) -> dict | None:
 def _str(obj: dict, key: str) -> str:
     value = obj.get(key)
     return value if isinstance(value, str) else ""
+
+
+def _references(obj: dict) -> tuple[ExternalReference, ...]:
+    """External references as tuples; entries without a string source_name are dropped."""
+    out = []
+    for ref in _list(obj, "external_references"):
+        if isinstance(ref, dict):
+            name = ref.get("source_name")
+            if isinstance(name, str):
+                out.append(ExternalReference(name, _str(ref, "external_id"), _str(ref, "description"), _str(ref, "url")))
+    return tuple(out)
+
+
+def _related_assets(obj: dict) -> tuple[RelatedAsset, ...]:
+    return tuple(
+        RelatedAsset(_str(a, "name"), _strs(a, "related_asset_sectors"), _str(a, "description"))
+        for a in _list(obj, "x_mitre_related_assets")
+        if isinstance(a, dict)
+    )
+
+
+def _flag(obj: dict, key: str) -> bool | None:
+    value = obj.get(key)
+    return value if isinstance(value, bool) else None
 
 
 def _strs(obj: dict, key: str) -> tuple[str, ...]:
@@ -157,7 +183,16 @@ class _Reader:
             self.issue("bad-relationship", "relationship without relationship_type, source_ref or target_ref; skipped", obj["id"])
             return
         self.relationships.append(
-            Relationship(stix_id=obj["id"], relation=rel, source_ref=src, target_ref=dst, description=_str(obj, "description"))
+            Relationship(
+                stix_id=obj["id"],
+                relation=rel,
+                source_ref=src,
+                target_ref=dst,
+                description=_str(obj, "description"),
+                created=_str(obj, "created"),
+                modified=_str(obj, "modified"),
+                references=_references(obj),
+            )
         )
 
 
@@ -174,6 +209,9 @@ def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[st
         "revoked": obj.get("revoked") is True,
         "version": _str(obj, "x_mitre_version"),
         "modified": _str(obj, "modified"),
+        "created": _str(obj, "created"),
+        "contributors": _strs(obj, "x_mitre_contributors"),
+        "references": _references(obj),
     }
 
 
@@ -230,6 +268,13 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
             parent=parent,
             detection=_str(obj, "x_mitre_detection"),
             data_sources=_strs(obj, "x_mitre_data_sources"),
+            system_requirements=_strs(obj, "x_mitre_system_requirements"),
+            permissions_required=_strs(obj, "x_mitre_permissions_required"),
+            effective_permissions=_strs(obj, "x_mitre_effective_permissions"),
+            defense_bypassed=_strs(obj, "x_mitre_defense_bypassed"),
+            remote_support=_flag(obj, "x_mitre_remote_support"),
+            impact_type=_strs(obj, "x_mitre_impact_type"),
+            tactic_type=_strs(obj, "x_mitre_tactic_type"),
         )
 
     def log_sources(obj, sid):
@@ -255,7 +300,12 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
             platforms=_strs(o, "x_mitre_platforms"),
         ),
         "campaign": lambda o, s, c: Campaign(
-            **c, aliases=_strs(o, "aliases"), first_seen=_str(o, "first_seen"), last_seen=_str(o, "last_seen")
+            **c,
+            aliases=_strs(o, "aliases"),
+            first_seen=_str(o, "first_seen"),
+            last_seen=_str(o, "last_seen"),
+            first_seen_citation=_str(o, "x_mitre_first_seen_citation"),
+            last_seen_citation=_str(o, "x_mitre_last_seen_citation"),
         ),
         "datasource": lambda o, s, c: DataSource(
             **c, platforms=_strs(o, "x_mitre_platforms"), collection_layers=_strs(o, "x_mitre_collection_layers")
@@ -265,7 +315,12 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
             **c, analytics=tuple(r.ids[a] for a in _strs(o, "x_mitre_analytic_refs") if a in r.ids)
         ),
         "analytic": lambda o, s, c: Analytic(**c, platforms=_strs(o, "x_mitre_platforms"), log_sources=log_sources(o, s)),
-        "asset": lambda o, s, c: Asset(**c, platforms=_strs(o, "x_mitre_platforms"), sectors=_strs(o, "x_mitre_sectors")),
+        "asset": lambda o, s, c: Asset(
+            **c,
+            platforms=_strs(o, "x_mitre_platforms"),
+            sectors=_strs(o, "x_mitre_sectors"),
+            related_assets=_related_assets(o),
+        ),
     }
 
     live: dict[str, AttackObject] = {}
