@@ -118,6 +118,14 @@ class Workspace:
             add_detections(self._graph, self.detections(progress).detections)
         return self._graph
 
+    # Memos whose contents do not depend on the target release, so that workspaces of two
+    # releases (a diff) parse each file once.
+    SHARED_MEMOS = ("releases", "release_index", "catalog", "tables", "detection_loads")
+
+    def share_parsed(self, other: "Workspace") -> None:
+        for name in self.SHARED_MEMOS:
+            self.cache[name] = other.cache.setdefault(name, {})
+
     def loaded_release(self, domain: str, version: str) -> AttackRelease | None:
         """A release already in memory (a target release or one read by `release`), else None."""
         if version == self.attack_version and self._releases is not None:

@@ -61,7 +61,9 @@ KINDS: tuple[str, ...] = (
     "asset",
 )
 # Record fields that change with every edit or follow from another field.
-_IGNORED_FIELDS = frozenset({"stix_id", "version", "modified", "url", "revoked", "deprecated"})
+# Bookkeeping, not content: `references` follows `url` and the description's citations,
+# `created` never changes for one STIX id.
+_IGNORED_FIELDS = frozenset({"stix_id", "version", "modified", "url", "revoked", "deprecated", "references", "created"})
 # Long prose: a diff says that it changed, not both texts.
 TEXT_FIELDS = frozenset({"description", "detection"})
 _VERSION = re.compile(r"^\s*(\d+)\.(\d+)\s*$")

@@ -55,6 +55,7 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     from pipeline.diff.document import diff_document
     from pipeline.diff.render import layer
 
+    old_ws.share_parsed(new_ws)
     old_graph = old_ws.graph(progress)
     new_graph = new_ws.graph(progress)
     old_release = _release(old_ws, domain)

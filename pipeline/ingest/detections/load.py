@@ -76,7 +76,11 @@ def load_detections(
             found.append((source, ws.resolve(source).path))
         except PipelineError as exc:
             issues.append(Issue(code="detection-source-missing", problem=f"{exc.problem}; its detections are left out", record=exc.record))
-    loads = load_sources(found, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    memo = ws.cache.setdefault("detection_loads", {})
+    key = (tuple((source.id, str(path)) for source, path in found), str(cache_dir))
+    if key not in memo:  # parsed once per process, whatever the target release
+        memo[key] = load_sources(found, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    loads = memo[key]
     releases = ws.releases(progress)
     detections: list[Detection] = [d for load in loads for d in load.detections]
     if include_attack:
