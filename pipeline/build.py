@@ -17,13 +17,13 @@ from pipeline.errors import PipelineError
 MARKER = ".attack-pipeline-output"
 
 
-def build(ws, out: Path, progress: Callable[[str], None] = lambda _m: None) -> list[Path]:
+def build(ws, out: Path, progress: Callable[[str], None] = lambda _m: None, options: dict | None = None) -> list[Path]:
     from pipeline.render import RENDERERS, RenderContext
 
     out = Path(os.path.abspath(out))
     _check_replaceable(out)
     g = ws.graph(progress)
-    ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url)
+    ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options or {})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the outputs are meant to be published
