@@ -13,12 +13,6 @@ import stix_factory as f
 VERSION = "99.0"
 
 SOURCES = """
-[attack]
-mirror = "attack/{domain}-attack-{version}.json"
-url_stix20 = "https://example.org/{domain}/{version}.json"
-url_stix21 = "https://example.org/{domain}/{version}.json"
-releases = [{ domain = "enterprise", version = "99.0", stix = "2.0" }]
-
 [[source]]
 id = "test/nist"
 kind = "mapping"
@@ -147,8 +141,8 @@ def write_mirror(root: Path) -> Path:
         "tags:\n    - attack.credential-access\n"
         "logsource:\n    category: process_creation\ndetection:\n    selection:\n        Image|endswith: '\\\\tool.exe'\n    condition: selection\n"
     )
-    sources = root / "sources.toml"
-    sources.write_text(SOURCES)
+    sources = f.sources_file(root / "sources.toml", [("enterprise", VERSION)])
+    sources.write_text(sources.read_text() + SOURCES)
     return sources
 
 

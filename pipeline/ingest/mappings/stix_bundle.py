@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from pipeline.ingest.mappings.common import TableSpec, parse_json, text, texts
-from pipeline.model_controls import Capability, MappingTable
+from pipeline.ingest.mappings.common import TableSpec, text, texts
+from pipeline.model_controls import MappingTable
 
 SUBJECT_TYPES = ("course-of-action", "vulnerability")
 
@@ -38,10 +38,7 @@ def _subject_name(obj: dict) -> str:
 
 
 def read_stix_mappings(path: Path, spec: TableSpec, *, file: str | None = None) -> MappingTable:
-    b, data = spec.open(path, file)
-    if data is None:
-        return b.table()
-    ok, doc = parse_json(data, b.issue)
+    b, ok, doc = spec.open_json(path, file)
     if not ok:
         return b.table()
     if not isinstance(doc, dict) or doc.get("type") != "bundle" or not isinstance(doc.get("objects"), list):
@@ -97,21 +94,12 @@ def read_stix_mappings(path: Path, spec: TableSpec, *, file: str | None = None) 
             original_technique=text(rel.get("x_published_technique_id")) or None,
             attack_version=text(rel.get("x_published_attack_version")) or None,
         )
-        if m is not None and m.subject_id is not None and m.subject_kind == "capability":
-            b.capabilities.setdefault(
-                m.subject_id,
-                Capability(
-                    framework=m.framework,
-                    framework_version=m.framework_version,
-                    capability_id=m.subject_id,
-                    name=m.subject_name,
-                    group=m.group,
-                    group_name=m.group_name,
-                    description=text(subject.get("description")) if subject.get("type") != "vulnerability" else "",
-                    platform=text(subject.get("x_platform")),
-                    tags=texts(subject.get("x_tags")),
-                    references=texts(subject.get("x_capability_references")),
-                    comments=text(subject.get("x_capability_comments")),
-                ),
-            )
+        b.add_capability(
+            m,
+            description=text(subject.get("description")) if subject.get("type") != "vulnerability" else "",
+            platform=text(subject.get("x_platform")),
+            tags=texts(subject.get("x_tags")),
+            references=texts(subject.get("x_capability_references")),
+            comments=text(subject.get("x_capability_comments")),
+        )
     return b.table(metadata={"stix_bundle": text(doc.get("id"))})

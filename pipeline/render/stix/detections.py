@@ -173,23 +173,19 @@ def detection_bundles(ctx) -> list[Rendered]:
                 linked = True
             if not linked:
                 counts["no_technique"] += 1
-        rendered.grouping = {
-            "description": f"{title}: each rule or query of {name} as an indicator, with an indicates relationship to every technique it names.",
-            "x_attack_version": ws.attack_version,
-            "x_attack_domains": sorted(domains),
-        }
-        types = Counter(o["type"] for o in b.objects.values())
-        rendered.summary = {
-            "file": rendered.path,
-            "kind": "detections",
-            "source": name,
-            "source_id": source.id if source else "",
-            "domains": sorted(domains),
-            "objects": dict(sorted(types.items())),
-            "indicators": counts["indicators"],
-            "indicates": counts["indicates"],
-            "without_technique": counts["no_technique"],
-            "left_out": {"deprecated_target": counts["deprecated_target"], "no_query": counts["no_query"]},
-        }
+        rendered.finish(
+            ws.attack_version,
+            sorted(domains),
+            {"description": f"{title}: each rule or query of {name} as an indicator, with an indicates relationship to every technique it names."},
+            {
+                "kind": "detections",
+                "source": name,
+                "source_id": source.id if source else "",
+                "indicators": counts["indicators"],
+                "indicates": counts["indicates"],
+                "without_technique": counts["no_technique"],
+                "left_out": {"deprecated_target": counts["deprecated_target"], "no_query": counts["no_query"]},
+            },
+        )
         out.append(rendered)
     return out

@@ -237,27 +237,25 @@ def mapping_bundles(ctx) -> list[Rendered]:
                     b.add(_link(RELATED_CONTROL, key, okey, refs[key], refs[okey], stamps), mark)
                     counts["related_to"] += 1
         domains = sorted({rt.table.domain for rt in tables})
-        rendered.grouping = {
-            "description": f"{title}: controls and capabilities of {label} {ver}".strip() + f", with one relationship per mapping to an ATT&CK {', '.join(domains)} technique.",
-            "x_attack_version": ws.attack_version,
-            "x_attack_domains": domains,
-            "x_framework": fw,
-            "x_framework_version": ver,
-            "x_mapping_sources": sorted(table_marks),
-        }
-        types = Counter(o["type"] for o in b.objects.values())
-        rendered.summary = {
-            "file": rendered.path,
-            "kind": "mappings",
-            "framework": fw,
-            "framework_version": ver,
-            "sources": sorted(table_marks),
-            "domains": domains,
-            "objects": dict(sorted(types.items())),
-            "mappings": counts["mappings"],
-            "subcontrol_of": counts["subcontrol_of"],
-            "related_to": counts["related_to"],
-            "left_out": {"deprecated_target": counts["deprecated_target"]},
-        }
+        rendered.finish(
+            ws.attack_version,
+            domains,
+            {
+                "description": f"{title}: controls and capabilities of {label} {ver}".strip() + f", with one relationship per mapping to an ATT&CK {', '.join(domains)} technique.",
+                "x_framework": fw,
+                "x_framework_version": ver,
+                "x_mapping_sources": sorted(table_marks),
+            },
+            {
+                "kind": "mappings",
+                "framework": fw,
+                "framework_version": ver,
+                "sources": sorted(table_marks),
+                "mappings": counts["mappings"],
+                "subcontrol_of": counts["subcontrol_of"],
+                "related_to": counts["related_to"],
+                "left_out": {"deprecated_target": counts["deprecated_target"]},
+            },
+        )
         out.append(rendered)
     return out

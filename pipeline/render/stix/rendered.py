@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.render.stix.bundle import Bundle
@@ -17,6 +18,12 @@ class Rendered:
     grouping: dict
     summary: dict
     techniques: set[str] = field(default_factory=set)
+
+    def finish(self, attack_version: str, domains: list[str], grouping: dict, summary: dict) -> None:
+        """The grouping's properties and the index entry, once the content is complete."""
+        self.grouping = {"x_attack_version": attack_version, "x_attack_domains": domains, **grouping}
+        types = Counter(o["type"] for o in self.bundle.objects.values())
+        self.summary = {"file": self.path, "domains": domains, "objects": dict(sorted(types.items())), **summary}
 
 
 def compact(obj: dict) -> dict:
