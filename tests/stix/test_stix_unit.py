@@ -199,12 +199,12 @@ def test_build_include_attack_embeds_attack_objects_as_stix21(tmp_path, monkeypa
 
 def test_a_bundle_is_a_mapping_source_again(small_ws, tmp_path):
     """The NIST bundle read back through the `stix-mappings` adapter gives the same rows."""
+    from pipeline.config import Source
     from pipeline.ingest.mappings import read_mapping_table
-    from pipeline.ingest.mappings.common import TableSpec  # noqa: F401 - the adapter's contract
 
     base = stix_small.render_stix(small_ws, tmp_path / "out")
-    source = type("S", (), dict(id="own/nist", format="stix-mappings", framework="nist_800_53", framework_version="rev5",
-                                domain="enterprise", attack_version="99.0"))()
+    source = Source(id="own/nist", kind="mapping", format="stix-mappings", url="https://example.org/own.json", mirror_path="own.json",
+                    framework="nist_800_53", framework_version="rev5", domain="enterprise", attack_version="99.0")
     table = read_mapping_table(source, base / "mappings" / "nist_800_53--rev5.json")
     assert table.issues == ()
     original = next(t for t in small_ws.controls().tables if t.table.source_id == "test/nist").table
