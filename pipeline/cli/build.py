@@ -18,8 +18,13 @@ from pipeline.cli.common import CliError, errors_as_exit, progress, source_optio
     show_default=True,
     help="Output directory (a link to the newest build); replaced only when the build succeeds.",
 )
+@click.option(
+    "--include-attack",
+    is_flag=True,
+    help="Embed the ATT&CK objects each STIX bundle references (upgraded to STIX 2.1), so every bundle stands alone.",
+)
 @click.option("--force", is_flag=True, help="Rebuild even when no input, setting or code has changed.")
-def command(ws, out: Path, force: bool) -> None:
+def command(ws, out: Path, include_attack: bool, force: bool) -> None:
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
@@ -27,7 +32,7 @@ def command(ws, out: Path, force: bool) -> None:
     from pipeline.render import RENDERERS
 
     with errors_as_exit(), progress(len(ws.domains) + 4 + len(RENDERERS)) as step:
-        result = build(ws, out, step, force=force)
+        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack})
     total = len(result.artifacts)
     if result.up_to_date:
         click.echo(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")

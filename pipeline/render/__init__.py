@@ -7,9 +7,9 @@ damages a previous build.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import networkx as nx
 
@@ -19,15 +19,17 @@ class RenderContext:
     graph: nx.MultiDiGraph
     workspace: object
     site_url: str = ""
+    # Options of the command line for renderers (`stix_include_attack`).
+    options: Mapping[str, object] = field(default_factory=dict)
 
 
 Renderer = Callable[[RenderContext, Path], list[Path]]
 
 
 def _registry() -> dict[str, Renderer]:
-    from pipeline.render import diff, navigator, reconcile, reports
+    from pipeline.render import diff, navigator, reconcile, reports, stix
 
-    return {"reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render}
+    return {"reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
 
 
 RENDERERS: dict[str, Renderer] = _registry()

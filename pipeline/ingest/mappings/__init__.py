@@ -20,6 +20,7 @@ from pipeline.ingest.mappings.nist_catalog import read_nist_catalog_stix, read_n
 from pipeline.ingest.mappings.nist_tsv import read_nist_tsv
 from pipeline.ingest.mappings.nist_xlsx import read_nist_xlsx
 from pipeline.ingest.mappings.security_stack import read_security_stack
+from pipeline.ingest.mappings.stix_bundle import read_stix_mappings
 from pipeline.model_controls import ControlCatalog, MappingTable
 
 MAPPING_FORMATS: dict[str, Callable[..., MappingTable]] = {
@@ -27,6 +28,7 @@ MAPPING_FORMATS: dict[str, Callable[..., MappingTable]] = {
     "security-stack-yaml": read_security_stack,
     "nist-mappings-tsv": read_nist_tsv,
     "nist-mappings-xlsx": read_nist_xlsx,
+    "stix-mappings": read_stix_mappings,
 }
 # Formats whose ids may be patterns, expanded against a release and a catalogue.
 EXPANDING_FORMATS = frozenset({"nist-mappings-tsv", "nist-mappings-xlsx"})

@@ -65,6 +65,14 @@ class TableSpec:
         b = self.builder(file or str(path))
         return b, read_bytes(path, b.issue)
 
+    def open_json(self, path: Path, file: str | None = None) -> tuple["TableBuilder", bool, object]:
+        """A builder, and (True, document) or (False, None) after reporting an unusable or invalid file."""
+        b, data = self.open(path, file)
+        if data is None:
+            return b, False, None
+        ok, doc = parse_json(data, b.issue)
+        return b, ok, doc
+
     def builder(self, file: str, **overrides) -> "TableBuilder":
         values = {
             "source_id": self.source_id,
@@ -260,6 +268,23 @@ class TableBuilder:
         self._seen[ident] = f"{mapping.file}: {mapping.row}" if mapping.file != self.file else mapping.row
         self.mappings.append(mapping)
         return mapping
+
+    def add_capability(self, m: Mapping | None, **details: object) -> None:
+        """Remember the capability a row maps (the first row that names it describes it)."""
+        if m is None or m.subject_id is None or m.subject_kind != "capability":
+            return
+        self.capabilities.setdefault(
+            m.subject_id,
+            Capability(
+                framework=m.framework,
+                framework_version=m.framework_version,
+                capability_id=m.subject_id,
+                name=m.subject_name,
+                group=m.group,
+                group_name=m.group_name,
+                **details,
+            ),
+        )
 
     def table(self, **extra) -> MappingTable:
         return MappingTable(

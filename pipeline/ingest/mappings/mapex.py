@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.ingest.mappings.common import TableSpec, parse_json, text
-from pipeline.model_controls import Capability, MappingTable
+from pipeline.ingest.mappings.common import TableSpec, text
+from pipeline.model_controls import MappingTable
 
 _VERSION = re.compile(r"^\d+\.\d+$")
 
@@ -34,10 +34,7 @@ def _mapping_types(value: object) -> dict[str, str]:
 
 
 def read_mapex(path: Path, spec: TableSpec, *, file: str | None = None) -> MappingTable:
-    b, data = spec.open(path, file)
-    if data is None:
-        return b.table()
-    ok, doc = parse_json(data, b.issue)
+    b, ok, doc = spec.open_json(path, file)
     if not ok:
         return b.table()
     if not isinstance(doc, dict) or not isinstance(doc.get("mapping_objects"), list):
@@ -96,17 +93,6 @@ def read_mapex(path: Path, spec: TableSpec, *, file: str | None = None) -> Mappi
             group=group,
             group_name=groups.get(group, ""),
         )
-        if m is not None and m.subject_id is not None and m.subject_kind == "capability":
-            b.capabilities.setdefault(
-                m.subject_id,
-                Capability(
-                    framework=m.framework,
-                    framework_version=m.framework_version,
-                    capability_id=m.subject_id,
-                    name=m.subject_name,
-                    group=m.group,
-                    group_name=m.group_name,
-                ),
-            )
+        b.add_capability(m)
     return b.table(metadata=metadata, mapping_types=_mapping_types(meta.get("mapping_types")), groups=groups)
 

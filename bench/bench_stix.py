@@ -1,0 +1,74 @@
+"""Benchmark: write every STIX bundle of the default build (the `stix` renderer alone).
+
+Budget: < 3 s for all bundles of the default build, techniques referenced by id (an
+absolute target on the 2-core development machine). The graph is built first and not
+timed; each run renders into a fresh temporary directory, with the same workspace (as
+`build` does: tables and catalogues are read once). `--include-attack` is timed too,
+reported, and not held to the budget: it reads the three ATT&CK releases again.
+No reference tool: no other tool writes these bundles.
+
+    ATTACK_PIPELINE_MIRROR=/path/to/mirror python bench/bench_stix.py [--attack-version 18.1] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUDGET_S = 3.0
+
+
+def render_once(ctx) -> tuple[float, float, int, int]:
+    """(wall s, CPU s, files, bytes) of one render into a fresh directory."""
+    from pipeline.render.stix import render
+
+    with tempfile.TemporaryDirectory(prefix="bench-stix-") as tmp:
+        t0, c0 = time.perf_counter(), time.process_time()
+        files = render(ctx, Path(tmp))
+        t1, c1 = time.perf_counter(), time.process_time()
+        size = sum(p.stat().st_size for p in files)
+    return t1 - t0, c1 - c0, len(files), size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attack-version", default="18.1")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from pipeline.config import load_config
+    from pipeline.fetch import resolve_mirror_dir
+    from pipeline.render import RenderContext
+    from pipeline.render.stix import INCLUDE_ATTACK
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), resolve_mirror_dir(None), args.attack_version)
+    t0 = time.perf_counter()
+    g = ws.graph()
+    ws.controls()
+    print(f"graph of the default build (not timed): {time.perf_counter() - t0:.1f} s, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
+    results = {}
+    for include in (False, True):
+        ctx = RenderContext(graph=g, workspace=ws, options={INCLUDE_ATTACK: include})
+        runs = [render_once(ctx) for _ in range(max(1, args.repeat))]
+        walls = [r[0] for r in runs]
+        results[include] = min(walls)
+        _, cpu, files, size = min(runs)
+        label = "with --include-attack" if include else "techniques by id"
+        print(
+            f"stix bundles, {label}: median {statistics.median(walls):.2f} s, best {min(walls):.2f} s "
+            f"(CPU {cpu:.2f} s) of {len(runs)} runs; {files} files, {size / 1e6:.1f} MB"
+        )
+    print(f"budget: {BUDGET_S:.1f} s for the bundles by id")
+    return 0 if results[False] < BUDGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

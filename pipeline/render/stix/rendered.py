@@ -1,0 +1,47 @@
+"""What a bundle builder hands to the renderer: the bundle, its grouping and a summary."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipeline.render.stix.bundle import Bundle
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Rendered:
+    path: str
+    bundle: Bundle
+    grouping: dict
+    summary: dict
+    techniques: set[str] = field(default_factory=set)
+
+    def finish(self, attack_version: str, domains: list[str], grouping: dict, summary: dict) -> None:
+        """The grouping's properties and the index entry, once the content is complete."""
+        self.grouping = {"x_attack_version": attack_version, "x_attack_domains": domains, **grouping}
+        types = Counter(o["type"] for o in self.bundle.objects.values())
+        self.summary = {"file": self.path, "domains": domains, "objects": dict(sorted(types.items())), **summary}
+
+
+def compact(obj: dict) -> dict:
+    """Drop empty values: absent means empty, and bundles stay small."""
+    return {k: v for k, v in obj.items() if v is not None and v != "" and v != [] and v != ()}
+
+
+def file_part(text: str) -> str:
+    """A file-name part from a framework id or version (`04/26/2025` → `04.26.2025`):
+    these come from the sources file or the table's own metadata, never trusted as paths."""
+    part = _UNSAFE.sub(".", text).strip(".")
+    return part or "unnamed"
+
+
+def technique_stamp(record, fallback: str) -> str:
+    """A relationship's `modified`: the later of its source's date and its technique's
+    `modified` — what it says changes when either changes."""
+    from pipeline.render.stix.ids import normalise_timestamp
+
+    stamp = normalise_timestamp(getattr(record, "modified", ""))
+    return stamp if stamp is not None and stamp > fallback else fallback
