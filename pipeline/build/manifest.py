@@ -1,0 +1,58 @@
+"""`manifest.json`: what went into a build and what came out, with hashes.
+
+Written last, so a build folder with a manifest is a complete build. It holds no
+timestamps: two builds of the same inputs have the same manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import orjson
+
+from pipeline import __version__
+
+NAME = "manifest.json"
+
+
+def artifacts(root: Path) -> list[dict]:
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name not in (NAME,) and not path.name.startswith(".attack-pipeline"):
+            data = path.read_bytes()
+            out.append({"path": path.relative_to(root).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    return out
+
+
+def write(root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int) -> dict:
+    doc = {
+        "pipeline_version": __version__,
+        "code_sha256": code,
+        "fingerprint": fingerprint,
+        "attack_version": ws.attack_version,
+        "domains": list(ws.domains),
+        "warnings": warnings,
+        "inputs": [i.as_dict() for i in inputs],
+        "artifacts": artifacts(root),
+    }
+    (root / NAME).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    return doc
+
+
+def read(root: Path | None) -> dict | None:
+    if root is None:
+        return None
+    try:
+        doc = orjson.loads((root / NAME).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def intact(root: Path, doc: dict) -> bool:
+    """Every artifact the manifest lists is there with its size (a cheap check, no hashing)."""
+    try:
+        return all((root / a["path"]).stat().st_size == a["size"] for a in doc.get("artifacts", []))
+    except (OSError, KeyError, TypeError):
+        return False
