@@ -16,6 +16,14 @@ NAVIGATOR_VERSION = "5.1.0"
 DOMAIN_NAMES = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
 
 DIVIDER = {"divider": True}
+# Characters a spreadsheet sheet title cannot hold: mitreattack-python's ToExcel names the
+# sheet after the layer and fails on them (`04/26/2025`, `Network Watcher: Traffic …`).
+_NOT_IN_NAMES = str.maketrans({"/": "-", "\\": "-", ":": "", "?": "", "*": "", "[": "(", "]": ")"})
+NOT_IN_NAMES = "/\\:?*[]"
+
+
+def layer_name(name: str) -> str:
+    return " ".join(name.translate(_NOT_IN_NAMES).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +147,7 @@ class Layer:
             else:
                 techniques.append(entry)
         out: dict = {
-            "name": self.name,
+            "name": layer_name(self.name),
             "versions": {
                 "attack": self.attack_version.split(".")[0],
                 "navigator": NAVIGATOR_VERSION,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from pipeline.render.navigator.layer import TechniqueIndex
+from pipeline.render.navigator.layer import NOT_IN_NAMES, TechniqueIndex
 
 SCHEMA_FILE = Path(__file__).with_name("layer-4.5.schema.json")
 
@@ -45,6 +45,9 @@ def semantic_problems(layer: dict, g: nx.MultiDiGraph, index: TechniqueIndex | N
     domain = layer["domain"].removesuffix("-attack")
     if domain not in release or release[domain].split(".")[0] != layer["versions"].get("attack"):
         found.append(f"versions.attack {layer['versions'].get('attack')!r} is not the graph's {domain} release")
+    bad = sorted(set(layer["name"]) & set(NOT_IN_NAMES))
+    if bad:
+        found.append(f"name {layer['name']!r} has {''.join(bad)!r}: spreadsheet exports cannot name a sheet after it")
     platforms = layer.get("filters", {}).get("platforms", [])
     known_platforms = {p for tid, doms in index.live.items() if domain in doms for p in index.platforms[tid]} if platforms else set()
     for p in platforms:
