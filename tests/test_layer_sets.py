@@ -218,9 +218,8 @@ def test_platform_filter_is_checked(framework_graph):
 def test_slugs():
     assert safe_slug("AC-2(1)") == "AC-2-1" and safe_slug("I&S-04") == "I-S-04"
     assert safe_slug("action.social.variety.Evade Defenses") == "action.social.variety.Evade-Defenses"
-    for hostile in ("..", "../", "/", "", " ", "(())"):
-        with pytest.raises(ValueError):
-            safe_slug(hostile)
+    hostile = ["..", "../", "/", "", " ", "(())"]
+    assert all(re.fullmatch(r"id-[0-9a-f]{8}", safe_slug(h)) for h in hostile) and len({safe_slug(h) for h in hostile}) == len(hostile)
     assert safe_slug("../../etc/passwd") == "etc-passwd"
     slugs = unique_slugs(["AC-2(1)", "AC-2-1", "AC-3"])
     assert slugs["AC-3"] == "AC-3" and len(set(slugs.values())) == 3 and all(s.startswith("AC-2-1-") for k, s in slugs.items() if k != "AC-3")
@@ -230,17 +229,12 @@ def test_slugs():
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.text(max_size=150), max_size=6))
 def test_slugs_are_safe_file_names(ids):
-    usable = []
     for i in ids:
-        try:
-            s = safe_slug(i)
-        except ValueError:
-            continue
-        usable.append(i)
-        assert len(s) <= MAX_SLUG and ".." not in s and "/" not in s and "\\" not in s
-        assert s[0] not in ".-" and s[-1] not in ".-" and s.isascii() and s.isprintable()
-    slugs = unique_slugs(usable)
-    assert len(set(slugs.values())) == len(slugs)
+        s = safe_slug(i)
+        assert 0 < len(s) <= MAX_SLUG and ".." not in s and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", s)
+        assert s[-1] not in ".-"
+    slugs = unique_slugs(ids)
+    assert len(set(slugs.values())) == len(slugs) == len(set(ids))
 
 
 # --- The default build on the mirror -------------------------------------------------------------
@@ -377,27 +371,20 @@ DIVIDER_MESSAGES = (
 )
 
 
-def test_navlayers_loads_every_kind_of_layer(full_layers, tmp_path):
+def test_navlayers_loads_every_layer(full_layers, tmp_path):
+    """All 1,400-odd layers, read from files as a user would; about 5 s."""
     from mitreattack.navlayers import Layer as NavLayer
 
-    names = [
-        "enterprise/frameworks/nist_800_53/overview.json", "enterprise/frameworks/nist_800_53/families/AC.json",
-        "enterprise/frameworks/nist_800_53/controls/AC-4.json", "enterprise/frameworks/azure/categories/protect.json",
-        "enterprise/frameworks/azure/controls/azure_web_application_firewall.json", "enterprise/frameworks/m365/categories/respond.json",
-        "enterprise/frameworks/kev/overview.json", "enterprise/frameworks/csa_ccm/controls/I-S-04.json",
-        "enterprise/detections/sigma.json", "enterprise/detections/all.json", "enterprise/coverage.json",
-        "mobile/frameworks/kev/overview.json", "ics/frameworks/veris/overview.json",
-    ]
-    for name in names:
-        path = tmp_path / name.replace("/", "_")
-        path.write_bytes(orjson.dumps(full_layers[name], option=orjson.OPT_INDENT_2) + b"\n")
+    for name, data in full_layers.items():
+        path = tmp_path / "layer.json"
+        path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             layer = NavLayer()
             layer.from_file(str(path))
         assert layer.layer is not None, name
         lines = printed.getvalue().splitlines()
-        dividers = sum(1 for t in full_layers[name]["techniques"] for m in t.get("metadata", []) if m.get("divider"))
+        dividers = sum(1 for t in data["techniques"] for m in t.get("metadata", []) if m.get("divider"))
         assert [line for line in lines if line not in DIVIDER_MESSAGES] == [], name
         assert len(lines) == 2 * dividers, name
 

@@ -15,7 +15,7 @@ import stix_factory as f
 from pipeline.graph import build_graph
 from pipeline.ingest.attack import read_attack_release
 from pipeline.render.navigator import validate
-from pipeline.render.navigator.layer import Layer, Mark, Meta
+from pipeline.render.navigator.layer import Layer, Mark
 from pipeline.render.navigator.sets import layer_set, safe_file_id
 
 GOLDEN = Path(__file__).parent / "golden"

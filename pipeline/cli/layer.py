@@ -34,8 +34,9 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
     """Write one ATT&CK Navigator layer (format 4.5) of the controls and detections a
     query selects, e.g. Azure Protect scores of at least Partial on Windows:
 
-        attack-pipeline layer --framework azure --category protect --min-value partial
-        --platform Windows --style value --out azure-protect.json
+    \b
+        attack-pipeline layer --framework azure --category protect \\
+            --min-value partial --platform Windows --style value --out azure-protect.json
 
     The layer covers one domain: --domain once (default enterprise)."""
     import orjson

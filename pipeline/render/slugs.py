@@ -24,10 +24,11 @@ def _digest(text: str) -> str:
 
 
 def safe_slug(text: str) -> str:
-    """`AC-2(1)` → `AC-2-1`, `I&S-04` → `I-S-04`; ValueError when nothing usable is left."""
+    """`AC-2(1)` → `AC-2-1`, `I&S-04` → `I-S-04`; an id with nothing usable in it
+    (`(())`, `../`) becomes `id-` and a short hash of it, so no input stops a build."""
     slug = _DOTS.sub(".", _UNSAFE.sub("-", text)).strip("-.")
     if not slug:
-        raise ValueError(f"refusing to use {text!r} in a file name")
+        return f"id-{_digest(text)}"
     if len(slug) > MAX_SLUG:
         slug = slug[: MAX_SLUG - 9].rstrip("-.") + "-" + _digest(text)
     return slug
