@@ -26,29 +26,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirror", default=os.environ.get("ATTACK_PIPELINE_MIRROR", str(ROOT.parent / "shared" / "data")))
-    ap.add_argument("--groups", type=int, default=0, help="compare on the first N groups only (0: all)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "layers.json"))
-    args = ap.parse_args()
-
+def compare(mirror: str, groups: int = 0) -> dict:
+    """Group layers of Enterprise 18.1: ours against UsageLayerGenerator (first `groups`, 0: all)."""
     from pipeline.graph import build_graph
     from pipeline.graph.coverage import coverage_by_technique
     from pipeline.ingest.attack import read_attack_release
+    from pipeline.render.navigator.layer import TechniqueIndex
     from pipeline.render.navigator.sets import group_layers
 
-    gz = Path(args.mirror) / "attack" / "enterprise-attack-18.1.json.gz"
+    gz = Path(mirror) / "attack" / "enterprise-attack-18.1.json.gz"
     t0 = time.perf_counter()
     g = build_graph([read_attack_release(gz, domain="enterprise", version="18.1")])
     load_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    index = TechniqueIndex.of(g)
     cov = coverage_by_technique(g, "enterprise")
-    layers = [(rel, layer.to_dict(g)) for rel, layer in group_layers(g, "enterprise", "18.1", "", cov)]
+    layers = [(rel, layer.to_dict(g, index)) for rel, layer in group_layers(g, "enterprise", "18.1", "", cov)]
     ours_all_s = time.perf_counter() - t0
     ids = [rel.removeprefix("groups/").removesuffix(".json") for rel, _ in layers]
-    chosen = ids[: args.groups] if args.groups else ids
+    chosen = ids[:groups] if groups else ids
 
     from mitreattack.navlayers import UsageLayerGenerator
 
@@ -67,7 +64,7 @@ def main() -> None:
             per_layer.append(time.perf_counter() - t0)
     ref_s = sum(per_layer)
     ours_s = ours_all_s * len(chosen) / len(ids)
-    result = {
+    return {
         "groups_compared": len(chosen),
         "group_layers_written_by_us": len(ids),
         "ours": {"load_and_graph_s": load_s, "layers_s": ours_s, "per_layer_ms": 1000 * ours_s / len(chosen)},
@@ -76,14 +73,28 @@ def main() -> None:
         "speedup_with_start": (ref_start_s + ref_s) / (load_s + ours_s),
         "load_average": os.getloadavg(),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"{len(chosen)} group layers\n"
-        f"  attack-pipeline:     {ours_s:.3f} s ({1000 * ours_s / len(chosen):.2f} ms a layer; graph load {load_s:.2f} s)\n"
-        f"  UsageLayerGenerator: {ref_s:.1f} s ({statistics.median(per_layer):.2f} s a layer; start {ref_start_s:.1f} s)\n"
+
+
+def summary(result: dict) -> str:
+    ours, ref, n = result["ours"], result["mitreattack_python"], result["groups_compared"]
+    return (
+        f"{n} group layers\n"
+        f"  attack-pipeline:     {ours['layers_s']:.3f} s ({ours['per_layer_ms']:.2f} ms a layer; graph load {ours['load_and_graph_s']:.2f} s)\n"
+        f"  UsageLayerGenerator: {ref['layers_s']:.1f} s ({ref['per_layer_median_s']:.2f} s a layer; start {ref['start_s']:.1f} s)\n"
         f"  speed-up: {result['speedup_layers']:.0f}x on layers, {result['speedup_with_start']:.0f}x with start-up"
     )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mirror", default=os.environ.get("ATTACK_PIPELINE_MIRROR", str(ROOT.parent / "shared" / "data")))
+    ap.add_argument("--groups", type=int, default=0, help="compare on the first N groups only (0: all)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "layers.json"))
+    args = ap.parse_args()
+    result = compare(args.mirror, args.groups)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(summary(result))
 
 
 if __name__ == "__main__":

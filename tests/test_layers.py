@@ -15,7 +15,7 @@ import stix_factory as f
 from pipeline.graph import build_graph
 from pipeline.ingest.attack import read_attack_release
 from pipeline.render.navigator import validate
-from pipeline.render.navigator.layer import Layer, Mark, Meta
+from pipeline.render.navigator.layer import Layer, Mark
 from pipeline.render.navigator.sets import layer_set, safe_file_id
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -27,7 +27,8 @@ def small_graph(tmp_path):
     g = build_graph([read_attack_release(path, domain="enterprise", version="99.0")])
     # A control on T1046 and a detection on T1003.001, as the control and detection stages add them.
     g.add_node("control:test/1:AC-4", kind="control", id="AC-4", name="Information Flow Enforcement", framework="test 1", deprecated=False, domains=("enterprise",))
-    g.add_edge("control:test/1:AC-4", "technique:T1046", key="protects", relation="protects", score_category="protect", score_value="partial", comments="Filters flows.")
+    g.add_edge("control:test/1:AC-4", "technique:T1046", key="protects", relation="protects", kind="protect", score_category="protect",
+               score_value="partial", comments="Filters flows.", source="test/table", domain="enterprise", framework_version="1")
     g.add_node("detection:sigma:x", kind="detection", id="x", name="LSASS access", source="sigma", deprecated=False, domains=("enterprise",))
     g.add_edge("detection:sigma:x", "technique:T1003.001", key="detects", relation="detects")
     return g
@@ -39,8 +40,11 @@ def _dump(layer: dict) -> bytes:
 
 def test_golden_small_layer_set(small_graph):
     got = {rel: _dump(layer.to_dict(small_graph)) for rel, layer in layer_set(small_graph, "enterprise", "99.0", "https://soc.example.org/attack/")}
-    assert sorted(got) == ["coverage.json", "gaps.json"]
+    assert sorted(got) == ["coverage.json", "detections/all.json", "detections/sigma.json", "frameworks/test-1/categories/protect.json",
+                           "frameworks/test-1/controls/AC-4.json", "frameworks/test-1/overview.json", "gaps.json"]
     for rel, data in got.items():
+        if "/" in rel:
+            continue  # the framework and detection layers have their own golden file (test_layer_sets.py)
         golden = GOLDEN / f"small-{rel}"
         if os.environ.get("UPDATE_GOLDEN") == "1":
             golden.write_bytes(data)

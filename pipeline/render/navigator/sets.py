@@ -12,7 +12,10 @@ from typing import Iterator
 import networkx as nx
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage, coverage_by_technique
-from pipeline.render.navigator.layer import Gradient, Layer, Link, Mark, Meta
+from pipeline.render.navigator.frameworks import Context, mapping_layer_set
+from pipeline.render.navigator.layer import Gradient, Layer, Link, Mark, Meta, TechniqueIndex
+from pipeline.render.navigator.links import technique_links
+from pipeline.render.navigator.refs import Ref, by_technique, collect_refs
 
 CLASS_COLORS = {"both": "#1a9850", "controls": "#4575b4", "detections": "#fdae61", "neither": "#d73027"}
 GAP_GRADIENT = ("#fee8c8", "#e34a33")
@@ -26,12 +29,6 @@ def safe_file_id(attack_id: str) -> str:
     return attack_id
 
 
-def technique_links(site_url: str, technique_id: str) -> tuple[Link, ...]:
-    if not site_url:
-        return ()
-    return (Link(label=f"{technique_id} in the docs", url=f"{site_url.rstrip('/')}/techniques/{technique_id}/"),)
-
-
 def _coverage_comment(c: Coverage) -> str:
     parts = [f"{CLASS_LABELS[c.klass]}"]
     if c.controls:
@@ -41,28 +38,14 @@ def _coverage_comment(c: Coverage) -> str:
     return "; ".join(parts)
 
 
-def _mapping_blocks(g: nx.MultiDiGraph, key: str) -> tuple[tuple[Meta, ...], ...]:
-    """One metadata block per control or detection edge, in a stable order."""
-    blocks = []
-    for u, _, d in sorted(g.in_edges(key, data=True), key=lambda e: (e[0], e[2].get("relation", ""), str(e[2].get("score_category", "")))):
-        n = g.nodes[u]
-        if n["kind"] not in ("control", "capability", "detection"):
-            continue
-        block = [Meta(n["kind"], f"{n['id']} {n['name']}".strip())]
-        for label, attr in (("category", "score_category"), ("value", "score_value"), ("relation", "relation"), ("source", "source")):
-            if d.get(attr):
-                block.append(Meta(label, str(d[attr])))
-        if d.get("comments"):
-            block.append(Meta("comment", str(d["comments"])))
-        blocks.append(tuple(block))
-    return tuple(blocks)
-
-
 def _legend() -> tuple[tuple[str, str], ...]:
     return tuple((CLASS_LABELS[k], CLASS_COLORS[k]) for k in CLASSES)
 
 
-def coverage_layer(g: nx.MultiDiGraph, domain: str, version: str, site_url: str, cov: dict[str, Coverage]) -> Layer:
+def coverage_layer(
+    g: nx.MultiDiGraph, domain: str, version: str, site_url: str, cov: dict[str, Coverage], refs: dict[str, list[Ref]]
+) -> Layer:
+    """`refs`: the domain's mappings by technique id, one metadata block each."""
     marks = []
     for key, c in cov.items():
         tid = g.nodes[key]["id"]
@@ -71,7 +54,7 @@ def coverage_layer(g: nx.MultiDiGraph, domain: str, version: str, site_url: str,
                 technique=tid,
                 color=CLASS_COLORS[c.klass],
                 comment=_coverage_comment(c),
-                metadata=_mapping_blocks(g, key),
+                metadata=tuple(r.block for r in refs.get(tid, ())),
                 links=technique_links(site_url, tid),
             )
         )
@@ -156,8 +139,30 @@ def group_layers(
         )
 
 
-def layer_set(g: nx.MultiDiGraph, domain: str, version: str, site_url: str) -> Iterator[tuple[str, Layer]]:
+def layer_set(
+    g: nx.MultiDiGraph,
+    domain: str,
+    version: str,
+    site_url: str,
+    index: TechniqueIndex | None = None,
+    refs: list[Ref] | None = None,
+) -> Iterator[tuple[str, Layer]]:
+    """Every layer of one domain. `index` and `refs` (all domains) are made once per
+    build by `all_layers`; given here or not, the layers are the same."""
+    index = index or TechniqueIndex.of(g)
+    mine = [r for r in (collect_refs(g, index) if refs is None else refs) if r.domain == domain]
     cov = coverage_by_technique(g, domain)
-    yield "coverage.json", coverage_layer(g, domain, version, site_url, cov)
+    yield "coverage.json", coverage_layer(g, domain, version, site_url, cov, by_technique(mine))
     yield "gaps.json", gap_layer(g, domain, version, site_url, cov)
     yield from group_layers(g, domain, version, site_url, cov)
+    ctx = Context(domain=domain, version=version, site_url=site_url, index=index, control_sources=g.graph.get("control_sources", {}))
+    yield from mapping_layer_set(mine, ctx)
+
+
+def all_layers(g: nx.MultiDiGraph, site_url: str, index: TechniqueIndex | None = None) -> Iterator[tuple[str, str, Layer]]:
+    """(domain, path under layers/<domain>/, layer) for every domain of the graph."""
+    index = index or TechniqueIndex.of(g)
+    refs = collect_refs(g, index)
+    for domain, version in sorted(g.graph.get("releases", {}).items()):
+        for rel, layer in layer_set(g, domain, version, site_url, index, refs):
+            yield domain, rel, layer
