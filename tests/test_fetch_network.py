@@ -480,7 +480,7 @@ def test_other_commands_fill_the_cache_once_then_stay_off_the_network(tmp_path, 
     shutil.copy(ics, www / "attack" / ics.name)
     sources = write_sources(tmp_path, "http://127.0.0.1:9", base_url=server.base)
     env = {"ATTACK_PIPELINE_CACHE": str(tmp_path / "cache"), "ATTACK_PIPELINE_MIRROR": ""}
-    args = ["stats", "--sources", str(sources), "--domain", "ics", "--attack-version", "18.1", "--json"]
+    args = ["stats", "--attack-only", "--sources", str(sources), "--domain", "ics", "--attack-version", "18.1", "--json"]
     first = CliRunner().invoke(cli, args, env=env)
     assert first.exit_code == 0, first.output
     assert server.requests == ["attack/ics-attack-18.1.json", "attack/ics-attack-18.1.json.gz"]
