@@ -1,0 +1,54 @@
+"""Links from pages to the other artifacts of the same build (layers, reports, bundles).
+
+Pages link an artifact only if the build wrote it (the docs renderer runs last), so a
+page never points at a missing file. The paths below are where each renderer writes;
+a renderer that moves its files changes this table, and the link test notices.
+Links are relative from the page's place under `docs/`, which also holds on the site
+(`docs/techniques/T1046.md` is served as `techniques/T1046/`, one level deeper, so
+`../../layers/…` resolves to `layers/…` beside the site root's pages).
+"""
+
+from __future__ import annotations
+
+from pipeline.render.pages import paths
+from pipeline.render.pages.escape import Md, text
+from pipeline.render.pages.site import Site
+from pipeline.render.reconcile import file_stem as report_stem
+
+
+def _links(site: Site, page: str, candidates: list[tuple[str, str]]) -> list[Md]:
+    out = []
+    for label, rel in candidates:
+        href = site.artifact(page, rel)
+        if href:
+            out.append(Md(f"[{text(label)}]({href})"))
+    return out
+
+
+def technique_downloads(site: Site, page: str, domain: str) -> list[Md]:
+    return _links(site, page, [(f"{domain.capitalize()} coverage layer (ATT&CK Navigator)", f"layers/{domain}/coverage.json")])
+
+
+def framework_downloads(site: Site, page: str, framework: str) -> list[Md]:
+    fw = paths.file_stem(framework)
+    candidates = []
+    for s in site.mapping_sources:
+        if s.framework != framework:
+            continue
+        stem = report_stem(s.id)
+        candidates += [
+            (f"Reconciliation report of {s.id} (Markdown)", f"reports/reconcile/{stem}.md"),
+            (f"Reconciliation report of {s.id} (JSON)", f"reports/reconcile/{stem}.json"),
+            (f"{s.domain.capitalize()} layer of {framework} (ATT&CK Navigator)", f"layers/{s.domain}/{fw}/overview.json"),
+        ]
+    candidates.append((f"STIX 2.1 bundle of {framework}", f"stix/{fw}.json"))
+    return _links(site, page, candidates)
+
+
+def control_downloads(site: Site, page: str, key: str) -> list[Md]:
+    n = site.g.nodes[key]
+    fw = paths.file_stem(n["framework"])
+    stem = page.rpartition("/")[2].removesuffix(".md")
+    candidates = [(f"{d.capitalize()} layer of {n['id']} (ATT&CK Navigator)", f"layers/{d}/{fw}/controls/{stem}.json") for d in n["domains"]]
+    candidates.append((f"STIX 2.1 bundle of {n['framework']}", f"stix/{fw}.json"))
+    return _links(site, page, candidates)
