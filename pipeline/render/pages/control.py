@@ -6,7 +6,7 @@ from __future__ import annotations
 from pipeline.render.pages.downloads import control_downloads
 from pipeline.render.pages.escape import Md, cell, para, text, url_text
 from pipeline.render.pages.mappings import mapping_notes, mapping_type
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.site import Row, Site
 
 
 def _mapped(site: Site, page: str, key: str) -> list[dict]:
@@ -17,13 +17,13 @@ def _mapped(site: Site, page: str, key: str) -> list[dict]:
     for target, d in edges:
         n = g.nodes[target]
         rows.append(
-            {
-                "id": site.link(page, target),
-                "name": cell(n["name"]),
-                "type": mapping_type(d),
-                "source": cell(d["source"]),
-                "notes": mapping_notes(d, n["name"], n["id"]),
-            }
+            Row(
+                id=site.link(page, target),
+                name=cell(n["name"]),
+                type=mapping_type(d),
+                source=cell(d["source"]),
+                notes=mapping_notes(d, n["name"], n["id"]),
+            )
         )
     return rows
 
@@ -58,7 +58,7 @@ def control_context(site: Site, key: str) -> dict:
         "id": text(n["id"]),
         "name": text(n["name"]),
         "kind": Md("control" if n["kind"] == "control" else "capability"),
-        "facts": [{"label": Md(k), "value": v} for k, v in facts if v],
+        "facts": [Row(label=Md(k), value=v) for k, v in facts if v],
         "body": body,
         "discussion": discussion,
         "mapped": _mapped(site, page, key),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.model_detections import Detection
 from pipeline.render.pages.escape import EMPTY, Md, cell, codespan, link, para, text, url_text
 from pipeline.render.pages.queries import flags_md, language_label, queries_md
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.site import Row, Site
 
 
 def _techniques(site: Site, page: str, key: str) -> list[dict]:
@@ -17,7 +17,7 @@ def _techniques(site: Site, page: str, key: str) -> list[dict]:
         n = g.nodes[target]
         published = d.get("published_id", "")
         found = f"{d.get('how', '')}" + (f"; published as {published} ({d.get('status')})" if published and published != n["id"] else "")
-        rows.append({"id": site.link(page, target), "name": cell(n["name"]), "tactics": _tactic_links(site, page, target), "how": cell(found)})
+        rows.append(Row(id=site.link(page, target), name=cell(n["name"]), tactics=_tactic_links(site, page, target), how=cell(found)))
     return rows
 
 
@@ -61,7 +61,7 @@ def detection_context(site: Site, key: str) -> dict:
     return {
         "title": text(d.title) or text(d.native_id),
         "flags": flags_md(d),
-        "facts": [{"label": Md(k), "value": v} for k, v in facts if v],
+        "facts": [Row(label=Md(k), value=v) for k, v in facts if v],
         "description": para(d.description),
         "queries": queries_md(site, key),
         "techniques": _techniques(site, page, key),
@@ -85,12 +85,12 @@ def source_list_context(site: Site, source: str) -> dict:
         d: Detection = g.nodes[k]["record"]
         techniques = [site.link(page, v) for _, v, e in sorted(g.out_edges(k, data=True), key=lambda e: e[1]) if e.get("relation") == "detects"]
         rows.append(
-            {
-                "link": site.link(page, k, cell(d.title) or cell(d.native_id)),
-                "languages": cell(", ".join(language_label(x) for x in d.languages)),
-                "techniques": Md(", ".join(techniques)),
-                "status": cell(", ".join((d.status,) + d.flags) if d.status or d.flags else ""),
-            }
+            Row(
+                link=site.link(page, k, cell(d.title) or cell(d.native_id)),
+                languages=cell(", ".join(language_label(x) for x in d.languages)),
+                techniques=Md(", ".join(techniques)),
+                status=cell(", ".join((d.status,) + d.flags) if d.status or d.flags else ""),
+            )
         )
     return {
         "label": text(info.label if info else source),

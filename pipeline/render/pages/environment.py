@@ -46,6 +46,7 @@ def environment():
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates are package data: no stat() per page
         autoescape=False,
         finalize=_finalize,
         keep_trailing_newline=True,

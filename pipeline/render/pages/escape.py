@@ -24,6 +24,7 @@ cannot reach a page.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ EMPTY = Md("")
 
 _CONTROL_CHARS = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]
 _CLEAN = {c: " " for c in _CONTROL_CHARS}
+_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROL_CHARS) + "]")
 _TEXT = str.maketrans(
     {
         "\\": "\\\\",
@@ -70,6 +72,7 @@ _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # Kept as they are in a link destination; everything else (spaces, brackets, parentheses,
 # quotes, `<>`, backslashes, non-ASCII) is percent-encoded, so nothing ends the link early.
 _URL_SAFE = "/:?#@!$&'*+,;=%~.-_"
+_URL_PLAIN = re.compile(r"[A-Za-z0-9/:?#@!$&'*+,;=%~._-]+")
 
 
 def _str(value: object) -> str:
@@ -80,7 +83,7 @@ def _clean(value: object) -> str:
     s = _str(value)
     if "\r" in s:
         s = s.replace("\r\n", "\n").replace("\r", "\n")
-    return s.translate(_CLEAN)
+    return s.translate(_CLEAN) if _CONTROL.search(s) else s
 
 
 def _line(s: str, table: dict) -> str:
@@ -95,11 +98,14 @@ def _line(s: str, table: dict) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def text(value: object) -> Md:
     """One line of plain text (whitespace, newlines included, collapses to single spaces)."""
-    s = " ".join(_str(value).translate(_CLEAN).split())
+    s = " ".join(_str(value).split())
     if not s:
         return EMPTY
+    if not s.isprintable() and _CONTROL.search(s):
+        s = " ".join(s.translate(_CLEAN).split())
     s = _line(s, _TEXT)
     if s[0] in _LINE_START_CHARS:
         s = _LINE_START.sub(r"\1\\\2", s)
@@ -107,7 +113,9 @@ def text(value: object) -> Md:
 
 
 def _paragraphs(value: object) -> list[str]:
-    s = _str(value).translate(_CLEAN)
+    s = _str(value)
+    if _CONTROL.search(s):
+        s = s.translate(_CLEAN)
     if "\n" not in s:
         one = " ".join(s.split())
         return [one] if one else []
@@ -123,6 +131,7 @@ def para(value: object) -> Md:
     return Md("\n\n".join(out))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def cell(value: object) -> Md:
     """Plain text for a table cell: pipes escaped, paragraphs joined by line breaks."""
     return Md("<br>".join(_line(p, _CELL) for p in _paragraphs(value)))
@@ -158,7 +167,7 @@ def safe_url(value: object) -> Md | None:
     s = _clean(value).strip()
     if not s.lower().startswith(_SAFE_SCHEMES):
         return None
-    return Md(quote(s, safe=_URL_SAFE))
+    return Md(s if _URL_PLAIN.fullmatch(s) else quote(s, safe=_URL_SAFE))
 
 
 def link(label: Md, url: object) -> Md:

@@ -10,9 +10,9 @@ from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage
 from pipeline.graph.query import techniques_of_tactic
 from pipeline.model import DOMAINS
 from pipeline.render.pages.downloads import framework_downloads
-from pipeline.render.pages.escape import Md, cell, link, text, url_text
+from pipeline.render.pages.escape import Md, cell, link, text
 from pipeline.render.pages.prose import prose
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.site import Row, Site
 
 
 def _counts(covs: list[Coverage]) -> dict[str, int]:
@@ -38,13 +38,13 @@ def tactic_context(site: Site, key: str) -> dict:
         covs.append(c)
         name = text(t["name"])
         rows.append(
-            {
-                "id": site.link(page, tkey),
-                "name": Md(f"↳ {name}") if t.get("subtechnique") else name,
-                "coverage": text(CLASS_LABELS[c.klass]),
-                "controls": c.n_controls,
-                "detections": c.n_detections,
-            }
+            Row(
+                id=site.link(page, tkey),
+                name=Md(f"↳ {name}") if t.get("subtechnique") else name,
+                coverage=text(CLASS_LABELS[c.klass]),
+                controls=c.n_controls,
+                detections=c.n_detections,
+            )
         )
     tactic_only = sorted(
         u for u, _, d in g.in_edges(key, data=True) if d.get("relation") == "detects" and g.nodes[u]["kind"] == "detection"
@@ -58,7 +58,7 @@ def tactic_context(site: Site, key: str) -> dict:
         "attack_version": text(site.attack_version),
         "url": link(text(f"{n['id']} on attack.mitre.org"), n["record"].url),
         "total": len(rows),
-        "counts": [{"label": text(CLASS_LABELS[k]), "n": counts[k]} for k in CLASSES],
+        "counts": [Row(label=text(CLASS_LABELS[k]), n=counts[k]) for k in CLASSES],
         "rows": rows,
         "tactic_only": [site.link(page, u, text(g.nodes[u]["name"])) for u in tactic_only],
         "index": site.link(page, "index", Md("Index")),
@@ -74,7 +74,7 @@ def _framework_coverage(site: Site, framework: str) -> list[dict]:
         hit = sum(1 for c in covs if framework in c.controls)
         if not hit and not any(s.domain == domain for s in site.mapping_sources if s.framework == framework):
             continue
-        rows.append({"domain": _domain_label(site, domain), "live": len(covs), "covered": hit, "share": text(f"{100 * hit / len(covs):.1f} %")})
+        rows.append(Row(domain=_domain_label(site, domain), live=len(covs), covered=hit, share=text(f"{100 * hit / len(covs):.1f} %")))
     return rows
 
 
@@ -83,14 +83,14 @@ def framework_context(site: Site, framework: str) -> dict:
     key = f"framework:{framework}"
     page = site.pages[key]
     sources = [
-        {
-            "id": link(text(s.id), s.url) if s.url else text(s.id),
-            "domain": text(s.domain),
-            "version": text(s.framework_version),
-            "attack_version": text(s.attack_version),
-            "mappings": s.mappings,
-            "license": cell(s.license),
-        }
+        Row(
+            id=link(text(s.id), s.url) if s.url else text(s.id),
+            domain=text(s.domain),
+            version=text(s.framework_version),
+            attack_version=text(s.attack_version),
+            mappings=s.mappings,
+            license=cell(s.license),
+        )
         for s in site.mapping_sources
         if s.framework == framework
     ]
@@ -106,12 +106,12 @@ def framework_context(site: Site, framework: str) -> dict:
                 continue
             targets = {v for _, v, d in g.out_edges(k, data=True) if "source" in d}
             group = (n.get("family") or n.get("group") or "", n.get("family_name") or n.get("group_name") or "")
-            groups.setdefault(group, []).append({"id": site.link(page, k, cell(n["id"])), "name": cell(n["name"]), "techniques": len(targets), "sort": n["id"]})
+            groups.setdefault(group, []).append(Row(id=site.link(page, k, cell(n["id"])), name=cell(n["name"]), techniques=len(targets), sort=n["id"]))
     families = []
     for (gid, gname), items in sorted(groups.items()):
-        items.sort(key=lambda r: _natural(r["sort"]))
+        items.sort(key=lambda r: _natural(r.sort))
         title = " ".join(x for x in (gid, gname) if x) or "Other"
-        families.append({"title": text(title), "rows": items})
+        families.append(Row(title=text(title), rows=items))
     return {
         "label": text(site.framework_label(framework)),
         "id": text(framework),
@@ -120,7 +120,7 @@ def framework_context(site: Site, framework: str) -> dict:
         "coverage": _framework_coverage(site, framework),
         "downloads": framework_downloads(site, page, framework),
         "families": families,
-        "mapped": sum(len(f["rows"]) for f in families),
+        "mapped": sum(len(f.rows) for f in families),
         "unmapped": unmapped,
         "index": site.link(page, "index", Md("Index")),
     }
@@ -144,14 +144,14 @@ def index_context(site: Site) -> dict:
             continue
         counts = _counts(covs)
         domains.append(
-            {
-                "label": _domain_label(site, domain),
-                "live": len(covs),
-                "controls": counts["both"] + counts["controls"],
-                "detections": counts["both"] + counts["detections"],
-                "both": counts["both"],
-                "neither": counts["neither"],
-            }
+            Row(
+                label=_domain_label(site, domain),
+                live=len(covs),
+                controls=counts["both"] + counts["controls"],
+                detections=counts["both"] + counts["detections"],
+                both=counts["both"],
+                neither=counts["neither"],
+            )
         )
         rows = []
         for t in g.graph.get("tactics", {}).get(domain, ()):
@@ -160,22 +160,22 @@ def index_context(site: Site) -> dict:
                 continue
             tc = [site.coverage[k] for k in techniques_of_tactic(g, tkey, include_subtechniques=True) if k in site.coverage]
             c = _counts(tc)
-            rows.append({"link": site.named_link(page, tkey), "total": len(tc), **{k: c[k] for k in CLASSES}})
-        tactics.append({"label": _domain_label(site, domain), "rows": rows})
+            rows.append(Row(link=site.named_link(page, tkey), total=len(tc), **{k: c[k] for k in CLASSES}))
+        tactics.append(Row(label=_domain_label(site, domain), rows=rows))
     frameworks = []
     for fw in site.frameworks():
         covered = sum(1 for c in site.coverage.values() if fw in c.controls)
         mapped = sum(1 for k in site.pages if k.startswith(("control:", "capability:")) and g.nodes[k]["framework"] == fw)
-        frameworks.append({"link": site.link(page, f"framework:{fw}", text(site.framework_label(fw))), "id": text(fw), "mapped": mapped, "covered": covered})
+        frameworks.append(Row(link=site.link(page, f"framework:{fw}", text(site.framework_label(fw))), id=text(fw), mapped=mapped, covered=covered))
     sources = []
     per_source = Counter(g.nodes[k]["source"] for k in site.by_kind.get("detection", []))
     linked = Counter(g.nodes[k]["source"] for k in site.by_kind.get("detection", []) if any(d.get("relation") == "detects" for _, _, d in g.out_edges(k, data=True)))
     for name, info in site.detection_sources.items():
         if name not in per_source:
             continue
-        sources.append({"link": site.link(page, f"detection_source:{name}", text(info.label)), "name": text(name), "count": per_source[name], "linked": linked[name], "license": cell(info.license), "upstream": link(text(info.upstream), info.tree_url)})
+        sources.append(Row(link=site.link(page, f"detection_source:{name}", text(info.label)), name=text(name), count=per_source[name], linked=linked[name], license=cell(info.license), upstream=link(text(info.upstream), info.tree_url)))
     for name in sorted(set(per_source) - set(site.detection_sources)):
-        sources.append({"link": site.link(page, f"detection_source:{name}", text(name)), "name": text(name), "count": per_source[name], "linked": linked[name], "license": Md(""), "upstream": Md("")})
+        sources.append(Row(link=site.link(page, f"detection_source:{name}", text(name)), name=text(name), count=per_source[name], linked=linked[name], license=Md(""), upstream=Md("")))
     return {
         "attack_version": text(site.attack_version),
         "domains": domains,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import networkx as nx
@@ -23,6 +24,10 @@ from pipeline.render.pages import paths
 from pipeline.render.pages.escape import Md, local, text
 
 CONTROL_KINDS = ("control", "capability")
+# A table row or list item handed to a template: attribute access is what templates do
+# most (half a million times a build), and Jinja2 reads a namespace's attributes directly
+# where a dict costs it a failed attribute lookup first.
+Row = SimpleNamespace
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import networkx as nx
 
 from pipeline.errors import ConfigError
-from pipeline.ingest.attack_texts import AttackTexts, merge, read_attack_texts
+from pipeline.ingest.attack_texts import AttackTexts, cached_attack_texts, merge
 from pipeline.render.pages.site import FORMAT_LABELS, DetectionSource, MappingSource, Site
 
 
@@ -53,11 +53,13 @@ def mapping_sources(g: nx.MultiDiGraph, config) -> list[MappingSource]:
 
 
 def attack_texts(ws) -> AttackTexts:
-    """Citations and contributors of the target release's bundles (one read each)."""
+    """Citations and contributors of the target release's bundles (cached per bundle)."""
+    from pipeline.fetch.cache import cache_dir
+
     parts = []
     for release in ws.releases():
         source = ws.config.attack_release(release.domain, release.version)
-        parts.append(read_attack_texts(ws.resolve(source).path))
+        parts.append(cached_attack_texts(ws.resolve(source).path, cache_dir(None, ws.config.file)))
     return merge(parts)
 
 
