@@ -136,3 +136,50 @@ def test_rebuild_is_byte_identical(small_build, tmp_path):
     for path in written:
         rel = path.relative_to(again)
         assert path.read_bytes() == (out / rel).read_bytes(), rel
+
+
+def test_a_technique_with_nothing_mapped_still_has_its_card(small_docs):
+    md = (small_docs / "techniques" / "T1003.md").read_text(encoding="utf-8")
+    assert md.startswith("# T1003 OS Credential Dumping\n")
+    assert "No detection of the enabled sources names this technique." in md
+    assert "No control or capability of the enabled mapping tables maps this technique." in md
+    assert "| [T1003.001](T1003.001.md) | LSASS Memory | controls only; controls: azure 1 |" in md
+
+
+def test_index_counts_techniques_by_what_covers_them(small_docs):
+    """T1046: a control and detections; T1003.001: a capability only; T1003: nothing."""
+    from pages_html import tables
+
+    html = commonmark((small_docs / "index.md").read_text(encoding="utf-8"))
+    coverage = tables(html)[0]
+    assert coverage[0] == ["Matrix", "Live techniques", "≥1 control", "≥1 detection", "Both", "Neither"]
+    assert coverage[1:] == [["Test Matrix", "3", "2", "1", "1", "1"]]
+
+
+def test_related_mappings_do_not_count_as_coverage():
+    import networkx as nx
+
+    from pipeline.graph.coverage import technique_coverage
+
+    g = nx.MultiDiGraph()
+    g.add_node("technique:T1046", kind="technique", deprecated=False)
+    g.add_node("capability:veris:x", kind="capability", framework="veris", deprecated=False)
+    g.add_edge("capability:veris:x", "technique:T1046", key="related_to", relation="related_to")
+    assert technique_coverage(g, "technique:T1046").klass == "neither"
+    g.add_node("capability:azure:y", kind="capability", framework="azure", deprecated=False)
+    g.add_edge("capability:azure:y", "technique:T1046", key="protects", relation="protects")
+    assert technique_coverage(g, "technique:T1046").controls == {"azure": 1}
+
+
+def test_attack_texts_are_cached_and_a_damaged_entry_is_a_miss(tmp_path):
+    from pipeline.ingest.attack_texts import cached_attack_texts, read_attack_texts
+
+    bundle = fx.sf.write(tmp_path / "b.json", fx.bundle())
+    cache = tmp_path / "cache"
+    first = cached_attack_texts(bundle, cache)
+    assert first == read_attack_texts(bundle)
+    assert first.contributors["technique:T1046"] == ("Ada Lovelace", "<b>Mallory</b>")
+    (entry,) = (cache / "parsed" / "attack-texts").glob("*.json")
+    assert cached_attack_texts(bundle, cache) == first
+    entry.write_text('{"references": [[1, 2]], "contributors": "x"}')
+    assert cached_attack_texts(bundle, cache) == first

@@ -65,7 +65,10 @@ _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 # What would make a line a list item or a thematic break (`#`, `>`, `*` are escaped anyway).
 _LINE_START = re.compile(r"^(\d{0,9})([-+]|(?<=\d)[.)](?=\s|$))")
-_LINE_START_CHARS = frozenset("-+0123456789")
+_LINE_START_CHARS = frozenset("-+~:0123456789")
+# Not escapable in Python-Markdown, so written as entities: `~~~` opens a fence there,
+# and `: x` after a paragraph makes a definition list.
+_LINE_START_ENTITIES = {"~": "&#126;", ":": "&#58;"}
 _BACKTICKS = re.compile(r"`+")
 _INFO = re.compile(r"[^A-Za-z0-9_+-]")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -102,14 +105,20 @@ def _line(s: str, table: dict) -> str:
 def text(value: object) -> Md:
     """One line of plain text (whitespace, newlines included, collapses to single spaces)."""
     s = " ".join(_str(value).split())
+    if s and not s.isprintable() and _CONTROL.search(s):
+        s = " ".join(s.translate(_CLEAN).split())
     if not s:
         return EMPTY
-    if not s.isprintable() and _CONTROL.search(s):
-        s = " ".join(s.translate(_CLEAN).split())
     s = _line(s, _TEXT)
-    if s[0] in _LINE_START_CHARS:
-        s = _LINE_START.sub(r"\1\\\2", s)
-    return Md(s)
+    return Md(_line_start(s) if s[0] in _LINE_START_CHARS else s)
+
+
+def _line_start(s: str) -> str:
+    """Escape what would make a line a list item, a thematic break, a fence or a definition."""
+    entity = _LINE_START_ENTITIES.get(s[0])
+    if entity:
+        return entity + s[1:]
+    return _LINE_START.sub(r"\1\\\2", s)
 
 
 def _paragraphs(value: object) -> list[str]:
@@ -127,7 +136,7 @@ def para(value: object) -> Md:
     out = []
     for p in _paragraphs(value):
         p = _line(p, _TEXT)
-        out.append(_LINE_START.sub(r"\1\\\2", p) if p[0] in _LINE_START_CHARS else p)
+        out.append(_line_start(p) if p[0] in _LINE_START_CHARS else p)
     return Md("\n\n".join(out))
 
 
