@@ -6,12 +6,9 @@ comment — and its sources file."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import stix_factory as sf  # noqa: E402
+import stix_factory as sf
 
 HOSTILE_TITLE = "Scan <script>alert('title')</script> [x](javascript:alert(1)) | pipe"
 HOSTILE_QUERY_LINE = "    CommandLine|contains: 'a ``` b ```` c ` d'"
@@ -113,15 +110,6 @@ def sigma_rule(rule_id: str, title: str, description: str, line: str) -> str:
 
 
 SOURCES = """
-[settings]
-site_url = ""
-
-[attack]
-mirror = "attack/{domain}-attack-{version}.json"
-url_stix20 = "https://example.org/{domain}/{version}.json"
-url_stix21 = "https://example.org/21/{domain}/{version}.json"
-releases = [ { domain = "enterprise", version = "18.1", stix = "2.0" } ]
-
 [[source]]
 id = "mapex/azure-test/enterprise"
 kind = "mapping"
@@ -170,6 +158,7 @@ def write_mirror(root: Path) -> Path:
         encoding="utf-8",
     )
     (rules / "plain.yml").write_text(sigma_rule(PLAIN_ID, "Port scan tool", "Detects a scanner.", "    Image|endswith: '\\\\nmap.exe'"), encoding="utf-8")
-    sources = root / "sources.toml"
-    sources.write_text(SOURCES, encoding="utf-8")
+    sources = sf.sources_file(root / "sources.toml", [("enterprise", "18.1")])
+    with sources.open("a", encoding="utf-8") as fh:
+        fh.write(SOURCES)
     return sources

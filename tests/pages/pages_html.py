@@ -91,21 +91,24 @@ _CODE_SPAN = re.compile(r"(`+).+?\1")
 _LINK = re.compile(r"(?<!\\)\]\(([^()\s]+)\)")
 
 
-def markdown_links(md: str) -> list[str]:
-    """Link destinations outside code, the way the generator writes them (`](target)`);
-    checked against a real parser's links in the tests."""
-    out = []
+def outside_code(md: str):
+    """Each line outside fenced blocks, with its code spans removed."""
     fence = None
     for line in md.split("\n"):
         m = _FENCE.match(line)
         if fence is None:
             if m:
                 fence = m.group(1)
-                continue
-            out.extend(_LINK.findall(_CODE_SPAN.sub("", line)))
+            else:
+                yield _CODE_SPAN.sub("", line)
         elif line.rstrip() == fence:
             fence = None
-    return out
+
+
+def markdown_links(md: str) -> list[str]:
+    """Link destinations outside code, the way the generator writes them (`](target)`);
+    checked against a real parser's links in the tests."""
+    return [link for line in outside_code(md) for link in _LINK.findall(line)]
 
 
 def relative_links(links: list[str]) -> list[str]:
@@ -160,18 +163,7 @@ _HTML_TAG = re.compile(r"<(?!br>)[A-Za-z/!?]")
 
 def raw_html(md: str) -> list[str]:
     """Lines that would carry HTML outside code (the generator writes only `<br>`)."""
-    out = []
-    fence = None
-    for line in md.split("\n"):
-        m = _FENCE.match(line)
-        if fence is None:
-            if m:
-                fence = m.group(1)
-            elif _HTML_TAG.search(_CODE_SPAN.sub("", line)):
-                out.append(line)
-        elif line.rstrip() == fence:
-            fence = None
-    return out
+    return [line for line in outside_code(md) if _HTML_TAG.search(line)]
 
 
 def sections(md: str) -> dict[str, str]:

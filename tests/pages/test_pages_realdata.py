@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from pages_html import broken_links, commonmark, fenced_blocks, markdown_links, raw_html, relative_links, scan, sections, tables, text_of
 
+from seed_mappings import parse_seed
+
 from pipeline.render.pages.builders import page_markdown
 
 pytestmark = pytest.mark.realdata
@@ -35,22 +37,6 @@ def seed_card() -> str:
     if not path.is_file():
         pytest.skip("seed card not found")
     return path.read_text(encoding="utf-8")
-
-
-def _seed_mapping_rows() -> list[dict]:
-    rows = []
-    lines = (SEEDS / "mappings-page-T1046.txt").read_text(encoding="utf-8").splitlines()
-    pattern = re.compile(r"^(?:.*®)?(\S+) \| (.+?) \| (\w+) \| (T\d{4}(?:\.\d{3})?) \| (.+?) \|")
-    for i, line in enumerate(lines):
-        m = pattern.match(line)
-        if not m or m.group(1) == "Capability":
-            continue
-        row = dict(zip(("id", "description", "type", "technique", "name"), m.groups()))
-        row["comments"] = ""
-        if i + 1 < len(lines) and lines[i + 1] == "Comments":
-            row["comments"] = " ".join(lines[i + 2 : lines.index("References", i + 1)])
-        rows.append(row)
-    return rows
 
 
 def _attack_t1046(mirror: Path) -> dict:
@@ -130,7 +116,7 @@ def test_card_mapping_tables_hold_the_seed_rows(card):
     azure = next(t for h, t in by_framework.items() if "Microsoft Azure 06/29/2021" in h)
     header = ["Capability ID", "Capability Description", "Mapping Type", "ATT&CK ID", "ATT&CK Name", "Notes"]
     assert nist[0] == azure[0] == header
-    seed = _seed_mapping_rows()
+    seed = parse_seed()
     seed_nist = [r for r in seed if r["type"] == "Protects"]
     seed_azure = [r for r in seed if r["type"] == "technique_scores"]
     assert len(seed_nist) == 11 and len(seed_azure) == 6
