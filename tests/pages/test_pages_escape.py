@@ -201,6 +201,7 @@ def test_relative_links():
     assert relative("techniques/T1046.md", "controls/aws/x.md") == "../controls/aws/x.md"
     assert relative("controls/aws/x.md", "index.md") == "../../index.md"
     assert relative("index.md", "tactics/TA0007.md") == "tactics/TA0007.md"
+    assert relative("detections/sigma.md", "detections/sigma/x.md") == "sigma/x.md"
     assert relative("docs/techniques/T1046.md", "layers/enterprise/coverage.json") == "../../layers/enterprise/coverage.json"
 
 

@@ -89,7 +89,7 @@ def source_list_context(site: Site, source: str) -> dict:
                 link=site.link(page, k, cell(d.title) or cell(d.native_id)),
                 languages=cell(", ".join(language_label(x) for x in d.languages)),
                 techniques=Md(", ".join(techniques)),
-                status=cell(", ".join((d.status,) + d.flags) if d.status or d.flags else ""),
+                status=cell(", ".join(dict.fromkeys(x for x in (d.status, *d.flags) if x))),
             )
         )
     return {

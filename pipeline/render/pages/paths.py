@@ -70,4 +70,6 @@ def relative(from_page: str, to_page: str) -> str:
     there, _, name = to_page.rpartition("/")
     if here == there:
         return name
+    if not here or there.startswith(here + "/"):
+        return to_page[len(here) + 1 if here else 0 :]
     return "../" * (here.count("/") + 1 if here else 0) + to_page
