@@ -220,3 +220,25 @@ def test_citations_and_contributors_are_read_defensively():
     t = texts_of_objects(objects)
     assert t.contributors == {"technique:T1046": ("Ada",)}
     assert t.references == {"R": Reference(name="R", url="https://r.org", description="R.")}
+
+
+def test_a_framework_in_two_versions_gets_a_folder_per_version(tmp_path):
+    """AC-4 of rev4 and of rev5 are different controls: their pages must not collide."""
+    import networkx as nx
+
+    from pipeline.render.pages.site import MappingSource, Site
+
+    g = nx.MultiDiGraph()
+    g.add_node("technique:T1046", kind="technique", id="T1046", name="N", deprecated=False, domains=("enterprise",), subtechnique=False)
+    for version in ("rev4", "rev5"):
+        key = f"control:nist_800_53/{version}:AC-4"
+        g.add_node(key, kind="control", id="AC-4", name="IFE", framework="nist_800_53", framework_version=version, deprecated=False, domains=("enterprise",))
+        g.add_edge(key, "technique:T1046", key="mitigates", relation="mitigates", source=f"t/{version}")
+    g.add_node("capability:veris:a/b", kind="capability", id="a/b", name="x", framework="veris", framework_version="1", deprecated=False, domains=())
+    g.add_edge("capability:veris:a/b", "technique:T1046", key="related_to", relation="related_to", source="t/veris")
+    sources = [MappingSource(id=f"t/{v}", framework="nist_800_53", framework_version=v, domain="enterprise", attack_version="18.1") for v in ("rev4", "rev5")]
+    site = Site.gather(g, tmp_path, "18.1", mapping_sources=sources + [MappingSource(id="t/veris", framework="veris", framework_version="1", domain="enterprise", attack_version="18.1")])
+    assert site.pages["control:nist_800_53/rev4:AC-4"] == "controls/nist_800_53/rev4/AC-4.md"
+    assert site.pages["control:nist_800_53/rev5:AC-4"] == "controls/nist_800_53/rev5/AC-4.md"
+    assert site.pages["capability:veris:a/b"] == f"controls/veris/{file_stem('a/b')}.md" != "controls/veris/a/b.md"
+    assert site.pages["framework:nist_800_53"] == "frameworks/nist_800_53.md"

@@ -1,8 +1,11 @@
 """Links from pages to the other artifacts of the same build (layers, reports, bundles).
 
 Pages link an artifact only if the build wrote it (the docs renderer runs last), so a
-page never points at a missing file. The paths below are where each renderer writes;
-a renderer that moves its files changes this table, and the link test notices.
+page never points at a missing file. Today the build writes the coverage layers and
+the reconciliation reports; the per-framework and per-control layers and the STIX
+bundles are linked from the paths below as soon as a renderer writes them there (a
+renderer that chooses other paths changes this one table; the link test checks
+whatever is linked).
 Links are relative from the page's place under `docs/`, which also holds on the site
 (`docs/techniques/T1046.md` is served as `techniques/T1046/`, one level deeper, so
 `../../layers/…` resolves to `layers/…` beside the site root's pages).
