@@ -17,7 +17,7 @@ import networkx as nx
 CONTROL_KINDS = frozenset({"control", "capability"})
 DETECTION_KINDS = frozenset({"detection"})
 # Mapping relations that do not claim any protection or detection.
-NON_COVERING = frozenset({"non_mappable", "related"})
+NON_COVERING = frozenset({"non_mappable", "related", "related_to"})  # kinds and their edge relations
 
 CLASSES = ("both", "controls", "detections", "neither")
 CLASS_LABELS = {

@@ -33,3 +33,13 @@ def _registry() -> dict[str, Renderer]:
 
 
 RENDERERS: dict[str, Renderer] = _registry()
+
+
+def _docs(ctx: RenderContext, out: Path) -> list[Path]:
+    from pipeline.render.pages import render
+
+    return render(ctx, out)
+
+
+# Registered after the others so that it stays last: pages link the artifacts written before them.
+RENDERERS["docs"] = _docs

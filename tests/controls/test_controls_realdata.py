@@ -28,11 +28,12 @@ from pipeline.reconcile.mappings import report
 
 from pipeline.config import load_config
 
+from seed_mappings import parse_seed
+
 from .conftest import AZURE_2021, AZURE_2025, SOURCES
 
 pytestmark = pytest.mark.realdata
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "mappings-page-T1046.txt"
 
 
 def sources_of(config, fmt: str) -> list:
@@ -308,23 +309,6 @@ def test_padded_and_plain_nist_ids_are_one_control_node(workspace):
 
 
 # --- The seed: T1046 on the Mappings Explorer page ---------------------------------------------
-
-
-def parse_seed() -> list[dict]:
-    rows = []
-    lines = SEED.read_text(encoding="utf-8").splitlines()
-    pattern = re.compile(r"^(?:.*®)?(\S+) \| (.+?) \| (\w+) \| (T\d{4}(?:\.\d{3})?) \| (.+?) \|")
-    for i, line in enumerate(lines):
-        m = pattern.match(line)
-        if not m or m.group(1) == "Capability":
-            continue
-        row = dict(zip(("id", "description", "type", "technique", "name"), m.groups()))
-        row["comments"] = ""
-        if i + 1 < len(lines) and lines[i + 1] == "Comments":
-            end = lines.index("References", i + 1)
-            row["comments"] = " ".join(lines[i + 2:end])
-        rows.append(row)
-    return rows
 
 
 # Score of each seed row of the 2021 Azure table, in seed order (from the brief).

@@ -27,11 +27,16 @@ def technique_links(site_url: str, technique_id: str) -> tuple[Link, ...]:
 
 @functools.lru_cache(maxsize=4096)
 def control_url(site_url: str, framework: str, control_id: str) -> str:
-    return f"{_base(site_url)}/controls/{safe_slug(framework)}/{safe_slug(control_id)}/"
+    # The docs pages' own names (pipeline.render.pages.paths), so that links land on pages.
+    from pipeline.render.pages.paths import file_stem
+
+    return f"{_base(site_url)}/controls/{file_stem(framework)}/{file_stem(control_id)}/"
 
 
 def framework_url(site_url: str, framework: str) -> str:
-    return f"{_base(site_url)}/frameworks/{safe_slug(framework)}/"
+    from pipeline.render.pages.paths import file_stem
+
+    return f"{_base(site_url)}/frameworks/{file_stem(framework)}/"
 
 
 def entry_links(site_url: str, technique_id: str, subjects: Iterable[tuple[str, str]]) -> tuple[Link, ...]:

@@ -1,0 +1,65 @@
+"""Links from pages to the other artifacts of the same build (layers, reports, bundles).
+
+Pages link an artifact only if the build wrote it (the docs renderer runs last), so a
+page never points at a missing file. Today the build writes the coverage layers and
+the reconciliation reports; the per-framework and per-control layers and the STIX
+bundles are linked from the paths below as soon as a renderer writes them there (a
+renderer that chooses other paths changes this one table; the link test checks
+whatever is linked).
+Links are relative from the page's place under `docs/`, which also holds on the site
+(`docs/techniques/T1046.md` is served as `techniques/T1046/`, one level deeper, so
+`../../layers/…` resolves to `layers/…` beside the site root's pages).
+"""
+
+from __future__ import annotations
+
+from pipeline.render.pages import paths
+from pipeline.render.pages.escape import Md, text
+from pipeline.render.pages.site import Site
+from pipeline.render.reconcile import file_stem as report_stem
+from pipeline.render.slugs import safe_slug
+
+
+def _links(site: Site, page: str, candidates: list[tuple[str, str]]) -> list[Md]:
+    out = []
+    for label, rel in candidates:
+        href = site.artifact(page, rel)
+        if href:
+            out.append(Md(f"[{text(label)}]({href})"))
+    return out
+
+
+def technique_downloads(site: Site, page: str, domain: str) -> list[Md]:
+    return _links(site, page, [(f"{domain.capitalize()} coverage layer (ATT&CK Navigator)", f"layers/{domain}/coverage.json")])
+
+
+def framework_downloads(site: Site, page: str, framework: str) -> list[Md]:
+    candidates = []
+    for s in site.mapping_sources:
+        if s.framework != framework:
+            continue
+        stem = report_stem(s.id)
+        candidates += [
+            (f"Reconciliation report of {s.id} (Markdown)", f"reports/reconcile/{stem}.md"),
+            (f"Reconciliation report of {s.id} (JSON)", f"reports/reconcile/{stem}.json"),
+            (f"{s.domain.capitalize()} layer of {framework} (ATT&CK Navigator)", f"layers/{s.domain}/frameworks/{safe_slug(framework)}/overview.json"),
+            (f"STIX 2.1 bundle of {framework} {s.framework_version or ''}".rstrip(), _stix_path(framework, s.framework_version)),
+        ]
+    return _links(site, page, list(dict.fromkeys(candidates)))
+
+
+def _stix_path(framework: str, version: str | None) -> str:
+    from pipeline.render.stix.rendered import file_part
+
+    name = f"{file_part(framework)}--{file_part(version)}" if version else file_part(framework)
+    return f"stix/mappings/{name}.json"
+
+
+def control_downloads(site: Site, page: str, key: str) -> list[Md]:
+    n = site.g.nodes[key]
+    candidates = [
+        (f"{d.capitalize()} layer of {n['id']} (ATT&CK Navigator)", f"layers/{d}/frameworks/{safe_slug(n['framework'])}/controls/{safe_slug(n['id'])}.json")
+        for d in n["domains"]
+    ]
+    candidates.append((f"STIX 2.1 bundle of {n['framework']}", _stix_path(n["framework"], n.get("framework_version"))))
+    return _links(site, page, candidates)
