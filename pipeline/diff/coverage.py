@@ -88,11 +88,17 @@ def _domain_techniques(g: nx.MultiDiGraph, domain: str) -> set[str]:
     }
 
 
-def _mappings(g: nx.MultiDiGraph) -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """group → {(mapper node, technique node)} for every edge from a coverer to a technique."""
+def _mappings(g: nx.MultiDiGraph, covering_only: bool = False) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """group → {(mapper node, technique node)} for every edge from a coverer to a technique;
+    `covering_only` keeps the edges that count as coverage (pipeline.graph.coverage rules:
+    no `related_to`/`non_mappable` rows, no deprecated rules or controls)."""
+    from pipeline.graph.coverage import NON_COVERING
+
     out: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for u, v in g.edges():
+    for u, v, d in g.edges(data=True):
         if g.nodes[v].get("kind") != "technique":
+            continue
+        if covering_only and (d.get("relation") in NON_COVERING or g.nodes[u].get("deprecated")):
             continue
         grp = group_of(g, u)
         if grp is not None:
@@ -105,6 +111,7 @@ def coverage_impact(diff: ReleaseDiff, old_graph: nx.MultiDiGraph, new_graph: nx
     before_techniques = _domain_techniques(old_graph, domain)
     after_techniques = _domain_techniques(new_graph, domain)
     old_maps, new_maps = _mappings(old_graph), _mappings(new_graph)
+    old_cover, new_cover = _mappings(old_graph, covering_only=True), _mappings(new_graph, covering_only=True)
 
     revoked: dict[str, str | None] = {}
     for c in diff.section("technique", "revocations"):
@@ -141,14 +148,14 @@ def coverage_impact(diff: ReleaseDiff, old_graph: nx.MultiDiGraph, new_graph: nx
             GroupImpact(
                 family=grp[0],
                 name=grp[1],
-                covered_before=len({v for _, v in olds} & before_techniques),
-                covered_after=len({v for _, v in news} & after_techniques),
+                covered_before=len({v for _, v in old_cover.get(grp, ())} & before_techniques),
+                covered_after=len({v for _, v in new_cover.get(grp, ())} & after_techniques),
                 remapped=remapped,
                 on_deprecated=tuple(sorted((u, v.split(":", 1)[1]) for u, v in on_deprecated)),
             )
         )
 
-    covered_now = {v for pairs in new_maps.values() for _, v in pairs}
+    covered_now = {v for pairs in new_cover.values() for _, v in pairs}
     uncovered = []
     for c in diff.section("technique", "additions"):
         key = f"technique:{c.attack_id}"
