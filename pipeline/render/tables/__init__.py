@@ -43,7 +43,9 @@ def file_stem(ft: FrameworkTables) -> str:
 def framework_files(ft: FrameworkTables, g, folder: Path, stem: str, attack_version: str, live: list[str], tactics: dict[str, str]) -> tuple[list[Path], dict]:
     """The four files of one framework version in one domain, and its index entry."""
     from pipeline.render.tables.csv_out import write_csv
-    from pipeline.render.tables.unified import document, write_json, write_yaml
+    from pipeline.render.tables.unified import document
+    from pipeline.render.tables.yaml_out import write_yaml
+    from pipeline.render.writing import write_json
     from pipeline.render.xlsx import Sheet, write_workbook
 
     rows = mapping_rows(ft)

@@ -15,8 +15,6 @@ every output of a build carries (never the wall clock).
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 from pipeline.render.tables.rows import FrameworkTables
 from pipeline.reconcile.mappings import Remapped
 
@@ -98,19 +96,3 @@ def document(ft: FrameworkTables, attack_version: str) -> dict:
     }
     return {"metadata": meta, "mapping_objects": [mapping_object(r) for r in ft.remapped]}
 
-
-def write_json(path: Path, doc: dict) -> Path:
-    from pipeline.render.writing import write_json as write
-
-    return write(path, doc)
-
-
-def write_yaml(path: Path, doc: dict) -> Path:
-    """Block-style YAML with sorted keys, through libyaml's emitter when present (fast)."""
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.dump(doc, Dumper=dumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100)
-    path.write_text(text, encoding="utf-8")
-    return path
