@@ -16,26 +16,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from render_timing import default_workspace, render_once
 
 BUDGET_S = 5.0
-
-
-def render_once(ctx) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, files, bytes) of one render into a fresh directory."""
-    from pipeline.render.tables import render
-
-    with tempfile.TemporaryDirectory(prefix="bench-tables-") as tmp:
-        t0, c0 = time.perf_counter(), time.process_time()
-        files = render(ctx, Path(tmp))
-        t1, c1 = time.perf_counter(), time.process_time()
-        size = sum(p.stat().st_size for p in files)
-    return t1 - t0, c1 - c0, len(files), size
 
 
 def main() -> int:
@@ -44,19 +28,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from pipeline.config import load_config
-    from pipeline.fetch import resolve_mirror_dir
     from pipeline.render import RenderContext
-    from pipeline.workspace import Workspace
+    from pipeline.render.tables import render
 
-    ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), resolve_mirror_dir(None), args.attack_version)
-    t0 = time.perf_counter()
-    g = ws.graph()
-    controls = ws.controls()
-    rows = sum(len(rt.remapped) for rt in controls.tables)
-    print(f"graph of the default build (not timed): {time.perf_counter() - t0:.1f} s, {len(controls.tables)} tables, {rows} mappings")
+    ws, g, seconds = default_workspace(args.attack_version)
+    tables = ws.controls().tables
+    rows = sum(len(rt.remapped) for rt in tables)
+    print(f"graph of the default build (not timed): {seconds:.1f} s, {len(tables)} tables, {rows} mappings")
     ctx = RenderContext(graph=g, workspace=ws)
-    runs = [render_once(ctx) for _ in range(max(1, args.repeat))]
+    runs = [render_once(render, ctx, "bench-tables-") for _ in range(max(1, args.repeat))]
     walls = [r[0] for r in runs]
     _, cpu, files, size = min(runs)
     print(
