@@ -12,11 +12,10 @@ No reference tool: no other tool writes these bundles.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 
-from render_timing import default_workspace, render_once as timed
+from render_timing import arguments, default_workspace, render_once as timed
 
 BUDGET_S = 3.0
 
@@ -29,10 +28,7 @@ def render_once(ctx) -> tuple[float, float, int, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--attack-version", default="18.1")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__)
 
     from pipeline.render import RenderContext
     from pipeline.render.stix import INCLUDE_ATTACK

@@ -13,20 +13,16 @@ files, it does not generate them from a graph.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 
-from render_timing import default_workspace, render_once
+from render_timing import arguments, default_workspace, render_once
 
 BUDGET_S = 5.0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--attack-version", default="18.1")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__)
 
     from pipeline.render import RenderContext
     from pipeline.render.tables import render

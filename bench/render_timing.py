@@ -3,6 +3,7 @@ built (untimed), and one timed render into a fresh temporary directory."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -12,6 +13,14 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def arguments(doc: str) -> argparse.Namespace:
+    """`--attack-version` (default 18.1) and `--repeat` (default 3), described by the script's first doc line."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--attack-version", default="18.1")
+    parser.add_argument("--repeat", type=int, default=3)
+    return parser.parse_args()
 
 
 def default_workspace(attack_version: str):
