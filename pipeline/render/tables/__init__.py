@@ -34,10 +34,16 @@ from pipeline.render.tables.rows import (
 DIR = "tables"
 
 
-def file_stem(ft: FrameworkTables) -> str:
+def file_stem(framework: str, version: str | None) -> str:
+    """`nist_800_53--rev5`, `azure--04.26.2025`: the names the STIX bundles use too."""
     from pipeline.render.stix.rendered import file_part
 
-    return f"{file_part(ft.framework)}--{file_part(ft.framework_version)}" if ft.framework_version else file_part(ft.framework)
+    return f"{file_part(framework)}--{file_part(version)}" if version else file_part(framework)
+
+
+def table_path(framework: str, version: str | None, domain: str, ext: str) -> str:
+    """Where a framework's table of one domain is, relative to the output tree (pages link it)."""
+    return f"{DIR}/{domain}/{file_stem(framework, version)}.{ext}"
 
 
 def framework_files(ft: FrameworkTables, g, folder: Path, stem: str, attack_version: str, live: list[str], tactics: dict[str, str]) -> tuple[list[Path], dict]:
@@ -92,7 +98,7 @@ def render(ctx, out: Path) -> list[Path]:
     stems: set[tuple[str, str]] = set()
     groups = [ft for ft in group_tables(ws.controls()) if ft.domain in live]
     for ft in groups:
-        stem = file_stem(ft)
+        stem = file_stem(ft.framework, ft.framework_version)
         if (ft.domain, stem) in stems:  # two versions whose names differ only in unsafe characters
             from pipeline.render.slugs import _digest
 
