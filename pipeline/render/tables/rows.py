@@ -119,15 +119,23 @@ def _mapped_techniques(ft: FrameworkTables) -> dict[str, set[str]]:
     return out
 
 
+def _by_id(ids) -> list[str]:
+    """`AC-2` before `AC-10` (the order of the catalogue), the same on every run."""
+    from pipeline.render.navigator.refs import natural_key
+
+    return sorted(ids, key=lambda i: (natural_key(i), i))
+
+
 def control_rows(ft: FrameworkTables) -> list[tuple]:
     """Every control of the catalogue (mapped or not), then mapped ids it does not list."""
     mapped = _mapped_techniques(ft)
+    families = {k: v for rt in reversed(ft.tables) for k, v in rt.table.groups.items() if v}  # the catalogue may not name them
     rows = []
     listed = ft.catalog.controls if ft.catalog is not None else {}
-    for cid in sorted(listed):
+    for cid in _by_id(listed):
         c = listed[cid]
         rows.append((
-            c.control_id, c.name, c.family, c.family_name, c.text, c.discussion, c.parent or "",
+            c.control_id, c.name, c.family, c.family_name or families.get(c.family, ""), c.text, c.discussion, c.parent or "",
             ", ".join(c.baselines), c.withdrawn, len(mapped.get(cid, ())),
         ))
     names: dict[str, tuple[str, str, str]] = {}
@@ -135,9 +143,9 @@ def control_rows(ft: FrameworkTables) -> list[tuple]:
         m = r.mapping
         if m.subject_kind == "control" and m.subject_id and m.subject_id not in listed:
             names.setdefault(m.subject_id, (m.subject_name, m.group, m.group_name))
-    for cid in sorted(names):
+    for cid in _by_id(names):
         name, group, group_name = names[cid]
-        rows.append((cid, name, group, group_name, "", "", "", "", False, len(mapped.get(cid, ()))))
+        rows.append((cid, name, group, group_name or families.get(group, ""), "", "", "", "", False, len(mapped.get(cid, ()))))
     return rows
 
 
@@ -149,7 +157,7 @@ def capability_rows(ft: FrameworkTables) -> list[tuple]:
         for c in rt.table.capabilities:
             caps.setdefault(c.capability_id, c)
     rows = []
-    for cid in sorted(caps):
+    for cid in _by_id(caps):
         c = caps[cid]
         rows.append((
             c.capability_id, c.name, c.group, c.group_name, c.description, c.platform,
