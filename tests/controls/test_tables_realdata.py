@@ -110,6 +110,26 @@ def test_t1046_rows_match_the_seed(seed_tables):
     assert [tuple(r) for r in rows[1:]] == [tuple(str(v) for v in r) for r in sheet[1:]]
 
 
+def test_nist_workbook_controls_and_unmapped_sheets(mirror, workspace, default_tables):
+    from pipeline.controls import catalog
+
+    book = default_tables / "enterprise" / "nist_800_53--rev5.xlsx"
+    controls = as_dicts(sheet_rows(book, "controls"))
+    cat = catalog(workspace, "nist_800_53", "rev5")
+    assert set(cat.controls) <= {r["Control ID"] for r in controls}
+    ac4 = next(r for r in controls if r["Control ID"] == "AC-4")
+    assert ac4["Text"].startswith("Enforce approved authorizations") and ac4["Family Name"] == "Access Control"
+    ids = [r["Control ID"] for r in controls]
+    assert ids.index("AC-2") < ids.index("AC-2(1)") < ids.index("AC-10")
+
+    mappings = as_dicts(sheet_rows(book, "mappings"))
+    covered = {r["ATT&CK ID"] for r in mappings if r["Reconciliation Status"] in {"unchanged", "renamed", "revoked"} and r["Capability ID"]}
+    unmapped = {r["ATT&CK ID"] for r in as_dicts(sheet_rows(book, "unmapped techniques"))}
+    live = _live_techniques_in_bundle(mirror / "attack" / "enterprise-attack-18.1.json.gz")
+    assert unmapped and not unmapped & covered
+    assert unmapped | (covered & live) == live
+
+
 def _schema(ws) -> dict:
     found = ws.resolve(ws.config.source("mapex/schema"))
     return json.loads(found.path.read_bytes())
