@@ -12,15 +12,10 @@ No reference tool: no other tool writes these bundles.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from render_timing import arguments, default_workspace, render_once as timed
 
 BUDGET_S = 3.0
 
@@ -29,31 +24,17 @@ def render_once(ctx) -> tuple[float, float, int, int]:
     """(wall s, CPU s, files, bytes) of one render into a fresh directory."""
     from pipeline.render.stix import render
 
-    with tempfile.TemporaryDirectory(prefix="bench-stix-") as tmp:
-        t0, c0 = time.perf_counter(), time.process_time()
-        files = render(ctx, Path(tmp))
-        t1, c1 = time.perf_counter(), time.process_time()
-        size = sum(p.stat().st_size for p in files)
-    return t1 - t0, c1 - c0, len(files), size
+    return timed(render, ctx, "bench-stix-")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--attack-version", default="18.1")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__)
 
-    from pipeline.config import load_config
-    from pipeline.fetch import resolve_mirror_dir
     from pipeline.render import RenderContext
     from pipeline.render.stix import INCLUDE_ATTACK
-    from pipeline.workspace import Workspace
 
-    ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), resolve_mirror_dir(None), args.attack_version)
-    t0 = time.perf_counter()
-    g = ws.graph()
-    ws.controls()
-    print(f"graph of the default build (not timed): {time.perf_counter() - t0:.1f} s, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
+    ws, g, seconds = default_workspace(args.attack_version)
+    print(f"graph of the default build (not timed): {seconds:.1f} s, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
     results = {}
     for include in (False, True):
         ctx = RenderContext(graph=g, workspace=ws, options={INCLUDE_ATTACK: include})

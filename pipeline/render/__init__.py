@@ -32,7 +32,14 @@ def _registry() -> dict[str, Renderer]:
     return {"reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
 
 
+def _tables(ctx: RenderContext, out: Path) -> list[Path]:
+    from pipeline.render.tables import render
+
+    return render(ctx, out)
+
+
 RENDERERS: dict[str, Renderer] = _registry()
+RENDERERS["tables"] = _tables
 
 
 def _docs(ctx: RenderContext, out: Path) -> list[Path]:

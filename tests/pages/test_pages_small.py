@@ -120,6 +120,7 @@ def test_technique_page_links_the_coverage_layer_of_the_same_build(small_build):
     assert "](../../layers/enterprise/coverage.json)" in md
     framework = (out / "docs" / "frameworks" / "azure.md").read_text(encoding="utf-8")
     assert "](../../reports/reconcile/mapex--azure-test--enterprise.md)" in framework
+    assert "](../../tables/enterprise/azure--06.29.2021.xlsx)" in framework
 
 
 def test_rebuild_is_byte_identical(small_build, tmp_path):
@@ -129,7 +130,7 @@ def test_rebuild_is_byte_identical(small_build, tmp_path):
     out, ws = small_build
     again = tmp_path / "again"
     again.mkdir()
-    for sub in ("layers", "reports", "stix"):  # the artifacts pages link to
+    for sub in ("layers", "reports", "stix", "tables"):  # the artifacts pages link to
         (again / sub).symlink_to(out / sub)
     written = render(RenderContext(graph=ws.graph(), workspace=ws), again)
     assert written

@@ -45,6 +45,7 @@ def framework_downloads(site: Site, page: str, framework: str) -> list[Md]:
             (f"{s.domain.capitalize()} layer of {framework} (ATT&CK Navigator)", f"layers/{s.domain}/frameworks/{safe_slug(framework)}/overview.json"),
             (f"STIX 2.1 bundle of {framework} {s.framework_version or ''}".rstrip(), _stix_path(framework, s.framework_version)),
         ]
+        candidates += _table_links(framework, s.framework_version, s.domain or "enterprise")
     return _links(site, page, list(dict.fromkeys(candidates)))
 
 
@@ -53,6 +54,14 @@ def _stix_path(framework: str, version: str | None) -> str:
 
     name = f"{file_part(framework)}--{file_part(version)}" if version else file_part(framework)
     return f"stix/mappings/{name}.json"
+
+
+def _table_links(framework: str, version: str | None, domain: str) -> list[tuple[str, str]]:
+    from pipeline.render.tables import table_path
+
+    what = {"xlsx": "Excel workbook", "csv": "CSV", "json": "Mappings Explorer JSON", "yaml": "Mappings Explorer YAML"}
+    name = f"{domain.capitalize()} mappings of {framework} {version or ''}".rstrip()
+    return [(f"{name} ({label})", table_path(framework, version, domain, ext)) for ext, label in what.items()]
 
 
 def control_downloads(site: Site, page: str, key: str) -> list[Md]:
