@@ -100,6 +100,8 @@ class Workspace:
         return Resolver.for_config(self.config, self.mirror).resolve(source)
 
     def graph(self, progress: Progress | None = None):
+        if self._graph is None and self.attack_only:
+            self._graph = self._attack_graph(progress)
         if self._graph is None:
             from pipeline.graph import build_graph
             from pipeline.perf import paused_gc
@@ -109,14 +111,38 @@ class Workspace:
                 progress("building the graph")
             with paused_gc():
                 self._graph = build_graph(releases)
-            if self.attack_only:
-                return self._graph
             from pipeline.graph.controls import add_controls
             from pipeline.graph.detections import add_detections
 
             add_controls(self._graph, self.controls(progress))
             add_detections(self._graph, self.detections(progress).detections)
         return self._graph
+
+    def _attack_graph(self, progress: Progress | None):
+        """ATT&CK alone, through the graph cache; the load's warnings are cached with it."""
+        from pipeline.fetch.cache import cache_dir
+        from pipeline.graph import build_graph
+        from pipeline.ingest.release_cache import cached_attack_graph
+        from pipeline.perf import paused_gc
+
+        bundles = []
+        for domain in self.domains:
+            source = self.config.attack_release(domain, self.attack_version)
+            assert source is not None
+            bundles.append((self.resolve(source).path, domain, self.attack_version))
+
+        def build() -> tuple:
+            before = len(self.issues)
+            releases = self.releases(progress)
+            if progress:
+                progress("building the graph")
+            return build_graph(releases), tuple(self.issues[before:])
+
+        with paused_gc():
+            graph, issues = cached_attack_graph(bundles, cache_dir(None, self.config.file), build)
+        if self._releases is None:  # answered by the cache: report what the load reported
+            self.issues.extend(issues)
+        return graph
 
     # Memos whose contents do not depend on the target release, so that workspaces of two
     # releases (a diff) parse each file once.

@@ -62,3 +62,31 @@ def test_unwritable_cache_only_costs_speed(tmp_path):
     assert cached_read(read, bundle, domain="enterprise", version="1.0", cache=blocker).get("technique:T1046")
     assert cached_read(read, bundle, domain="enterprise", version="1.0", cache=None).get("technique:T1046")
     assert len(calls) == 2
+
+
+def test_attack_only_graph_cache_keeps_output_and_warnings(tmp_path):
+    """`stats --attack-only` a second time answers from the graph cache: same counts, same
+    warnings; an edited bundle is read again."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    mirror = tmp_path / "mirror"
+    bundle_path = mirror / "attack" / "enterprise-attack-99.0.json.gz"
+    doc = f.small_bundle()
+    doc["objects"].append({"type": "x-vendor-thing", "id": "x-vendor-thing--1"})
+    f.write(bundle_path, doc, gz=True)
+    sources = f.sources_file(tmp_path / "sources.toml", [("enterprise", "99.0")])
+    env = {"ATTACK_PIPELINE_CACHE": str(tmp_path / "cache")}
+    args = ["stats", "--attack-only", "--json", "--mirror", str(mirror), "--sources", str(sources)]
+    first = CliRunner().invoke(cli, args, env=env)
+    second = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout and first.stderr == second.stderr
+    assert "unknown type 'x-vendor-thing'" in second.stderr
+    assert list((tmp_path / "cache" / "parsed" / "attack").glob("graph-*.pickle"))
+    doc["objects"].append(f.technique("T1049", "System Network Connections Discovery", "discovery"))
+    f.write(bundle_path, doc, gz=True)
+    os.utime(bundle_path, ns=(2, 2))
+    third = CliRunner().invoke(cli, args, env=env)
+    assert third.exit_code == 0 and third.stdout != first.stdout

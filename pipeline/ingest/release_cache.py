@@ -24,7 +24,7 @@ from typing import Callable
 from pipeline.model import AttackRelease
 
 NO_CACHE_ENV = "ATTACK_PIPELINE_NO_PARSE_CACHE"
-_CODE = ("model.py", "ingest/attack.py", "ingest/bundle.py", "reconcile/revocation.py", "ingest/release_cache.py")
+_CODE = ("model.py", "ingest/attack.py", "ingest/bundle.py", "reconcile/revocation.py", "ingest/release_cache.py", "graph/build.py")
 
 
 @functools.cache
@@ -50,23 +50,35 @@ def cached_read(
     """`read(path, domain=, version=)`, answered from the cache when the bundle is unchanged."""
     if cache is None or os.environ.get(NO_CACHE_ENV):
         return read(path, domain=domain, version=version)
-    entry = _entry(cache, path, domain, version)
+    return _cached(_entry(cache, path, domain, version), lambda: read(path, domain=domain, version=version), AttackRelease)
+
+
+def cached_attack_graph(bundles: list[tuple[Path, str, str]], cache: Path | None, build: Callable[[], tuple]) -> tuple:
+    """(graph, issues) of ATT&CK alone for these (path, domain, version) bundles: one pickle
+    load (~0.1 s for Enterprise) instead of loading the releases and building the graph."""
+    if cache is None or os.environ.get(NO_CACHE_ENV):
+        return build()
+    key = hashlib.sha256("\0".join(_entry(cache, *b).name for b in bundles).encode()).hexdigest()[:32]
+    return _cached(cache / "parsed" / "attack" / f"graph-{key}.pickle", build, tuple)
+
+
+def _cached(entry: Path, compute: Callable[[], object], kind: type):
     try:
         with open(entry, "rb") as fh:
-            release = pickle.load(fh)
-        if isinstance(release, AttackRelease):
-            return release
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            value = pickle.load(fh)
+        if isinstance(value, kind):
+            return value
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError):
         pass
-    release = read(path, domain=domain, version=version)
+    value = compute()
     tmp = None
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".part", dir=entry.parent)
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(release, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, entry)
     except OSError:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)  # a read-only or full cache only costs speed
-    return release
+    return value
