@@ -9,12 +9,12 @@ only what changed.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
+from pipeline.atomic import write_atomic
 from pipeline.fetch.hashing import Digest, file_digest, tree_digest
 
 _CODE_SUFFIXES = (".py", ".j2", ".json", ".toml", ".yml", ".yaml", ".css", ".html")
@@ -79,10 +79,7 @@ class HashMemo:
         if self.file is None or not self.changed:
             return
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.part")
-            tmp.write_bytes(orjson.dumps(self.known, option=orjson.OPT_SORT_KEYS))
-            os.replace(tmp, self.file)
+            write_atomic(self.file, orjson.dumps(self.known, option=orjson.OPT_SORT_KEYS))
         except OSError:
             pass  # only speed is lost
 

@@ -17,10 +17,10 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
 
+from pipeline.atomic import write_atomic
 from pipeline.model import AttackRelease
 
 NO_CACHE_ENV = "ATTACK_PIPELINE_NO_PARSE_CACHE"
@@ -71,14 +71,8 @@ def _cached(entry: Path, compute: Callable[[], object], kind: type):
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError):
         pass
     value = compute()
-    tmp = None
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".part", dir=entry.parent)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, entry)
+        write_atomic(entry, lambda fh: pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)  # a read-only or full cache only costs speed
+        pass  # a read-only or full cache only costs speed
     return value

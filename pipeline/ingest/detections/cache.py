@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from pipeline.atomic import write_atomic
 from pipeline.errors import Issue
 from pipeline.model_detections import Detection, detection_from_dict
 
@@ -111,15 +111,7 @@ class ParsedCache:
             return False
         data = orjson.dumps({"parser": self.digest, "entries": self.used}, option=orjson.OPT_SORT_KEYS)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(self.path, data)
         except OSError:
             return False
         return True
