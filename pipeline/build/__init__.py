@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.build import manifest, tree
-from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, hash_inputs
+from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, hash_inputs, settings, source_digest
 from pipeline.build.lock import BuildLock
+from pipeline.build.units import Units
 
 MARKER = tree.MARKER
 
@@ -29,6 +30,14 @@ class BuildResult:
     artifacts: list[dict] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
     warnings: int = 0
+    # Files taken unchanged from the previous build (render units whose inputs did not change).
+    reused: list[str] = field(default_factory=list)
+
+    @property
+    def rendered(self) -> list[str]:
+        """Files this build wrote itself."""
+        taken = set(self.reused)
+        return [a["path"] for a in self.artifacts if a["path"] not in taken]
 
     def counts(self) -> dict[str, int]:
         """Artifacts per top-level folder of the output tree."""
@@ -77,19 +86,29 @@ def build(
 
         g = ws.graph(progress)
         stage("graph")
-        ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options)
         tmp = tree.new_build_dir(out)
+        units = Units(
+            out=tmp,
+            settings=settings(ws, code, options),
+            inputs={i.source_id: i.as_dict() for i in inputs},
+            previous=None if force else live,
+            previous_doc=None if force else previous,
+            digest=lambda sid: source_digest(ws, memo, sid),
+            config=ws.config,
+        )
+        ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units)
         try:
             for name, render in RENDERERS.items():
                 progress(f"rendering {name}")
-                render(ctx, tmp)
+                units.check_written(render(ctx, tmp))
                 stage(name)
+            memo.save()  # hashes of sources outside the inputs, taken by render units
             progress("writing the manifest")
-            doc = manifest.write(tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues))
+            doc = manifest.write(tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues), units=units)
             stage("manifest")
             folder = tree.publish(tmp, out, fp[:16])
             stage("publish")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return BuildResult(out, folder, False, doc["artifacts"], stages, len(ws.issues))
+    return BuildResult(out, folder, False, doc["artifacts"], stages, len(ws.issues), sorted(units.reused))

@@ -80,6 +80,7 @@ class HashMemo:
             return
         try:
             write_atomic(self.file, orjson.dumps(self.known, option=orjson.OPT_SORT_KEYS))
+            self.changed = False
         except OSError:
             pass  # only speed is lost
 
@@ -120,10 +121,9 @@ def hash_inputs(ws, memo: HashMemo) -> list[Input]:
     return sorted(out, key=lambda i: i.source_id)
 
 
-def fingerprint(ws, inputs: list[Input], code: str, options: dict | None = None) -> str:
-    """One hash of everything that decides the outputs."""
-    h = hashlib.sha256()
-    settings = {
+def settings(ws, code: str, options: dict | None = None) -> dict:
+    """What decides the outputs besides the inputs' contents."""
+    return {
         "attack_version": ws.attack_version,
         "domains": list(ws.domains),
         "site_url": ws.config.site_url,
@@ -131,7 +131,23 @@ def fingerprint(ws, inputs: list[Input], code: str, options: dict | None = None)
         "options": options or {},
         "sources_file": hashlib.sha256(Path(ws.config.file).read_bytes()).hexdigest(),
     }
-    h.update(orjson.dumps(settings, option=orjson.OPT_SORT_KEYS))
+
+
+def source_digest(ws, memo: HashMemo, source_id: str) -> str | None:
+    """sha256 of a source that is not among the build's inputs (a disabled table that
+    only its reconciliation report reads); None when it is not at hand."""
+    from pipeline.errors import PipelineError
+
+    try:
+        return memo.digest(ws.resolve(ws.config.source(source_id)).path).sha256
+    except (PipelineError, OSError, KeyError):
+        return None
+
+
+def fingerprint(ws, inputs: list[Input], code: str, options: dict | None = None) -> str:
+    """One hash of everything that decides the outputs."""
+    h = hashlib.sha256()
+    h.update(orjson.dumps(settings(ws, code, options), option=orjson.OPT_SORT_KEYS))
     for i in inputs:
         h.update(orjson.dumps(i.as_dict(), option=orjson.OPT_SORT_KEYS))
     return h.hexdigest()

@@ -16,16 +16,28 @@ from pipeline import __version__
 NAME = "manifest.json"
 
 
-def artifacts(root: Path) -> list[dict]:
+def artifacts(root: Path, owner: dict[str, str] | None = None, known: dict[str, tuple[str, int]] | None = None) -> list[dict]:
+    """Every file of the build with its hash; `owner` names the render unit of a file,
+    `known` gives the hash of files taken unchanged from the previous build."""
+    owner = owner or {}
+    known = known or {}
     out = []
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.name not in (NAME,) and not path.name.startswith(".attack-pipeline"):
-            data = path.read_bytes()
-            out.append({"path": path.relative_to(root).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+            rel = path.relative_to(root).as_posix()
+            if rel in known:
+                sha, size = known[rel]
+            else:
+                data = path.read_bytes()
+                sha, size = hashlib.sha256(data).hexdigest(), len(data)
+            entry = {"path": rel, "sha256": sha, "size": size}
+            if rel in owner:
+                entry["unit"] = owner[rel]
+            out.append(entry)
     return out
 
 
-def write(root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int) -> dict:
+def write(root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int, units=None) -> dict:
     doc = {
         "pipeline_version": __version__,
         "code_sha256": code,
@@ -34,7 +46,8 @@ def write(root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int)
         "domains": list(ws.domains),
         "warnings": warnings,
         "inputs": [i.as_dict() for i in inputs],
-        "artifacts": artifacts(root),
+        "artifacts": artifacts(root, units.owner if units else None, units.known if units else None),
+        "units": dict(sorted(units.done.items())) if units else {},
     }
     (root / NAME).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     return doc

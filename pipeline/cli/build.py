@@ -41,5 +41,7 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
         return
     click.echo(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {total} files in {out} ({result.folder.name})")
     click.echo("  artifacts: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
+    if result.reused:
+        click.echo(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
     click.echo("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
     click.echo(f"  warnings:  {result.warnings} (reports/issues.json)")

@@ -21,6 +21,15 @@ class RenderContext:
     site_url: str = ""
     # Options of the command line for renderers (`stix_include_attack`).
     options: Mapping[str, object] = field(default_factory=dict)
+    # Parts that may be taken from the previous build (`pipeline.build.units`); the
+    # default renders everything.
+    units: object = field(default_factory=lambda: _all_units())
+
+
+def _all_units():
+    from pipeline.build.units import Units
+
+    return Units()
 
 
 Renderer = Callable[[RenderContext, Path], list[Path]]

@@ -14,10 +14,23 @@ from pipeline.render.navigator.validate import semantic_problems
 
 def render(ctx, out: Path) -> list[Path]:
     g = ctx.graph
+    units = ctx.units
     index = TechniqueIndex.of(g)
     written = []
     made: set[Path] = set()
-    for domain, rel, layer in all_layers(g, ctx.site_url, index):
+    fresh: dict[str, list[Path]] = {}  # units rendered now -> their files
+
+    def skip(domain: str, part: str, dep: tuple[str, str]) -> bool:
+        """A table's or a detection source's layers are a unit of their own."""
+        kind, ident = dep
+        name = f"layers/{domain}/{part}"
+        sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
+        if units.take(name, sources) is not None:
+            return True
+        fresh[name] = []
+        return False
+
+    for domain, rel, layer in all_layers(g, ctx.site_url, index, skip):
         data = layer.to_dict(g, index)
         found = semantic_problems(data, g, index)
         if found:
@@ -28,4 +41,19 @@ def render(ctx, out: Path) -> list[Path]:
             made.add(path.parent)
         path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
         written.append(path)
+        unit = _unit_of(domain, rel)
+        if unit in fresh:
+            fresh[unit].append(path)
+    for name, paths in fresh.items():
+        units.record(name, paths)
     return written
+
+
+def _unit_of(domain: str, rel: str) -> str:
+    """`frameworks/<slug>/…` and `detections/<slug>.json` belong to the unit `skip` named."""
+    parts = rel.split("/")
+    if parts[0] == "frameworks" and len(parts) > 2:
+        return f"layers/{domain}/frameworks/{parts[1]}"
+    if parts[0] == "detections" and len(parts) == 2:
+        return f"layers/{domain}/detections/{parts[1].removesuffix('.json')}"
+    return ""

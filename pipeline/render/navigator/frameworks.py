@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from pipeline.ingest.mappings.frameworks import framework as framework_info
 from pipeline.render.navigator.layer import Layer, Link, Meta, TechniqueIndex
@@ -61,6 +61,9 @@ class Context:
     site_url: str
     index: TechniqueIndex
     control_sources: dict  # g.graph["control_sources"]: per source id, its table's facts
+    # skip("frameworks/<slug>", ("framework", id)) or skip("detections/<slug>", ("detection", source))
+    # true: leave that table's or source's layers out (a build takes them from the previous one).
+    skip: Callable[[str, tuple[str, str]], bool] | None = None
 
 
 def tables(refs: Sequence[Ref]) -> list[Table]:
@@ -182,6 +185,8 @@ def detection_layers(refs: Sequence[Ref], ctx: Context) -> Iterator[tuple[str, L
         by_source[r.source].append(r)
     slugs = unique_slugs(list(by_source) + ["all"])  # a source called "all" does not replace all.json
     for source in sorted(by_source):
+        if ctx.skip is not None and ctx.skip(f"detections/{slugs[source]}", ("detection", source)):
+            continue
         rs = by_source[source]
         yield f"detections/{slugs[source]}.json", mapping_layer(
             name=f"Detections — {source}",
@@ -205,5 +210,8 @@ def mapping_layer_set(refs: Sequence[Ref], ctx: Context) -> Iterator[tuple[str, 
     found = tables(refs)
     slugs = table_slugs(found)
     for t in found:
-        yield from table_layers(t, slugs[(t.framework, t.version)], ctx)
+        slug = slugs[(t.framework, t.version)]
+        if ctx.skip is not None and ctx.skip(f"frameworks/{slug}", ("framework", t.framework)):
+            continue
+        yield from table_layers(t, slug, ctx)
     yield from detection_layers(refs, ctx)

@@ -146,6 +146,7 @@ def layer_set(
     site_url: str,
     index: TechniqueIndex | None = None,
     refs: list[Ref] | None = None,
+    skip=None,
 ) -> Iterator[tuple[str, Layer]]:
     """Every layer of one domain. `index` and `refs` (all domains) are made once per
     build by `all_layers`; given here or not, the layers are the same."""
@@ -155,14 +156,16 @@ def layer_set(
     yield "coverage.json", coverage_layer(g, domain, version, site_url, cov, by_technique(mine))
     yield "gaps.json", gap_layer(g, domain, version, site_url, cov)
     yield from group_layers(g, domain, version, site_url, cov)
-    ctx = Context(domain=domain, version=version, site_url=site_url, index=index, control_sources=g.graph.get("control_sources", {}))
+    ctx = Context(domain=domain, version=version, site_url=site_url, index=index, control_sources=g.graph.get("control_sources", {}), skip=skip)
     yield from mapping_layer_set(mine, ctx)
 
 
-def all_layers(g: nx.MultiDiGraph, site_url: str, index: TechniqueIndex | None = None) -> Iterator[tuple[str, str, Layer]]:
-    """(domain, path under layers/<domain>/, layer) for every domain of the graph."""
+def all_layers(g: nx.MultiDiGraph, site_url: str, index: TechniqueIndex | None = None, skip=None) -> Iterator[tuple[str, str, Layer]]:
+    """(domain, path under layers/<domain>/, layer) for every domain of the graph;
+    `skip(domain, part, (kind, id))` leaves a table's or a detection source's layers out."""
     index = index or TechniqueIndex.of(g)
     refs = collect_refs(g, index)
     for domain, version in sorted(g.graph.get("releases", {}).items()):
-        for rel, layer in layer_set(g, domain, version, site_url, index, refs):
+        own = (lambda part, dep, domain=domain: skip(domain, part, dep)) if skip else None
+        for rel, layer in layer_set(g, domain, version, site_url, index, refs, own):
             yield domain, rel, layer

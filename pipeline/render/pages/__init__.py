@@ -24,14 +24,59 @@ def render(ctx, out: Path) -> list[Path]:
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
         site = site_for_workspace(ctx.graph, ctx.workspace, out)
-        return write_pages(site, out / "docs")
+        return _write_by_unit(site, out / "docs", ctx.units)
+
+
+def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
+    """The unit of a page that reads one framework's or one detection corpus's data only:
+    control and capability pages with their framework's page, detection pages with their
+    source's list. Technique, tactic and index pages read every source: no unit."""
+    kind, _, rest = key.partition(":")
+    if kind in ("control", "capability"):
+        fw = site.g.nodes[key]["framework"]
+    elif kind == "framework":
+        fw = rest
+    elif kind == "detection":
+        return f"pages/detections/{site.g.nodes[key]['source']}", ("detection", site.g.nodes[key]["source"])
+    elif kind == "detection_source":
+        return f"pages/detections/{rest}", ("detection", rest)
+    else:
+        return None
+    return f"pages/frameworks/{fw}", ("framework", fw)
+
+
+def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
+    from pipeline.render.pages.builders import page_keys
+
+    todo: list[str] = []
+    fresh: dict[str, list[str]] = {}
+    decided: dict[str, bool] = {}
+    for key in page_keys(site):
+        found = _unit(site, key)
+        if found is None:
+            todo.append(key)
+            continue
+        name, (kind, ident) = found
+        if name not in decided:
+            sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
+            decided[name] = units.take(name, sources) is not None
+            if not decided[name]:
+                fresh[name] = []
+        if not decided[name]:
+            todo.append(key)
+            fresh[name].append(key)
+    written = write_pages(site, docs, todo)
+    for name, keys in fresh.items():
+        units.record(name, [docs / site.pages[k] for k in keys])
+    return written
 
 
 BATCH = 2000  # pages held in memory at once (the tree is ~65 MB for 10,000 pages)
 
 
-def write_pages(site: Site, docs: Path) -> list[Path]:
-    """Render every page of `site` under `docs` (an empty or new folder).
+def write_pages(site: Site, docs: Path, keys: list[str] | None = None) -> list[Path]:
+    """Render every page of `site` (or those of `keys`, in `page_keys` order) under
+    `docs` (an empty or new folder).
 
     Pages are rendered a batch at a time and then written: alternating between
     rendering one page and creating its file was measured 10-20 % slower (each
@@ -43,7 +88,7 @@ def write_pages(site: Site, docs: Path) -> list[Path]:
     """
     from pipeline.render.pages.builders import all_pages, page_keys
 
-    keys = page_keys(site)
+    keys = page_keys(site) if keys is None else keys
     for folder in sorted({(docs / site.pages[k]).parent for k in keys}):
         folder.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(keys), BATCH):

@@ -40,8 +40,9 @@ def live_techniques(g) -> set[str]:
     return {n["record"].stix_id for _, n in g.nodes(data=True) if n.get("kind") == "technique" and not n["deprecated"]}
 
 
-def bundles(ctx) -> list:
-    """Every bundle of the graph, built but not written (`Rendered`, bundle dict) pairs."""
+def bundles(ctx, skip_mappings=None, skip_detections=None) -> list:
+    """Every bundle of the graph, built but not written (`Rendered`, bundle dict) pairs;
+    the `skip_*` predicates leave bundles out (see `mapping_bundles`)."""
     from pipeline.render.stix.attack import AttackObjects
     from pipeline.render.stix.bundle import check_shapes
     from pipeline.render.stix.detections import detection_bundles
@@ -51,7 +52,7 @@ def bundles(ctx) -> list:
     attack = AttackObjects(ctx.workspace) if include else None
     outside = set() if include else live_techniques(ctx.graph)
     out = []
-    for r in mapping_bundles(ctx) + detection_bundles(ctx):
+    for r in mapping_bundles(ctx, skip_mappings) + detection_bundles(ctx, skip_detections):
         if attack is not None:
             r.bundle.embedded = attack.closure(r.techniques)
         data = r.bundle.to_dict(r.grouping)
@@ -72,11 +73,31 @@ def render(ctx, out: Path) -> list[Path]:
     from pipeline.perf import paused_gc
 
     base = out / "stix"
+    units = ctx.units
+    order: list[tuple[str, tuple | None]] = []  # every bundle's unit, in index order; (memo,) if taken
+
+    def skip(name: str, sources: list[str]) -> bool:
+        taken = units.take(name, sources)
+        order.append((name, taken))
+        return taken is not None
+
     written = []
     summaries = []
     with paused_gc():  # ~50,000 new dicts without cycles: the collector would rescan them for nothing
-        for r, data in bundles(ctx):
-            written.append(write_json(base / r.path, data))
+        made = bundles(
+            ctx,
+            lambda fw, ver: skip(f"stix/mappings/{fw}/{ver}", units.framework_sources(fw)),
+            lambda name: skip(f"stix/detections/{name}", units.detection_source(name)),
+        )
+        fresh = iter(made)
+        for name, taken in order:
+            if taken is not None:
+                summaries.append(taken[0])
+                continue
+            r, data = next(fresh)
+            path = write_json(base / r.path, data)
+            units.record(name, [path], r.summary)
+            written.append(path)
             summaries.append(r.summary)
     index = {
         "attack_version": ctx.workspace.attack_version,

@@ -115,7 +115,8 @@ def _technique_edges(g, key: str) -> list[tuple[str, dict]]:
     return sorted(out, key=lambda e: e[0])
 
 
-def detection_bundles(ctx) -> list[Rendered]:
+def detection_bundles(ctx, skip=None) -> list[Rendered]:
+    """One bundle per detection source; `skip(source name)` true leaves one out."""
     g = ctx.graph
     ws = ctx.workspace
     config = ws.config
@@ -128,6 +129,8 @@ def detection_bundles(ctx) -> list[Rendered]:
     stamp = fallback_timestamp()
     out: list[Rendered] = []
     for name, keys in sorted(by_source.items()):
+        if skip is not None and skip(name):
+            continue
         source = sources.get(name)
         title = f"{name} detections for ATT&CK {ws.attack_version}"
         b = Bundle(name=f"detections/{file_part(name)}", title=title, extension=ext)

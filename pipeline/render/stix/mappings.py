@@ -174,7 +174,9 @@ def _index(g) -> tuple[dict, dict]:
     return edges, controls
 
 
-def mapping_bundles(ctx) -> list[Rendered]:
+def mapping_bundles(ctx, skip=None) -> list[Rendered]:
+    """One bundle per framework version; `skip(framework, version)` true leaves one out
+    (a build that takes it unchanged from the previous one)."""
     g = ctx.graph
     ws = ctx.workspace
     config = ws.config
@@ -193,6 +195,8 @@ def mapping_bundles(ctx) -> list[Rendered]:
         if name in names:
             name = f"{name}-{stix_id('x', f'{fw}/{ver}')[-8:]}"
         names.add(name)
+        if skip is not None and skip(fw, ver):
+            continue
         title = f"{label} {ver}".strip() + f" mappings to ATT&CK {ws.attack_version}"
         b = Bundle(name=f"mappings/{name}", title=title, extension=ext)
         stamps = _dates(tables)

@@ -104,7 +104,11 @@ def render(ctx, out: Path) -> list[Path]:
 
             stem = f"{stem}-{_digest(ft.framework + '/' + ft.framework_version)}"
         stems.add((ft.domain, stem))
-        files, entry = framework_files(ft, g, base / ft.domain, stem, ws.attack_version, live[ft.domain], tactics)
+        files, entry = ctx.units.run(
+            f"tables/{ft.domain}/{ft.framework}/{ft.framework_version}",
+            ctx.units.framework_sources(ft.framework),
+            lambda ft=ft, stem=stem: framework_files(ft, g, base / ft.domain, stem, ws.attack_version, live[ft.domain], tactics),
+        )
         written += files
         index.append(entry)
     sheets, n = coverage_sheets(g, domains, {ft.framework for ft in groups}, tactics)

@@ -1,0 +1,152 @@
+"""Incremental rendering: parts of the output that depend on a few inputs only.
+
+A renderer splits its work into *units* (the tables of one framework, the pages of one
+detection corpus, the reconciliation report of one mapping table) and names the
+sources each unit reads. A unit's key hashes the pipeline's code, the build settings,
+every ATT&CK release and schema of the build (everything reads those) and the sources
+it names. When the previous build holds the same unit under the same key, its files
+are hard-linked into the new build folder instead of being rendered again; parts of the
+output that read every source (coverage, technique pages, the indexes) are not units
+and are rendered on every build that is not a no-op.
+
+Hard links cost one system call per file and no space, and keep the previous build
+folder whole: nothing ever writes into a file after it is created (each writer
+creates its file anew), so the two names of one file never diverge. A path that a
+renderer writes and a reused unit also owns is refused as a bug, because writing
+through the link would change the previous build.
+
+A unit's small `memo` (the entry it contributes to an index file) is kept in the
+manifest, so an index can list a unit that was not rendered this time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import orjson
+
+# Inputs every unit reads: the releases (ids, names, tactics) and the schema tables are checked with.
+_SHARED_KINDS = ("attack", "schema")
+
+
+def _hash(value: object) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass
+class Units:
+    """Which units a build may take from the previous one, and what it did with each.
+
+    `Units()` (no previous build, no inputs) renders every unit: the renderers run the
+    same way inside and outside a build.
+    """
+
+    out: Path | None = None
+    settings: dict = field(default_factory=dict)
+    inputs: dict[str, dict] = field(default_factory=dict)  # source id -> manifest input entry
+    previous: Path | None = None
+    previous_doc: dict | None = None
+    digest: Callable[[str], str | None] = lambda _id: None
+    config: object = None
+    # What this build did: unit name -> {"key", "memo"}; file path -> unit name.
+    done: dict[str, dict] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)
+    reused: set[str] = field(default_factory=set)  # file paths taken from the previous build
+    reused_units: list[str] = field(default_factory=list)
+    known: dict[str, tuple[str, int]] = field(default_factory=dict)  # reused path -> (sha256, size)
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    # -- dependencies ---------------------------------------------------------------
+    def framework_sources(self, framework: str) -> list[str]:
+        """Every enabled table and catalogue of a framework (its layers, bundle, tables
+        and pages read the mappings and the control texts of all its versions)."""
+        if self.config is None:
+            return []
+        return sorted(s.id for s in self.config.sources if s.enabled and s.kind != "attack" and s.framework == framework)
+
+    def detection_source(self, name: str) -> list[str]:
+        """The source of a detection corpus, by the name its graph nodes carry."""
+        if self.config is None:
+            return []
+        from pipeline.ingest.detections.corpus import source_name
+
+        return sorted(s.id for s in self.config.sources if s.kind == "detection" and source_name(s) == name)
+
+    def key(self, name: str, sources: Iterable[str]) -> str:
+        shared = sorted((i["source"], i["sha256"]) for i in self.inputs.values() if i["kind"] in _SHARED_KINDS)
+        own = []
+        for sid in sorted(set(sources)):
+            entry = self.inputs.get(sid)
+            own.append((sid, entry["sha256"] if entry else self.digest(sid)))
+        return _hash({"settings": self.settings, "shared": shared, "unit": name, "sources": own})
+
+    # -- running units ----------------------------------------------------------------
+    def run(self, name: str, sources: Iterable[str], render: Callable[[], tuple[list[Path], object]]) -> tuple[list[Path], object]:
+        """Take unit `name` from the previous build if its key is unchanged, else call
+        `render()` -> (files written, memo). Returns the files written now (none when
+        the unit was taken) and the memo."""
+        taken = self.take(name, sources)
+        if taken is not None:
+            return [], taken[0]
+        paths, memo = render()
+        self.record(name, paths, memo)
+        return paths, memo
+
+    def take(self, name: str, sources: Iterable[str]) -> tuple[object] | None:
+        """(memo,) if unit `name` was taken from the previous build; None if it must be
+        rendered now, and then `record` must follow with what was written."""
+        if name in self.done or name in self._keys:
+            raise RuntimeError(f"render unit {name!r} ran twice in one build")
+        key = self._keys[name] = self.key(name, sources)
+        taken = self._take(name, key)
+        if taken is not None:
+            self.done[name] = {"key": key, "memo": taken[0]}
+            self.reused_units.append(name)
+        return taken
+
+    def record(self, name: str, paths: Iterable[Path], memo: object = None) -> None:
+        self.done[name] = {"key": self._keys[name], "memo": memo}
+        if self.out is not None:
+            for p in paths:
+                self.owner[p.relative_to(self.out).as_posix()] = name
+
+    def _take(self, name: str, key: str) -> tuple[object] | None:
+        if self.out is None or self.previous is None or not self.previous_doc:
+            return None
+        before = (self.previous_doc.get("units") or {}).get(name)
+        if not isinstance(before, dict) or before.get("key") != key or "memo" not in before:
+            return None
+        files = [a for a in self.previous_doc.get("artifacts", []) if a.get("unit") == name]
+        try:
+            if any((self.previous / a["path"]).stat().st_size != a["size"] for a in files):
+                return None
+        except OSError:
+            return None
+        for a in files:
+            _link(self.previous / a["path"], self.out / a["path"])
+            self.owner[a["path"]] = name
+            self.reused.add(a["path"])
+            self.known[a["path"]] = (a["sha256"], a["size"])
+        return (before["memo"],)
+
+    def check_written(self, paths: Iterable[Path]) -> None:
+        """A renderer wrote `paths`: none of them may be a file of a reused unit."""
+        if self.out is None or not self.reused:
+            return
+        for p in paths:
+            rel = p.relative_to(self.out).as_posix()
+            if rel in self.reused:
+                raise RuntimeError(f"{rel} belongs to reused render unit {self.owner[rel]!r} and was written again")
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)  # a file system without hard links: copying is still cheaper than rendering
