@@ -1,0 +1,97 @@
+"""`attack-pipeline site`: a site replaces the previous one whole or not at all, two
+sites of one build are byte-identical, a missing build is one line telling the user to
+build, and the site is offline (no address outside it but links)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.site.artifacts import rewrite_links
+from pipeline.site.make import make_site
+
+SITE_URL = "https://soc.example.org/attack/"
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    folder = Path(os.path.realpath(folder))
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_two_sites_of_one_build_are_identical(hostile_build, tmp_path):
+    a = make_site(hostile_build, tmp_path / "a", SITE_URL)
+    b = make_site(hostile_build, tmp_path / "b", SITE_URL)
+    ta, tb = _tree(a.site), _tree(b.site)
+    assert ta == tb
+    assert "sitemap.xml.gz" in ta and "search/search_index.json" in ta
+    sitemap = gzip.decompress((a.folder / "sitemap.xml.gz").read_bytes()).decode()
+    assert f"<loc>{SITE_URL}techniques/T1046/</loc>" in sitemap
+    assert a.search_index_bytes == (a.folder / "search" / "search_index.json").stat().st_size > 0
+
+
+def test_failed_site_build_keeps_the_previous_site(hostile_build, tmp_path):
+    import shutil
+
+    good = make_site(hostile_build, tmp_path / "site")
+    before = _tree(good.site)
+    broken = tmp_path / "broken"
+    shutil.copytree(os.path.realpath(hostile_build), broken)
+    page = broken / "docs" / "techniques" / "T1046.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n[gone](../../layers/enterprise/no-such-layer.json)\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["site", "--out", str(broken), "--site-dir", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "no-such-layer.json" in lines[0], result.output
+    assert _tree(tmp_path / "site") == before
+    assert not [p for p in (tmp_path / ".site.builds").iterdir() if p.name.startswith(".new-")]
+
+
+def test_missing_build_is_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["site", "--out", str(tmp_path / "nothing"), "--site-dir", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"error: {tmp_path / 'nothing'}: no finished build with docs here; run `attack-pipeline build --out {tmp_path / 'nothing'}` first"]
+    assert not (tmp_path / "site").exists()
+
+
+def test_site_is_offline_and_keeps_controls_out_of_nav_and_search(hostile_site):
+    import orjson
+
+    site = Path(os.path.realpath(hostile_site))
+    external = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)=["']?(?:https?:)?//""", re.I)
+    for html in site.rglob("*.html"):
+        assert not external.search(html.read_text(encoding="utf-8")), html
+    css = "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.css"))
+    assert "fonts.googleapis" not in css and "fonts.gstatic" not in css
+    # navigation.prune: a page's navigation holds its own branch and the top level.
+    nav_of = {p: (site / p / "index.html").read_text(encoding="utf-8").split('<div class="md-content"')[0] for p in ("", "tactics/TA0007", "techniques/T1046")}
+    assert "frameworks/azure/" in nav_of[""] and "T1046" not in nav_of[""]
+    assert "../../techniques/T1046/" in nav_of["tactics/TA0007"]
+    assert not [p for p, nav in nav_of.items() if "controls/" in nav or "detections/sigma/" in nav], "control and detection pages are not in the navigation"
+    docs = orjson.loads((site / "search" / "search_index.json").read_bytes())["docs"]
+    locations = {d["location"].split("#")[0] for d in docs}
+    assert "techniques/T1046/" in locations
+    assert "detections/sigma/" in locations, "a source's list page is searched"
+    assert not [loc for loc in locations if loc.startswith("controls/") or (loc.startswith("detections/") and loc.count("/") > 2)]
+
+
+def test_artifact_links_are_rewritten_to_site_files():
+    md = "[L](../../layers/enterprise/coverage.json) [T](../techniques/T1.md) [R](../../../reports/x.md) [X](../../other/y)"
+    assert rewrite_links(md, "techniques/T1046.md") == "[L](../layers/enterprise/coverage.json) [T](../techniques/T1.md) [R](../../../reports/x.md) [X](../../other/y)"
+    assert rewrite_links("[R](../../../reports/x.md)", "controls/nist/AC-4.md") == "[R](../../reports/x.md)"
+    assert rewrite_links("[S](../stix/a.json)", "index.md") == "[S](stix/a.json)"
+
+
+def test_site_downloads_are_the_build_files(hostile_build, hostile_site):
+    build = Path(os.path.realpath(hostile_build))
+    site = Path(os.path.realpath(hostile_site))
+    for folder in ("layers", "reports", "stix", "tables"):
+        files = [p for p in (build / folder).rglob("*") if p.is_file()]
+        assert files, folder
+        for p in files:
+            assert (site / p.relative_to(build)).read_bytes() == p.read_bytes()
