@@ -117,5 +117,13 @@ def read_nav(docs: Path) -> Nav:
                 text = (docs / tactic.page).read_text(encoding="utf-8")
                 groups.append((tactic, _rows(_section(text, "Techniques"), tactic.page, docs, name_column=True)))
     nav.frameworks = _rows(_section(index, "Frameworks"), "index.md", docs, name_column=False)
-    nav.detections = _rows(_section(index, "Detection sources"), "index.md", docs, name_column=False)
+    nav.detections = _distinct(_rows(_section(index, "Detection sources"), "index.md", docs, name_column=False))
     return nav
+
+
+def _distinct(entries: list[Entry]) -> list[Entry]:
+    """Two sources of one format share a label ("Hunting queries (KQL)"): add their ids."""
+    seen: dict[str, int] = {}
+    for e in entries:
+        seen[e.title] = seen.get(e.title, 0) + 1
+    return [Entry(f"{e.title} ({posixpath.basename(e.page).removesuffix('.md')})", e.page) if seen[e.title] > 1 else e for e in entries]

@@ -95,3 +95,41 @@ def test_site_downloads_are_the_build_files(hostile_build, hostile_site):
         assert files, folder
         for p in files:
             assert (site / p.relative_to(build)).read_bytes() == p.read_bytes()
+
+
+def test_serve_builds_a_missing_site_and_serves_it_on_loopback(hostile_build, tmp_path):
+    import subprocess
+    import sys
+    import urllib.request
+
+    site = tmp_path / "site"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve", "--out", str(hostile_build), "--site-dir", str(site), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        m = re.match(r"serving .* at (http://127\.0\.0\.1:\d+/) ", line)
+        assert m, (line, proc.stderr.read() if proc.poll() is not None else "")
+        with urllib.request.urlopen(m.group(1) + "techniques/T1046/", timeout=10) as r:
+            assert r.status == 200 and b"T1046" in r.read()
+        with urllib.request.urlopen(m.group(1) + "layers/enterprise/coverage.json", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert (site / "index.html").is_file()
+
+
+def test_nav_reads_tactics_frameworks_and_sources(hostile_build):
+    from pipeline.site.nav import read_nav
+
+    nav = read_nav(Path(os.path.realpath(hostile_build)) / "docs")
+    (matrix, tactics), = nav.matrices
+    (tactic, techniques), = tactics
+    assert tactic.page == "tactics/TA0007.md" and tactic.title == "TA0007 Discovery"
+    assert [t.page for t in techniques] == ["techniques/T1046.md", "techniques/T1018.md"]  # the tactic page's order
+    assert techniques[1].title.startswith("T1018 Remote System Discovery <script>")  # plain text, escaped by to_mkdocs
+    assert "&lt;script&gt;" in str(nav.to_mkdocs()) and "<script>" not in str(nav.to_mkdocs())
+    assert [e.page for e in nav.frameworks] == ["frameworks/azure.md"]
+    assert {e.page for e in nav.detections} == {"detections/cards.md", "detections/sigma.md"}
