@@ -100,37 +100,21 @@ def sigma_rule(rule_id: str, title: str) -> str:
     return json.dumps(doc)  # JSON is YAML, and it carries NUL and newlines escaped
 
 
-SOURCES = """
-[[source]]
-id = "mapex/azure-test/enterprise"
-kind = "mapping"
-format = "mapex-json"
-url = "https://example.org/azure.json"
-mirror = "mappings/azure.json"
-framework = "azure"
-framework_version = "06/29/2021"
-domain = "enterprise"
-attack_version = "18.1"
-license = "Apache-2.0"
+# (id, kind, format, mirror path, extra keys) of the fixture's sources.
+SOURCES = [
+    ("mapex/azure-test/enterprise", "mapping", "mapex-json", "mappings/azure.json",
+     {"framework": "azure", "framework_version": "06/29/2021", "domain": "enterprise", "attack_version": "18.1", "license": "Apache-2.0"}),
+    ("detections/cards", "detection", "hunting-cards", "detections/cards", {"folder": True, "license": "MIT"}),
+    ("detections/sigma", "detection", "sigma-yaml", "detections/sigma", {"folder": True, "license": "DRL-1.1"}),
+]
 
-[[source]]
-id = "detections/cards"
-kind = "detection"
-format = "hunting-cards"
-url = "https://example.org/cards.tar.gz"
-mirror = "detections/cards"
-folder = true
-license = "MIT"
 
-[[source]]
-id = "detections/sigma"
-kind = "detection"
-format = "sigma-yaml"
-url = "https://example.org/sigma.tar.gz"
-mirror = "detections/sigma"
-folder = true
-license = "DRL-1.1"
-"""
+def sources_toml() -> str:
+    out = []
+    for sid, kind, fmt, path, extra in SOURCES:
+        keys = {"id": sid, "kind": kind, "format": fmt, "url": f"https://example.org/{path}", "mirror": path, **extra}
+        out.append("[[source]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items()))
+    return "\n" + "\n".join(out)
 
 
 def write_mirror(root: Path, site_url: str = "") -> Path:
@@ -148,7 +132,7 @@ def write_mirror(root: Path, site_url: str = "") -> Path:
         (rules / f"hostile{n}.yml").write_text(sigma_rule(rid, f"Scan {HTML} {MD_LINK} {JINJA} | {n}"), encoding="utf-8")
     sources = sf.sources_file(root / "sources.toml", [("enterprise", "18.1")])
     text = sources.read_text(encoding="utf-8").replace('site_url = ""', f'site_url = "{site_url}"')
-    sources.write_text(text + SOURCES, encoding="utf-8")
+    sources.write_text(text + sources_toml(), encoding="utf-8")
     return sources
 
 
