@@ -61,7 +61,9 @@ def command(out: Path, site_dir: Path, site_url: str | None) -> None:
     r = _make(out, site_dir, site_url)
     rate = r.pages / r.seconds if r.seconds else 0.0
     click.echo(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
-    click.echo(f"  search index: {r.search_index_bytes / 1e6:.1f} MB (search/search_index.json)")
+    size = r.search_index_bytes
+    shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    click.echo(f"  search index: {shown} (search/search_index.json)")
 
 
 @click.command("serve")
