@@ -89,7 +89,7 @@ def run_mkdocs(config_file: Path) -> None:
             raise PipelineError(f"the site build failed: {shown}{more}", file=str(config_file)) from None
 
 
-def make_site(out: Path, site: Path, site_url: str = "", *, keep_config: Path | None = None) -> SiteResult:
+def make_site(out: Path, site: Path, site_url: str = "") -> SiteResult:
     """The site of the build at `out`, published at `site`."""
     from pipeline.build import tree
     from pipeline.site.config import mkdocs_config, write_config
@@ -104,8 +104,6 @@ def make_site(out: Path, site: Path, site_url: str = "", *, keep_config: Path | 
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url)
             config_file = write_config(Path(work) / "mkdocs.yml", cfg)
-            if keep_config is not None:
-                shutil.copyfile(config_file, keep_config)
             with _source_date(build.epoch):
                 run_mkdocs(config_file)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")

@@ -74,3 +74,20 @@ def test_layer_download_and_navigator_link(page, site_url):
     assert response.ok and response.json()["domain"] == "enterprise-attack"
     nav = page.locator("a", has_text="in ATT&CK Navigator").first.get_attribute("href")
     assert nav.startswith("https://mitre-attack.github.io/attack-navigator/#layerURL=https%3A%2F%2Fsoc.example.org%2Fattack%2Flayers%2Fenterprise%2Fcoverage.json")
+
+
+def test_real_site_index_is_small_and_pages_light(enterprise_site):
+    """The figures the README gives: a search index of a few MB (no control or detection
+    page in it) and technique pages of a few hundred kB despite 700 navigation entries."""
+    import os
+    from pathlib import Path
+
+    import orjson
+
+    site = Path(os.path.realpath(enterprise_site[1]))
+    index = site / "search" / "search_index.json"
+    assert index.stat().st_size < 8_000_000
+    docs = orjson.loads(index.read_bytes())["docs"]
+    assert not [d for d in docs if d["location"].startswith("controls/")]
+    assert (site / "techniques" / "T1046" / "index.html").stat().st_size < 400_000
+    assert (site / "controls" / "nist_800_53" / "AC-4" / "index.html").is_file()
