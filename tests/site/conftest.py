@@ -96,13 +96,16 @@ def serve():
 @pytest.fixture(scope="session")
 def enterprise_site(mirror, config, tmp_path_factory):
     """The site of an enterprise-only build of the default mapping tables and detection
-    corpora: (build output, site path)."""
+    corpora, published at SITE_URL (so its pages link the Navigator): (build output,
+    site path)."""
+    import dataclasses
+
     from pipeline.build import build
     from pipeline.site.make import make_site
     from pipeline.workspace import Workspace
 
     root = tmp_path_factory.mktemp("enterprise")
-    ws = Workspace.open(config, mirror, None, ("enterprise",))
+    ws = Workspace.open(dataclasses.replace(config, site_url=SITE_URL), mirror, None, ("enterprise",))
     build(ws, root / "outputs")
     make_site(root / "outputs", root / "site", SITE_URL)
     return root / "outputs", root / "site"
