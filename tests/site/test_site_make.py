@@ -133,3 +133,12 @@ def test_nav_reads_tactics_frameworks_and_sources(hostile_build):
     assert "&lt;script&gt;" in str(nav.to_mkdocs()) and "<script>" not in str(nav.to_mkdocs())
     assert [e.page for e in nav.frameworks] == ["frameworks/azure.md"]
     assert {e.page for e in nav.detections} == {"detections/cards.md", "detections/sigma.md"}
+
+
+def test_site_refuses_to_replace_a_foreign_directory(hostile_build, tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(cli, ["site", "--out", str(hostile_build), "--site-dir", str(precious)])
+    assert result.exit_code == 1 and "refusing to replace it" in result.output
+    assert (precious / "notes.txt").read_text() == "keep me" and len(list(precious.iterdir())) == 1
