@@ -35,7 +35,7 @@ PARTS = [
     ("page reading + markdown (_populate_page)", ("_populate_page",), "mkdocs/commands/build.py"),
     ("theme rendering (_build_page: templates, nav, search entries)", ("_build_page",), "mkdocs/commands/build.py"),
     ("  of which search indexing per page (on_page_context)", ("add_entry_from_context",), "material/plugins/search/plugin.py"),
-    ("  of which Jinja2 template rendering (_build_template)", ("_build_template",), "mkdocs/commands/build.py"),
+    ("  of which Jinja2 page templates (Template.render)", ("render",), "jinja2/environment.py"),
     ("navigation (get_navigation)", ("get_navigation",), "mkdocs/structure/nav.py"),
     ("files and artifact copying (copy_file)", ("copy_file",), ""),
     ("search index written (generate_search_index)", ("generate_search_index",), "material/plugins/search/plugin.py"),

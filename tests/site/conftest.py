@@ -11,7 +11,6 @@ skipping them. Screenshots go to `test-artifacts/` (ATTACK_PIPELINE_TEST_ARTIFAC
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -127,8 +126,3 @@ def hostile_site(hostile_build):
     make_site(hostile_build, site)
     return site
 
-
-def copy_build(out: Path, dest: Path) -> Path:
-    """A writable copy of a build folder (tests that damage a build)."""
-    shutil.copytree(Path(os.path.realpath(out)), dest, symlinks=False)
-    return dest
