@@ -4,10 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MIRROR ?= $(if $(ATTACK_PIPELINE_MIRROR),$(ATTACK_PIPELINE_MIRROR),../shared/data)
 OUT ?= outputs
+SITE ?= site
 ATTACK_VERSION ?=
 VERSION_OPT := $(if $(ATTACK_VERSION),--attack-version $(ATTACK_VERSION),)
 
-.PHONY: help install all test bench clean
+.PHONY: help install all site test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +25,9 @@ install: $(BIN)/attack-pipeline ## create .venv and install the package with dev
 all: $(BIN)/attack-pipeline ## full build of every artifact into OUT (default outputs/)
 	$(BIN)/attack-pipeline build --mirror $(MIRROR) --out $(OUT) $(VERSION_OPT)
 
+site: $(BIN)/attack-pipeline ## the docs site of the build in OUT, into SITE (default site/)
+	$(BIN)/attack-pipeline site --out $(OUT) --site-dir $(SITE)
+
 test: $(BIN)/attack-pipeline ## run the tests (real-data tests read MIRROR)
 	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/pytest -q
 
@@ -34,4 +38,4 @@ bench: $(BIN)/attack-pipeline ## run every benchmark in bench/ against its refer
 	done
 
 clean: ## remove outputs and caches (keeps .venv)
-	rm -rf $(OUT) .pytest_cache .hypothesis bench/results
+	rm -rf $(OUT) $(SITE) $(dir $(SITE)).$(notdir $(SITE)).builds .pytest_cache .hypothesis bench/results

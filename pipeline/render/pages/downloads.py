@@ -9,9 +9,16 @@ whatever is linked).
 Links are relative from the page's place under `docs/`, which also holds on the site
 (`docs/techniques/T1046.md` is served as `techniques/T1046/`, one level deeper, so
 `../../layers/…` resolves to `layers/…` beside the site root's pages).
+
+With `site_url` set, each layer also gets an "Open in ATT&CK Navigator" link: the
+public Navigator loads a layer from the URL after `#layerURL=`, which must be the
+layer's published address (`<site_url>/layers/…`, served by the docs site); a
+relative or local path means nothing to it, so without `site_url` there is no such link.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from pipeline.render.pages import paths
 from pipeline.render.pages.escape import Md, text
@@ -20,12 +27,23 @@ from pipeline.render.reconcile import file_stem as report_stem
 from pipeline.render.slugs import safe_slug
 
 
+NAVIGATOR = "https://mitre-attack.github.io/attack-navigator/"
+
+
+def navigator_url(site_url: str, rel: str) -> str:
+    """The public Navigator opening the layer published at `<site_url>/<rel>`."""
+    return f"{NAVIGATOR}#layerURL={quote(site_url.rstrip('/') + '/' + rel, safe='')}"
+
+
 def _links(site: Site, page: str, candidates: list[tuple[str, str]]) -> list[Md]:
     out = []
     for label, rel in candidates:
         href = site.artifact(page, rel)
         if href:
             out.append(Md(f"[{text(label)}]({href})"))
+            if site.site_url and rel.startswith("layers/") and rel.endswith(".json"):
+                what = label.removesuffix(" (ATT&CK Navigator)")
+                out.append(Md(f"[Open the {text(what)} in ATT&CK Navigator]({navigator_url(site.site_url, rel)})"))
     return out
 
 

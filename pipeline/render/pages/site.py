@@ -93,6 +93,8 @@ class Site:
     by_kind: dict[str, list[str]] = field(default_factory=dict)
     # Markdown rendered once and reused by several pages (a detection's queries), by node key.
     memo: dict[str, Md] = field(default_factory=dict)
+    # Where the build is published (settings.site_url); "" when it is not.
+    site_url: str = ""
 
     @classmethod
     def gather(cls, g: nx.MultiDiGraph, out: Path, attack_version: str, **kwargs) -> "Site":

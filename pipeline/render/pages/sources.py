@@ -63,7 +63,7 @@ def attack_texts(ws) -> AttackTexts:
     return merge(parts)
 
 
-def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path) -> Site:
+def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") -> Site:
     return Site.gather(
         g,
         out,
@@ -71,4 +71,5 @@ def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path) -> Site:
         texts=attack_texts(ws),
         detection_sources=detection_sources(ws.config),
         mapping_sources=mapping_sources(g, ws.config),
+        site_url=site_url,
     )

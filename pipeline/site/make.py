@@ -1,0 +1,115 @@
+"""Make the site: mkdocs builds into a fresh folder, which replaces the old site whole.
+
+`site` is a link flipped to `.site.builds/<build id>` (the same scheme as the build's
+`outputs`, pipeline/build/tree.py), so a failed or killed site build leaves the
+previous site as it was, and a reader never sees half a site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from pipeline.errors import PipelineError
+from pipeline.site.source import BuildSource, open_build
+
+SHOWN_WARNINGS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SiteResult:
+    site: Path  # the published path (a link)
+    folder: Path  # the folder it points at
+    pages: int
+    seconds: float
+    search_index_bytes: int
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextlib.contextmanager
+def _mkdocs_warnings() -> Iterator[_Collect]:
+    """mkdocs' warnings, collected instead of printed (they become one error)."""
+    logger = logging.getLogger("mkdocs")
+    handler = _Collect()
+    old = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = old
+
+
+@contextlib.contextmanager
+def _source_date(epoch: int) -> Iterator[None]:
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old
+
+
+def run_mkdocs(config_file: Path) -> None:
+    """mkdocs build in this process; its warnings become one PipelineError."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    with _mkdocs_warnings() as seen:
+        try:
+            cfg = load_config(config_file=str(config_file))
+            cfg.plugins.on_startup(command="build", dirty=False)
+            try:
+                mkdocs_build(cfg)
+            finally:
+                cfg.plugins.on_shutdown()
+        except (MkDocsException, SystemExit) as exc:
+            shown = "; ".join(seen.messages[:SHOWN_WARNINGS]) or str(exc)
+            more = f" (and {len(seen.messages) - SHOWN_WARNINGS} more)" if len(seen.messages) > SHOWN_WARNINGS else ""
+            raise PipelineError(f"the site build failed: {shown}{more}", file=str(config_file)) from None
+
+
+def make_site(out: Path, site: Path, site_url: str = "") -> SiteResult:
+    """The site of the build at `out`, published at `site`."""
+    from pipeline.build import tree
+    from pipeline.site.config import mkdocs_config, write_config
+    from pipeline.site.nav import read_nav
+
+    start = time.perf_counter()
+    build: BuildSource = open_build(out)
+    site = Path(os.path.abspath(site))
+    tree.check_replaceable(site)
+    tmp = tree.new_build_dir(site)
+    try:
+        with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
+            cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url)
+            config_file = write_config(Path(work) / "mkdocs.yml", cfg)
+            with _source_date(build.epoch):
+                run_mkdocs(config_file)
+        folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    index = folder / "search" / "search_index.json"
+    pages = sum(1 for _ in build.docs.rglob("*.md"))
+    return SiteResult(site, folder, pages, time.perf_counter() - start, index.stat().st_size if index.is_file() else 0)
