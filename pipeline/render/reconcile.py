@@ -20,14 +20,18 @@ def file_stem(source_id: str) -> str:
 
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.controls import reconcile_all
+    from pipeline.reconcile import accounting
     from pipeline.reconcile.mappings import report
 
     tables, skipped = reconcile_all(ctx.workspace)
     base = out.joinpath(*DIR)
     written = []
     index = []
+    books: dict[str, list] = {"mappings": [], "detections": []}
     for rt in sorted(tables, key=lambda t: t.table.source_id):
         rep = report(rt)
+        rep["accounting"] = accounting.mapping_books(rt, ctx.graph)
+        books["mappings"].append(rep["accounting"])
         stem = file_stem(rt.table.source_id)
         written.append(write_json(base / f"{stem}.json", rep))
         path = base / f"{stem}.md"
@@ -47,11 +51,31 @@ def render(ctx, out: Path) -> list[Path]:
                 "in_coverage": rep["in_coverage"],
                 "status": rep["status"],
                 "issues": len(rep["issues"]),
+                "balanced": rep["accounting"]["balanced"],
                 "report": f"{stem}.json",
             }
         )
+    if not ctx.workspace.attack_only:
+        books["detections"] = accounting.detection_books(ctx.workspace.detections().loads, ctx.graph)
+    written.append(write_json(base / "accounting.json", books))
+    (base / "accounting.md").write_text(accounting.markdown(books), encoding="utf-8")
+    written.append(base / "accounting.md")
     written.append(write_json(base / "index.json", {"target_attack_version": ctx.workspace.attack_version, "sources": index, "skipped": skipped}))
     return written
+
+
+def _accounting_rows(books: dict | None) -> list[list[object]]:
+    from pipeline.reconcile.accounting import reasons
+
+    if books is None:
+        return []
+    return [
+        ["Pairs added by pattern rows", books["expanded"]],
+        ["Rows dropped at read", reasons(books["dropped_at_read"])],
+        ["Mappings in the graph (out of coverage)", f"{books['in_graph']} ({books['in_graph_out_of_coverage']})"],
+        ["Mappings kept out of the graph", reasons(books["not_in_graph"])],
+        ["Every row accounted for", "yes" if books["balanced"] else "no"],
+    ]
 
 
 def _cell(value: object) -> str:
@@ -82,6 +106,7 @@ def markdown(rep: dict) -> str:
                 ["Names checked against", nc["release"] or "—"],
                 ["Enabled", "yes" if rep["enabled"] else "no"],
                 ["Rows read / mappings / in coverage", f"{rep['rows']} / {rep['mappings']} / {rep['in_coverage']}"],
+                *_accounting_rows(rep.get("accounting")),
             ],
         ),
         "",
