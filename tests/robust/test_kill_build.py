@@ -283,3 +283,37 @@ def test_a_second_build_is_refused_while_one_runs(small):
     assert proc.wait(timeout=60) == 0
     check_live(small)
     assert not small.lock.exists()
+
+
+@pytest.mark.realdata
+def test_what_a_kill_inside_publish_leaves_is_recovered(small):
+    """The publish steps last milliseconds, so random kill points rarely land there;
+    the states such a kill leaves are made here on purpose: the new build renamed into
+    place but not linked, the new link made but not moved over `outputs`, a finished
+    folder with its manifest not yet renamed. The next build must repair each."""
+    assert small.run(False).returncode == 0
+    previous = small.out.resolve()
+    small.edit_card(1)
+    assert small.run(True).returncode == 0
+    new = small.out.resolve()
+    assert new != previous
+    # Killed between renaming the build into place and flipping the link:
+    tmp_link = small.root / ".out.link-999999"
+    os.symlink(os.path.relpath(previous, small.root), tmp_link)
+    os.replace(tmp_link, small.out)
+    # ... and another kill left its own link and a finished, unrenamed folder.
+    os.symlink(os.path.relpath(new, small.root), small.root / ".out.link-999998")
+    shutil.copytree(new, small.builds / ".new-killed")
+    assert check_live(small)["fingerprint"] != orjson.loads((new / "manifest.json").read_bytes())["fingerprint"]
+
+    again = small.run(True)
+    assert again.returncode == 0 and "up to date" not in again.stdout, again.stderr
+    doc = check_live(small)
+    assert small.out.resolve().name == new.name
+    assert doc == orjson.loads((small.out / "manifest.json").read_bytes())
+    assert sorted(p.name for p in small.builds.iterdir()) == sorted([previous.name, new.name])
+    assert list(small.root.glob(".out.link-*")) == []
+    # A kill during the pruning of a no-op build's leftovers: the no-op sweeps them too.
+    shutil.copytree(new, small.builds / ".new-killed-again")
+    assert "up to date" in small.run(True).stdout
+    assert sorted(p.name for p in small.builds.iterdir()) == sorted([previous.name, new.name])

@@ -125,8 +125,8 @@ def test_every_row_of_an_enabled_table_is_on_an_edge_or_named_with_its_reason(bo
     ws, g, doc = books
     by_id = {b["source"]: b for b in doc["mappings"]}
     edge_rows: dict[str, set] = {}
-    for _u, _v, d in g.edges(data=True):
-        if "source" in d and "rows" in d and d.get("relation") != "detects":
+    for u, _v, d in g.edges(data=True):
+        if g.nodes[u].get("kind") in ("control", "capability") and "source" in d:
             edge_rows.setdefault(d["source"], set()).update(d["rows"])
     tables = {rt.table.source_id: rt for rt in ws.controls().tables}
     for source in ws.config.enabled("mapping"):
