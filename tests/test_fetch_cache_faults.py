@@ -26,6 +26,7 @@ from test_fetch_network import (
     PAYLOAD,
     RULES,
     Server,
+    _no_proxy,
     cut_short,
     github_archive,
     ok,
@@ -36,13 +37,7 @@ from test_fetch_network import (
 )
 
 FAULTY = Downloader(timeout=0.2, retries=1, backoff=0.01)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("ATTACK_PIPELINE_OFFLINE", raising=False)
+__all__ = ["_no_proxy"]  # that module's autouse fixture (no proxy, network allowed) applies here too
 
 
 def snapshot(cache) -> dict[str, tuple]:
