@@ -10,8 +10,8 @@ is killed at a seeded point spread over the whole build (start-up included), and
   its size and sha256, nothing in the folder the manifest does not list, no temp file;
 - that build is the previous one, or the killed one only if it had already been
   published whole;
-- the next build, finding the killed process's lock, takes it over and succeeds, and
-  leaves no abandoned folder, link or lock behind.
+- the next build, finding the lock file the killed process left, takes it (the dead
+  process's flock is gone) and succeeds, leaving no abandoned folder, link or lock.
 
 The summary (kill points per stage the build had reached) is printed at the end.
 Set ATTACK_PIPELINE_KILL_POINTS to try more points than the default.
@@ -238,7 +238,7 @@ def test_a_build_killed_anywhere_leaves_the_previous_build_whole(small, capsys):
         if not small.lock.exists() and not published and not stage.startswith("start-up"):
             unlocked.append(f"{stage} at {at:.3f}s: {sorted(p.name for p in small.builds.iterdir())}")
 
-        # The next build takes the dead process's lock over and finishes the job.
+        # The next build takes the lock the dead process left and finishes the job.
         again = small.run(include_attack)
         assert again.returncode == 0, f"kill point {n} at {at:.3f}s ({stage}): {again.stderr}"
         assert ("up to date" in again.stdout) == published, again.stdout
@@ -253,7 +253,7 @@ def test_a_build_killed_anywhere_leaves_the_previous_build_whole(small, capsys):
         print(f"\nkill points: {sum(stages.values())} over {span:.2f}s (one rebuild {duration:.2f}s), seed {SEED}")
         for stage, count in sorted(stages.items(), key=lambda kv: -kv[1]):
             print(f"  {count:3d}  {stage}")
-        print(f"  stale locks taken over: {stale_locks}; temp files left in the cache by killed runs: {len(cache_parts)}")
+        print(f"  lock files left by killed builds (free at once): {stale_locks}; temp files left in the cache by killed runs: {len(cache_parts)}")
     assert sum(stages.values()) == KILL_POINTS
     in_build = sum(c for s, c in stages.items() if s.startswith(("lock held", "rendering", "manifest", "publishing")))
     assert in_build >= KILL_POINTS // 4, stages  # most points must land inside the build proper
