@@ -210,3 +210,26 @@ def test_a_good_official_release_survives_a_bad_update(tmp_path, fault):
         assert temp_entries(tmp_path / "cache") == []
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("fault", ["truncated", "http-500", "http-404"])
+def test_a_failed_update_from_a_served_mirror_leaves_the_good_entry_alone(tmp_path, fault):
+    """With `base_url`, a file may be served as `name` or `name.gz`: a fault on both
+    names leaves the cached copy of a served mirror as it was."""
+    server = Server(tmp_path / "www")
+    try:
+        sources = write_sources(tmp_path, server.base, base_url=server.base)
+        source = load_config(sources).source("demo/file")
+        server.route("mappings/table.json", ok(PAYLOAD))
+        good = resolver(tmp_path, sources).fetch(source)
+        assert good.origin == "base-url" and good.path.read_bytes() == PAYLOAD
+        before = snapshot(tmp_path / "cache")
+        for name in ("mappings/table.json", "mappings/table.json.gz"):
+            _fault(server, name, fault, PAYLOAD + b"new")
+        with pytest.raises(PipelineError) as info:
+            resolver(tmp_path, sources, update=True, downloader=FAULTY).fetch(source)
+        assert "\n" not in info.value.one_line()
+        assert snapshot(tmp_path / "cache") == before
+        assert temp_entries(tmp_path / "cache") == []
+    finally:
+        server.close()
