@@ -233,3 +233,49 @@ def test_a_failed_update_from_a_served_mirror_leaves_the_good_entry_alone(tmp_pa
         assert temp_entries(tmp_path / "cache") == []
     finally:
         server.close()
+
+
+def test_a_fetch_killed_mid_download_leaves_the_good_entry_and_only_an_ignored_part(tmp_path):
+    """`attack-pipeline fetch --update` as a real process, SIGKILLed while the body
+    trickles in: the good entry is intact, the temp file it leaves is never read, and
+    the next fetch verifies the good copy against the lock without the network."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = Server(tmp_path / "www")
+    try:
+        sources = write_sources(tmp_path, server.base)
+        source = load_config(sources).source("demo/file")
+        server.route("files/table.json", ok(PAYLOAD))
+        first = resolver(tmp_path, sources)
+        first.fetch(source)
+        first.save_lock()
+        cache = tmp_path / "cache"
+        before = snapshot(cache)
+        lock_before = sources.with_name("sources.lock").read_bytes()
+
+        server.route("files/table.json", cut_short(PAYLOAD + b"new", 100, pause=30))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ATTACK_PIPELINE_") and "proxy" not in k.lower()}
+        env["ATTACK_PIPELINE_CACHE"] = str(cache)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "fetch", "demo/file", "--update", "--sources", str(sources), "--timeout", "60"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not (len(server.requests) >= 2 and list(cache.rglob("*.part"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "the download never started"
+            time.sleep(0.01)
+        time.sleep(0.2)  # the first bytes are in; the rest never come
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+        parts = [p.relative_to(cache).as_posix() for p in cache.rglob("*.part")]
+        assert len(parts) == 1  # what a kill leaves; swept by a later fill of that name once stale
+        assert {k: v for k, v in snapshot(cache).items() if k not in parts} == before
+        assert sources.with_name("sources.lock").read_bytes() == lock_before
+        again = resolver(tmp_path, sources, allow_network=False).fetch(source)
+        assert (again.origin, again.lock) == ("cache", "verified") and again.path.read_bytes() == PAYLOAD
+    finally:
+        server.close()
