@@ -36,7 +36,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261124
-KILL_POINTS = int(os.environ.get("ATTACK_PIPELINE_KILL_POINTS", "60"))
+KILL_POINTS = int(os.environ.get("ATTACK_PIPELINE_KILL_POINTS", "50"))
 MARKER = ".attack-pipeline-output"
 CARD = "T1046 Network Service Scanning.md"
 VERIS = "mappings/mappings-explorer/veris/attack-16.1/veris-1.4.0"
