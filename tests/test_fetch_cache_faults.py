@@ -156,17 +156,23 @@ def test_a_failed_update_leaves_the_good_folder_entry_alone(tmp_path, fault):
         server.close()
 
 
+def pinned_good_copy(tmp_path, server):
+    """demo/file downloaded into the cache and pinned in the lock: (sources, source, fetched)."""
+    sources = write_sources(tmp_path, server.base)
+    source = load_config(sources).source("demo/file")
+    server.route("files/table.json", ok(PAYLOAD))
+    first = resolver(tmp_path, sources)
+    good = first.fetch(source)
+    first.save_lock()
+    return sources, source, good
+
+
 def test_a_damaged_entry_is_dropped_and_a_wrong_download_never_replaces_it(tmp_path):
     """A cache entry that no longer matches its pin is worthless; the download that
     should replace it fails the pin too: the cache ends empty, not holding either."""
     server = Server(tmp_path / "www")
     try:
-        sources = write_sources(tmp_path, server.base)
-        source = load_config(sources).source("demo/file")
-        server.route("files/table.json", ok(PAYLOAD))
-        first = resolver(tmp_path, sources)
-        good = first.fetch(source)
-        first.save_lock()
+        sources, source, good = pinned_good_copy(tmp_path, server)
         good.path.write_bytes(PAYLOAD[:-1] + b"X")  # damaged on disk
         server.route("files/table.json", ok(PAYLOAD + b"tampered"))
         warnings: list[str] = []
@@ -246,12 +252,7 @@ def test_a_fetch_killed_mid_download_leaves_the_good_entry_and_only_an_ignored_p
 
     server = Server(tmp_path / "www")
     try:
-        sources = write_sources(tmp_path, server.base)
-        source = load_config(sources).source("demo/file")
-        server.route("files/table.json", ok(PAYLOAD))
-        first = resolver(tmp_path, sources)
-        first.fetch(source)
-        first.save_lock()
+        sources, source, _good = pinned_good_copy(tmp_path, server)
         cache = tmp_path / "cache"
         before = snapshot(cache)
         lock_before = sources.with_name("sources.lock").read_bytes()
