@@ -148,7 +148,9 @@ class MappingTable:
 
     `rows` counts the records read from the file(s) (a regex row of a NIST table counts
     once even though it yields many `Mapping`s); `attack_version` is the release the
-    table declares for itself.
+    table declares for itself. The books balance: `rows + expanded == len(mappings) +
+    sum(dropped)`, where `expanded` counts the extra pairs pattern rows yield and
+    `dropped` the records left out, by the code of the warning that says why.
     """
 
     source_id: str
@@ -165,6 +167,8 @@ class MappingTable:
     mapping_types: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
     issues: tuple[Issue, ...] = ()
+    expanded: int = 0
+    dropped: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

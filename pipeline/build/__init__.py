@@ -82,6 +82,7 @@ def build(
         live = tree.current(out)
         previous = manifest.read(live)
         if not force and previous and previous.get("fingerprint") == fp and manifest.intact(live, previous):
+            tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
             return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)))
 
         g = ws.graph(progress)

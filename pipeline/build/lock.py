@@ -1,12 +1,16 @@
 """One build at a time per output directory.
 
 Two builds writing the same outputs would each swap in half of what the other expects.
-The lock is a file created exclusively beside the outputs, holding the owner's pid and
-host; a lock whose process is gone (killed build, reboot) is taken over.
+The lock is a file beside the outputs holding an exclusive `flock` and, for the
+message, the owner's pid and host. The kernel drops the flock when its process dies,
+however it dies, so a killed build's lock is free at once; no guess from a pid (which
+may be reused) or from the file's contents (which two recovering builds could both
+judge stale and both take) decides who builds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 from pathlib import Path
@@ -18,20 +22,14 @@ class BuildLocked(PipelineError):
     """Another live build holds the output directory."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class BuildLock:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.held = False
+        self.fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
 
     def __enter__(self) -> "BuildLock":
         self.acquire()
@@ -41,41 +39,49 @@ class BuildLock:
         self.release()
 
     def acquire(self) -> None:
-        me = f"{os.getpid()} {socket.gethostname()}\n"
+        me = f"{os.getpid()} {socket.gethostname()}\n".encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        for _ in range(20):
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                if self._stale():
-                    self.path.unlink(missing_ok=True)
-                    continue
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise PipelineError(f"cannot open the build lock: {exc.strerror or exc}", file=str(self.path)) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if not isinstance(exc, BlockingIOError):
+                    raise PipelineError(f"cannot lock the build lock: {exc.strerror or exc}", file=str(self.path)) from None
                 owner = self._owner()
                 raise BuildLocked(
                     f"another build (pid {owner[0]} on {owner[1]}) is writing these outputs; "
-                    "wait for it, or delete the lock file if that process is gone",
+                    "wait for it to finish",
                     file=str(self.path),
                 ) from None
-            with os.fdopen(fd, "w") as fh:
-                fh.write(me)
-            self.held = True
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the holder we waited on removed this file: lock the new one
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, me)
+            self.fd = fd
             return
         raise BuildLocked("could not take the build lock", file=str(self.path))
 
     def release(self) -> None:
-        if self.held:
+        if self.fd is not None:
+            # Unlink while still locked: a build that opened this file meanwhile sees
+            # that it is gone and locks a fresh one.
             self.path.unlink(missing_ok=True)
-            self.held = False
+            os.close(self.fd)
+            self.fd = None
 
     def _owner(self) -> tuple[str, str]:
         try:
             pid, _, host = self.path.read_text().strip().partition(" ")
         except OSError:
             return "?", "?"
-        return pid, host
-
-    def _stale(self) -> bool:
-        pid, host = self._owner()
-        if not pid.isdigit():
-            return True  # unreadable or half-written: no live build wrote it whole
-        return host == socket.gethostname() and not _alive(int(pid))
+        return (pid or "?"), (host or "?")

@@ -8,6 +8,7 @@ so a reader or a killed build only ever sees a whole build. The previous build i
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -85,7 +86,7 @@ def prune(out: Path) -> None:
     """Keep the live build and the one before it; remove older and abandoned folders."""
     base = builds_dir(out)
     live = current(out)
-    entries = [p for p in base.iterdir() if p.is_dir()]
+    entries = [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
     finished = sorted((p for p in entries if not p.name.startswith(".new-")), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     keep = {live.resolve()} if live else set()
     for p in finished:
@@ -95,3 +96,7 @@ def prune(out: Path) -> None:
     for p in entries:
         if p.resolve() not in keep:
             shutil.rmtree(p, ignore_errors=True)
+    # A link made by a build killed before it replaced `out` (the lock is held: none is in use).
+    for stray in out.parent.glob(f".{glob.escape(out.name)}.link-*"):
+        if stray.is_symlink():
+            stray.unlink(missing_ok=True)

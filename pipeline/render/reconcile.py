@@ -21,6 +21,7 @@ def file_stem(source_id: str) -> str:
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.controls import mapping_sources
     from pipeline.perf import paused_gc
+    from pipeline.reconcile import accounting
 
     ws = ctx.workspace
     units = ctx.units
@@ -30,19 +31,28 @@ def render(ctx, out: Path) -> list[Path]:
     with paused_gc():  # ~120,000 records that live to the end: nothing for the collector
         for source in mapping_sources(ws, enabled_only=False):
             catalogs = [sid for sid in units.framework_sources(source.framework) if ws.config.source(sid).kind == "catalog"]
-            files, entry = units.run(f"reconcile/{source.id}", [source.id, *catalogs], lambda source=source: _one(ws, source, base))
+            files, entry = units.run(f"reconcile/{source.id}", [source.id, *catalogs], lambda source=source: _one(ws, ctx.graph, source, base))
             written += files
             entries.append(entry)
-    index = sorted((e["report"] for e in entries if "report" in e), key=lambda e: e["source"])
+    read = sorted((e for e in entries if "report" in e), key=lambda e: e["report"]["source"])
+    index = [e["report"] for e in read]
     skipped = [e["skipped"] for e in entries if "skipped" in e]
+    books: dict[str, list] = {"mappings": [e["books"] for e in read], "detections": []}
+    if not ws.attack_only:
+        books["detections"] = accounting.detection_books(ws.detections().loads, ctx.graph)
+    written.append(write_json(base / "accounting.json", books))
+    (base / "accounting.md").write_text(accounting.markdown(books), encoding="utf-8")
+    written.append(base / "accounting.md")
     written.append(write_json(base / "index.json", {"target_attack_version": ws.attack_version, "sources": index, "skipped": skipped}))
     return written
 
 
-def _one(ws, source, base: Path) -> tuple[list[Path], dict]:
-    """The report of one mapping source, or why it could not be read."""
+def _one(ws, graph, source, base: Path) -> tuple[list[Path], dict]:
+    """The report of one mapping source with its books (rows read, dropped, in the
+    graph), or why it could not be read."""
     from pipeline.controls import reconcile_source
     from pipeline.errors import PipelineError
+    from pipeline.reconcile import accounting
     from pipeline.reconcile.mappings import report
 
     try:
@@ -50,6 +60,7 @@ def _one(ws, source, base: Path) -> tuple[list[Path], dict]:
     except PipelineError as exc:
         return [], {"skipped": {"source": source.id, "enabled": source.enabled, "problem": exc.one_line()}}
     rep = report(rt)
+    rep["accounting"] = accounting.mapping_books(rt, graph)
     stem = file_stem(rt.table.source_id)
     path = base / f"{stem}.md"
     written = [write_json(base / f"{stem}.json", rep)]
@@ -68,9 +79,24 @@ def _one(ws, source, base: Path) -> tuple[list[Path], dict]:
         "in_coverage": rep["in_coverage"],
         "status": rep["status"],
         "issues": len(rep["issues"]),
+        "balanced": rep["accounting"]["balanced"],
         "report": f"{stem}.json",
     }
-    return written, {"report": entry}
+    return written, {"report": entry, "books": rep["accounting"]}
+
+
+def _accounting_rows(books: dict | None) -> list[list[object]]:
+    from pipeline.reconcile.accounting import reasons
+
+    if books is None:
+        return []
+    return [
+        ["Pairs added by pattern rows", books["expanded"]],
+        ["Rows dropped at read", reasons(books["dropped_at_read"])],
+        ["Mappings in the graph (out of coverage)", f"{books['in_graph']} ({books['in_graph_out_of_coverage']})"],
+        ["Mappings kept out of the graph", reasons(books["not_in_graph"])],
+        ["Every row accounted for", "yes" if books["balanced"] else "no"],
+    ]
 
 
 def _cell(value: object) -> str:
@@ -101,6 +127,7 @@ def markdown(rep: dict) -> str:
                 ["Names checked against", nc["release"] or "—"],
                 ["Enabled", "yes" if rep["enabled"] else "no"],
                 ["Rows read / mappings / in coverage", f"{rep['rows']} / {rep['mappings']} / {rep['in_coverage']}"],
+                *_accounting_rows(rep.get("accounting")),
             ],
         ),
         "",

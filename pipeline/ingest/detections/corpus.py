@@ -53,6 +53,10 @@ class SourceLoad:
     cached: int
     empty: int
     seconds: float = field(default=0.0, compare=False)
+    # Files that gave no detection, by why: the warning's code, or `no-detection` for a
+    # file that holds none without being wrong (a card with no query). With `detections`
+    # these account for every file listed.
+    no_records: tuple[tuple[str, int], ...] = ()
 
 
 def source_name(source: Source) -> str:
@@ -213,13 +217,17 @@ def _finish(p: _Pending) -> SourceLoad:
     detections: list[Detection] = []
     seen: dict[str, str] = {}
     empty = 0
+    why: dict[str, int] = {}
     for rel in p.files:
         if rel not in p.results:
+            why["detection-file-unreadable"] = why.get("detection-file-unreadable", 0) + 1
             continue
         records, found = p.results[rel]
         issues.extend(found)
         if not records:
             empty += 1
+            code = found[0].code if found else "no-detection"
+            why[code] = why.get(code, 0) + 1
         for record in records:
             if record.id in seen:
                 unique = f"{record.native_id}~{path_id(rel)[:8]}"
@@ -244,6 +252,7 @@ def _finish(p: _Pending) -> SourceLoad:
         cached=p.cached,
         empty=empty,
         seconds=p.waited + time.perf_counter() - started,
+        no_records=tuple(sorted(why.items())),
     )
 
 

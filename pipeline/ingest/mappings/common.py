@@ -134,6 +134,8 @@ class TableBuilder:
     mappings: list[Mapping] = field(default_factory=list)
     capabilities: dict[str, Capability] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    expanded: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
     _seen: dict[tuple, str] = field(default_factory=dict)
     _ids: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _kinds: dict[tuple, tuple] = field(default_factory=dict)
@@ -151,13 +153,21 @@ class TableBuilder:
     def issue(self, code: str, problem: str, record: str | None = None, file: str | None = None) -> None:
         self.issues.append(Issue(code=code, problem=problem, file=file or self.file, record=record))
 
+    def skip(self, code: str, problem: str, record: str | None = None, file: str | None = None) -> None:
+        """A warning that also leaves one record out: counted, so no row is lost silently."""
+        self.issue(code, problem, record, file)
+        self.count_dropped(code)
+
+    def count_dropped(self, code: str) -> None:
+        self.dropped[code] = self.dropped.get(code, 0) + 1
+
     def _id(self, side: str, value: object, non_mappable: bool, where: str, file: str) -> tuple[bool, str | None]:
         """(ok, normalised id); an absent id is fine on a non_mappable row only."""
         if value is None or (type(value) is str and (not value or value.isspace())):
             if non_mappable:
                 return True, None
             label = self.subject_kind if side == "subject" else "ATT&CK technique"
-            self.issue("missing-id", f"row has no {label} id; skipped", where, file)
+            self.skip("missing-id", f"row has no {label} id; skipped", where, file)
             return False, None
         found = None
         if type(value) is str:
@@ -169,7 +179,7 @@ class TableBuilder:
                 self._ids[key] = found
         if found is None:
             label = self.subject_kind if side == "subject" else "ATT&CK technique"
-            self.issue("bad-id", f"malformed {label} id {value!r}; skipped", where, file)
+            self.skip("bad-id", f"malformed {label} id {value!r}; skipped", where, file)
             return False, None
         return True, found
 
@@ -224,6 +234,7 @@ class TableBuilder:
         for code, problem in problems:
             self.issue(code, problem, where, file)
         if kind is None:
+            self.count_dropped(problems[0][0] if problems else "unknown-mapping-type")
             return None
         related = None
         if type(related_score) is str and related_score and not related_score.isspace():
@@ -263,7 +274,7 @@ class TableBuilder:
         ident = mapping.identity()
         first = self._seen.get(ident)
         if first is not None:
-            self.issue("duplicate-row", f"duplicates {first}; dropped", mapping.row, mapping.file)
+            self.skip("duplicate-row", f"duplicates {first}; dropped", mapping.row, mapping.file)
             return None
         self._seen[ident] = f"{mapping.file}: {mapping.row}" if mapping.file != self.file else mapping.row
         self.mappings.append(mapping)
@@ -299,6 +310,8 @@ class TableBuilder:
             mappings=tuple(self.mappings),
             capabilities=tuple(self.capabilities[k] for k in sorted(self.capabilities)),
             issues=tuple(self.issues),
+            expanded=self.expanded,
+            dropped=tuple(sorted(self.dropped.items())),
             **extra,
         )
 

@@ -74,7 +74,7 @@ def read_mapex(path: Path, spec: TableSpec, *, file: str | None = None) -> Mappi
         b.rows += 1
         where = f"mapping_objects[{i}]"
         if not isinstance(obj, dict):
-            b.issue("bad-row", "not a JSON object; skipped", where)
+            b.skip("bad-row", "not a JSON object; skipped", where)
             continue
         group = text(obj.get("capability_group"))
         m = b.row(

@@ -113,13 +113,16 @@ class NistRows:
         line = tuple(sorted(values.items()))
         first = self._lines.get(line)
         if first is not None:
-            self.b.issue("duplicate-row", f"duplicates {first}; dropped", where, file)
+            self.b.skip("duplicate-row", f"duplicates {first}; dropped", where, file)
             return
         self._lines[line] = where
+        before = len(self.b.issues)
         techniques = self._ids("technique", values.get("technique", ""), where, file)
         controls = self._ids("control", values.get("control", ""), where, file)
         if techniques is None or controls is None:
+            self.b.count_dropped(self.b.issues[before].code)  # one row, however many sides were bad
             return
+        self.b.expanded += len(controls) * len(techniques) - 1
         extra = tuple((k, values[k]) for k in ("mitigation", "date") if values.get(k))
         # Names describe a literal id only; a pattern's expansions get theirs from ATT&CK.
         literal_control = not is_pattern(values["control"])

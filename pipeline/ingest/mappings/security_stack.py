@@ -56,13 +56,13 @@ def _load(data: bytes, b: TableBuilder, file: str):
 def _scores(b: TableBuilder, scores: object, where: str, file: str, **row) -> None:
     if not isinstance(scores, list) or not scores:
         b.rows += 1
-        b.issue("missing-score", "entry has no scores; skipped", where, file)
+        b.skip("missing-score", "entry has no scores; skipped", where, file)
         return
     for j, score in enumerate(scores):
         b.rows += 1
         at = f"{where}[{j}]"
         if not isinstance(score, dict):
-            b.issue("missing-score", "score is not a mapping with category and value; skipped", at, file)
+            b.skip("missing-score", "score is not a mapping with category and value; skipped", at, file)
             continue
         b.row(
             at,
@@ -143,7 +143,7 @@ def read_security_stack_file(path: Path, b: TableBuilder, file: str) -> None:
         where = f"techniques[{i}]"
         if not isinstance(entry, dict):
             b.rows += 1
-            b.issue("bad-row", "technique entry is not a mapping; skipped", where, file)
+            b.skip("bad-row", "technique entry is not a mapping; skipped", where, file)
             continue
         tid = entry.get("id")
         _scores(
@@ -161,13 +161,13 @@ def read_security_stack_file(path: Path, b: TableBuilder, file: str) -> None:
             subs = block.get("sub-techniques") if isinstance(block, dict) else None
             if not isinstance(subs, list) or not subs:
                 b.rows += 1
-                b.issue("bad-row", "block has no `sub-techniques` list; skipped", bwhere, file)
+                b.skip("bad-row", "block has no `sub-techniques` list; skipped", bwhere, file)
                 continue
             for s, sub in enumerate(subs):
                 swhere = f"{bwhere}.sub-techniques[{s}]"
                 if not isinstance(sub, dict):
                     b.rows += 1
-                    b.issue("bad-row", "sub-technique is not a mapping with id and name; skipped", swhere, file)
+                    b.skip("bad-row", "sub-technique is not a mapping with id and name; skipped", swhere, file)
                     continue
                 _scores(
                     b, block.get("scores"), f"{swhere}.scores", file,

@@ -71,7 +71,7 @@ def read_stix_mappings(path: Path, spec: TableSpec, *, file: str | None = None) 
         where = rel["id"]
         subject = subjects.get(text(rel.get("source_ref"))) or subjects.get(text(rel.get("target_ref")))
         if subject is None:
-            b.issue("bad-row", "mapping relationship points at no control, capability or vulnerability of the bundle; skipped", where)
+            b.skip("bad-row", "mapping relationship points at no control, capability or vulnerability of the bundle; skipped", where)
             continue
         published_subject = text(rel.get("x_published_subject_id")) or _external_id(subject)
         group = text(subject.get("x_family")) or text(subject.get("x_group"))
