@@ -28,6 +28,9 @@ def render(ctx, out: Path) -> list[Path]:
             "attack_version": release.version,
             "stix_version": release.stix_version,
             "matrix": release.matrix,
+            # The newest `modified` of its objects: the release's date, for outputs that
+            # must carry one (the site's sitemap) and stay the same for the same inputs.
+            "released": max((o.modified for o in release.objects.values() if getattr(o, "modified", "")), default=""),
             "tactics": list(release.tactics),
             "revoked": {
                 key: {"status": r.status, "chain": list(r.chain), "reason": r.reason}

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+
+import orjson
 
 from pipeline.build import manifest
 from pipeline.errors import PipelineError
@@ -48,12 +51,22 @@ def build_epoch(root: Path) -> int:
     """The date the site gives its pages (sitemap `lastmod`, gzip headers).
 
     The manifest holds no timestamp (two builds of the same inputs are identical), so
-    the date is the one the file system gives the manifest: it is written once, when
-    the build finishes, and never touched again, so every site made from one build
-    carries the same date. SOURCE_DATE_EPOCH, when set, wins (reproducible-builds
-    convention).
+    the date comes from the inputs: the newest ATT&CK release date among the build's
+    `reports/attack-<domain>.json`. Two sites made from the same inputs are then
+    byte-identical whenever and wherever they are built. SOURCE_DATE_EPOCH, when set,
+    wins (reproducible-builds convention); a build without release reports falls back
+    to the date the file system gives its manifest.
     """
     env = os.environ.get("SOURCE_DATE_EPOCH", "")
     if env.isdigit():
         return int(env)
+    dates = []
+    for report in sorted((root / "reports").glob("attack-*.json")):
+        try:
+            released = orjson.loads(report.read_bytes()).get("released", "")
+            dates.append(datetime.fromisoformat(released.replace("Z", "+00:00")).astimezone(timezone.utc))
+        except (OSError, orjson.JSONDecodeError, AttributeError, ValueError):
+            continue
+    if dates:
+        return int(max(dates).timestamp())
     return int((root / manifest.NAME).stat().st_mtime)
