@@ -19,6 +19,7 @@ largest YAML document a few thousand nodes).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -26,10 +27,14 @@ from pipeline.errors import ConfigError, InputError
 
 # orjson refuses documents nested deeper than this itself; the project's limit may only be lower.
 ORJSON_MAX_DEPTH = 1024
+# libyaml's composer recurses in C: a hundred thousand nested `- ` or `[` crash the
+# interpreter (a segmentation fault, not an exception); 5,000 levels are still safe.
+YAML_MAX_DEPTH = 5000
 
 ENV = {
     "max_file_bytes": "ATTACK_PIPELINE_MAX_FILE_BYTES",
     "yaml_max_nodes": "ATTACK_PIPELINE_YAML_MAX_NODES",
+    "yaml_max_depth": "ATTACK_PIPELINE_YAML_MAX_DEPTH",
     "json_max_depth": "ATTACK_PIPELINE_JSON_MAX_DEPTH",
     "http_timeout": "ATTACK_PIPELINE_HTTP_TIMEOUT",
 }
@@ -38,11 +43,13 @@ ENV = {
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     """`max_file_bytes` bounds a file on disk and its decompressed bytes; `yaml_max_nodes`
-    the nodes of a YAML document once its aliases are expanded; `json_max_depth` the
+    the nodes of a YAML document once its aliases are expanded; `yaml_max_depth` and
+    `json_max_depth` the
     nesting of arrays and objects; `http_timeout` the seconds without data on a download."""
 
     max_file_bytes: int = 256 * 1024 * 1024
     yaml_max_nodes: int = 100_000
+    yaml_max_depth: int = 1000
     json_max_depth: int = 64
     http_timeout: float = 60.0
 
@@ -50,6 +57,7 @@ class Limits:
         for name, low, high in (
             ("max_file_bytes", 1, None),
             ("yaml_max_nodes", 1, None),
+            ("yaml_max_depth", 1, YAML_MAX_DEPTH),
             ("json_max_depth", 1, ORJSON_MAX_DEPTH),
             ("http_timeout", 0.001, None),
         ):
@@ -290,18 +298,107 @@ def _loader_class(limit: int) -> type:
     return cls
 
 
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of [ ] and { } (quotes ignored, so never less than the real one)."""
+    depth = deepest = 0
+    for c in _NOT_BRACKET.sub("", text):
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def yaml_depth_exceeds(data: str | bytes, limit: int) -> bool:
+    """Whether YAML `text` nests collections more than `limit` levels deep, found without
+    composing it (composing is what recurses in C).
+
+    A block collection nested in another starts further right, after indentation or
+    the `- `, `? `, `: ` indicators that begin a line (a sequence may sit at its key's
+    column, so two levels per column at most), and a flow collection needs a bracket
+    per level: short line openings and few brackets prove a file shallow at once, which
+    is every real file. Otherwise the event stream (libyaml's parser is iterative) is
+    counted."""
+    import yaml
+    from yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    # UTF-16/32 bytes (NULs between characters) hide the shape from the text checks.
+    text = data if isinstance(data, str) else "" if b"\x00" in data else data.decode("utf-8", "replace")
+    # No line opening of limit/4 characters: block nesting below limit/2; fewer than
+    # limit/2 brackets (or that flow depth): flow nesting below limit/2.
+    quarter = max(1, limit // 4 - 1)
+    brackets = text.count("[") + text.count("{")
+    if (
+        text
+        and re.search(rf"(?:^|\n)[ \t?:-]{{{quarter},}}", text) is None
+        and (brackets < limit // 2 or _flow_depth(text) < limit // 2)
+    ):
+        return False
+    depth = 0
+    try:
+        for event in yaml.parse(data, Loader=_yaml_base()):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False  # invalid before it got too deep: loading it reports the error
+    return False
+
+
+def _text(data: str | bytes) -> str | bytes:
+    limits = current()
+    if yaml_depth_exceeds(data, limits.yaml_max_depth):
+        raise YamlLimitError(
+            f"YAML nested more than {limits.yaml_max_depth:,} levels deep "
+            f"(yaml_max_depth; raise it in [settings] or {ENV['yaml_max_depth']})"
+        )
+    return data
+
+
+def _has_anchor(text: str) -> bool:
+    """An `&name` at the start of the text or after a space or a flow indicator
+    (`a=1&b=2` in a URL is no anchor)."""
+    at = text.find("&")
+    while at != -1:
+        if (at == 0 or text[at - 1] in " \t\r\n[{,") and text[at + 1 : at + 2].strip():
+            return True
+        at = text.find("&", at + 1)
+    return False
+
+
+def _loader_for(data: str | bytes) -> type:
+    """Aliases need anchors: without one the plain safe loader is enough and the alias
+    count is skipped (UTF-16 bytes, with NULs, are not inspected: any `&` counts)."""
+    if isinstance(data, bytes):
+        if b"&" not in data:
+            return _yaml_base()
+        if b"\x00" in data:
+            return limited_loader()
+        data = data.decode("utf-8", "replace")
+    return limited_loader() if _has_anchor(data) else _yaml_base()
+
+
 def yaml_load(data: str | bytes):
     """One YAML document through the limited safe loader."""
     import yaml
 
-    return yaml.load(data, Loader=limited_loader())  # noqa: S506 - a subclass of the *safe* loader
+    data = _text(data)
+    return yaml.load(data, Loader=_loader_for(data))  # noqa: S506 - a subclass of the *safe* loader
 
 
 def yaml_load_all(data: str | bytes) -> list:
     """Every YAML document through the limited safe loader."""
     import yaml
 
-    return list(yaml.load_all(data, Loader=limited_loader()))  # noqa: S506 - a subclass of the *safe* loader
+    data = _text(data)
+    return list(yaml.load_all(data, Loader=_loader_for(data)))  # noqa: S506 - a subclass of the *safe* loader
 
 
 __all__ = [
