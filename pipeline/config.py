@@ -13,7 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
+from pipeline.limits import Limits, activate, from_settings, read_limited
 from pipeline.model import DOMAINS
 
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
@@ -74,6 +75,7 @@ class Config:
     repositories: dict[str, Repository]
     site_url: str = ""
     base_url: str = ""
+    limits: Limits = field(default_factory=Limits)
     _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -235,13 +237,23 @@ def load_config(path: Path | None = None) -> Config:
     path = Path(path) if path is not None else default_sources_file()
     file = str(path)
     try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+        raw = tomllib.loads(read_limited(path, file).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError("sources file not found (set --sources or ATTACK_PIPELINE_SOURCES)", file=file) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the sources file: {exc.strerror or exc}", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})", file=file) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=file) from None
+    except InputError as exc:  # over the size limit
+        raise ConfigError(exc.problem, file=file) from None
+    except RecursionError:
+        raise ConfigError("not valid TOML: nested too deeply", file=file) from None
     settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ConfigError("[settings] must be a table", file=file, record="[settings]")
+    limits = from_settings(settings, file)
     repos = _repositories(raw.get("repositories", {}), file)
     sources = _attack_sources(_need(raw, "attack", "[attack]", file, dict), file)
     for i, body in enumerate(raw.get("source", [])):
@@ -257,4 +269,7 @@ def load_config(path: Path | None = None) -> Config:
     base_url = settings.get("base_url", "")
     if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
         raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
-    return Config(file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"))
+    activate(limits)
+    return Config(
+        file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"), limits=limits
+    )
