@@ -134,6 +134,15 @@ def _check_relative(path: str, where: str, file: str) -> str:
     return path
 
 
+def _fill(pattern: str, fill: dict[str, str], key: str, file: str) -> str:
+    """A release's URL or mirror path from its pattern; only {domain} and {version} exist."""
+    try:
+        return pattern.format(**fill)
+    except (KeyError, IndexError, AttributeError, ValueError) as exc:
+        problem = f"unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+        raise ConfigError(f"{key} {pattern!r}: {problem} (only {{domain}} and {{version}} may be used)", file=file, record="[attack]") from None
+
+
 def _attack_sources(table: dict, file: str) -> list[Source]:
     where = "[attack]"
     mirror = _need(table, "mirror", where, file)
@@ -154,13 +163,14 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
         if stix not in urls:
             raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
         fill = {"domain": domain, "version": version}
+        key = f"url_stix{stix.replace('.', '')}"
         out.append(
             Source(
                 id=f"attack/{domain}-{version}",
                 kind="attack",
                 format=f"stix-{stix}",
-                url=urls[stix].format(**fill),
-                mirror_path=_check_relative(mirror.format(**fill), rwhere, file),
+                url=_fill(urls[stix], fill, key, file),
+                mirror_path=_check_relative(_fill(mirror, fill, "mirror", file), rwhere, file),
                 domain=domain,
                 attack_version=version,
                 stix_version=stix,

@@ -125,13 +125,24 @@ def check_size(size: int, file: str, what: str = "file") -> None:
 def read_limited(path: Path, file: str | None = None) -> bytes:
     """A file's bytes, refused before reading when it is larger than `max_file_bytes`.
 
-    Reads through the open handle (fstat, then at most limit + 1 bytes) so that a file
-    growing between the check and the read is still bounded."""
+    Reads through the open handle: fstat, then the size it gave plus one byte (not
+    limit + 1: Python allocates the whole count up front), then, for a file that grew
+    or a special file without a size, chunks until the end or the limit."""
     name = file or str(path)
+    limit = current().max_file_bytes
     with open(path, "rb") as fh:
-        check_size(os.fstat(fh.fileno()).st_size, name)
-        limit = current().max_file_bytes
-        data = fh.read(limit + 1)
+        size = os.fstat(fh.fileno()).st_size
+        check_size(size, name)
+        data = fh.read(size + 1)
+        if len(data) > size:
+            parts, total = [data], len(data)
+            while total <= limit:
+                chunk = fh.read(min(1 << 20, limit + 1 - total))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                total += len(chunk)
+            data = b"".join(parts)
     check_size(len(data), name)
     return data
 

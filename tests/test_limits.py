@@ -326,3 +326,25 @@ def test_default_download_timeout_is_sixty_seconds():
 
     assert Downloader().timeout == 60.0
     assert socket.getdefaulttimeout() is None  # nothing relies on a global socket timeout
+
+
+def test_a_bounded_read_allocates_what_the_file_holds_not_the_limit(tmp_path):
+    """read(limit + 1) made Python allocate 256 MB for every file, even an empty one."""
+    import tracemalloc
+
+    path = tmp_path / "small.json"
+    path.write_bytes(b"{}")
+    tracemalloc.start()
+    try:
+        assert limits.read_limited(path) == b"{}"
+        assert limits.gunzip_limited(gzip.compress(b"{}"), "small.json.gz") == b"{}"
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_a_special_file_without_a_size_is_still_bounded():
+    limits.activate(limits.Limits(max_file_bytes=4096))
+    with pytest.raises(InputError, match=r"/dev/zero: file is 4,097 bytes, over the limit of 4,096 bytes"):
+        limits.read_limited(Path("/dev/zero"))

@@ -36,7 +36,8 @@ def read_nist_xlsx(
         return b.table()
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    # SyntaxError: the XML parse errors of ElementTree and lxml, through which openpyxl streams a damaged sheet.
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError) as exc:
         b.issue("bad-format", f"not a readable xlsx workbook: {exc}")
         return b.table()
     try:
@@ -52,7 +53,7 @@ def read_nist_xlsx(
                 continue
             for n, cells in enumerate(it, start=2):
                 rows.row(list(cells), f"{sheet} row {n}")
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError) as exc:
         b.issue("bad-format", f"unreadable xlsx content: {exc}")
     finally:
         wb.close()

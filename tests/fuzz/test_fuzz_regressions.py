@@ -1,0 +1,108 @@
+"""Inputs the fuzzing found that broke a parser's contract, each kept as a regression test.
+
+(Resource-limit findings — libyaml's crash on deep nesting, the 256 MB read buffer —
+are tested in tests/test_limits.py.)
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import orjson
+import pytest
+
+import fuzz_targets as ft
+from pipeline.config import load_config
+from pipeline.errors import ConfigError, InputError, Issue, PipelineError
+from testpaths import ROOT
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return tmp_path
+
+
+def test_issues_and_errors_are_one_line_whatever_the_library_says():
+    """libyaml's reader errors and openpyxl's messages hold line breaks."""
+    issue = Issue(code="bad-yaml", problem='not valid YAML: unacceptable character #x0000\n  in "<byte string>", position 3', file="f", record="a\u2028b")
+    assert issue.one_line() == 'f: a b: not valid YAML: unacceptable character #x0000 in "<byte string>", position 3'
+    assert PipelineError("two\r\nlines", file="f", record="r\x0bs").one_line() == "f: r s: two lines"
+    assert Issue(code="x", problem="keeps  double  spaces").problem == "keeps  double  spaces"
+
+
+@pytest.mark.parametrize("data", [b"name: Groups\n\x00techniques: []\n", b"name: Gr\xa3oups\n", b"name: x\x0c\n"])
+def test_security_stack_reader_errors_are_one_line_issues(folder, data):
+    kind, _ = ft.outcome(ft.TARGETS["security-stack-yaml"], data, folder)
+    assert kind == "records"
+    table = ft.TARGETS["security-stack-yaml"].run(folder / "fuzz.yaml")
+    [issue] = table.issues
+    assert issue.code == "bad-yaml" and "\n" not in issue.one_line() and "unacceptable character" in issue.problem
+
+
+def _workbook_with_sheet(xml: bytes) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Control ID", "Control Name", "Mapping Type", "Technique ID", "Technique Name"])
+    wb.active.append(["AC-4", "Flow", "mitigates", "T1046", "Scan"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            dst.writestr(info.filename, xml if info.filename == "xl/worksheets/sheet1.xml" else body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("xml", [b"<worksheet><sheetData><row><c>", b"<worksheet \x01/>", b"<a></b>"])
+def test_damaged_sheet_xml_is_an_issue_not_a_parse_error(folder, xml):
+    """ElementTree's ParseError escaped the xlsx reader."""
+    target = ft.TARGETS["nist-mappings-xlsx"]
+    assert ft.outcome(target, _workbook_with_sheet(xml), folder) == ("records", 0)
+    table = target.run(folder / "fuzz.xlsx")
+    assert [i.code for i in table.issues] == ["bad-format"]
+
+
+@pytest.mark.parametrize(
+    "pattern, problem",
+    [
+        ("attack/{dmain}-{version}.json", "unknown placeholder {dmain}"),
+        ("attack/{domain}}-{version}.json", "Single '}' encountered in format string"),
+        ("attack/{domain.x}.json", "'str' object has no attribute 'x'"),
+    ],
+)
+def test_a_bad_release_pattern_is_a_config_error(tmp_path, pattern, problem):
+    """str.format raised KeyError/ValueError out of load_config."""
+    text = (ROOT / "data" / "sources.toml").read_text(encoding="utf-8")
+    path = tmp_path / "sources.toml"
+    path.write_text(text.replace('mirror = "attack/{domain}-attack-{version}.json"', f'mirror = "{pattern}"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.one_line() == f"{path}: [attack]: mirror {pattern!r}: {problem} (only {{domain}} and {{version}} may be used)"
+
+
+def test_an_id_with_a_line_break_stays_on_one_line(folder):
+    bundle = {
+        "type": "bundle",
+        "objects": [
+            {"type": "grouping", "id": "grouping--1\nx", "x_framework": "kev"},
+            {"type": "relationship", "id": "relationship--2\rz", "x_mapping_kind": "mitigates", "source_ref": "nowhere"},
+        ],
+    }
+    target = ft.TARGETS["stix-mappings"]
+    assert ft.outcome(target, orjson.dumps(bundle), folder) == ("records", 0)
+    issues = target.run(folder / "fuzz.json").issues
+    assert issues and all("\n" not in i.one_line() and "\r" not in i.one_line() for i in issues)
+
+
+def test_an_error_naming_no_file_is_a_contract_violation(folder):
+    """The judge itself: an anonymous error must not pass."""
+    bad = ft.Target("anonymous", ".txt", (), lambda path: (_ for _ in ()).throw(InputError("no file here")), lambda r, p: 0)
+    with pytest.raises(ft.ContractViolation, match="does not name the file"):
+        ft.outcome(bad, b"x", folder)
+    worse = ft.Target("crashing", ".txt", (), lambda path: {}["missing"], lambda r, p: 0)
+    with pytest.raises(ft.ContractViolation, match="KeyError"):
+        ft.outcome(worse, b"x", Path(folder))
