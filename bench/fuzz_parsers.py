@@ -40,6 +40,11 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "fuzz")]
 import fuzz_targets as ft  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
+INSTRUMENTED = [
+    "pipeline.limits", "pipeline.config", "pipeline.ingest.bundle", "pipeline.ingest.attack", "pipeline.ingest.mappings",
+    "pipeline.ingest.detections.cards", "pipeline.ingest.detections.sigma", "pipeline.ingest.detections.elastic",
+    "pipeline.ingest.detections.splunk", "pipeline.model_detections", "pipeline.graph",
+]
 
 
 class _InputTimeout(Exception):
@@ -100,10 +105,19 @@ def worker(args) -> None:
         stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(json.dumps(stats), flush=True)
 
+    if args.engine == "atheris":
+        import importlib
+
+        import atheris
+
+        # Coverage feedback needs the parsers' bytecode instrumented: import them here,
+        # before anything (the seeds' own parse) imports them uninstrumented.
+        with atheris.instrument_imports(include=["pipeline"]):
+            for module in INSTRUMENTED:
+                importlib.import_module(module)
     for data in seeds:  # the seeds themselves first (they must parse)
         _one(target, data, folder, stats, out_dir, args.input_timeout)
     if args.engine == "atheris":
-        import atheris
 
         mutate = ft.mutator(target)
 
@@ -124,8 +138,6 @@ def worker(args) -> None:
         corpus.mkdir()
         for n, data in enumerate(seeds):
             (corpus / f"seed{n}").write_bytes(data)
-        with atheris.instrument_imports(include=["pipeline"]):
-            import pipeline.ingest  # noqa: F401 - instrument the parsers' modules
         atheris.Setup(
             [sys.argv[0], str(corpus), f"-max_len={max(len(s) for s in seeds) * 2}", "-rss_limit_mb=0", "-timeout=0"],
             test_one,

@@ -127,6 +127,17 @@ def _need(table: dict, key: str, where: str, file: str, kind: type = str):
     return value
 
 
+def _opt(table: dict, key: str, where: str, file: str, default=None, kind: type = str):
+    """An optional key: `default` when absent, else a value of type `kind` (a hostile or
+    mistyped file must give one ConfigError, not a TypeError later)."""
+    if key not in table:
+        return default
+    value = table[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{key!r} must be a {kind.__name__}, not {type(value).__name__}", file=file, record=where)
+    return value
+
+
 def _check_relative(path: str, where: str, file: str) -> str:
     p = PurePosixPath(path)
     if p.is_absolute() or ".." in p.parts or "\\" in path:
@@ -147,7 +158,7 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
     where = "[attack]"
     mirror = _need(table, "mirror", where, file)
     urls = {"2.0": _need(table, "url_stix20", where, file), "2.1": _need(table, "url_stix21", where, file)}
-    license_ = table.get("license", "")
+    license_ = _opt(table, "license", where, file, "")
     out = []
     for i, rel in enumerate(_need(table, "releases", where, file, list)):
         rwhere = f"[attack].releases[{i}]"
@@ -190,9 +201,9 @@ def _repositories(table: dict, file: str) -> dict[str, Repository]:
             name=name,
             github=_need(body, "github", where, file),
             commit=_need(body, "commit", where, file),
-            root=body.get("root", ""),
+            root=_opt(body, "root", where, file, ""),
             mirror=_check_relative(_need(body, "mirror", where, file), where, file),
-            license=body.get("license", ""),
+            license=_opt(body, "license", where, file, ""),
         )
     return repos
 
@@ -206,24 +217,24 @@ def _other_source(body: dict, index: int, repos: dict[str, Repository], file: st
     kind = _need(body, "kind", where, file)
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})", file=file, record=where)
-    path = _check_relative(body.get("path", ""), where, file)
-    folder = bool(body.get("folder", False))
-    repo_name = body.get("repository")
+    path = _check_relative(_opt(body, "path", where, file, ""), where, file)
+    folder = _opt(body, "folder", where, file, False, bool)
+    repo_name = _opt(body, "repository", where, file)
     if repo_name is not None:
         repo = repos.get(repo_name)
         if repo is None:
             raise ConfigError(f"unknown repository {repo_name!r}", file=file, record=where)
-        url = body.get("url") or (repo.archive_url if folder else repo.raw_url(path))
+        url = _opt(body, "url", where, file, "") or (repo.archive_url if folder else repo.raw_url(path))
         mirror_path = "/".join(p for p in (repo.mirror, path) if p)
-        license_ = body.get("license", repo.license)
+        license_ = _opt(body, "license", where, file, repo.license)
     else:
         url = _need(body, "url", where, file)
         mirror_path = _need(body, "mirror", where, file)
-        license_ = body.get("license", "")
-    domain = body.get("domain")
+        license_ = _opt(body, "license", where, file, "")
+    domain = _opt(body, "domain", where, file)
     if domain is not None and domain not in DOMAINS:
         raise ConfigError(f"unknown domain {domain!r}", file=file, record=where)
-    version = body.get("attack_version")
+    version = _opt(body, "attack_version", where, file)
     if version is not None and not _VERSION.match(version):
         raise ConfigError(f"attack_version {version!r} is not of the form MAJOR.MINOR", file=file, record=where)
     return Source(
@@ -235,10 +246,10 @@ def _other_source(body: dict, index: int, repos: dict[str, Repository], file: st
         folder=folder,
         domain=domain,
         attack_version=version,
-        framework=body.get("framework"),
-        framework_version=body.get("framework_version"),
+        framework=_opt(body, "framework", where, file),
+        framework_version=_opt(body, "framework_version", where, file),
         repository=repo_name,
-        enabled=bool(body.get("enabled", True)),
+        enabled=_opt(body, "enabled", where, file, True, bool),
         license=license_,
     )
 
@@ -264,16 +275,18 @@ def load_config(path: Path | None = None) -> Config:
     if not isinstance(settings, dict):
         raise ConfigError("[settings] must be a table", file=file, record="[settings]")
     limits = from_settings(settings, file)
-    repos = _repositories(raw.get("repositories", {}), file)
+    repos = _repositories(_opt(raw, "repositories", "[repositories]", file, {}, dict), file)
     sources = _attack_sources(_need(raw, "attack", "[attack]", file, dict), file)
-    for i, body in enumerate(raw.get("source", [])):
+    for i, body in enumerate(_opt(raw, "source", "[[source]]", file, [], list)):
+        if not isinstance(body, dict):
+            raise ConfigError("each source must be a table", file=file, record=f"[[source]] #{i + 1}")
         sources.append(_other_source(body, i, repos, file))
     seen: set[str] = set()
     for s in sources:
         if s.id in seen:
             raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
         seen.add(s.id)
-    site_url = settings.get("site_url", "")
+    site_url = _opt(settings, "site_url", "[settings]", file, "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
     base_url = settings.get("base_url", "")

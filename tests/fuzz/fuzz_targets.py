@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import json as _json
+import math
 import os
 import random
 import re
@@ -351,6 +353,43 @@ def seed_bytes(target: Target, mirror: Path | None) -> list[bytes]:
         data = path.read_bytes()
         out.append(target.shrink(data) if target.shrink else data)
     return out
+
+
+# -- TOML (tomllib reads only; the config fuzzers write the sources file) --------
+
+
+def toml_key(key: str) -> str:
+    return _json.dumps(key, ensure_ascii=False)
+
+
+def toml_value(v) -> str:
+    """TOML for a value (None, which TOML lacks, becomes an empty inline table)."""
+    if v is None:
+        return "{}"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else repr(v)
+    if isinstance(v, str):
+        return _json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return "{" + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
+
+
+def toml_doc(doc: dict) -> str:
+    """Top-level scalars first, then tables, then arrays of tables (as TOML requires)."""
+    lines, tables = [], []
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            tables.append(f"[{toml_key(k)}]\n" + "".join(f"{toml_key(ik)} = {toml_value(iv)}\n" for ik, iv in v.items()))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            tables.extend(f"[[{toml_key(k)}]]\n" + "".join(f"{toml_key(ik)} = {toml_value(iv)}\n" for ik, iv in x.items()) for x in v)
+        else:
+            lines.append(f"{toml_key(k)} = {toml_value(v)}\n")
+    return "".join(lines) + "\n".join(tables)
 
 
 # -- one input -----------------------------------------------------------------------------

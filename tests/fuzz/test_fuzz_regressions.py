@@ -106,3 +106,31 @@ def test_an_error_naming_no_file_is_a_contract_violation(folder):
     worse = ft.Target("crashing", ".txt", (), lambda path: {}["missing"], lambda r, p: 0)
     with pytest.raises(ft.ContractViolation, match="KeyError"):
         ft.outcome(worse, b"x", Path(folder))
+
+
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (("source", 2, "path"), {"a": 1}),
+        (("source", 0, "enabled"), "yes"),
+        (("source", 0, "domain"), ["enterprise"]),
+        (("repositories",), "none"),
+        (("source",), [1]),
+        (("settings", "site_url"), 5),
+    ],
+)
+def test_a_value_of_the_wrong_type_in_the_sources_file_is_a_config_error(tmp_path, edit, problem):
+    """TypeError / AttributeError escaped load_config on a mistyped value."""
+    import tomllib
+
+    doc = tomllib.loads((ROOT / "data" / "sources.toml").read_text(encoding="utf-8"))
+    node = doc
+    for step in edit[:-1]:
+        node = node[step]
+    node[edit[-1]] = problem
+    path = tmp_path / "sources.toml"
+    path.write_text(ft.toml_doc(doc), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    line = info.value.one_line()
+    assert line.startswith(f"{path}: ") and "\n" not in line and ("must be" in line or "unknown domain" in line)
