@@ -134,3 +134,27 @@ def test_a_value_of_the_wrong_type_in_the_sources_file_is_a_config_error(tmp_pat
         load_config(path)
     line = info.value.one_line()
     assert line.startswith(f"{path}: ") and "\n" not in line and ("must be" in line or "unknown domain" in line)
+
+
+def test_openpyxl_warnings_about_a_damaged_workbook_become_issues(folder, recwarn):
+    """openpyxl printed a two-line UserWarning on stderr for a damaged relationships part."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Control ID", "Control Name", "Mapping Type", "Technique ID", "Technique Name"])
+    wb.active.append(["AC-4", "Flow", "mitigates", "T1046", "Scan"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                body = body.replace(b" Type=", b" Tipe=", 1)
+            dst.writestr(info.filename, body)
+    target = ft.TARGETS["nist-mappings-xlsx"]
+    ft.outcome(target, out.getvalue(), folder)
+    table = target.run(folder / "fuzz.xlsx")
+    assert len(recwarn) == 0
+    [issue] = [i for i in table.issues if i.code == "xlsx-warning"]
+    assert issue.problem == "workbook: xl/_rels/workbook.xml.rels contains invalid dependency definitions"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from pipeline.ingest.mappings.common import TableSpec
+from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.nist_tsv import NistRows
 from pipeline.model_controls import MappingTable
@@ -26,20 +26,34 @@ def read_nist_xlsx(
     techniques: Universe | None = None,
     controls: Universe | None = None,
 ) -> MappingTable:
+    """openpyxl reports a damaged workbook part (relationships, styles) with a Python
+    warning printed as two lines on stderr: those become issues of the table instead."""
+    import warnings
+
+    b, data = spec.open(path, file)
+    if data is None:
+        return b.table()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _read(b, data, techniques, controls)
+    for problem in dict.fromkeys(str(w.message) for w in caught):
+        b.issue("xlsx-warning", f"workbook: {problem}")
+    return b.table()
+
+
+def _read(b: TableBuilder, data: bytes, techniques: Universe | None, controls: Universe | None) -> None:
+    """The rows of the workbook into `b` (what `read_nist_xlsx` returns, minus warnings)."""
     import io
 
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    b, data = spec.open(path, file)
-    if data is None:
-        return b.table()
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     # SyntaxError: the XML parse errors of ElementTree and lxml, through which openpyxl streams a damaged sheet.
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError) as exc:
         b.issue("bad-format", f"not a readable xlsx workbook: {exc}")
-        return b.table()
+        return
     try:
         for ws in wb.worksheets:
             rows = NistRows(b, techniques, controls)
@@ -57,4 +71,3 @@ def read_nist_xlsx(
         b.issue("bad-format", f"unreadable xlsx content: {exc}")
     finally:
         wb.close()
-    return b.table()
