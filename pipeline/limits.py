@@ -175,7 +175,7 @@ def gunzip_limited(data: bytes, file: str) -> bytes:
             raise EOFError("compressed file ended before the end-of-stream marker was reached")
         # Concatenated gzip members (gzip.decompress reads them all); trailing zeros end it.
         rest = d.unused_data.lstrip(b"\x00")
-    return b"".join(out)
+    return out[0] if len(out) == 1 else b"".join(out)  # one member: no second 40 MB copy
 
 
 # ---------------------------------------------------------------------------- JSON nesting
