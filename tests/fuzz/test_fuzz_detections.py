@@ -40,32 +40,17 @@ detection:
     condition: selection
 level: medium
 """
-ELASTIC_RULE = '''[metadata]
-maturity = "production"
-
-[rule]
-author = ["Elastic"]
-description = "Finds scans."
-language = "eql"
-name = "Scan"
-rule_id = "aaaa-bbbb"
-tags = ["Tactic: Discovery"]
-type = "eql"
-query = """
-process where process.name == "nmap"
+ELASTIC_RULE = """[rule]
+name = "Credential dump"
+rule_id = "r-1"
+type = "query"
+language = "kuery"
+query = 'process.name : "procdump.exe"'
+description = "Dumps LSASS."
+threat = [
+  { framework = "MITRE ATT&CK", tactic = { id = "TA0006", name = "Credential Access" }, technique = [{ id = "T1003", name = "OS Credential Dumping", subtechnique = [{ id = "T1003.001", name = "LSASS Memory" }] }] },
+]
 """
-
-[[rule.threat]]
-framework = "MITRE ATT&CK"
-
-[[rule.threat.technique]]
-id = "T1046"
-name = "Network Service Discovery"
-
-[rule.threat.tactic]
-id = "TA0007"
-name = "Discovery"
-'''
 HUNT = """[hunt]
 author = "Elastic"
 name = "Hunt"
@@ -89,6 +74,7 @@ tags:
 
 def ctx_for(fmt: str, relpath: str) -> FileContext:
     return FileContext(source=SourceInfo(name="test", source_id="detections/test", format=fmt, license="MIT"), relpath=relpath, file=relpath)
+
 
 KQL_TXT = "// header https://attack.mitre.org/wiki/Technique/T1135\n// Tags: #a, #b\nDeviceEvents | take 1 // T1016\n"
 

@@ -42,6 +42,11 @@ def test_security_stack_reader_errors_are_one_line_issues(folder, data):
 
 
 def _workbook_with_sheet(xml: bytes) -> bytes:
+    return _workbook(lambda name, body: xml if name == "xl/worksheets/sheet1.xml" else body)
+
+
+def _workbook(edit) -> bytes:
+    """A small valid mapping workbook with `edit(member name, bytes)` applied to each member."""
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -53,7 +58,7 @@ def _workbook_with_sheet(xml: bytes) -> bytes:
     with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             body = src.read(info.filename)
-            dst.writestr(info.filename, xml if info.filename == "xl/worksheets/sheet1.xml" else body)
+            dst.writestr(info.filename, edit(info.filename, body))
     return out.getvalue()
 
 
@@ -138,22 +143,9 @@ def test_a_value_of_the_wrong_type_in_the_sources_file_is_a_config_error(tmp_pat
 
 def test_openpyxl_warnings_about_a_damaged_workbook_become_issues(folder, recwarn):
     """openpyxl printed a two-line UserWarning on stderr for a damaged relationships part."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.active.append(["Control ID", "Control Name", "Mapping Type", "Technique ID", "Technique Name"])
-    wb.active.append(["AC-4", "Flow", "mitigates", "T1046", "Scan"])
-    buf = io.BytesIO()
-    wb.save(buf)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "xl/_rels/workbook.xml.rels":
-                body = body.replace(b" Type=", b" Tipe=", 1)
-            dst.writestr(info.filename, body)
+    damaged = _workbook(lambda name, body: body.replace(b" Type=", b" Tipe=", 1) if name == "xl/_rels/workbook.xml.rels" else body)
     target = ft.TARGETS["nist-mappings-xlsx"]
-    ft.outcome(target, out.getvalue(), folder)
+    ft.outcome(target, damaged, folder)
     table = target.run(folder / "fuzz.xlsx")
     assert len(recwarn) == 0
     [issue] = [i for i in table.issues if i.code == "xlsx-warning"]
