@@ -18,6 +18,7 @@ largest YAML document a few thousand nodes).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, fields
@@ -97,9 +98,19 @@ def from_settings(settings: dict, file: str | None = None) -> Limits:
 _active: Limits | None = None
 
 
+_from_env: dict[tuple[str, ...], Limits] = {}
+
+
 def current() -> Limits:
-    """The limits in force: those of the last sources file loaded, else environment and defaults."""
-    return _active if _active is not None else from_settings({})
+    """The limits in force: those of the last sources file loaded, else environment and
+    defaults (memoised per environment: parsers ask once per file)."""
+    if _active is not None:
+        return _active
+    key = tuple(os.environ.get(name, "") for name in ENV.values())
+    found = _from_env.get(key)
+    if found is None:
+        found = _from_env[key] = from_settings({})
+    return found
 
 
 def activate(limits: Limits | None) -> Limits | None:
@@ -324,6 +335,14 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
+@functools.lru_cache(maxsize=8)
+def _openings(length: int) -> tuple[re.Pattern, re.Pattern]:
+    """Line openings (indentation and `- ? :` indicators) of `length` characters or more:
+    at the start, and after a newline (a literal prefix keeps the search at C speed)."""
+    run = rf"[ \t?:-]{{{length},}}"
+    return re.compile(run), re.compile(rf"\n{run}")
+
+
 def yaml_depth_exceeds(data: str | bytes, limit: int) -> bool:
     """Whether YAML `text` nests collections more than `limit` levels deep, found without
     composing it (composing is what recurses in C).
@@ -343,9 +362,11 @@ def yaml_depth_exceeds(data: str | bytes, limit: int) -> bool:
     # limit/2 brackets (or that flow depth): flow nesting below limit/2.
     quarter = max(1, limit // 4 - 1)
     brackets = text.count("[") + text.count("{")
+    opening = _openings(quarter)
     if (
         text
-        and re.search(rf"(?:^|\n)[ \t?:-]{{{quarter},}}", text) is None
+        and opening[0].match(text) is None
+        and opening[1].search(text) is None
         and (brackets < limit // 2 or _flow_depth(text) < limit // 2)
     ):
         return False
