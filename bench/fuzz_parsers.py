@@ -132,7 +132,7 @@ def worker(args) -> None:
             rng = random.Random(seed)
             if rng.random() < 0.3:
                 return mutate(rng.choice(seeds), rng)[: max(max_size, 1)]
-            return atheris.Mutate(data, max(len(data) + 64, max_size))
+            return atheris.Mutate(data, max_size)  # never more than libFuzzer's buffer holds
 
         corpus = folder.parent / f"{folder.name}-corpus"
         corpus.mkdir()
@@ -157,13 +157,20 @@ def run_target(name: str, args) -> dict:
            "--seed", str(args.seed), "--memory-mb", str(args.memory_mb), "--input-timeout", str(args.input_timeout),
            "--engine", args.engine, "--failures", str(args.failures)]
     before = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds * 3 + 120)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode == 0 and lines:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds * 3 + 120)
+    except subprocess.TimeoutExpired as exc:  # the worker hung past every per-input alarm (killed by run)
+        returncode, stdout, stderr = "hung", exc.stdout or "", exc.stderr or ""
+    else:
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
+    stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if returncode == 0 and lines:
         return json.loads(lines[-1])
-    # The interpreter died (a crash in C code, or killed): the input it was parsing is
-    # the file left in its working folder.
-    crash = {"crashed": True, "returncode": proc.returncode, "stderr": proc.stderr[-2000:], "seconds": round(time.perf_counter() - before, 2)}
+    # The interpreter died or hung (a crash in C code, a deadlock): the input it was
+    # parsing is the file left in its working folder.
+    crash = {"crashed": True, "returncode": returncode, "stderr": stderr[-2000:], "seconds": round(time.perf_counter() - before, 2)}
     for marker in Path(tempfile.gettempdir()).glob(f"fuzz-{name}-*.current"):
         folder = Path(marker.read_text())
         for f in folder.glob("fuzz*"):
