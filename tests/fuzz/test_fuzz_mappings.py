@@ -187,3 +187,30 @@ def test_catalog_stix_any_objects(data):
     tmp, path = write(data)
     with tmp:
         check_catalog(read_nist_catalog_stix(path, CATALOG))
+
+
+@st.composite
+def table_patterns(draw, depth=0):
+    """Patterns of the NIST tables' syntax: literals, `\\.`, `.`, groups, `|`, `?`."""
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["lit", "lit", "dot", "esc"] + (["group"] if depth < 3 else [])))
+        if kind == "lit":
+            atom = draw(st.sampled_from(["T", "1", "0", "3", "A", "C", "-", "2", "4"]))
+        elif kind == "dot":
+            atom = "."
+        elif kind == "esc":
+            atom = "\\."
+        else:
+            atom = "(" + "|".join(draw(st.lists(table_patterns(depth + 1), min_size=1, max_size=3))) + ")"
+        parts.append(atom + ("?" if draw(st.booleans()) else ""))
+    return "".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(table_patterns(), st.lists(st.sampled_from(["T1003", "T1003.001", "T1046", "AC-2", "AC-4", "AC-20", "T1", "T10", "A", "C-2"]), max_size=10))
+def test_table_patterns_expand_to_what_the_regex_matches(pattern, ids):
+    """The expansion agrees with the regex engine (the oracle, on these tiny inputs)."""
+    universe = Universe(ids)
+    expected = tuple(sorted(i for i in set(ids) if re.fullmatch(f"(?:{pattern})", i)))
+    assert universe.expand(pattern) == expected

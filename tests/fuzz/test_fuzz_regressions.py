@@ -150,3 +150,32 @@ def test_openpyxl_warnings_about_a_damaged_workbook_become_issues(folder, recwar
     assert len(recwarn) == 0
     [issue] = [i for i in table.issues if i.code == "xlsx-warning"]
     assert issue.problem == "workbook: xl/_rels/workbook.xml.rels contains invalid dependency definitions"
+
+
+def test_a_backtracking_pattern_in_a_nist_table_expands_at_once():
+    """Python's `re` backtracked for hours on `(T|T|…)(1|1|…)…` over the universe; the
+    patterns are now expanded as the finite sets they stand for."""
+    import time
+
+    from pipeline.ingest.mappings import Universe
+
+    universe = Universe(["T1003", "T1003.001", "T1046", "AC-2"])
+    hostile = "".join(f"({'|'.join([c] * 13)})" for c in "T1003.001") + "(X|Y)?"
+    started = time.perf_counter()
+    assert universe.expand(hostile) == ("T1003.001",)
+    assert time.perf_counter() - started < 1
+    assert universe.expand("((.|..|...)?)" * 12) == ("AC-2", "T1003", "T1003.001", "T1046")
+    with pytest.raises(ValueError, match="too complex to expand"):
+        universe.expand("(.|..|...)?" * 5000)
+    for bad, problem in [("T10(0)*3", "'\\*' at position 6"), ("T1[0-9]", "'\\['"), (r"T\d+", r"escape \\d"), ("T1(003", "missing '\\)'")]:
+        with pytest.raises(ValueError, match=problem):
+            universe.expand(bad)
+
+
+def test_a_refused_pattern_is_one_bad_regex_row(folder):
+    rows = "date delivered\tmitigationID\ttechniqueID\tcontrolID\tdescription\n8/17/20\tM1015\t([^x]*)*y\tAC-4\t\n8/17/20\tM1015\tT1046\tAC-4\t\n"
+    target = ft.TARGETS["nist-mappings-tsv"]
+    assert ft.outcome(target, rows.encode(), folder) == ("records", 1)
+    table = target.run(folder / "fuzz.tsv")
+    [issue] = table.issues
+    assert (issue.code, issue.record) == ("bad-regex", "line 2") and "regular-expression syntax mapping tables do not use" in issue.problem
