@@ -55,7 +55,7 @@ def _workbook(edit) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     out = io.BytesIO()
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w") as dst:
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             body = src.read(info.filename)
             dst.writestr(info.filename, edit(info.filename, body))
@@ -179,3 +179,47 @@ def test_a_refused_pattern_is_one_bad_regex_row(folder):
     table = target.run(folder / "fuzz.tsv")
     [issue] = table.issues
     assert (issue.code, issue.record) == ("bad-regex", "line 2") and "regular-expression syntax mapping tables do not use" in issue.problem
+
+
+def _damage_member(data: bytes, name: str, damage) -> bytes:
+    """`data` with the stored bytes of zip member `name` passed through `damage(raw, info)`."""
+    import struct
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo(name)
+    buf = bytearray(data)
+    start = info.header_offset
+    name_len, extra_len = struct.unpack("<HH", buf[start + 26 : start + 30])
+    body = start + 30 + name_len + extra_len
+    damage(buf, info, start, body)
+    return bytes(buf)
+
+
+def _corrupt_deflate(buf, info, start, body):
+    for i in range(body + 2, body + min(info.compress_size, 40)):
+        buf[i] ^= 0x5A
+
+
+def _unknown_method(buf, info, start, body):
+    import struct
+
+    buf[start + 8 : start + 10] = struct.pack("<H", 99)  # local header's compression method
+    at = bytes(buf).find(b"PK\x01\x02")  # and the central directory's entry of the member
+    while at != -1:
+        (offset,) = struct.unpack("<I", buf[at + 42 : at + 46])
+        if offset == start:
+            buf[at + 10 : at + 12] = struct.pack("<H", 99)
+        at = bytes(buf).find(b"PK\x01\x02", at + 4)
+
+
+@pytest.mark.parametrize("damage", [_corrupt_deflate, _unknown_method], ids=["corrupt-deflate", "unknown-compression"])
+def test_a_damaged_zip_member_is_an_issue(folder, damage):
+    """zlib.error and zipfile's NotImplementedError escaped the xlsx reader (found by atheris)."""
+    workbook = _workbook(lambda name, body: body)
+    with zipfile.ZipFile(io.BytesIO(workbook)) as zf:
+        compressed = {i.filename: i.compress_type for i in zf.infolist()}
+    assert compressed["xl/worksheets/sheet1.xml"] == zipfile.ZIP_DEFLATED
+    target = ft.TARGETS["nist-mappings-xlsx"]
+    assert ft.outcome(target, _damage_member(workbook, "xl/worksheets/sheet1.xml", damage), folder)[0] == "records"
+    table = target.run(folder / "fuzz.xlsx")
+    assert [i.code for i in table.issues] == ["bad-format"]

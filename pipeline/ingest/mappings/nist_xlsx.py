@@ -10,12 +10,20 @@ sheet does is reported once per sheet.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.nist_tsv import NistRows
 from pipeline.model_controls import MappingTable
+
+# What a damaged workbook raises from zipfile, zlib and the XML parser under openpyxl:
+# SyntaxError covers ElementTree's and lxml's parse errors; zipfile raises
+# NotImplementedError for unknown compression or versions and RuntimeError for an
+# encrypted member.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError,
+            NotImplementedError, RuntimeError)
 
 
 def read_nist_xlsx(
@@ -50,8 +58,7 @@ def _read(b: TableBuilder, data: bytes, techniques: Universe | None, controls: U
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    # SyntaxError: the XML parse errors of ElementTree and lxml, through which openpyxl streams a damaged sheet.
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError) as exc:
+    except (InvalidFileException, *_DAMAGED) as exc:
         b.issue("bad-format", f"not a readable xlsx workbook: {exc}")
         return
     try:
@@ -67,7 +74,7 @@ def _read(b: TableBuilder, data: bytes, techniques: Universe | None, controls: U
                 continue
             for n, cells in enumerate(it, start=2):
                 rows.row(list(cells), f"{sheet} row {n}")
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError) as exc:
+    except _DAMAGED as exc:
         b.issue("bad-format", f"unreadable xlsx content: {exc}")
     finally:
         wb.close()
