@@ -8,7 +8,7 @@ SITE ?= site
 ATTACK_VERSION ?=
 VERSION_OPT := $(if $(ATTACK_VERSION),--attack-version $(ATTACK_VERSION),)
 
-.PHONY: help install all site test bench clean
+.PHONY: help install all site test bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ bench: $(BIN)/attack-pipeline ## run every benchmark in bench/ against its refer
 		echo "== $$script"; \
 		ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python $$script || exit 1; \
 	done
+
+fuzz: $(BIN)/attack-pipeline ## mutation-fuzz every parser for FUZZ_SECONDS each (default 30)
+	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/fuzz_parsers.py --seconds $(or $(FUZZ_SECONDS),30)
 
 clean: ## remove outputs and caches (keeps .venv)
 	rm -rf $(OUT) $(SITE) $(dir $(SITE)).$(notdir $(SITE)).builds .pytest_cache .hypothesis bench/results

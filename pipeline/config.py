@@ -13,7 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
+from pipeline.limits import Limits, activate, from_settings, read_limited
 from pipeline.model import DOMAINS
 
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
@@ -74,6 +75,7 @@ class Config:
     repositories: dict[str, Repository]
     site_url: str = ""
     base_url: str = ""
+    limits: Limits = field(default_factory=Limits)
     _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -125,6 +127,17 @@ def _need(table: dict, key: str, where: str, file: str, kind: type = str):
     return value
 
 
+def _opt(table: dict, key: str, where: str, file: str, default=None, kind: type = str):
+    """An optional key: `default` when absent, else a value of type `kind` (a hostile or
+    mistyped file must give one ConfigError, not a TypeError later)."""
+    if key not in table:
+        return default
+    value = table[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{key!r} must be a {kind.__name__}, not {type(value).__name__}", file=file, record=where)
+    return value
+
+
 def _check_relative(path: str, where: str, file: str) -> str:
     p = PurePosixPath(path)
     if p.is_absolute() or ".." in p.parts or "\\" in path:
@@ -132,11 +145,20 @@ def _check_relative(path: str, where: str, file: str) -> str:
     return path
 
 
+def _fill(pattern: str, fill: dict[str, str], key: str, file: str) -> str:
+    """A release's URL or mirror path from its pattern; only {domain} and {version} exist."""
+    try:
+        return pattern.format(**fill)
+    except (KeyError, IndexError, AttributeError, ValueError) as exc:
+        problem = f"unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+        raise ConfigError(f"{key} {pattern!r}: {problem} (only {{domain}} and {{version}} may be used)", file=file, record="[attack]") from None
+
+
 def _attack_sources(table: dict, file: str) -> list[Source]:
     where = "[attack]"
     mirror = _need(table, "mirror", where, file)
     urls = {"2.0": _need(table, "url_stix20", where, file), "2.1": _need(table, "url_stix21", where, file)}
-    license_ = table.get("license", "")
+    license_ = _opt(table, "license", where, file, "")
     out = []
     for i, rel in enumerate(_need(table, "releases", where, file, list)):
         rwhere = f"[attack].releases[{i}]"
@@ -152,13 +174,14 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
         if stix not in urls:
             raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
         fill = {"domain": domain, "version": version}
+        key = f"url_stix{stix.replace('.', '')}"
         out.append(
             Source(
                 id=f"attack/{domain}-{version}",
                 kind="attack",
                 format=f"stix-{stix}",
-                url=urls[stix].format(**fill),
-                mirror_path=_check_relative(mirror.format(**fill), rwhere, file),
+                url=_fill(urls[stix], fill, key, file),
+                mirror_path=_check_relative(_fill(mirror, fill, "mirror", file), rwhere, file),
                 domain=domain,
                 attack_version=version,
                 stix_version=stix,
@@ -178,9 +201,9 @@ def _repositories(table: dict, file: str) -> dict[str, Repository]:
             name=name,
             github=_need(body, "github", where, file),
             commit=_need(body, "commit", where, file),
-            root=body.get("root", ""),
+            root=_opt(body, "root", where, file, ""),
             mirror=_check_relative(_need(body, "mirror", where, file), where, file),
-            license=body.get("license", ""),
+            license=_opt(body, "license", where, file, ""),
         )
     return repos
 
@@ -194,24 +217,24 @@ def _other_source(body: dict, index: int, repos: dict[str, Repository], file: st
     kind = _need(body, "kind", where, file)
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})", file=file, record=where)
-    path = _check_relative(body.get("path", ""), where, file)
-    folder = bool(body.get("folder", False))
-    repo_name = body.get("repository")
+    path = _check_relative(_opt(body, "path", where, file, ""), where, file)
+    folder = _opt(body, "folder", where, file, False, bool)
+    repo_name = _opt(body, "repository", where, file)
     if repo_name is not None:
         repo = repos.get(repo_name)
         if repo is None:
             raise ConfigError(f"unknown repository {repo_name!r}", file=file, record=where)
-        url = body.get("url") or (repo.archive_url if folder else repo.raw_url(path))
+        url = _opt(body, "url", where, file, "") or (repo.archive_url if folder else repo.raw_url(path))
         mirror_path = "/".join(p for p in (repo.mirror, path) if p)
-        license_ = body.get("license", repo.license)
+        license_ = _opt(body, "license", where, file, repo.license)
     else:
         url = _need(body, "url", where, file)
         mirror_path = _need(body, "mirror", where, file)
-        license_ = body.get("license", "")
-    domain = body.get("domain")
+        license_ = _opt(body, "license", where, file, "")
+    domain = _opt(body, "domain", where, file)
     if domain is not None and domain not in DOMAINS:
         raise ConfigError(f"unknown domain {domain!r}", file=file, record=where)
-    version = body.get("attack_version")
+    version = _opt(body, "attack_version", where, file)
     if version is not None and not _VERSION.match(version):
         raise ConfigError(f"attack_version {version!r} is not of the form MAJOR.MINOR", file=file, record=where)
     return Source(
@@ -223,10 +246,10 @@ def _other_source(body: dict, index: int, repos: dict[str, Repository], file: st
         folder=folder,
         domain=domain,
         attack_version=version,
-        framework=body.get("framework"),
-        framework_version=body.get("framework_version"),
+        framework=_opt(body, "framework", where, file),
+        framework_version=_opt(body, "framework_version", where, file),
         repository=repo_name,
-        enabled=bool(body.get("enabled", True)),
+        enabled=_opt(body, "enabled", where, file, True, bool),
         license=license_,
     )
 
@@ -235,26 +258,41 @@ def load_config(path: Path | None = None) -> Config:
     path = Path(path) if path is not None else default_sources_file()
     file = str(path)
     try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+        raw = tomllib.loads(read_limited(path, file).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError("sources file not found (set --sources or ATTACK_PIPELINE_SOURCES)", file=file) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the sources file: {exc.strerror or exc}", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})", file=file) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=file) from None
+    except InputError as exc:  # over the size limit
+        raise ConfigError(exc.problem, file=file) from None
+    except RecursionError:
+        raise ConfigError("not valid TOML: nested too deeply", file=file) from None
     settings = raw.get("settings", {})
-    repos = _repositories(raw.get("repositories", {}), file)
+    if not isinstance(settings, dict):
+        raise ConfigError("[settings] must be a table", file=file, record="[settings]")
+    limits = from_settings(settings, file)
+    repos = _repositories(_opt(raw, "repositories", "[repositories]", file, {}, dict), file)
     sources = _attack_sources(_need(raw, "attack", "[attack]", file, dict), file)
-    for i, body in enumerate(raw.get("source", [])):
+    for i, body in enumerate(_opt(raw, "source", "[[source]]", file, [], list)):
+        if not isinstance(body, dict):
+            raise ConfigError("each source must be a table", file=file, record=f"[[source]] #{i + 1}")
         sources.append(_other_source(body, i, repos, file))
     seen: set[str] = set()
     for s in sources:
         if s.id in seen:
             raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
         seen.add(s.id)
-    site_url = settings.get("site_url", "")
+    site_url = _opt(settings, "site_url", "[settings]", file, "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
     base_url = settings.get("base_url", "")
     if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
         raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
-    return Config(file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"))
+    activate(limits)
+    return Config(
+        file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"), limits=limits
+    )

@@ -10,6 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def flat(text: str | None) -> str | None:
+    """Text on one line: library messages (libyaml's, openpyxl's) and ids read from a
+    hostile file may hold line breaks, and a report line must stay one line."""
+    if text is None or not _LINE_BREAKS.intersection(text):
+        return text
+    return " ".join(text.split())
+
+
 def _where(file: str | None, record: str | None) -> str:
     parts = [p for p in (file, record) if p]
     return ": ".join(parts)
@@ -19,9 +30,9 @@ class PipelineError(Exception):
     """Bad input or a failed check: exit code 1 at the CLI boundary."""
 
     def __init__(self, problem: str, *, file: str | None = None, record: str | None = None) -> None:
-        self.problem = problem
+        self.problem = flat(problem)
         self.file = file
-        self.record = record
+        self.record = flat(record)
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -49,6 +60,10 @@ class Issue:
     problem: str
     file: str | None = None
     record: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "problem", flat(self.problem))
+        object.__setattr__(self, "record", flat(self.record))
 
     def one_line(self) -> str:
         where = _where(self.file, self.record)

@@ -38,7 +38,12 @@ def _base_url(_ctx, _param, value: str | None) -> str | None:
     help="Download from URL/<mirror path> (a served mirror) instead of the canonical URLs "
     "(default: base_url in [settings] of the sources file).",
 )
-@click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True, help="Seconds without data before an attempt fails.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.001),
+    default=None,
+    help="Seconds without data before an attempt fails (default: http_timeout in [settings], or ATTACK_PIPELINE_HTTP_TIMEOUT, else 60).",
+)
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries of a failed download (exponential backoff).")
 @click.option("--json", "as_json", is_flag=True, help="Print one record per source as JSON.")
 def command(
@@ -51,7 +56,7 @@ def command(
     locked: bool,
     offline: bool,
     base_url: str | None,
-    timeout: float,
+    timeout: float | None,
     retries: int,
     as_json: bool,
 ) -> None:
@@ -81,7 +86,7 @@ def command(
             cache=cache_dir(cache_option, config.file),
             allow_network=not offline,
             base_url=base_url if base_url is not None else config.base_url,
-            downloader=Downloader(timeout=timeout, retries=retries),
+            downloader=Downloader(timeout=timeout, retries=retries) if timeout is not None else Downloader(retries=retries),
             update=update,
             may_pin=not locked,
             warn=warnings.append,

@@ -51,12 +51,19 @@ class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _default_timeout() -> float:
+    from pipeline.limits import current
+
+    return current().http_timeout
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Downloader:
-    """`timeout` bounds each connect and each read; attempts = 1 + `retries`,
+    """`timeout` bounds each connect and each read (default: the `http_timeout` limit,
+    from [settings] or ATTACK_PIPELINE_HTTP_TIMEOUT); attempts = 1 + `retries`,
     waiting `backoff`, 2×`backoff`, 4×`backoff`… between them."""
 
-    timeout: float = 60.0
+    timeout: float = field(default_factory=_default_timeout)
     retries: int = 3
     backoff: float = 1.0
     max_redirects: int = 10

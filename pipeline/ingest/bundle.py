@@ -18,14 +18,17 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_json_bytes(path: Path) -> bytes:
-    """File bytes, transparently gunzipped (a `.gz` name is not required: the magic decides)."""
+    """File bytes, transparently gunzipped (a `.gz` name is not required: the magic decides);
+    the file and its decompressed bytes are bounded by the `max_file_bytes` limit."""
+    from pipeline.limits import gunzip_limited, read_limited
+
     try:
-        data = path.read_bytes()
+        data = read_limited(path)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
     if data[:2] == _GZIP_MAGIC:
         try:
-            data = gzip.decompress(data)
+            data = gunzip_limited(data, str(path))
         except EOFError:
             raise InputError("truncated gzip stream (the file ends before its end marker)", file=str(path)) from None
         except (gzip.BadGzipFile, zlib.error) as exc:
@@ -35,9 +38,11 @@ def read_json_bytes(path: Path) -> bytes:
 
 def read_bundle(path: Path) -> tuple[list, str | None]:
     """Objects of a bundle and the bundle's declared `spec_version` (2.1 bundles have none)."""
+    from pipeline.limits import loads_json
+
     data = read_json_bytes(path)
     try:
-        doc = orjson.loads(data)
+        doc = loads_json(data, str(path))
     except orjson.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
     if not isinstance(doc, dict):

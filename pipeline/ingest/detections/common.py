@@ -18,8 +18,6 @@ from pipeline.model_detections import HOW_TECHNIQUE, Detection, TechniqueRef
 # or an attack on the parser, and is refused before it is parsed.
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ISSUES_PER_FILE = 10
-MAX_NESTING = 1000
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 _ID = r"T\d{4}(?:\.\d{3})?"
 TECHNIQUE_ID = re.compile(rf"^{_ID}$")
@@ -93,32 +91,21 @@ class FileContext:
         return InputError(one_line(problem), file=self.file, record=one_line(record) if record is not None else None)
 
 
-def flow_depth(text: str) -> int:
-    """Deepest nesting of [ ] and { } (quotes ignored, so never less than the real one)."""
-    brackets = _NOT_BRACKET.sub("", text)
-    depth = deepest = 0
-    for c in brackets:
-        if c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif depth:
-            depth -= 1
-    return deepest
-
-
 def _yaml_documents(text: str, ctx: FileContext) -> list:
-    """Every document of a YAML file, loaded safely (libyaml when present).
+    """Every document of a YAML file, loaded safely (libyaml when present) under the
+    alias-expansion limit (a billion-laughs rule is refused before it is built).
 
-    libyaml's composer recurses in C: tens of thousands of nested `[` crash the
-    interpreter instead of raising, so such files are refused before they are parsed."""
+    libyaml's composer recurses in C: tens of thousands of nested `[` or `- ` crash the
+    interpreter instead of raising, so such files are refused before they are parsed
+    (the `yaml_max_depth` limit)."""
     import yaml
 
-    if flow_depth(text) > MAX_NESTING:
-        raise ctx.error(f"nested more than {MAX_NESTING} levels deep; skipped")
+    from pipeline.limits import YamlLimitError, yaml_load_all
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
+        return [doc for doc in yaml_load_all(text) if doc is not None]
+    except YamlLimitError as exc:
+        raise ctx.error(f"{exc}; skipped") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}" if mark is not None else None

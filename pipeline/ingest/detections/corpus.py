@@ -24,7 +24,7 @@ from pipeline.config import Source
 from pipeline.errors import InputError, Issue
 from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
-from pipeline.ingest.detections.common import FileContext, SourceInfo, one_line, path_id
+from pipeline.ingest.detections.common import MAX_FILE_BYTES, FileContext, SourceInfo, one_line, path_id
 from pipeline.model_detections import Detection
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
@@ -110,12 +110,17 @@ def parse_batch(fmt: str, info: SourceInfo, items: Sequence[tuple[str, str, byte
     return orjson.dumps([entry(*parse_one(fmt, info, rel, file, data)) for rel, file, data in items])
 
 
-def _read(path: str) -> bytes | None:
+def _read(path: str) -> bytes | str:
+    """The file's bytes, or why not: unreadable, or over the rule-file size limit (refused
+    before it is read, so a huge file costs nothing)."""
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                return f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for a rule file; skipped"
+            return fh.read(MAX_FILE_BYTES + 1)
     except OSError:
-        return None
+        return "cannot read file; skipped"
 
 
 @dataclass
@@ -149,8 +154,9 @@ def _prepare(source: Source, root: Path, cache_dir: Path | None) -> _Pending:
     for rel in files:
         display = os.path.join(base, rel)
         data = _read(display)
-        if data is None:
-            p.issues.append(Issue(code="detection-file-unreadable", problem="cannot read file; skipped", file=display))
+        if isinstance(data, str):
+            code = "detection-file-unreadable" if data.startswith("cannot") else "detection-file-skipped"
+            p.issues.append(Issue(code=code, problem=data, file=display))
             continue
         key = p.keys[rel] = file_key(rel, data)
         hit = cache.get(key)

@@ -104,14 +104,19 @@ def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None) 
 
 
 def parse_json(data: bytes, issue: Callable[..., None]) -> tuple[bool, object]:
-    """(True, document), or (False, None) after reporting invalid JSON."""
+    """(True, document), or (False, None) after reporting invalid or too deeply nested JSON."""
     import orjson
 
+    from pipeline.errors import InputError
+    from pipeline.limits import loads_json
+
     try:
-        return True, orjson.loads(data)
+        return True, loads_json(data, "")
     except orjson.JSONDecodeError as exc:
         issue("bad-json", f"not valid JSON: {exc}")
-        return False, None
+    except InputError as exc:
+        issue("too-deep", exc.problem)
+    return False, None
 
 
 @dataclass

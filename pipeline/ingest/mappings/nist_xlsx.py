@@ -10,12 +10,20 @@ sheet does is reported once per sheet.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
-from pipeline.ingest.mappings.common import TableSpec
+from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.nist_tsv import NistRows
 from pipeline.model_controls import MappingTable
+
+# What a damaged workbook raises from zipfile, zlib and the XML parser under openpyxl:
+# SyntaxError covers ElementTree's and lxml's parse errors; zipfile raises
+# NotImplementedError for unknown compression or versions and RuntimeError for an
+# encrypted member.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError,
+            NotImplementedError, RuntimeError)
 
 
 def read_nist_xlsx(
@@ -26,19 +34,33 @@ def read_nist_xlsx(
     techniques: Universe | None = None,
     controls: Universe | None = None,
 ) -> MappingTable:
+    """openpyxl reports a damaged workbook part (relationships, styles) with a Python
+    warning printed as two lines on stderr: those become issues of the table instead."""
+    import warnings
+
+    b, data = spec.open(path, file)
+    if data is None:
+        return b.table()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _read(b, data, techniques, controls)
+    for problem in dict.fromkeys(str(w.message) for w in caught):
+        b.issue("xlsx-warning", f"workbook: {problem}")
+    return b.table()
+
+
+def _read(b: TableBuilder, data: bytes, techniques: Universe | None, controls: Universe | None) -> None:
+    """The rows of the workbook into `b` (what `read_nist_xlsx` returns, minus warnings)."""
     import io
 
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    b, data = spec.open(path, file)
-    if data is None:
-        return b.table()
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    except (InvalidFileException, *_DAMAGED) as exc:
         b.issue("bad-format", f"not a readable xlsx workbook: {exc}")
-        return b.table()
+        return
     try:
         for ws in wb.worksheets:
             rows = NistRows(b, techniques, controls)
@@ -52,8 +74,7 @@ def read_nist_xlsx(
                 continue
             for n, cells in enumerate(it, start=2):
                 rows.row(list(cells), f"{sheet} row {n}")
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    except _DAMAGED as exc:
         b.issue("bad-format", f"unreadable xlsx content: {exc}")
     finally:
         wb.close()
-    return b.table()

@@ -18,6 +18,7 @@ import yaml
 
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec, read_bytes, text, texts
 from pipeline.ingest.mappings.ids import slug_id
+from pipeline.limits import YamlLimitError, yaml_load
 from pipeline.model_controls import Capability, MappingTable
 
 
@@ -43,7 +44,9 @@ _FAILED = object()
 def _load(data: bytes, b: TableBuilder, file: str):
     """The YAML document, or `_FAILED` after reporting why it could not be read."""
     try:
-        return yaml.load(data, Loader=yaml.CSafeLoader)  # noqa: S506 - the C *safe* loader
+        return yaml_load(data)
+    except YamlLimitError as exc:
+        b.issue("bad-yaml", str(exc), None, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
