@@ -77,13 +77,15 @@ class Units:
 
         return sorted(s.id for s in self.config.sources if s.kind == "detection" and source_name(s) == name)
 
-    def key(self, name: str, sources: Iterable[str]) -> str:
+    def key(self, name: str, sources: Iterable[str], content: str = "") -> str:
+        """`content`: a digest of graph data the unit reads beyond its sources' files
+        (a technique card reads one technique's edges from every source)."""
         shared = sorted((i["source"], i["sha256"]) for i in self.inputs.values() if i["kind"] in _SHARED_KINDS)
         own = []
         for sid in sorted(set(sources)):
             entry = self.inputs.get(sid)
             own.append((sid, entry["sha256"] if entry else self.digest(sid)))
-        return _hash({"settings": self.settings, "shared": shared, "unit": name, "sources": own})
+        return _hash({"settings": self.settings, "shared": shared, "unit": name, "sources": own, "content": content})
 
     # -- running units ----------------------------------------------------------------
     def run(self, name: str, sources: Iterable[str], render: Callable[[], tuple[list[Path], object]]) -> tuple[list[Path], object]:
@@ -97,12 +99,12 @@ class Units:
         self.record(name, paths, memo)
         return paths, memo
 
-    def take(self, name: str, sources: Iterable[str]) -> tuple[object] | None:
+    def take(self, name: str, sources: Iterable[str], content: str = "") -> tuple[object] | None:
         """(memo,) if unit `name` was taken from the previous build; None if it must be
         rendered now, and then `record` must follow with what was written."""
         if name in self.done or name in self._keys:
             raise RuntimeError(f"render unit {name!r} ran twice in one build")
-        key = self._keys[name] = self.key(name, sources)
+        key = self._keys[name] = self.key(name, sources, content)
         taken = self._take(name, key)
         if taken is not None:
             self.done[name] = {"key": key, "memo": taken[0]}

@@ -28,9 +28,10 @@ def render(ctx, out: Path) -> list[Path]:
 
 
 def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
-    """The unit of a page that reads one framework's or one detection corpus's data only:
-    control and capability pages with their framework's page, detection pages with their
-    source's list. Technique, tactic and index pages read every source: no unit."""
+    """The unit of a page that reads one framework's, one detection corpus's or one
+    technique's data only: control and capability pages with their framework's page,
+    detection pages with their source's list, a technique card alone (its digest:
+    `depends.py`). Tactic and index pages read every source: no unit."""
     kind, _, rest = key.partition(":")
     if kind in ("control", "capability"):
         fw = site.g.nodes[key]["framework"]
@@ -40,6 +41,8 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
         return f"pages/detections/{site.g.nodes[key]['source']}", ("detection", site.g.nodes[key]["source"])
     elif kind == "detection_source":
         return f"pages/detections/{rest}", ("detection", rest)
+    elif kind == "technique":
+        return f"pages/techniques/{rest}", ("technique", key)
     else:
         return None
     return f"pages/frameworks/{fw}", ("framework", fw)
@@ -47,10 +50,12 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
 
 def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
     from pipeline.render.pages.builders import page_keys
+    from pipeline.render.pages.depends import technique_digest
 
     todo: list[str] = []
     fresh: dict[str, list[str]] = {}
     decided: dict[str, bool] = {}
+    memo: dict[str, bytes] = {}
     for key in page_keys(site):
         found = _unit(site, key)
         if found is None:
@@ -58,8 +63,13 @@ def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
             continue
         name, (kind, ident) = found
         if name not in decided:
-            sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
-            decided[name] = units.take(name, sources) is not None
+            if kind == "technique":
+                # Outside a build nothing is taken: the digest is not worth its 0.1 s.
+                taken = units.take(name, (), technique_digest(site.g, ident, memo) if units.out is not None else "")
+            else:
+                sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
+                taken = units.take(name, sources)
+            decided[name] = taken is not None
             if not decided[name]:
                 fresh[name] = []
         if not decided[name]:
