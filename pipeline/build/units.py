@@ -57,7 +57,6 @@ class Units:
     done: dict[str, dict] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)
     reused: set[str] = field(default_factory=set)  # file paths taken from the previous build
-    reused_units: list[str] = field(default_factory=list)
     known: dict[str, tuple[str, int]] = field(default_factory=dict)  # reused path -> (sha256, size)
     _keys: dict[str, str] = field(default_factory=dict)
 
@@ -108,7 +107,6 @@ class Units:
         taken = self._take(name, key)
         if taken is not None:
             self.done[name] = {"key": key, "memo": taken[0]}
-            self.reused_units.append(name)
         return taken
 
     def record(self, name: str, paths: Iterable[Path], memo: object = None) -> None:
