@@ -281,11 +281,20 @@ def load_config(path: Path | None = None) -> Config:
         if not isinstance(body, dict):
             raise ConfigError("each source must be a table", file=file, record=f"[[source]] #{i + 1}")
         sources.append(_other_source(body, i, repos, file))
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    frameworks: dict[str, str] = {}
     for s in sources:
-        if s.id in seen:
+        if seen.get(s.id.lower()) == s.id:
             raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
-        seen.add(s.id)
+        # Ids and frameworks name files and folders: two that differ only by case would be
+        # one file on macOS and Windows.
+        if s.id.lower() in seen:
+            raise ConfigError(f"id differs from source {seen[s.id.lower()]!r} only by case", file=file, record=f"source {s.id!r}")
+        seen[s.id.lower()] = s.id
+        if s.framework is not None:
+            other = frameworks.setdefault(s.framework.lower(), s.framework)
+            if other != s.framework:
+                raise ConfigError(f"framework {s.framework!r} differs from framework {other!r} only by case", file=file, record=f"source {s.id!r}")
     site_url = _opt(settings, "site_url", "[settings]", file, "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
