@@ -23,6 +23,7 @@ MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 KINDS = ("attack", "mapping", "catalog", "detection", "schema")
 _VERSION = re.compile(r"^\d+\.\d+$")
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -66,6 +67,9 @@ class Source:
     repository: str | None = None
     enabled: bool = True
     license: str = ""
+    # ATT&CK releases: the published sha256 of the canonical file (the digests table of
+    # data/sources.toml, equal to mitreattack-python's), checked on every download.
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +177,9 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
             raise ConfigError(f"release {version!r} is not of the form MAJOR.MINOR", file=file, record=rwhere)
         if stix not in urls:
             raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
+        sha256 = _opt(rel, "sha256", rwhere, file, "")
+        if sha256 and not _SHA256.match(sha256):
+            raise ConfigError(f"sha256 {sha256[:80]!r} is not 64 lower-case hex digits", file=file, record=rwhere)
         fill = {"domain": domain, "version": version}
         key = f"url_stix{stix.replace('.', '')}"
         out.append(
@@ -186,6 +193,7 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
                 attack_version=version,
                 stix_version=stix,
                 license=license_,
+                sha256=sha256,
             )
         )
     return out
