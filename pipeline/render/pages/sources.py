@@ -64,6 +64,9 @@ def attack_texts(ws) -> AttackTexts:
 
 
 def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") -> Site:
+    from pipeline.convert.gather import gather
+
+    gather(ws, g)  # done by the build already; outside one (tests, a renderer alone) here, once
     return Site.gather(
         g,
         out,

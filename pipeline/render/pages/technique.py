@@ -16,6 +16,7 @@ from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.detections import detections_of
 from pipeline.graph.views import _analytic
 from pipeline.model import DOMAINS
+from pipeline.render.pages.converted import card_section, is_sigma
 from pipeline.render.pages.downloads import technique_downloads
 from pipeline.render.pages.escape import EMPTY, Md, cell, link, text
 from pipeline.render.pages.mappings import mapping_notes, mapping_type
@@ -46,15 +47,20 @@ def _technique_link(site: Site, page: str):
     return to
 
 
-def _detections(site: Site, page: str, view: dict) -> list[dict]:
-    """The technique's detections, sources in the order of the sources file."""
+def _detections(site: Site, page: str, view: dict) -> tuple[list[dict], Md]:
+    """The technique's detections, sources in the order of the sources file: each
+    rule's own queries, except Sigma rules, which follow as the queries pySigma
+    converted them into (`converted.py`); their YAML is on their own pages."""
     order = {name: i for i, name in enumerate(site.detection_sources)}
     items = sorted(view["detections"], key=lambda d: (order.get(d["source"], len(order)), d["source"], d["title"].lower(), d["id"]))
-    out = []
+    native, sigma = [], []
     for d in items:
         key = f"detection:{d['id']}"
-        out.append(Row(header=header_md(site, page, key, d), queries=queries_md(site, key)))
-    return out
+        if is_sigma(site, key):
+            sigma.append((key, d))
+        else:
+            native.append(Row(header=header_md(site, page, key, d), queries=queries_md(site, key)))
+    return native, card_section(site, page, sigma)
 
 
 def _analytics(view: dict, citations: Citations, tlink) -> list[dict]:
@@ -216,6 +222,7 @@ def technique_context(site: Site, key: str) -> dict:
     for d in view["detections"]:
         for a in g.nodes[f"detection:{d['id']}"]["record"].authors:
             authors.setdefault(a, None)
+    native, converted = _detections(site, page, view)
     downloads = [x for d in DOMAINS if d in g.nodes[key]["domains"] for x in technique_downloads(site, page, d)]
     return {
         "id": text(t["attack_id"]),
@@ -223,7 +230,8 @@ def technique_context(site: Site, key: str) -> dict:
         "description": description,
         "attack_version": text(site.attack_version),
         "coverage": coverage_md(site.coverage.get(key)),
-        "detections": _detections(site, page, view),
+        "detections": native,
+        "converted": converted,
         "analytics": _analytics(view, citations, tlink),
         "category": _category(site, page, key, view),
         "mapping_tables": mapping_tables(site, page, key, view["controls"]),
