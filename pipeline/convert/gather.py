@@ -16,13 +16,14 @@ from pipeline.convert.run import Conversions, convert_rules, sigma_texts
 Progress = Callable[[str], None]
 
 
-def gather(ws, g=None, progress: Progress | None = None) -> Conversions | None:
-    """Conversions of the workspace's Sigma rules (None for an ATT&CK-only workspace)."""
+def gather(ws, g=None, progress: Progress | None = None, languages: tuple[str, ...] | None = None) -> Conversions | None:
+    """Conversions of the workspace's Sigma rules (None for an ATT&CK-only workspace);
+    `languages` other than the sources file's (`show --query`)."""
     if ws.attack_only:
         return None
     g = ws.graph(progress) if g is None else g
     memo = ws.cache.setdefault("query_conversions", {})
-    languages = tuple(ws.config.query_languages)
+    languages = tuple(ws.config.query_languages) if languages is None else tuple(languages)
     found = memo.get((id(g), languages))
     if found is not None:
         return found
