@@ -66,7 +66,8 @@ def attack_texts(ws) -> AttackTexts:
 def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") -> Site:
     from pipeline.convert.gather import gather
 
-    gather(ws, g)  # done by the build already; outside one (tests, a renderer alone) here, once
+    if "query_conversions" not in g.graph:  # done by the build; outside one (tests, a renderer alone) here
+        gather(ws, g)
     return Site.gather(
         g,
         out,
