@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pipeline.convert.targets import TARGETS
 from pipeline.model_detections import Detection
-from pipeline.render.pages.escape import Md, fence, text
+from pipeline.render.pages.escape import Md, fence, link, text
 from pipeline.render.pages.queries import flags_md
 from pipeline.render.pages.site import Site
 
@@ -66,14 +66,21 @@ def results(site: Site, key: str) -> dict:
 
 
 def rule_line(site: Site, page: str, key: str, via: dict | None = None) -> Md:
-    """`**[Title](page)** — level high · status test · flags`: what a defender needs
-    before running a converted rule, and the link to the rule itself."""
+    """`**[Title](page)** — level high · status test · [source file](url) · DRL-1.1 ·
+    flags`: what a defender needs before running a converted rule, the link to the
+    rule's page and, as its licence asks, to where it comes from."""
     folder = page.rpartition("/")[0]
     memo = f"sigma-line\0{key}\0{folder}"
     found = site.memo.get(memo)
     if found is None:
         d: Detection = site.g.nodes[key]["record"]
         bits = [text(f"level {d.severity or 'not given'}"), text(f"status {d.status or 'not given'}")]
+        source = site.detection_sources.get(d.source)
+        url = source.file_url(d.path) if source else None
+        if url:
+            bits.append(link(Md("source file"), url))
+        if d.license:
+            bits.append(text(d.license))
         if d.flags:
             bits.append(flags_md(d))
         title = text(d.title) or text(d.native_id)
