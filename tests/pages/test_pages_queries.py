@@ -9,37 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
-from pages_html import fenced_blocks, markdown_links, sections
+from pages_html import code_blocks, fenced_blocks, markdown_links, sections
 
 from pipeline.render.pages.builders import page_markdown
 
 pytestmark = pytest.mark.realdata
-
-_FENCE = re.compile(r"^( *)(`{3,})([A-Za-z0-9_+-]*)$")
-
-
-def code_blocks(md: str) -> list[tuple[str, str]]:
-    """(info, body) of every fenced block, indented ones too (inside tabs and folds):
-    each body line loses exactly the fence line's indentation."""
-    out = []
-    lines = md.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        pad, fence, info = m.groups()
-        body = []
-        i += 1
-        while lines[i] != pad + fence:
-            assert lines[i].startswith(pad), lines[i]
-            body.append(lines[i][len(pad):])
-            i += 1
-        out.append((info, "\n".join(body)))
-        i += 1
-    return out
-
 
 def sigma_rules_of(site, technique: str) -> list[str]:
     g = site.g

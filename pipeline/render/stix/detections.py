@@ -138,6 +138,10 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
     """One bundle per detection source; `skip(source name)` true leaves one out."""
     g = ctx.graph
     ws = ctx.workspace
+    if "query_conversions" not in g.graph and not ws.attack_only:  # made by the build; outside one, here
+        from pipeline.convert.gather import gather
+
+        gather(ws, g)
     config = ws.config
     sources = {source_name(s): s for s in config.sources if s.kind == "detection"}
     by_source: dict[str, list[str]] = defaultdict(list)
