@@ -79,6 +79,8 @@ class Config:
     repositories: dict[str, Repository]
     site_url: str = ""
     base_url: str = ""
+    # Languages every Sigma rule is converted into (pipeline.convert.targets), first the main one.
+    query_languages: tuple[str, ...] = ("kusto",)
     limits: Limits = field(default_factory=Limits)
     _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
@@ -309,7 +311,29 @@ def load_config(path: Path | None = None) -> Config:
     base_url = settings.get("base_url", "")
     if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
         raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
+    query_languages = _query_languages(settings, file)
     activate(limits)
     return Config(
-        file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"), limits=limits
+        file=file,
+        sources=tuple(sources),
+        repositories=repos,
+        site_url=site_url,
+        base_url=base_url.rstrip("/"),
+        query_languages=query_languages,
+        limits=limits,
     )
+
+
+def _query_languages(settings: dict, file: str) -> tuple[str, ...]:
+    """`query_languages = ["kusto", "splunk"]`: known names, no repeats, at least one."""
+    from pipeline.convert.targets import DEFAULT_LANGUAGES, TARGETS
+
+    raw = settings.get("query_languages", list(DEFAULT_LANGUAGES))
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+        raise ConfigError("query_languages must be a non-empty list of names", file=file, record="[settings]")
+    unknown = [x for x in raw if x not in TARGETS]
+    if unknown:
+        raise ConfigError(f"unknown query language {unknown[0]!r} (known: {', '.join(TARGETS)})", file=file, record="[settings]")
+    if len(set(raw)) != len(raw):
+        raise ConfigError("query_languages names a language twice", file=file, record="[settings]")
+    return tuple(raw)
