@@ -88,7 +88,9 @@ def catalog(ws, framework: str, version: str) -> ControlCatalog | None:
             try:
                 memo[key] = read_catalog(source, ws.resolve(source).path, file=source.mirror_path)
             except PipelineError as exc:
-                ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; controls keep no catalogue text", record=f"source {source.id!r}"))
+                if source.enabled:
+                    ws.unread[source.id] = exc.one_line()
+                ws.issues.append(Issue(code="source-skipped", problem=f"cannot be read, controls keep no catalogue text: {exc.one_line()}", record=f"source {source.id!r}"))
     return memo[key]
 
 
@@ -164,7 +166,8 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
             try:
                 rt = reconcile_source(ws, source)
             except PipelineError as exc:
-                ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; source skipped", record=f"source {source.id!r}"))
+                ws.unread[source.id] = exc.one_line()
+                ws.issues.append(Issue(code="source-skipped", problem=f"cannot be read, its mappings are left out: {exc.one_line()}", record=f"source {source.id!r}"))
                 continue
             ws.issues.extend(rt.all_issues)
             tables.append(rt)

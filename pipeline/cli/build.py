@@ -24,7 +24,12 @@ from pipeline.cli.common import CliError, errors_as_exit, progress, source_optio
     help="Embed the ATT&CK objects each STIX bundle references (upgraded to STIX 2.1), so every bundle stands alone.",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when no input, setting or code has changed.")
-def command(ws, out: Path, include_attack: bool, force: bool) -> None:
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Publish even when an enabled source cannot be read (its content is left out; the summary names it).",
+)
+def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool) -> None:
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
@@ -32,10 +37,17 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
     from pipeline.render import RENDERERS
 
     with errors_as_exit(), progress(len(ws.domains) + 4 + len(RENDERERS)) as step:
-        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack})
+        result = build(ws, out, step, force=force, keep_going=keep_going, options={"stix_include_attack": include_attack})
     total = len(result.artifacts)
+    if result.damaged:
+        click.echo(
+            f"warning: {len(result.damaged)} file(s) of the previous build no longer matched its manifest "
+            f"(e.g. {result.damaged[0]}); rebuilt",
+            err=True,
+        )
     if result.up_to_date:
         click.echo(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        _missing(result.missing)
         if ws.strict and result.warnings:
             raise CliError(f"{result.warnings} warning(s) in the build (reports/issues.json) and --strict is set")
         return
@@ -45,3 +57,9 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
         click.echo(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
     click.echo("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
     click.echo(f"  warnings:  {result.warnings} (reports/issues.json)")
+    _missing(result.missing)
+
+
+def _missing(missing: list[dict]) -> None:
+    for m in missing:
+        click.echo(f"  missing:   source {m['source']!r} could not be read and is left out: {m['problem']}")

@@ -18,6 +18,8 @@ from pipeline.errors import Issue, PipelineError
 
 MAX_WARNINGS_SHOWN = 20
 GROUP_ABOVE = 3
+# A whole source that could not be read: shown before every other warning.
+SOURCE_CODES = ("source-skipped", "detection-source-missing")
 
 
 class CliError(click.ClickException):
@@ -95,7 +97,7 @@ def report_issues(issues: list[Issue], strict: bool) -> None:
     """One line per problem, except that a file with many problems of one kind gets one
     summary line (a published table with fifty duplicate rows is one finding, not fifty)."""
     groups: dict[tuple, list[Issue]] = {}
-    for issue in issues:
+    for issue in sorted(issues, key=lambda i: i.code not in SOURCE_CODES):
         groups.setdefault((issue.file, issue.code), []).append(issue)
     lines = []
     for (file, code), group in groups.items():
