@@ -138,9 +138,10 @@ def build(
             stage("publish")
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            where = exc.filename if exc.filename else tmp
+            at = f" ({exc.filename})" if exc.filename and not str(exc.filename).startswith(str(tmp)) else ""
             raise PipelineError(
-                f"the build stopped at {where}: {exc.strerror or exc}; the previous outputs are kept", file=str(out)
+                f"writing the new build into {tmp.parent} failed{at}: {exc.strerror or exc}; the previous outputs are kept",
+                file=str(out),
             ) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -94,6 +94,8 @@ def check_site_dir(out: Path, site_dir: Path) -> None:
         places.add(Path(os.path.realpath(link)))
     places.add(link.parent / f".{link.name}.builds")
     for place in sorted(places):
+        if site == place:
+            raise PipelineError(f"the site folder is the build output {out}; give a folder of its own (e.g. --site-dir site)", file=str(site_dir))
         if _inside(site, place):
             raise PipelineError(f"the site folder is inside the build output {out}; give a folder of its own (e.g. --site-dir site)", file=str(site_dir))
         if _inside(place, site):

@@ -88,6 +88,9 @@ def errors_as_exit() -> Iterator[None]:
         yield
     except PipelineError as exc:
         raise CliError(exc.one_line()) from None
+    except OSError as exc:  # a full disk, a folder that went away: the file and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CliError(f"{where}{exc.strerror or exc}") from None
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)

@@ -44,10 +44,16 @@ def _site_url(value: str | None) -> str:
 
 
 def _make(out: Path, site_dir: Path, site_url: str | None):
+    from pipeline.build.paths import check_output, check_site_dir
     from pipeline.site.make import make_site
 
     with errors_as_exit():
-        return make_site(out, site_dir, _site_url(site_url))
+        check_site_dir(out, site_dir)
+        check_output(site_dir, what="site folder")
+        try:
+            return make_site(out, site_dir, _site_url(site_url))
+        except OSError as exc:  # a full disk: the file named may be a theme file being copied, so name the site
+            raise CliError(f"{site_dir}: writing the site failed: {exc.strerror or exc}; the previous site is kept") from None
 
 
 @click.command("site")
