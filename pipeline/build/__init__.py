@@ -99,7 +99,9 @@ def build(
             if not damaged:
                 missing = list(previous.get("missing_sources") or [])
                 if missing and not keep_going:
-                    raise PipelineError(_missing_line(missing, "the live build was made without it (--keep-going)"))
+                    raise PipelineError(_missing_line(
+                        missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
+                    ))
                 tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
                 return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)), missing=missing)
 

@@ -62,4 +62,4 @@ def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool) 
 
 def _missing(missing: list[dict]) -> None:
     for m in missing:
-        click.echo(f"  missing:   source {m['source']!r} could not be read and is left out: {m['problem']}")
+        click.echo(f"  missing:   source {m['source']!r} could not be read; its content is not in this build: {m['problem']}")

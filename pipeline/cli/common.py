@@ -19,7 +19,7 @@ from pipeline.errors import Issue, PipelineError
 MAX_WARNINGS_SHOWN = 20
 GROUP_ABOVE = 3
 # A whole source that could not be read: shown before every other warning.
-SOURCE_CODES = ("source-skipped", "detection-source-missing")
+SOURCE_CODES = ("source-unreadable", "source-skipped", "detection-source-missing")
 
 
 class CliError(click.ClickException):
