@@ -70,8 +70,8 @@ def build(
     from pipeline.render import RENDERERS, RenderContext
 
     out = Path(os.path.abspath(out))
-    paths.check_output(out, _source_folders(ws))
     tree.check_replaceable(out)
+    paths.check_output(out, _source_folders(ws))
     stages: dict[str, float] = {}
     clock = time.perf_counter()
 

@@ -80,6 +80,8 @@ def record_signatures(folder: Path, signatures: dict[str, list[int]]) -> None:
     are dropped. Losing them costs speed only (the files are hashed instead)."""
     folder = folder.resolve()
     base = folder.parent
+    if not (base.name.startswith(".") and base.name.endswith(".builds")):
+        return  # a plain output folder of an older layout: nowhere of the build's own to keep them
     known = {k: v for k, v in _all_signatures(base).items() if (base / k).is_dir() and k != folder.name}
     known[folder.name] = dict(sorted(signatures.items()))
     try:
@@ -88,9 +90,12 @@ def record_signatures(folder: Path, signatures: dict[str, list[int]]) -> None:
         pass
 
 
-def compare(root: Path, artifact: dict, signatures: dict[str, list[int]] | None) -> Difference | None:
+def compare(
+    root: Path, artifact: dict, signatures: dict[str, list[int]] | None, learned: dict[str, list[int]] | None = None
+) -> Difference | None:
     """One listed artifact against the file: None when it is intact. `signatures` None
-    hashes the file whatever its stat says."""
+    hashes the file whatever its stat says; `learned` receives the signature of a file
+    that was hashed and found intact."""
     rel = artifact["path"]
     path = root / rel
     try:
@@ -104,11 +109,13 @@ def compare(root: Path, artifact: dict, signatures: dict[str, list[int]] | None)
     if signatures is not None and signatures.get(rel) == signature(st):
         return None
     try:
-        sha, size, _ = hash_file(path)
+        sha, size, sig = hash_file(path)
     except OSError as exc:
         return Difference(rel, "changed", f"unreadable: {exc.strerror or exc}")
     if sha != artifact["sha256"] or size != artifact["size"]:
         return Difference(rel, "changed", "sha256 differs")
+    if learned is not None:
+        learned[rel] = sig
     return None
 
 
@@ -144,14 +151,20 @@ def differences(root: Path, doc: dict, *, quick: bool = False) -> list[Differenc
 
 
 def damaged(root: Path, doc: dict) -> list[Difference]:
-    """Missing or changed artifacts (quick: by signature, else by hash); extras are not looked at."""
+    """Missing or changed artifacts (quick: by signature, else by hash); extras are not
+    looked at. When every file is intact, the signatures of the files that had to be
+    hashed are recorded, so that the next check stats them only (a build made before
+    signatures were kept, or files merely touched)."""
     signatures = read_signatures(root)
+    learned: dict[str, list[int]] = {}
     out = []
     for a in doc.get("artifacts", []):
         try:
-            found = compare(root, a, signatures)
+            found = compare(root, a, signatures, learned)
         except (KeyError, TypeError):
             found = Difference(str(a), "changed", "manifest entry unreadable")
         if found is not None:
             out.append(found)
+    if learned and not out:
+        record_signatures(root, signatures | learned)
     return out

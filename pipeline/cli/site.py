@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -44,11 +45,13 @@ def _site_url(value: str | None) -> str:
 
 
 def _make(out: Path, site_dir: Path, site_url: str | None):
+    from pipeline.build import tree
     from pipeline.build.paths import check_output, check_site_dir
     from pipeline.site.make import make_site
 
     with errors_as_exit():
         check_site_dir(out, site_dir)
+        tree.check_replaceable(Path(os.path.abspath(site_dir)))
         check_output(site_dir, what="site folder")
         try:
             return make_site(out, site_dir, _site_url(site_url))
