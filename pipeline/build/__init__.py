@@ -181,7 +181,8 @@ def foreign_files(out: Path) -> list[Path]:
     live = tree.current(out)
     live = live.resolve() if live is not None else None
     found = []
-    for folder in tree.finished(out):
+    plain = [out] if out.is_dir() and not out.is_symlink() else []  # an older layout's folder, kept aside when publishing
+    for folder in plain + tree.finished(out):
         doc = manifest.read(folder)
         if doc is None:
             continue  # not a build of this layout (an older plain folder kept aside)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,12 +98,14 @@ def compare(
     hashes the file whatever its stat says; `learned` receives the signature of a file
     that was hashed and found intact."""
     rel = artifact["path"]
-    path = root / rel
+    if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
+        return Difference(str(rel), "changed", "manifest path outside the build")
+    path = os.path.join(root, rel)  # os, not pathlib: 12,000 of these on every no-op build
     try:
-        st = path.stat()
+        st = os.lstat(path)
     except OSError:
         return Difference(rel, "missing")
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         return Difference(rel, "changed", "not a regular file")
     if st.st_size != artifact["size"]:
         return Difference(rel, "changed", f"size {st.st_size}, manifest {artifact['size']}")
