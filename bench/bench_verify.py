@@ -9,7 +9,10 @@ sha256sum: coreutils `sha256sum -c --quiet` over a checksum list made from the s
            manifest (the reference: the same bytes hashed, no walk), as a fresh process;
 quick:     the check a no-op `build` makes (pipeline.build.integrity.damaged): a stat of
            every artifact against the signatures recorded when it was hashed; files
-           whose stat changed are hashed. Measured in this process.
+           whose stat changed are hashed. Measured in this process, interleaved with
+size-only: the check no-op builds made before (every artifact's size, by stat), and
+foreign:   the walk of the build folders for files the manifest does not list, which
+           every build makes before it starts.
 Both processes are run interleaved, `--repeat` times each (median reported), so that
 background load hits both alike. The page cache is warm for all of them (the files were
 just written or read): cold-cache hashing is bounded by the disk, not by the tool.
@@ -66,15 +69,21 @@ def main() -> None:
             verify.append(timed([tool, "verify", "--out", str(out)]))
             reference.append(timed(["sha256sum", "-c", "--quiet", str(sums)], cwd=root))
 
-        from pipeline.build import integrity
+        from pipeline.build import foreign_files, integrity
 
         known = len(integrity.read_signatures(root))
-        quick = []
+        quick, size_only, foreign = [], [], []
         for _ in range(args.repeat):
             start = time.perf_counter()
             damaged = integrity.damaged(root, doc)
             quick.append(time.perf_counter() - start)
-        assert damaged == [], damaged[:3]
+            start = time.perf_counter()
+            sizes_ok = all((root / a["path"]).stat().st_size == a["size"] for a in artifacts)
+            size_only.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            found = foreign_files(out)
+            foreign.append(time.perf_counter() - start)
+        assert damaged == [] and sizes_ok and found == [], (damaged[:3], found[:3])
 
     result = {
         "files": len(artifacts),
@@ -83,9 +92,12 @@ def main() -> None:
         "sha256sum_s": round(statistics.median(reference), 3),
         "ratio_sha256sum_over_verify": round(statistics.median(reference) / statistics.median(verify), 2),
         "quick_check_s": round(statistics.median(quick), 3),
+        "size_only_check_s": round(statistics.median(size_only), 3),
+        "foreign_walk_s": round(statistics.median(foreign), 3),
         "signatures_known": known,
         "load_average": round(os.getloadavg()[0], 2),
-        "runs": {"verify": [round(x, 3) for x in verify], "sha256sum": [round(x, 3) for x in reference], "quick": [round(x, 3) for x in quick]},
+        "runs": {"verify": [round(x, 3) for x in verify], "sha256sum": [round(x, 3) for x in reference], "quick": [round(x, 3) for x in quick],
+                 "size_only": [round(x, 3) for x in size_only], "foreign": [round(x, 3) for x in foreign]},
     }
     print(json.dumps(result, indent=2))
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
