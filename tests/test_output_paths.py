@@ -131,6 +131,26 @@ def test_build_on_a_full_disk_is_one_line_and_keeps_the_outputs(small, monkeypat
     assert "up to date" in small.build().stdout
 
 
+def test_build_on_a_real_full_tmpfs(tmp_path):
+    """A 64 kB tmpfs where the machine allows mounting (root); the test above injects the error."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        s = small_mirror(tmp_path / "src")
+        out = disk / "outputs"
+        r = s.build(out=out)
+        assert (r.exit_code, r.stdout) == (1, "")
+        assert r.stderr == (
+            f"error: {out}: writing the new build into {disk / '.outputs.builds'} failed: No space left on device; "
+            "the previous outputs are kept\n"
+        )
+        assert not out.exists() and list((disk / ".outputs.builds").iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
 def test_layer_out_an_unwritable_place_before_loading(small, blocked, monkeypatch):
     no_loading(monkeypatch)
     r = run("layer", *small.opts, "--framework", "azure", "--out", blocked / "l.json")
