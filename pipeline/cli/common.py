@@ -18,6 +18,9 @@ import click
 from pipeline.errors import Issue, PipelineError
 
 VERBOSITY = "attack_pipeline.verbosity"
+# Warnings about what the user asked for (a domain or a source left out), always shown;
+# the rest are about the published data, summarised in one line.
+SETUP_CODES = frozenset({"domain-skipped", "source-skipped", "detection-source-missing"})
 
 
 class CliError(click.ClickException):
@@ -100,9 +103,14 @@ def report_issues(issues: list[Issue], strict: bool, *, where: str = "") -> None
     """Warnings about the inputs: one summary line by default (published tables have
     faults nobody running `show` can fix), every one of them with --verbose, none with
     --quiet. `where` names a build whose reports hold them (answers from a build)."""
-    summary_line(len(issues), where)
+    setup = [i for i in issues if i.code in SETUP_CODES]
+    data = [i for i in issues if i.code not in SETUP_CODES]
+    if verbosity() >= 0:
+        for issue in setup:
+            click.echo(f"warning: {issue.one_line()}", err=True)
+    summary_line(len(data), where)
     if verbosity() > 0:
-        for issue in issues:
+        for issue in data:
             click.echo(f"warning: {issue.one_line()}", err=True)
     if strict and issues:
         raise CliError(f"{len(issues)} warning(s) and --strict is set")
@@ -207,34 +215,13 @@ def settings_applied(flags: dict, config=None) -> Iterator:
 
 
 @contextlib.contextmanager
-def progress(total: int | None = None) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr when it is a terminal; silent otherwise (logs, CI, pipes).
+def progress(total: int | None = None, *, console=None) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr when it is a terminal (never with --quiet, in CI or a
+    pipe); see pipeline.cli.progress."""
+    from pipeline.cli.progress import progress_bar
 
-    rich is imported only here so that commands stay fast to start.
-    """
-    if verbosity() < 0 or not sys.stderr.isatty() or os.environ.get("CI"):
-        yield lambda _msg: None
-        return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
-    with Progress(*columns, transient=True, console=_stderr_console()) as bar:
-        task = bar.add_task("starting", total=total)
-        first = [True]
-
-        def step(msg: str) -> None:
-            if not first[0]:
-                bar.advance(task)
-            first[0] = False
-            bar.update(task, description=msg)
-
-        yield step
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)
+    with progress_bar(total, console=console, enabled=verbosity() >= 0) as steps:
+        yield steps
 
 
 def emit_json(data) -> None:

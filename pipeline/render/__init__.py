@@ -24,6 +24,8 @@ class RenderContext:
     # Parts that may be taken from the previous build (`pipeline.build.units`); the
     # default renders everything.
     units: object = field(default_factory=lambda: _all_units())
+    # `progress(done, total)` inside a long renderer (the pages), for the build's bar.
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 def _all_units():
