@@ -26,6 +26,8 @@ def mirror() -> Path:
 def _cache_outside_the_repository(tmp_path_factory) -> None:
     """Downloads and parsed-file caches of the tests never land in data/cache."""
     os.environ.setdefault("ATTACK_PIPELINE_CACHE", str(tmp_path_factory.mktemp("cache")))
+    # Nor does the user's own config (`attack-pipeline init`) reach them.
+    os.environ.setdefault("ATTACK_PIPELINE_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.settings import DEFAULT_NAVIGATOR
 from pipeline.cli.common import CliError, errors_as_exit, info, progress, source_options, summary_line, verbosity
 
 
@@ -30,8 +31,12 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
     in at the end; with unchanged inputs the build does nothing but hash them."""
     from pipeline.build import build, planned_steps
 
+    options: dict = {"stix_include_attack": include_attack}
+    chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
+    if chosen is not None and chosen.get("navigator_url") not in (None, DEFAULT_NAVIGATOR):
+        options["navigator_url"] = chosen["navigator_url"]  # only then: default builds keep their fingerprint
     with errors_as_exit(), progress(planned_steps(ws)) as step:
-        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack})
+        result = build(ws, out, step, force=force, options=options)
     total = len(result.artifacts)
     if result.up_to_date:
         info(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
@@ -59,7 +64,5 @@ def _next(out: Path) -> None:
     info(f"next:        attack-pipeline site{site} && attack-pipeline serve    browse the docs site")
     info(f"             attack-pipeline show T1046{site}                    one technique, instantly")
     chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
-    from pipeline.settings import DEFAULT_NAVIGATOR
-
     navigator = chosen["navigator_url"] if chosen is not None else DEFAULT_NAVIGATOR
     info(f"             {out}/layers/: Navigator layers (Open Existing Layer → Upload from local at {navigator})")

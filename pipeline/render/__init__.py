@@ -38,9 +38,9 @@ Renderer = Callable[[RenderContext, Path], list[Path]]
 
 
 def _registry() -> dict[str, Renderer]:
-    from pipeline.render import diff, navigator, reconcile, reports, stix
+    from pipeline.render import diff, navigator, readme, reconcile, reports, stix
 
-    return {"reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
+    return {"readme": readme.render, "reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
 
 
 def _tables(ctx: RenderContext, out: Path) -> list[Path]:
