@@ -35,6 +35,8 @@ class Workspace:
     strict: bool = False
     _controls: object | None = None
     _detections: object | None = None
+    # A build folder whose reports/issues.json holds these issues (named by the CLI's summary line).
+    issues_kept_in: str = ""
 
     @classmethod
     def open(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -40,7 +41,7 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
     total = len(result.artifacts)
     if result.up_to_date:
         info(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
-        summary_line(result.warnings, str(out))
+        summary_line(result.warnings, str(out))  # the build's; this run read no input
         if ws.strict and result.warnings:
             raise CliError(f"{result.warnings} warning(s) in the build (reports/issues.json) and --strict is set")
         _next(out)
@@ -53,13 +54,13 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
         info("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
     else:
         info(f"  seconds:   {sum(result.stages.values()):.1f}")
-    info(f"  warnings:  {result.warnings} about the inputs ({out}/reports/issues.json)")
+    ws.issues_kept_in = str(out)
     _next(out)
 
 
 def _next(out: Path) -> None:
     """Where the outputs are and what to run next (a first build is a first hour)."""
-    info(f"outputs:     {out.resolve()}  (what is where: {out}/README.md)")
+    info(f"outputs:     {os.path.abspath(out)}  (what is where: {out}/README.md)")
     site = "" if out == Path("outputs") else f" --out {out}"
     info(f"next:        attack-pipeline site{site} && attack-pipeline serve    browse the docs site")
     info(f"             attack-pipeline show T1046{site}                    one technique, instantly")

@@ -82,7 +82,7 @@ def source_options(func: Callable) -> Callable:
             ws.strict = strict
             with stack:
                 result = func(*args, ws=ws, **kwargs)
-                report_issues(ws.issues, strict)
+                report_issues(ws.issues, strict, where=ws.issues_kept_in)
             return result
 
     return wrapper

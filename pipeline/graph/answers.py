@@ -209,9 +209,10 @@ def did_you_mean(text: str, names: list[Match], n: int = 5) -> list[Match]:
     low = text.strip().lower()
     out: list[Match] = []
     parent = low.split(".")[0]
-    if parent != low and parent in by_id:
+    if parent != low and parent in by_id:  # a sub-technique that is not there: its family
         out.extend(by_id[parent])
-        out.extend(m for k, ms in by_id.items() if k.startswith(parent + ".") for m in ms)
+        out.extend(m for k, ms in sorted(by_id.items()) if k.startswith(parent + ".") for m in ms)
+        return out[:n]
     for found in difflib.get_close_matches(low, list(by_id), n=n, cutoff=0.75):
         out.extend(by_id[found])
     for found in difflib.get_close_matches(low, list(by_name), n=n, cutoff=0.6):
