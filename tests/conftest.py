@@ -61,7 +61,31 @@ def graph_18(release_cache):
     return build_graph([release_cache(d, "18.1") for d in ("enterprise", "mobile", "ics")])
 
 
+# Fixtures that load the whole default graph (three domains, every enabled table and corpus:
+# 10-15 s on an idle 2-core machine, each), make a real build or a site. A test that uses
+# one is `slow`: `make check` (pytest -m 'not slow and not reference') leaves it out.
+SLOW_FIXTURES = frozenset({
+    "full_graph", "full_layers",                 # tests/test_layer_sets.py: the 1,440 layers of the default build
+    "default_ws", "default_stix", "attack_stix",  # tests/stix/: every bundle of the default build
+    "workspace", "azure2021_workspace",          # tests/controls/: the default graph, and one with the 2021 Azure table
+    "real_workspace", "real_docs", "seed_site",  # tests/pages/: the whole docs tree of the default build
+    "enterprise_site",                           # tests/site/: a real build and its site, in Chromium
+    "books",                                     # tests/robust/test_source_accounting.py: every enabled table row by row
+    "small",                                     # tests/robust/test_kill_build.py: real builds killed at 50 points
+})
+# Slow for another reason than a fixture, with the reason.
+SLOW_TESTS = {
+    "test_real_default_build_is_reproducible": "two full builds of the default inputs, compared byte for byte",
+    "test_one_edited_source_rerenders_only_what_reads_it": "full builds before and after edits, and fresh full builds to compare",
+    "test_racing_builds_after_a_kill_take_the_lock_one_at_a_time": "six builds racing for a lock",
+    "test_a_fresh_clone_stays_clean_after_a_build_and_a_site": "a clone, a full build and the whole site",
+}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "mirror" in getattr(item, "fixturenames", ()):
+        names = set(getattr(item, "fixturenames", ()))
+        if "mirror" in names:
             item.add_marker(pytest.mark.realdata)
+        if names & SLOW_FIXTURES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -70,12 +70,13 @@ def answers_meta(ws, fp: str, code: str) -> dict:
 
 
 def write_answers(ws, g, fp: str, code: str) -> None:
-    """The build's graph as answers for `show` and `stats` (pipeline.graph.answers); only
+    """The build's graph as answers for `show` and `stats` (pipeline.answers); only
     speed is lost when the cache cannot take them."""
     import sqlite3
 
+    from pipeline import answers
     from pipeline.fetch.cache import cache_dir
-    from pipeline.graph import answers, query
+    from pipeline.graph import query
 
     meta = answers_meta(ws, fp, code) | {"stats": query.stats(g)}
     try:
@@ -90,7 +91,7 @@ def answers_of_build(ws, out: Path):
     are not re-hashed: that would cost as much as the corpora are large."""
     from pipeline.build.fingerprint import code_fingerprint
     from pipeline.fetch.cache import cache_dir
-    from pipeline.graph import answers
+    from pipeline import answers
 
     live = tree.current(Path(os.path.abspath(out)))
     doc = manifest.read(live)

@@ -42,7 +42,7 @@ def command(ws, technique_id: str, attack_only: bool, as_json: bool, out: Path, 
         emit_json(found)
         return
     if found.get("kind") not in (None, "technique") and "technique" not in found and "query_redirect" not in found:
-        from pipeline.graph.answers import text_of
+        from pipeline.answers import text_of
 
         click.echo(text_of(found))
         return
@@ -55,11 +55,11 @@ def command(ws, technique_id: str, attack_only: bool, as_json: bool, out: Path, 
 def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
     """The view of what `text` names, from the build's answers or from the graph."""
     from pipeline.build import answers_of_build
-    from pipeline.graph import answers, query
+    from pipeline import answers
 
     if not text.strip():
         raise click.BadParameter("give an id or a name", param_hint="ID_OR_NAME")
-    wanted = query.normalise_technique_id(text) or text.strip()
+    wanted = answers.normalise_technique_id(text) or text.strip()
     store = answers_of_build(ws, out) if use_build else None
     if store is not None:
         detail(f"answering from the build in {out}")
@@ -83,6 +83,7 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
         g = ws.graph(step)
     match = _one(ws, text, answers.order(answers.graph_matches(g, wanted)), lambda: answers.graph_names(g))
     if match.kind in ("technique", "revoked"):
+        from pipeline.graph import query
         from pipeline.graph.views import technique_view
 
         return technique_view(g, query.technique(g, match.id))
@@ -91,7 +92,7 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
 
 def _one(ws, text: str, matches: list, names):
     """Exactly one match, else an error that lists the candidates or the close matches."""
-    from pipeline.graph import answers
+    from pipeline import answers
 
     if len(matches) == 1:
         return matches[0]
@@ -106,9 +107,7 @@ def _one(ws, text: str, matches: list, names):
     where = f"ATT&CK {ws.attack_version} ({', '.join(ws.domains)})"
     if ws.attack_only and not close:
         where += " (--attack-only: no controls or detections)"
-    from pipeline.graph import query
-
-    tid = query.normalise_technique_id(text)
+    tid = answers.normalise_technique_id(text)
     if tid is not None:
         raise CliError(f"technique {tid} is not in {where}{did}")
     raise CliError(f"nothing named {text.strip()!r} in {where}{did}")

@@ -12,19 +12,29 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sqlite3
 import textwrap
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import networkx as nx
 import orjson
+
+if TYPE_CHECKING:  # reading answers must not pay for importing networkx
+    import networkx as nx
 
 SCHEMA = "1"
 # Node kinds `show` answers for, in the order a name shared by several is listed.
 KINDS = ("technique", "tactic", "group", "software", "campaign", "mitigation", "control", "capability", "detection")
 KEEP = 4  # answer files kept in the cache (the live build, the previous one, a little slack)
+_TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+
+
+def normalise_technique_id(text: str) -> str | None:
+    """As pipeline.graph.query's, without importing the graph (answers stay fast to read)."""
+    value = text.strip().removeprefix("technique:").upper().replace("/", ".")
+    return value if _TECHNIQUE_ID.match(value) else None
 
 
 def _json(value) -> bytes:
