@@ -301,6 +301,18 @@ def test_build_writes_the_outputs_readme_and_lists_it(run, tiny, tmp_path):
     assert tail[1].startswith(f"next:        attack-pipeline site --out {out} && attack-pipeline serve")
 
 
+def test_settings_reach_the_build_site_url_and_navigator(run, tiny, tmp_path):
+    opts, _, _ = tiny
+    out = tmp_path / "outputs"
+    env = {"ATTACK_PIPELINE_SITE_URL": "https://soc.example.org/attack/", "ATTACK_PIPELINE_NAVIGATOR_URL": "https://nav.example.org/"}
+    r = run("build", *opts, "--out", str(out), "--quiet", env=env)
+    assert (r.exit_code, r.stdout) == (0, "")
+    card = (out / "docs" / "techniques" / "T1046.md").read_text()
+    assert "(https://nav.example.org/#layerURL=https%3A%2F%2Fsoc.example.org%2Fattack%2Flayers%2F" in card
+    assert "Open Existing Layer → Upload from local**" in (out / "README.md").read_text()
+    assert "https://nav.example.org/" in (out / "README.md").read_text()
+
+
 # --- progress ---------------------------------------------------------------------------
 
 

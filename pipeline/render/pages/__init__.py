@@ -23,7 +23,7 @@ def render(ctx, out: Path) -> list[Path]:
     # reference counting; with the collector running, each of its full passes would walk
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
-        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url)
+        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url, str(ctx.options.get("navigator_url") or ""))
         return _write_by_unit(site, out / "docs", ctx.units, ctx.progress)
 
 

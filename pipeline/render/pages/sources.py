@@ -63,7 +63,8 @@ def attack_texts(ws) -> AttackTexts:
     return merge(parts)
 
 
-def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") -> Site:
+def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "", navigator: str = "") -> Site:
+    extra = {"navigator": navigator} if navigator else {}
     return Site.gather(
         g,
         out,
@@ -72,4 +73,5 @@ def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") ->
         detection_sources=detection_sources(ws.config),
         mapping_sources=mapping_sources(g, ws.config),
         site_url=site_url,
+        **extra,
     )
