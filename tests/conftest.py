@@ -79,6 +79,10 @@ SLOW_TESTS = {
     "test_one_edited_source_rerenders_only_what_reads_it": "full builds before and after edits, and fresh full builds to compare",
     "test_racing_builds_after_a_kill_take_the_lock_one_at_a_time": "six builds racing for a lock",
     "test_a_fresh_clone_stays_clean_after_a_build_and_a_site": "a clone, a full build and the whole site",
+    "test_stats_on_every_enterprise_release": "the whole default graph of each of the eight Enterprise releases",
+    "test_show_t1046_json_on_real_data": "the whole default graph, read from the sources",
+    "test_show_lists_detections_with_source_and_language": "the whole default graph, read from the sources",
+    "test_build_strict": "a build of the default inputs",
 }
 
 
