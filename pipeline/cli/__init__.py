@@ -19,6 +19,7 @@ from pipeline.cli import (
     site,
     sources,
     stats,
+    upgrade,
 )
 from pipeline.cli.common import add_verbosity, verbosity_params
 
@@ -44,7 +45,7 @@ def cli() -> None:
     """
 
 
-for module in (init, config, sources, fetch, stats, show, build, reconcile, detections, diff, layer, excel, site):
+for module in (init, config, sources, fetch, stats, show, build, reconcile, detections, diff, layer, excel, site, upgrade):
     cli.add_command(module.command)
 cli.add_command(site.serve_command)
 

@@ -39,9 +39,23 @@ sources_file_option = click.option(
     envvar="ATTACK_PIPELINE_SOURCES",
     help="Sources file (default: ./data/sources.toml, else the one shipped beside the package).",
 )
+def _mirror_setting(_ctx, _param, value):
+    """No --mirror: the settings' mirror (environment, project file, user config), so every
+    command that takes --mirror honours `attack-pipeline init`."""
+    if value not in (None, ""):
+        return value
+    from pipeline import settings
+
+    try:
+        return settings.resolve({}).get("mirror")
+    except PipelineError as exc:
+        raise CliError(exc.one_line()) from None
+
+
 mirror_option = click.option(
     "--mirror",
     type=click.Path(file_okay=False),
+    callback=_mirror_setting,
     help="Offline mirror directory holding the sources (else ATTACK_PIPELINE_MIRROR, the project file, the user config).",
 )
 strict_option = click.option("--strict", is_flag=True, help="Treat warnings about bad input as errors (exit code 1).")
@@ -55,7 +69,7 @@ def source_options(func: Callable) -> Callable:
     @click.option(
         "--attack-version",
         metavar="V",
-        help="Target ATT&CK release, e.g. 18.1 (default: the newest Enterprise release in the sources).",
+        help="Target ATT&CK release, e.g. 18.1 (default: the newest Enterprise release in the sources that the mirror or the cache holds).",
     )
     @click.option(
         "--domain",
@@ -81,6 +95,7 @@ def source_options(func: Callable) -> Callable:
             ws = Workspace.open(config, resolve_mirror_dir(chosen.get("mirror")), attack_version, tuple(domains))
             ws.strict = strict
             with stack:
+                report_notices(ws.notices)
                 result = func(*args, ws=ws, **kwargs)
                 report_issues(ws.issues, strict, where=ws.issues_kept_in)
             return result
@@ -97,6 +112,13 @@ def errors_as_exit() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+
+
+def report_notices(notices: list[str]) -> None:
+    """`note:` lines on stderr: facts the user should know that are not bad input (a newer
+    release listed but not fetched yet), so `--strict` does not count them."""
+    for line in notices:
+        click.echo(f"note: {line}", err=True)
 
 
 def report_issues(issues: list[Issue], strict: bool, *, where: str = "") -> None:

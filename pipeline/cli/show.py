@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import CliError, detail, emit_json, progress, source_options, summary_line
+from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
 
 
 @click.command("show")
@@ -28,7 +29,15 @@ from pipeline.cli.common import CliError, detail, emit_json, progress, source_op
     help="Answer from the build in this folder when it was made from the same sources, release and code.",
 )
 @click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")
-def command(ws, technique_id: str, attack_only: bool, as_json: bool, out: Path, from_sources: bool) -> None:
+@click.option(
+    "--query",
+    "query_language",
+    type=click.Choice(list(QUERY_LANGUAGES)),
+    help="Print the technique's runnable queries in this language: the corpora's own, then every Sigma rule converted by pySigma.",
+)
+def command(
+    ws, technique_id: str, attack_only: bool, as_json: bool, out: Path, from_sources: bool, query_language: str | None
+) -> None:
     """Show one technique (T1046, T1003.001, or its name): tactics, sub-techniques,
     mitigations, ATT&CK detection strategies, who uses it, mapped controls and
     detections. A group, software, campaign, mitigation, control (AC-4) or detection
@@ -36,7 +45,12 @@ def command(ws, technique_id: str, attack_only: bool, as_json: bool, out: Path, 
     A revoked id shows the technique it was revoked for; a near miss lists close matches.
 
     Answers come from the last build (--out) when it matches, else from the sources."""
+    if query_language and attack_only:
+        raise click.BadParameter("needs the detection corpora; leave out --attack-only", param_hint="--query")
     ws.attack_only = attack_only
+    if query_language:
+        click.echo(_query_pack(ws, technique_id, query_language), nl=False)
+        return
     found = _answer(ws, technique_id, out, use_build=not (attack_only or from_sources))
     if as_json:
         emit_json(found)
@@ -88,6 +102,34 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
 
         return technique_view(g, query.technique(g, match.id))
     return answers.node_view(g, match.key)
+
+
+def _query_pack(ws, text: str, language: str) -> str:
+    """The technique's query pack in `language` (the text of queries/<language>/<id>),
+    found by id or name like any `show`; converting needs the graph, not the answers."""
+    from pipeline import answers
+    from pipeline.graph import query
+
+    with progress(len(ws.domains) + 1) as step:
+        g = ws.graph(step)
+    wanted = answers.normalise_technique_id(text) or text.strip()
+    match = _one(ws, text, answers.order(answers.graph_matches(g, wanted)), lambda: answers.graph_names(g))
+    found = query.technique(g, match.id) if match.kind in ("technique", "revoked") else None
+    if found is None or found.key not in g:
+        raise CliError(f"{match.line()} is not a technique: --query prints a technique's queries")
+    return _queries(ws, g, found.key, language)
+
+
+def _queries(ws, g, key: str, language: str) -> str:
+    """The technique's query pack in `language` (the text of queries/<language>/<id>)."""
+    from pipeline.convert.gather import gather
+    from pipeline.convert.packs import pack_text, technique_queries
+
+    found = gather(ws, g, languages=(language,))
+    items = [e for e in technique_queries(g, language).get(key, []) if not e["flags"]]
+    n = g.nodes[key]
+    converter = found.converters.get(language, "") if found else ""
+    return pack_text(language, n["id"], n["name"], items, ws.attack_version, converter)
 
 
 def _one(ws, text: str, matches: list, names):
