@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"
+from testpaths import HYPOTHESIS_PROFILE_ENV
+
 hypothesis_settings.register_profile("fixed", derandomize=True, database=None, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("fuzz", derandomize=False, deadline=timedelta(seconds=5), print_blob=True)
 hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "fixed"))
