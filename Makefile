@@ -48,13 +48,14 @@ fuzz: $(BIN)/attack-pipeline ## property tests with new random inputs, then muta
 	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/fuzz_parsers.py --seconds $(or $(FUZZ_SECONDS),30)
 
 # Builds live in .<name>.builds/ beside the OUT and SITE links; `clean` keeps the one
-# each link points at, `distclean` removes everything the pipeline made.
+# each link points at (and a build under way, .new-*, which the next build prunes if it
+# was killed), `distclean` removes everything the pipeline made.
 clean: ## remove old builds (keeps the current outputs and site), parsed caches, test caches
 	@for link in $(OUT) $(SITE); do \
 		builds="$$(dirname "$$link")/.$$(basename "$$link").builds"; \
 		[ -d "$$builds" ] || continue; \
 		current="$$(readlink -f "$$link" 2>/dev/null || true)"; \
-		for b in "$$builds"/* "$$builds"/.[!.]*; do \
+		for b in "$$builds"/*; do \
 			[ -e "$$b" ] || continue; \
 			[ "$$(readlink -f "$$b")" = "$$current" ] || { echo "rm -rf $$b"; rm -rf "$$b"; }; \
 		done; \
