@@ -132,6 +132,9 @@ def _queries(ws, g, key: str, language: str) -> str:
     return pack_text(language, n["id"], n["name"], items, ws.attack_version, converter)
 
 
+ATTACK_KINDS = ("technique", "revoked", "tactic", "group", "software", "campaign", "mitigation")
+
+
 def _one(ws, text: str, matches: list, names):
     """Exactly one match, else an error that lists the candidates or the close matches."""
     from pipeline import answers
@@ -142,6 +145,12 @@ def _one(ws, text: str, matches: list, names):
         same_kind = [m for m in matches if m.kind == matches[0].kind and m.id.lower() == text.strip().lower()]
         if len(same_kind) == 1:
             return same_kind[0]
+        # A name ATT&CK gives one object (a technique) and a detection borrows as its title:
+        # the ATT&CK object, the others named in a note.
+        attack = [m for m in matches if m.kind in ATTACK_KINDS]
+        if len(attack) == 1:
+            detail("also named so: " + "; ".join(m.line() for m in matches if m is not attack[0]))
+            return attack[0]
         listed = "; ".join(m.line() for m in matches[:8])
         raise CliError(f"{text!r} names {len(matches)} things: {listed}; give one of these ids")
     close = answers.did_you_mean(text, names())
