@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,13 +36,17 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipeline", *args]
 
 
-def run(cmd: list[str], env: dict) -> float:
+def run(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one child process. On a shared machine the
+    CPU time is what the wall time would be without the other work."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode(errors='replace')}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def scaled_mirror(src: Path, dst: Path, copies: int) -> Path:
@@ -108,12 +113,14 @@ def main() -> None:
                     fast.append(run(fast_cmd, env))
                 if i < args.ref_runs:
                     slow.append(run(slow_cmd, env))
-            rows.append((name, median(fast), min(fast), median(slow), median(slow) / median(fast)))
+            fw, fc = median([w for w, _ in fast]), median([c for _, c in fast])
+            sw, sc = median([w for w, _ in slow]), median([c for _, c in slow])
+            rows.append((name, fw, fc, sw, sc))
         load = os.getloadavg()[0]
         print(f"load average {load:.1f}; medians of {args.runs} (answers) and {args.ref_runs} (sources) fresh processes")
-        print(f"{'question':<12} {'from the build':>15} {'best':>7} {'from sources':>13} {'ratio':>7}")
-        for name, fast, best, slow, ratio in rows:
-            print(f"{name:<12} {fast:>13.2f} s {best:>5.2f} s {slow:>11.2f} s {ratio:>6.1f}x")
+        print(f"{'question':<12} {'from the build: wall':>21} {'cpu':>7} {'from sources: wall':>19} {'cpu':>7} {'ratio (wall, cpu)':>18}")
+        for name, fw, fc, sw, sc in rows:
+            print(f"{name:<12} {fw:>19.2f} s {fc:>5.2f} s {sw:>17.2f} s {sc:>5.2f} s {sw / fw:>8.1f}x {sc / fc:>6.1f}x")
 
 
 if __name__ == "__main__":
