@@ -65,7 +65,7 @@ def scaled_mirror(src: Path, dst: Path, copies: int) -> Path:
             continue
         rel = path.relative_to(sigma)
         data = path.read_bytes()
-        for k in range(copies):
+        for k in range(copies if len(rel.parts) > 1 else 1):  # top-level files (LICENSE) once
             target = dst / "detections" / "sigma" / (rel if k == 0 else Path(rel.parts[0], f"copy-{k}", *rel.parts[1:]))
             target.parent.mkdir(parents=True, exist_ok=True)
             if k and path.suffix == ".yml":

@@ -219,9 +219,10 @@ def did_you_mean(text: str, names: list[Match], n: int = 5) -> list[Match]:
     low = text.strip().lower()
     out: list[Match] = []
     parent = low.split(".")[0]
-    if parent != low and parent in by_id:  # a sub-technique that is not there: its family
-        out.extend(by_id[parent])
-        out.extend(m for k, ms in sorted(by_id.items()) if k.startswith(parent + ".") for m in ms)
+    family = [m for m in by_id.get(parent, []) if m.kind == "technique"] if parent != low else []
+    if family:  # a sub-technique that is not there: the technique and its sub-techniques
+        out.extend(family)
+        out.extend(m for k, ms in sorted(by_id.items()) if k.startswith(parent + ".") for m in ms if m.kind == "technique")
         return out[:n]
     for found in difflib.get_close_matches(low, list(by_id), n=n, cutoff=0.75):
         out.extend(by_id[found])
