@@ -50,15 +50,18 @@ def run(cmd: list[str], env: dict) -> tuple[float, float]:
 
 
 def scaled_mirror(src: Path, dst: Path, copies: int) -> Path:
-    """Links to every file of `src`, except detections/sigma: `copies` copies of each rule,
-    the first as published, the others under copy-<k>/ with a derived rule id."""
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = Path(dirpath).relative_to(src)
-        if rel.parts[:2] == ("detections", "sigma"):
-            continue
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            os.symlink(Path(dirpath) / name, dst / rel / name)
+    """Links to the top-level entries of `src` and to each corpus folder (folder sources
+    refuse links inside them, not a linked root), except detections/sigma: `copies`
+    copies of each rule, the first as published, the others under <folder>/copy-<k>/
+    with a derived rule id."""
+    dst.mkdir(parents=True)
+    for child in src.iterdir():
+        if child.name != "detections":
+            os.symlink(child, dst / child.name)
+    (dst / "detections").mkdir()
+    for child in (src / "detections").iterdir():
+        if child.name != "sigma":
+            os.symlink(child, dst / "detections" / child.name)
     sigma = src / "detections" / "sigma"
     for path in sorted(sigma.rglob("*")):
         if not path.is_file():

@@ -97,6 +97,8 @@ SLOW_TESTS = {
     "test_show_t1046_json_on_real_data": "the whole default graph, read from the sources",
     "test_show_lists_detections_with_source_and_language": "the whole default graph, read from the sources",
     "test_build_strict": "a build of the default inputs",
+    "test_build_writes_a_report_per_mapping_source": "a build of the default inputs",
+    "test_show_lists_controls_by_framework": "the whole default graph, read from the sources",
 }
 
 
