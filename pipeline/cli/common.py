@@ -117,6 +117,8 @@ def errors_as_exit() -> Iterator[None]:
 def report_notices(notices: list[str]) -> None:
     """`note:` lines on stderr: facts the user should know that are not bad input (a newer
     release listed but not fetched yet), so `--strict` does not count them."""
+    if verbosity() < 0:  # --quiet: only the answer and errors
+        return
     for line in notices:
         click.echo(f"note: {line}", err=True)
 
