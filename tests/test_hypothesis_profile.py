@@ -8,7 +8,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from conftest import HYPOTHESIS_PROFILE_ENV
+HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"  # read by tests/conftest.py
 
 
 @pytest.fixture
