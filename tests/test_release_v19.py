@@ -176,8 +176,10 @@ def test_diff_reports_the_renamed_and_the_added_tactic(v19, tmp_path):
     assert "T1070" in renamed["techniques"] and not set(remap) & set(renamed["techniques"])
     assert set(renamed["moved_to"]["TA0112"]) == set(remap.values())
     assert renamed["covered"]["framework"] > 50 and renamed["covered"]["detection_source"] > 50
-    # The rename is its own section, not a patch or a version change.
-    assert all(not entries for entries in doc["changes"]["tactic"].values())
+    # The rename is its own section, not a patch or a version change; TA0112 is an addition.
+    sections = doc["changes"]["tactic"]
+    assert not [e["id"] for entries in sections.values() for e in entries if e["id"] == "TA0005"]
+    assert [e["id"] for e in sections["additions"]] == ["TA0112"]
     revoked = {e["id"]: e["replaced_by"]["id"] for e in doc["changes"]["technique"]["revocations"]}
     assert revoked == remap
     md = (tmp_path / "diff-18.1-19.1.md").read_text()
