@@ -101,10 +101,13 @@ def upgrade_layer(layer: LayerInput, releases: DomainReleases, out_rel: str) -> 
 
 
 def _unique(names: list[str]) -> list[str]:
-    """Output names unique ignoring case (Windows and macOS file systems): `-2`, `-3` …"""
+    """Output names valid on Windows and macOS (each part through pipeline.render.naming,
+    which keeps plain names as they are) and unique ignoring case: `-2`, `-3` …"""
+    from pipeline.render.naming import stem
+
     seen: set[str] = set()
     out = []
-    for name in names:
+    for name in ("/".join(stem(part) for part in n.split("/")) for n in names):
         candidate, n = name, 1
         while candidate.lower() in seen:
             n += 1
