@@ -73,8 +73,8 @@ def source_options(func: Callable) -> Callable:
             config = load_config(sources_file)
             ws = Workspace.open(config, resolve_mirror_dir(mirror), attack_version, tuple(domains))
             ws.strict = strict
-            report_notices(ws.notices)
             result = func(*args, ws=ws, **kwargs)
+            report_notices(ws.notices)  # after the work: an error stays the one line it is
             report_issues(ws.issues, strict)
             return result
 
