@@ -95,8 +95,8 @@ def source_options(func: Callable) -> Callable:
             ws = Workspace.open(config, resolve_mirror_dir(chosen.get("mirror")), attack_version, tuple(domains))
             ws.strict = strict
             with stack:
-                report_notices(ws.notices)
                 result = func(*args, ws=ws, **kwargs)
+                report_notices(ws.notices)  # after the work: an error stays the one line it is
                 report_issues(ws.issues, strict, where=ws.issues_kept_in)
             return result
 
