@@ -22,7 +22,10 @@ MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 
 KINDS = ("attack", "mapping", "catalog", "detection", "schema")
 _VERSION = re.compile(r"^\d+\.\d+$")
+# Parts of source ids that name no source in particular (never a short alias).
+_GENERIC_PART = re.compile(r"^(enterprise|mobile|ics|mapex|attack|attack-\d+\.\d+|controls|rules)$")
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -66,6 +69,9 @@ class Source:
     repository: str | None = None
     enabled: bool = True
     license: str = ""
+    # ATT&CK releases: the published sha256 of the canonical file (the digests table of
+    # data/sources.toml, equal to mitreattack-python's), checked on every download.
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,17 +81,64 @@ class Config:
     repositories: dict[str, Repository]
     site_url: str = ""
     base_url: str = ""
+    # Languages every Sigma rule is converted into (pipeline.convert.targets), first the main one.
+    query_languages: tuple[str, ...] = ("kusto",)
     limits: Limits = field(default_factory=Limits)
     _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id.update((s.id, s) for s in self.sources)
 
-    def source(self, source_id: str) -> Source:
-        try:
-            return self._by_id[source_id]
-        except KeyError:
-            raise ConfigError(f"no source with id {source_id!r}", file=self.file) from None
+    def source(self, source_id: str, kind: str | None = None) -> Source:
+        """A source by its id, or by a short alias where that is unambiguous: one part of
+        the id (`nist_800_53-rev5`, `sigma`) or a framework (`nist_800_53`); among several
+        matches, the only enabled one. Anything else is an error listing close matches."""
+        found = self._by_id.get(source_id)
+        if found is not None:
+            return found
+        matches = self.aliased(source_id, kind)
+        enabled = [s for s in matches if s.enabled]
+        if len(matches) == 1:
+            return matches[0]
+        if len(enabled) == 1:
+            return enabled[0]
+        hint = "; `attack-pipeline sources` lists them all"
+        if matches:
+            shown = ", ".join(s.id for s in matches[:6]) + (", …" if len(matches) > 6 else "")
+            raise ConfigError(f"{source_id!r} matches {len(matches)} sources: {shown}; give the full id{hint}", file=self.file)
+        close = self.close_matches(source_id, kind=kind)
+        did = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"no source {source_id!r}{did}{hint}", file=self.file) from None
+
+    def aliased(self, alias: str, kind: str | None = None) -> list[Source]:
+        """Sources (of `kind`) that `alias` names by framework or by a distinctive part of the id."""
+        text = alias.strip().strip("/").lower()
+        if not text or _GENERIC_PART.match(text):
+            return []
+        return [
+            s for s in self.sources
+            if (kind is None or s.kind == kind)
+            and (text == (s.framework or "").lower() or text in s.id.lower().split("/") or s.id.lower().endswith("/" + text))
+        ]
+
+    def close_matches(self, text: str, n: int = 5, kind: str | None = None) -> list[str]:
+        """Source ids whose id, or one part of it, is close to `text` (difflib)."""
+        import difflib
+
+        text = text.strip().lower()
+        names: dict[str, list[str]] = {}
+        for s in self.sources:
+            if kind is not None and s.kind != kind:
+                continue
+            for name in {s.id.lower(), *s.id.lower().split("/"), (s.framework or "").lower()} - {""}:
+                names.setdefault(name, []).append(s.id)
+        out: list[str] = []
+        containing = sorted(name for name in names if text and text in name)
+        for name in containing + difflib.get_close_matches(text, list(names), n=n, cutoff=0.6):
+            out.extend(i for i in names[name] if i not in out)
+        enabled = {s.id for s in self.sources if s.enabled}
+        out.sort(key=lambda i: (i not in enabled, i))
+        return out[:n]
 
     def attack_releases(self, domain: str | None = None) -> list[Source]:
         found = [s for s in self.sources if s.kind == "attack" and (domain is None or s.domain == domain)]
@@ -173,6 +226,9 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
             raise ConfigError(f"release {version!r} is not of the form MAJOR.MINOR", file=file, record=rwhere)
         if stix not in urls:
             raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
+        sha256 = _opt(rel, "sha256", rwhere, file, "")
+        if sha256 and not _SHA256.match(sha256):
+            raise ConfigError(f"sha256 {sha256[:80]!r} is not 64 lower-case hex digits", file=file, record=rwhere)
         fill = {"domain": domain, "version": version}
         key = f"url_stix{stix.replace('.', '')}"
         out.append(
@@ -186,6 +242,7 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
                 attack_version=version,
                 stix_version=stix,
                 license=license_,
+                sha256=sha256,
             )
         )
     return out
@@ -281,18 +338,49 @@ def load_config(path: Path | None = None) -> Config:
         if not isinstance(body, dict):
             raise ConfigError("each source must be a table", file=file, record=f"[[source]] #{i + 1}")
         sources.append(_other_source(body, i, repos, file))
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    frameworks: dict[str, str] = {}
     for s in sources:
-        if s.id in seen:
+        if seen.get(s.id.lower()) == s.id:
             raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
-        seen.add(s.id)
+        # Ids and frameworks name files and folders: two that differ only by case would be
+        # one file on macOS and Windows.
+        if s.id.lower() in seen:
+            raise ConfigError(f"id differs from source {seen[s.id.lower()]!r} only by case", file=file, record=f"source {s.id!r}")
+        seen[s.id.lower()] = s.id
+        if s.framework is not None:
+            other = frameworks.setdefault(s.framework.lower(), s.framework)
+            if other != s.framework:
+                raise ConfigError(f"framework {s.framework!r} differs from framework {other!r} only by case", file=file, record=f"source {s.id!r}")
     site_url = _opt(settings, "site_url", "[settings]", file, "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
     base_url = settings.get("base_url", "")
     if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
         raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
+    query_languages = _query_languages(settings, file)
     activate(limits)
     return Config(
-        file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"), limits=limits
+        file=file,
+        sources=tuple(sources),
+        repositories=repos,
+        site_url=site_url,
+        base_url=base_url.rstrip("/"),
+        query_languages=query_languages,
+        limits=limits,
     )
+
+
+def _query_languages(settings: dict, file: str) -> tuple[str, ...]:
+    """`query_languages = ["kusto", "splunk"]`: known names, no repeats, at least one."""
+    from pipeline.convert.targets import DEFAULT_LANGUAGES, TARGETS
+
+    raw = settings.get("query_languages", list(DEFAULT_LANGUAGES))
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+        raise ConfigError("query_languages must be a non-empty list of names", file=file, record="[settings]")
+    unknown = [x for x in raw if x not in TARGETS]
+    if unknown:
+        raise ConfigError(f"unknown query language {unknown[0]!r} (known: {', '.join(TARGETS)})", file=file, record="[settings]")
+    if len(set(raw)) != len(raw):
+        raise ConfigError("query_languages names a language twice", file=file, record="[settings]")
+    return tuple(raw)

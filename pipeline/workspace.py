@@ -38,6 +38,11 @@ class Workspace:
     unread: dict[str, str] = field(default_factory=dict)
     _controls: object | None = None
     _detections: object | None = None
+    # A build folder whose reports/issues.json holds these issues (named by the CLI's summary line).
+    issues_kept_in: str = ""
+    # One-line notices that are not problems of the input (a newer release listed but not
+    # at hand): the CLI prints them as `note:` lines, `--strict` does not count them.
+    notices: list[str] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -47,7 +52,16 @@ class Workspace:
         attack_version: str | None = None,
         domains: tuple[str, ...] = (),
     ) -> "Workspace":
-        version = attack_version or config.newest_attack_version("enterprise")
+        notices: list[str] = []
+        if attack_version:
+            version = attack_version
+        else:
+            from pipeline.fetch.newest import default_release
+
+            default = default_release(config, mirror)
+            version = default.version
+            if default.notice:
+                notices.append(default.notice)
         issues: list[Issue] = []
         explicit = bool(domains)
         wanted = tuple(dict.fromkeys(domains)) if explicit else DOMAINS
@@ -57,6 +71,13 @@ class Workspace:
         chosen = []
         for d in wanted:
             if config.attack_release(d, version) is not None:
+                if not attack_version and not explicit and d != "enterprise" and not _at_hand(config, mirror, d, version):
+                    # A defaulted release never downloads: a domain not yet fetched waits.
+                    notices.append(
+                        f"{d} ATT&CK {version} is listed but not available offline; {d} skipped "
+                        f"(run `attack-pipeline fetch --attack-version {version}` to get it)"
+                    )
+                    continue
                 chosen.append(d)
                 continue
             have = ", ".join(s.attack_version or "" for s in config.attack_releases(d)) or "none"
@@ -69,7 +90,7 @@ class Workspace:
             )
         if not chosen:
             raise ConfigError(f"none of the requested domains has ATT&CK release {version}", file=config.file)
-        return cls(config=config, mirror=mirror, attack_version=version, domains=tuple(chosen), issues=issues)
+        return cls(config=config, mirror=mirror, attack_version=version, domains=tuple(chosen), issues=issues, notices=notices)
 
     def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
         if self._releases is None:
@@ -120,6 +141,18 @@ class Workspace:
             add_controls(self._graph, self.controls(progress))
             add_detections(self._graph, self.detections(progress).detections)
         return self._graph
+
+    def graph_steps(self) -> int:
+        """How many progress steps `graph()` reports when it loads everything: each
+        release read, the graph, each enabled mapping table, each detection corpus."""
+        if self._graph is not None:
+            return 0
+        if self.attack_only:
+            return len(self.domains) + 1
+        from pipeline.controls import mapping_sources
+        from pipeline.ingest.detections.load import select_sources
+
+        return len(self.domains) + 1 + len(mapping_sources(self, enabled_only=True)) + len(select_sources(self.config, None)[0])
 
     def _attack_graph(self, progress: Progress | None):
         """ATT&CK alone, through the graph cache; the load's warnings are cached with it."""
@@ -203,3 +236,9 @@ class Workspace:
             for s in self.config.attack_releases(domain)
             if version_key(s.attack_version or "0.0") < version_key(self.attack_version)
         ]
+
+
+def _at_hand(config: Config, mirror: Path | None, domain: str, version: str) -> bool:
+    from pipeline.fetch.newest import available
+
+    return available(config, mirror, domain, version)

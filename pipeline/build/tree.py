@@ -3,7 +3,8 @@
 `outputs` → `.outputs.builds/<id>/`. A build renders into a temporary folder there,
 renames it to its id, and only then replaces the symlink (rename of a link is atomic),
 so a reader or a killed build only ever sees a whole build. The previous build is kept
-(a rollback is one `ln -sfn`), older ones are pruned.
+(a rollback is one `ln -sfn`), older ones are pruned — except a folder that a reader has
+pinned (`pin.py`), which a later prune removes.
 
 Which build is "the one before" is recorded, not guessed: each publish appends the new
 build id to `HISTORY` in the builds folder, and prune keeps the live build and the newest
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 from pipeline.atomic import write_atomic
+from pipeline.build import pin
 from pipeline.build.integrity import MARKER
+from pipeline.build.killpoints import reached
 from pipeline.errors import PipelineError
 
 KEEP = 2
@@ -72,12 +74,12 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
     live = live.resolve() if live is not None else None
     n = 1
     final = base / build_id
-    while final.resolve() == live:  # a forced rebuild of the live build's inputs
+    # A forced rebuild of the live build's inputs, or of a pinned older build's.
+    while final.resolve() == live or not pin.remove(final):
         n += 1
         final = base / f"{build_id}-{n}"
-    if final.exists():
-        shutil.rmtree(final)
     os.replace(tmp, final)
+    reached("publish:renamed")
     before = live.name if live is not None and live.parent == base.resolve() else None
     if out.exists() and not out.is_symlink():
         # A plain folder from an older layout: keep it as one of the previous builds.
@@ -87,7 +89,9 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
     link = out.parent / f".{out.name}.link-{os.getpid()}"
     link.unlink(missing_ok=True)
     os.symlink(os.path.relpath(final, out.parent), link)
+    reached("publish:linked")
     os.replace(link, out)
+    reached("publish:flipped")
     _record(base, final.name, before)
     prune(out)
     return final
@@ -116,25 +120,22 @@ def finished(out: Path) -> list[Path]:
     base = builds_dir(out)
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".new-"))
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith((".new-", pin.GONE)))
 
 
-def prune(out: Path, keep: tuple[Path, ...] = ()) -> None:
+def prune(out: Path) -> None:
     """Keep the live build and the one published before it (by the recorded history);
-    remove older and abandoned folders. `keep`: more folders to leave alone (one being
-    read elsewhere)."""
+    remove older and abandoned folders, except those a reader pins (`pin.py`)."""
     base = builds_dir(out)
     live = current(out)
     entries = [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
-    kept = {p.resolve() for p in keep}
-    if live is not None:
-        kept.add(live.resolve())
+    kept = {live.resolve()} if live is not None else set()
     ids = history(base)
     rollbacks = [base / i for i in reversed(ids) if (base / i).is_dir() and (live is None or (base / i).resolve() != live.resolve())]
     kept.update(p.resolve() for p in rollbacks[: KEEP - 1])
     for p in entries:
         if p.resolve() not in kept:
-            shutil.rmtree(p, ignore_errors=True)
+            pin.remove(p)  # a folder a reader pins stays, for a later prune
     remaining = [i for i in ids if (base / i).is_dir()]
     if remaining != ids:
         try:
