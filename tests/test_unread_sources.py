@@ -52,7 +52,7 @@ def test_keep_going_publishes_and_says_what_is_missing(small):
     r = small.build("--keep-going")
     assert r.exit_code == 0, r.output
     line = f"  missing:   source {TABLE_ID!r} could not be read; its content is not in this build: {PROBLEM}\n"
-    assert r.stdout.endswith(line)
+    assert line in r.stdout
     assert r.stderr.startswith(f"warning: source {TABLE_ID!r}: cannot be read, its mappings are missing: {PROBLEM}\n")
     summary = orjson.loads((small.out / "reports" / "summary.json").read_bytes())
     assert summary["missing_sources"] == [{"source": TABLE_ID, "problem": PROBLEM}]
@@ -65,7 +65,7 @@ def test_keep_going_publishes_and_says_what_is_missing(small):
         "(--keep-going): fix the source, or build with --keep-going to keep it\n"
     )
     kept = small.build("--keep-going")
-    assert kept.exit_code == 0 and "up to date" in kept.stdout and kept.stdout.endswith(line)
+    assert kept.exit_code == 0 and "up to date" in kept.stdout and line in kept.stdout
 
 
 @pytest.mark.parametrize("command", [["stats"], ["show", "T1046"]])
