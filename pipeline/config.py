@@ -23,6 +23,7 @@ MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 KINDS = ("attack", "mapping", "catalog", "detection", "schema")
 _VERSION = re.compile(r"^\d+\.\d+$")
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -66,6 +67,9 @@ class Source:
     repository: str | None = None
     enabled: bool = True
     license: str = ""
+    # ATT&CK releases: the published sha256 of the canonical file (the digests table of
+    # data/sources.toml, equal to mitreattack-python's), checked on every download.
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,6 +179,9 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
             raise ConfigError(f"release {version!r} is not of the form MAJOR.MINOR", file=file, record=rwhere)
         if stix not in urls:
             raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
+        sha256 = _opt(rel, "sha256", rwhere, file, "")
+        if sha256 and not _SHA256.match(sha256):
+            raise ConfigError(f"sha256 {sha256[:80]!r} is not 64 lower-case hex digits", file=file, record=rwhere)
         fill = {"domain": domain, "version": version}
         key = f"url_stix{stix.replace('.', '')}"
         out.append(
@@ -188,6 +195,7 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
                 attack_version=version,
                 stix_version=stix,
                 license=license_,
+                sha256=sha256,
             )
         )
     return out
@@ -283,11 +291,20 @@ def load_config(path: Path | None = None) -> Config:
         if not isinstance(body, dict):
             raise ConfigError("each source must be a table", file=file, record=f"[[source]] #{i + 1}")
         sources.append(_other_source(body, i, repos, file))
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    frameworks: dict[str, str] = {}
     for s in sources:
-        if s.id in seen:
+        if seen.get(s.id.lower()) == s.id:
             raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
-        seen.add(s.id)
+        # Ids and frameworks name files and folders: two that differ only by case would be
+        # one file on macOS and Windows.
+        if s.id.lower() in seen:
+            raise ConfigError(f"id differs from source {seen[s.id.lower()]!r} only by case", file=file, record=f"source {s.id!r}")
+        seen[s.id.lower()] = s.id
+        if s.framework is not None:
+            other = frameworks.setdefault(s.framework.lower(), s.framework)
+            if other != s.framework:
+                raise ConfigError(f"framework {s.framework!r} differs from framework {other!r} only by case", file=file, record=f"source {s.id!r}")
     site_url = _opt(settings, "site_url", "[settings]", file, "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")

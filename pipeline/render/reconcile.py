@@ -15,7 +15,9 @@ DIR = ("reports", "reconcile")
 
 
 def file_stem(source_id: str) -> str:
-    return source_id.replace("/", "--")
+    from pipeline.render.naming import report_stem
+
+    return report_stem(source_id)
 
 
 def render(ctx, out: Path) -> list[Path]:

@@ -10,6 +10,7 @@ warning (a broken link above all) into a failed site build.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipeline.site.nav import Nav
@@ -35,8 +36,11 @@ MARKDOWN_EXTENSIONS: list = [
 
 
 def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = "") -> dict:
+    # The theme prints the site name unescaped (in <title> and attributes): a release
+    # number never needs more than these characters.
+    version = re.sub(r"[^0-9A-Za-z.+-]", "", build.attack_version)
     cfg = {
-        "site_name": f"ATT&CK {build.attack_version} coverage" if build.attack_version else "ATT&CK coverage",
+        "site_name": f"ATT&CK {version} coverage" if version else "ATT&CK coverage",
         "docs_dir": str(build.docs),
         "site_dir": str(site_dir),
         "use_directory_urls": True,

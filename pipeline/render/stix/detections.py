@@ -23,7 +23,8 @@ from pipeline.ingest.detections.corpus import source_name
 from pipeline.model_detections import Detection
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, stix_id
-from pipeline.render.stix.rendered import Rendered, compact, file_part, technique_stamp
+from pipeline.render.naming import part, unique
+from pipeline.render.stix.rendered import Rendered, compact, technique_stamp
 from pipeline.render.stix.vocabulary import DETECTION_PROPERTIES, INDICATES, PATTERN_TYPES
 
 KILL_CHAINS = {"enterprise": "mitre-attack", "mobile": "mitre-mobile-attack", "ics": "mitre-ics-attack"}
@@ -151,15 +152,16 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
     ext = extension_definition("detections", DETECTION_PROPERTIES)
     stamp = fallback_timestamp()
     out: list[Rendered] = []
+    files = unique(by_source, part)
     for name, keys in sorted(by_source.items()):
         if skip is not None and skip(name):
             continue
         source = sources.get(name)
         title = f"{name} detections for ATT&CK {ws.attack_version}"
-        b = Bundle(name=f"detections/{file_part(name)}", title=title, extension=ext)
+        b = Bundle(name=f"detections/{files[name]}", title=title, extension=ext)
         statement = licence_statement(source, config.repositories) if source else f"Contains data from {name}."
         mark = b.marking(statement)
-        rendered = Rendered(path=f"detections/{file_part(name)}.json", bundle=b, grouping={}, summary={})
+        rendered = Rendered(path=f"detections/{files[name]}.json", bundle=b, grouping={}, summary={})
         counts: Counter[str] = Counter()
         domains: set[str] = set()
         for key in sorted(keys):
