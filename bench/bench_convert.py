@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,13 +55,25 @@ def timed(cmd: list[str], env: dict | None = None) -> float:
     return wall
 
 
-def sigma_cli_queries(folder: Path, files: list[str]) -> dict[str, list[str]]:
+def copy_subset(files: list[str], corpus: Path, dest: Path) -> list[str]:
+    """The rules at their paths under `dest` (sigma-cli names its outputs by the path
+    below the folder it is given); returns the copies' paths."""
+    out = []
+    for f in files:
+        target = dest / Path(f).relative_to(corpus)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target)
+        out.append(str(target))
+    return out
+
+
+def sigma_cli_queries(folder: Path, root: Path, files: list[str]) -> dict[str, list[str]]:
     """sigma-cli's `-od` output, one file per query (`{path}/{stem}-{index}.txt`), per rule file."""
     out: dict[str, list[str]] = {}
     for f in files:
-        rel = Path(f).relative_to("/") if Path(f).is_absolute() else Path(f)
-        stem_dir = folder / rel.parent
-        found = sorted(stem_dir.glob(f"{rel.stem}-*.txt")) if stem_dir.is_dir() else []
+        rel = Path(f).relative_to(root)
+        here = folder / rel.parent
+        found = sorted(here.glob(f"{rel.stem}-*.txt")) if here.is_dir() else []
         if found:
             out[f] = [p.read_text(encoding="utf-8") for p in found]
     return out
@@ -88,14 +101,15 @@ def main() -> None:
             target, pipeline = PIPELINES[language]
             whole = timed([py, str(script), language, str(listing), str(t / f"{language}-all.json"), str(args.jobs)], env)
             result = json.loads((t / f"{language}-all.json").read_text(encoding="utf-8"))
-            ok = sorted(result["queries"])
+            root = t / f"rules-{language}"
+            ok = copy_subset(sorted(result["queries"]), corpus, root)
             subset = t / f"{language}-ok.txt"
             subset.write_text("\n".join(ok), encoding="utf-8")
             ours_t = timed([py, str(script), language, str(subset), str(t / f"{language}-ok.json"), str(args.jobs)], env)
             outdir = t / f"cli-{language}"
-            cli_t = timed([sigma, "convert", "-t", target, "-p", pipeline, "-s", "-od", str(outdir), "-ot", "{path}/{stem}-{index}.txt", *ok], env)
+            cli_t = timed([sigma, "convert", "-t", target, "-p", pipeline, "-s", "-od", str(outdir), "-ot", "{path}/{stem}-{index}.txt", str(root)], env)
             ours_q = json.loads((t / f"{language}-ok.json").read_text(encoding="utf-8"))["queries"]
-            cli_q = sigma_cli_queries(outdir, ok)
+            cli_q = sigma_cli_queries(outdir, root, ok)
             same = sum(1 for f in ok if ours_q.get(f) == cli_q.get(f))
             differ = [f for f in ok if ours_q.get(f) != cli_q.get(f)]
             report["languages"][language] = {
@@ -108,7 +122,7 @@ def main() -> None:
                     "sigma_cli_rules_per_s": round(len(ok) / cli_t, 1),
                     "ratio": round(cli_t / ours_t, 2),
                     "identical_queries": same,
-                    "different": differ[:10],
+                    "different": [str(Path(f).relative_to(root)) for f in differ[:10]],
                 },
             }
             print(json.dumps({language: report["languages"][language]}, indent=1), flush=True)
