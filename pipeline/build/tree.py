@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.build import pin
+from pipeline.build.killpoints import reached
 from pipeline.errors import PipelineError
 
 MARKER = ".attack-pipeline-output"
@@ -71,13 +72,16 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
         n += 1
         final = base / f"{build_id}-{n}"
     os.replace(tmp, final)
+    reached("publish:renamed")
     if out.exists() and not out.is_symlink():
         # A plain folder from an older layout: keep it as one of the previous builds.
         os.replace(out, Path(tempfile.mkdtemp(prefix="previous-", dir=base)) / "build")
     link = out.parent / f".{out.name}.link-{os.getpid()}"
     link.unlink(missing_ok=True)
     os.symlink(os.path.relpath(final, out.parent), link)
+    reached("publish:linked")
     os.replace(link, out)
+    reached("publish:flipped")
     prune(out)
     return final
 
