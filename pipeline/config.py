@@ -20,7 +20,7 @@ from pipeline.model import DOMAINS
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
 MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 
-KINDS = ("attack", "mapping", "catalog", "detection", "schema")
+KINDS = ("attack", "mapping", "catalog", "detection", "schema", "threat", "profile")
 _VERSION = re.compile(r"^\d+\.\d+$")
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
