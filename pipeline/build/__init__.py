@@ -55,7 +55,10 @@ def build(
     *,
     force: bool = False,
     options: dict | None = None,
+    profiles: tuple = (),
 ) -> BuildResult:
+    """`profiles`: parsed organisation profiles (`pipeline.model_profile.Profile`); their
+    digests join the fingerprint, their results go to `profiles/<id>/`."""
     from pipeline.fetch.cache import cache_dir
     from pipeline.render import RENDERERS, RenderContext
 
@@ -77,7 +80,10 @@ def build(
         memo.save()
         code = code_fingerprint()
         options = dict(sorted((options or {}).items()))
-        fp = fingerprint(ws, inputs, code, options)
+        # Profiles decide their own files only: in the fingerprint, not in the render
+        # units' settings (a profile edit re-renders no framework or technique card).
+        fp_options = options | ({"profiles": sorted(f"{p.slug}:{p.digest}" for p in profiles)} if profiles else {})
+        fp = fingerprint(ws, inputs, code, fp_options)
         stage("inputs")
         live = tree.current(out)
         previous = manifest.read(live)
@@ -97,7 +103,9 @@ def build(
             digest=lambda sid: source_digest(ws, memo, sid),
             config=ws.config,
         )
-        ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units)
+        gathered = _profile_results(ws, g, profiles)
+        stage("profiles")
+        ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units, profiles=gathered)
         try:
             for name, render in RENDERERS.items():
                 progress(f"rendering {name}")
@@ -113,3 +121,18 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildResult(out, folder, False, doc["artifacts"], stages, len(ws.issues), sorted(units.reused))
+
+
+def _profile_results(ws, g, profiles: tuple) -> tuple:
+    if not profiles:
+        return ()
+    from pipeline.errors import ConfigError
+    from pipeline.profile import results
+    from pipeline.profile.threat import load_threat
+
+    slugs = [p.slug for p in profiles]
+    twice = sorted({s for s in slugs if slugs.count(s) > 1})
+    if twice:
+        raise ConfigError(f"two profiles have the id {twice[0]!r}; give one of them another [profile].id")
+    threat = load_threat(ws)
+    return tuple(results(g, p, threat) for p in profiles)

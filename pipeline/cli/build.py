@@ -24,15 +24,25 @@ from pipeline.cli.common import CliError, errors_as_exit, progress, source_optio
     help="Embed the ATT&CK objects each STIX bundle references (upgraded to STIX 2.1), so every bundle stands alone.",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when no input, setting or code has changed.")
-def command(ws, out: Path, include_attack: bool, force: bool) -> None:
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Organisation profile (TOML); repeatable. Default: profiles/*.toml beside the sources file. Results: DIR/profiles/<id>/.",
+)
+def command(ws, out: Path, include_attack: bool, force: bool, profiles: tuple[str, ...]) -> None:
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
     from pipeline.build import build
+    from pipeline.cli.profile import read_profiles
     from pipeline.render import RENDERERS
 
-    with errors_as_exit(), progress(len(ws.domains) + 4 + len(RENDERERS)) as step:
-        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack})
+    with errors_as_exit():
+        found = read_profiles(profiles, ws.config.file)
+    with errors_as_exit(), progress(len(ws.domains) + 5 + len(RENDERERS)) as step:
+        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack}, profiles=found)
     total = len(result.artifacts)
     if result.up_to_date:
         click.echo(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")

@@ -24,6 +24,8 @@ class RenderContext:
     # Parts that may be taken from the previous build (`pipeline.build.units`); the
     # default renders everything.
     units: object = field(default_factory=lambda: _all_units())
+    # Results of the organisation profiles of the build (`pipeline.profile.results`).
+    profiles: tuple = ()
 
 
 def _all_units():
@@ -49,6 +51,15 @@ def _tables(ctx: RenderContext, out: Path) -> list[Path]:
 
 RENDERERS: dict[str, Renderer] = _registry()
 RENDERERS["tables"] = _tables
+
+
+def _profiles(ctx: RenderContext, out: Path) -> list[Path]:
+    from pipeline.render.profiles import render
+
+    return render(ctx, out)
+
+
+RENDERERS["profiles"] = _profiles
 
 
 def _docs(ctx: RenderContext, out: Path) -> list[Path]:
