@@ -43,7 +43,8 @@ class Verdict:
     failures: tuple[Failure, ...]
     summary: dict
     baseline: dict | None = None
-    checked: dict[str, int] = field(default_factory=dict)  # check -> items examined
+    # check -> items examined (stale-id: findings that are warnings only)
+    checked: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -71,8 +72,9 @@ def evaluate(results: dict, baseline: dict | None = None, top_n: int | None = No
         if r["status"] == "uncovered":
             failures.append(Failure("top-uncovered", r["id"], f"{r['id']} {r['name']} is uncovered and ranks {r['priority']['rank']} of the priorities", r["id"]))
     for f in results["findings"]:
-        checked["stale-id"] += 1
-        if f["severity"] == "error":
+        if f["severity"] != "error":
+            checked["stale-id"] += 1  # warnings: reported in results.json, not failed on
+        else:
             failures.append(Failure("stale-id", f["subject"], f"{f['subject']}: {f['problem']}", _needle(f)))
     return Verdict(
         profile=results["profile"]["id"],
@@ -165,6 +167,10 @@ def summary_lines(v: Verdict, shown: int = 5) -> list[str]:
         mine = [f for f in v.failures if f.check == name]
         if name == "coverage-regression" and v.baseline is None:
             out.append(f"  {label + ':':<13} not checked (no --baseline)")
+            continue
+        if not mine and name == "stale-id":
+            warned = v.checked[name]
+            out.append(f"  {label + ':':<13} none" + (f" ({warned} warning(s) in results.json)" if warned else ""))
             continue
         if not mine:
             out.append(f"  {label + ':':<13} none ({v.checked[name]} checked)")
