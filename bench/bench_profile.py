@@ -24,6 +24,7 @@ visibility (full / partial / none / unknown) for the techniques both know.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,15 +78,16 @@ def main() -> int:
         tmp = Path(tmp)
         path = tmp / "bench.toml"
         path.write_text(_profile_text(g, samples), encoding="utf-8")
-        walls = []
+        walls, cpus = [], []
         for _ in range(max(1, args.repeat)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             profile, _ = load_profile(path)
             res = results(g, profile, threat)
             walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
         s = res["summary"]
         print(
-            f"profile results: median {statistics.median(walls):.2f} s, best {min(walls):.2f} s of {len(walls)} runs "
+            f"profile results: median {statistics.median(walls):.2f} s, best {min(walls):.2f} s (CPU {min(cpus):.2f} s) of {len(walls)} runs "
             f"(profile file and its DeTT&CT imports read each time); {s['controls_deployed']} controls, {s['rules_deployed']} rules, "
             f"{s['adversaries']} adversaries, {s['techniques']} techniques: {s['status']}"
         )
@@ -94,14 +96,20 @@ def main() -> int:
         (build / "profiles" / "bench-soc" / "results.json").write_bytes(orjson.dumps(res))
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         command = [sys.executable, "-m", "pipeline", "check", str(path), "--out", str(build), "--baseline", str(build), "--top", "1"]
-        check_walls = []
+        check_walls, check_cpus = [], []
         code = None
         for _ in range(max(1, args.repeat)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             done = subprocess.run(command, env=env, capture_output=True, text=True)
             check_walls.append(time.perf_counter() - t0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            check_cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             code = done.returncode
-        print(f"check on a no-change baseline (whole command): median {statistics.median(check_walls):.2f} s, best {min(check_walls):.2f} s; exit code {code}")
+        print(
+            f"check on a no-change baseline (whole command): median {statistics.median(check_walls):.2f} s, best {min(check_walls):.2f} s "
+            f"(CPU {min(check_cpus):.2f} s); exit code {code}"
+        )
         print("  " + "\n  ".join(done.stdout.splitlines()[:6]))
 
     # Visibility: DeTT&CT's own generated scores (sample file) against ours.
@@ -123,7 +131,12 @@ def main() -> int:
         n for (score, lv), n in table.items() if (score or 0) == 0 and lv in ("none", "unknown")
     )
     print(f"  visible in both or in neither: {agree} of {sum(table.values())}")
-    print(f"budget: results {RESULTS_BUDGET_S:.1f} s, check {CHECK_BUDGET_S:.1f} s; ratios {min(walls) / RESULTS_BUDGET_S:.2f} and {min(check_walls) / CHECK_BUDGET_S:.2f} of budget")
+    load = os.getloadavg()[0]
+    print(
+        f"budget: results {RESULTS_BUDGET_S:.1f} s, check {CHECK_BUDGET_S:.1f} s; wall {min(walls) / RESULTS_BUDGET_S:.2f} and "
+        f"{min(check_walls) / CHECK_BUDGET_S:.2f} of budget, CPU {min(cpus) / RESULTS_BUDGET_S:.2f} and {min(check_cpus) / CHECK_BUDGET_S:.2f} "
+        f"(load average {load:.1f} on {os.cpu_count()} cores: on a shared machine CPU time is what an idle one's wall time approaches)"
+    )
     return 0 if min(walls) < RESULTS_BUDGET_S and min(check_walls) < CHECK_BUDGET_S else 1
 
 

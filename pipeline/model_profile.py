@@ -20,6 +20,8 @@ from typing import Any
 from pipeline.model_detections import Detection
 
 STATUSES = ("implemented", "partial", "planned")
+# Coverage of a technique by a profile, from worst to best (`check` compares these).
+STATUS_ORDER = {"uncovered": 0, "partial": 1, "covered": 2}
 WEIGHT_NAMES = ("threat", "prevalence", "choke_point", "actionability")
 
 

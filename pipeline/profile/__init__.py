@@ -4,13 +4,16 @@ the CI gate on those results (`check`)."""
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
-from pipeline.model_profile import Profile
-from pipeline.profile.threat import ThreatData
+if TYPE_CHECKING:  # `check` imports this package on its fast path: no networkx at import
+    import networkx as nx
+
+    from pipeline.model_profile import Profile
+    from pipeline.profile.threat import ThreatData
 
 
-def results(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData) -> dict:
+def results(g: "nx.MultiDiGraph", profile: "Profile", threat: "ThreatData") -> dict:
     """Everything the renderers and `check` read about one profile, as plain data."""
     from pipeline.profile.resolve import resolve
     from pipeline.profile.score import compute

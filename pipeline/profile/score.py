@@ -33,14 +33,13 @@ from collections import defaultdict
 import networkx as nx
 
 from pipeline.graph.coverage import NON_COVERING
-from pipeline.model_profile import WEIGHT_NAMES
+from pipeline.model_profile import STATUS_ORDER, WEIGHT_NAMES
 from pipeline.profile.resolve import Resolved
 from pipeline.profile.threat import CtidReconciled
 
 VALUE = {"significant": 3, "partial": 2, "minimal": 1}
 FUNCTION = {"protect": "protect", "mitigate": "protect", "detect": "detect", "respond": "respond"}
 ACTIONABILITY_HALF = 10  # n at which actionability is 0.5
-STATUS_ORDER = {"uncovered": 0, "partial": 1, "covered": 2}
 # Sigma logsource categories → the ATT&CK data components they are (names of v18).
 SIGMA_CATEGORIES = {
     "process_creation": ("Process Creation",),
