@@ -187,3 +187,19 @@ def test_adversary_gaps(scored, raw_attack):
         assert sum(a["counts"].values()) == len(uses[gid])
         for t in a["techniques"]:
             assert t["status"] == res["techniques"][t["id"]]["status"]
+
+
+def test_badges_on_technique_cards(scored):
+    from pipeline.render.pages.environment import environment
+    from pipeline.render.profiles.badges import badges_by_technique
+
+    _, res = scored
+    badges = badges_by_technique([res])
+    top = res["top"][0]
+    ranked = sum(1 for r in res["techniques"].values() if r["priority"])
+    status = res["techniques"][top]["status"]
+    (line,) = badges[f"technique:{top}"]
+    assert line == f"**In your profile** [Sample SOC](../profiles/sample-soc.md): {status}, priority 1 of {ranked}"
+    page = environment().get_template("docs-technique-profile.md.j2").render(profile_badges=badges[f"technique:{top}"])
+    assert page == line + "\n\n"
+    assert environment().get_template("docs-technique-profile.md.j2").render(profile_badges=()) == ""

@@ -95,6 +95,8 @@ class Site:
     memo: dict[str, Md] = field(default_factory=dict)
     # Where the build is published (settings.site_url); "" when it is not.
     site_url: str = ""
+    # Technique node key -> one line per organisation profile of the build (its status and rank).
+    profile_badges: dict[str, tuple[Md, ...]] = field(default_factory=dict)
 
     @classmethod
     def gather(cls, g: nx.MultiDiGraph, out: Path, attack_version: str, **kwargs) -> "Site":
