@@ -117,7 +117,7 @@ def load_yaml(path: Path, expected: str) -> tuple[dict, _Reader]:
     if file_type != expected:
         raise r.fail("file_type", f"is {file_type!r}; a DeTT&CT {FILE_TYPES[expected]} file has {expected!r}")
     domain = m.get("domain", "enterprise-attack")
-    if domain not in DOMAINS:
+    if not isinstance(domain, str) or domain not in DOMAINS:
         raise r.fail("domain", f"unknown domain {domain!r} (expected one of {', '.join(DOMAINS)})")
     return m, r
 
