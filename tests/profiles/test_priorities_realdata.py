@@ -203,3 +203,34 @@ def test_badges_on_technique_cards(scored):
     page = environment().get_template("docs-technique-profile.md.j2").render(profile_badges=badges[f"technique:{top}"])
     assert page == line + "\n\n"
     assert environment().get_template("docs-technique-profile.md.j2").render(profile_badges=()) == ""
+
+
+def test_two_profiles_render_side_by_side(scored, default_graph, tmp_path):
+    """The renderer of a build with two profiles: each its own folder, layers checked,
+    a page each, one index."""
+    import copy
+    import csv
+
+    from pipeline.render import RenderContext
+    from pipeline.render.profiles import render
+
+    _, res = scored
+    other = copy.deepcopy(res)
+    other["profile"] |= {"id": "second-soc", "name": "Second SOC"}
+    ctx = RenderContext(graph=default_graph, workspace=None, profiles=(res, other))
+    written = {p.relative_to(tmp_path).as_posix() for p in render(ctx, tmp_path)}
+    for slug in ("sample-soc", "second-soc"):
+        assert {f"profiles/{slug}/results.json", f"profiles/{slug}/priorities.csv", f"profiles/{slug}/layers/priorities.json", f"docs/profiles/{slug}.md"} <= written
+    index = json.loads((tmp_path / "profiles" / "index.json").read_text())
+    assert [p["id"] for p in index["profiles"]] == ["sample-soc", "second-soc"]
+    rows = list(csv.reader((tmp_path / "profiles" / "sample-soc" / "priorities.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][:7] == ["rank", "id", "name", "top", "coverage", "visibility", "score"]
+    assert [r[1] for r in rows[1:11]] == res["top"]
+    page = (tmp_path / "docs" / "profiles" / "sample-soc.md").read_text()
+    assert page.startswith("# Sample SOC\n")
+    assert f"| 1 | [{res['top'][0]}](../techniques/{res['top'][0]}.md)" in page
+    # The same results give the same bytes.
+    again = tmp_path / "again"
+    render(RenderContext(graph=default_graph, workspace=None, profiles=(res, other)), again)
+    for rel in written:
+        assert (tmp_path / rel).read_bytes() == (again / rel).read_bytes(), rel
