@@ -148,7 +148,7 @@ def sarif(v: Verdict, profile_text: str, uri: str, version: str) -> dict:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "attack-pipeline", "version": version, "informationUri": "https://attack.mitre.org/", "rules": rules}},
+                "tool": {"driver": {"name": "attack-pipeline", "version": version, "rules": rules}},
                 "results": results,
             }
         ],

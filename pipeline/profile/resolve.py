@@ -108,6 +108,16 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
     def finding(code: str, subject: str, problem: str, severity: str = "error") -> None:
         findings.append(Finding(code, severity, subject, problem))
 
+    # -- platforms ----------------------------------------------------------------------
+    if profile.platforms:
+        known = set()
+        for n in g._node.values():  # networkx's plain dict: a pass over 16,000 nodes
+            if n["kind"] == "technique" and not n["deprecated"] and domain in n["domains"]:
+                known.update(n["record"].platforms)
+        for i, p in enumerate(profile.platforms):
+            if p not in known:
+                finding("unknown-platform", f"profile.platforms[{i}]", f"{p!r} is not a platform of any live {domain} technique (known: {', '.join(sorted(known))})")
+
     # -- controls and capabilities ------------------------------------------------------
     frameworks = {fw for fw, _ in controls_ix}
     controls: dict[str, str] = {}
@@ -209,13 +219,19 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
     adversaries: dict[str, Adversary] = {}
 
     def add(key: str, kind: str, weight: float, why: str) -> None:
+        """A listed adversary keeps its own weight; one found several ways the highest."""
         n = g.nodes[key]
         known = adversaries.get(key)
         if known is None:
             adversaries[key] = Adversary(key, kind, n["id"], n["name"], weight, (why,), _uses(g, key, domain))
-        elif why not in known.why:
-            w = known.weight if "listed" in known.why else max(known.weight, weight)
-            adversaries[key] = replace(known, weight=w if why != "listed" else weight, why=known.why + (why,))
+            return
+        if why in known.why:
+            return
+        if why != "listed" and "listed" in known.why:
+            weight = known.weight
+        elif why != "listed":
+            weight = max(known.weight, weight)
+        adversaries[key] = replace(known, weight=weight, why=known.why + (why,))
 
     for i, ref in enumerate(profile.threats):
         table = named[ref.kind]

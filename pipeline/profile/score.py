@@ -22,8 +22,10 @@ the data component, else when none of the techniques it names is visible.
 Priority. score = Σ weightᵢ · valueᵢ / Σ weightᵢ over threat (Σ weights of the profile's
 adversaries that use the technique / Σ weights of all of them), prevalence and choke
 point (CTID's scores, reconciled), actionability (n / (n + 10), n = controls and
-capabilities mapped to the technique that are not deployed + rules of the enabled corpora
-that name it and are not deployed). Ranked by score, then id.
+capabilities mapped to the technique with a protect, mitigate, detect or respond mapping
+that are not deployed + rules of the enabled corpora that name it and are not deployed;
+KEV's exploit/impact rows and VERIS's related rows name nothing to deploy). Ranked by
+score, then id.
 """
 
 from __future__ import annotations
@@ -124,16 +126,14 @@ def compute(g: nx.MultiDiGraph, resolved: Resolved, ctid: CtidReconciled, *, cti
             n = nodes[u]
             kind = n["kind"]
             if kind in ("control", "capability"):
-                if d.get("relation") in NON_COVERING or not d.get("in_coverage", True) or n["deprecated"]:
-                    continue
                 function = FUNCTION.get(d.get("kind", ""))
+                if function is None or d.get("relation") in NON_COVERING or not d.get("in_coverage", True) or n["deprecated"]:
+                    continue  # KEV's exploit/impact rows, VERIS's related rows: nothing to deploy
                 status = resolved.controls.get(u)
                 if status is None or status == "planned":
                     available_controls.add(u)
                     if status == "planned":
                         planned.append(f"{n['framework']}:{n['id']}")
-                    continue
-                if function is None:
                     continue
                 level = VALUE.get(d.get("score_value") or "", 2)
                 if status == "partial":

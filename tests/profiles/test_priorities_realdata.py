@@ -112,7 +112,7 @@ def test_breakdown_recomputed_from_the_raw_data(scored, raw_attack, mirror, defa
             (fw, e["id"])
             for fw, entries in controls_of_technique(default_graph, key).items()
             for e in entries
-            if e["in_coverage"] and e["relation"] not in ("non_mappable", "related", "related_to")
+            if e["in_coverage"] and e["kind"] in ("protect", "mitigate", "detect", "respond")
             and not (fw == "nist_800_53" and e["framework_version"] == "rev5" and e["id"] in ("AC-2", "SI-4", "CM-7", "AC-4"))
         }
         rules = [d for d in detections_of(default_graph, key) if "deprecated" not in d["flags"] and f"detection:{d['id']}" not in deployed]
