@@ -225,6 +225,8 @@ class Profile:
     # The team's own rules (Sigma folder, custom rules of a SIEM export), source `own`.
     own_rules: tuple[Detection, ...] = ()
     data_components: tuple[str, ...] = ()
+    # ATT&CK v18 log source names collected (`WinEventLog:Security`, `auditd:SYSCALL`).
+    log_sources: tuple[str, ...] = ()
     data_sources: DettectDataSources | None = None
     techniques: DettectTechniques | None = None
     threats: tuple[ThreatRef, ...] = ()

@@ -54,6 +54,7 @@ paths = ["rules/windows/process_creation/*"]
 # Data collected: ATT&CK data components (ids or names), and/or DeTT&CT files.
 [data]
 components = ["Process Creation", "Command Execution", "Network Connection Creation"]
+# log_sources = ["WinEventLog:Security", "auditd:SYSCALL"]   # log source names of ATT&CK's analytics
 # dettect_data_sources = "dettect/data-sources.yaml"
 # dettect_techniques = "dettect/techniques-administration.yaml"
 

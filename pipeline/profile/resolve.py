@@ -52,6 +52,7 @@ class Resolved:
     rules: dict[str, str] = field(default_factory=dict)  # detection node key -> why deployed
     own_rules: tuple[Detection, ...] = ()  # team rules not in any corpus, reconciled
     components: dict[str, str] = field(default_factory=dict)  # datacomponent key -> as the profile named it
+    log_sources: frozenset[str] = frozenset()  # log source names collected, case-folded
     adversaries: tuple[Adversary, ...] = ()
     findings: tuple[Finding, ...] = ()
 
@@ -201,6 +202,14 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
             finding("unknown-data-component", f"data.components[{i}]", f"{name!r} is not a {domain} data component of the release")
         else:
             components[k] = name
+    log_sources: set[str] = set()
+    if profile.log_sources:
+        known_ls = {ls.name.casefold() for n in g._node.values() if n["kind"] == "analytic" for ls in n["record"].log_sources}
+        for i, name in enumerate(profile.log_sources):
+            if name.casefold() not in known_ls:
+                finding("unknown-log-source", f"data.log_sources[{i}]", f"{name!r} is not the log source of any ATT&CK analytic of the release (e.g. WinEventLog:Security, auditd:SYSCALL)")
+            else:
+                log_sources.add(name.casefold())
     if profile.data_sources is not None:
         for name in profile.data_sources.collected():
             k = components_ix.get(name.casefold())
@@ -295,6 +304,7 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
         rules=dict(sorted(rules.items())),
         own_rules=tuple(own),
         components=dict(sorted(components.items())),
+        log_sources=frozenset(log_sources),
         adversaries=tuple(ordered),
         findings=tuple(findings),
     )

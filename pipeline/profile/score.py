@@ -13,8 +13,8 @@ A technique is *covered* at protect or detect level 2 or more, *partial* at any 
 above 0, else *uncovered*.
 
 Visibility. ATT&CK v18 analytics name the data components their log sources read. An
-analytic (of the profile's platforms) is visible when one of its data components is
-collected; a technique is `full` when all its analytics are, `partial` when some are,
+analytic (of the profile's platforms) is visible when one of its data components, or one
+of its log sources by name (`data.log_sources`), is collected; a technique is `full` when all its analytics are, `partial` when some are,
 `none` when none is, `unknown` without analytics. A deployed rule is *blind* when the data
 it reads is not collected: by its Sigma log source category where the table below names
 the data component, else when none of the techniques it names is visible.
@@ -167,7 +167,8 @@ def compute(g: nx.MultiDiGraph, resolved: Resolved, ctid: CtidReconciled, *, cti
             if platforms and rec.platforms and not platforms.intersection(rec.platforms):
                 continue
             needed = sorted({f"datacomponent:{ls.data_component}" for ls in rec.log_sources if ls.data_component})
-            relevant.append((rec.attack_id, needed, bool(collected.intersection(needed))))
+            seen_ls = bool(resolved.log_sources) and any(ls.name.casefold() in resolved.log_sources for ls in rec.log_sources)
+            relevant.append((rec.attack_id, needed, seen_ls or bool(collected.intersection(needed))))
         seen = sum(1 for _, _, ok in relevant if ok)
         if not relevant:
             visibility = "unknown"

@@ -64,3 +64,32 @@ def test_ids_that_do_not_exist_are_one_line_each(graph_18, threat, tmp_path):
     assert f"{file}: data.components[1]: 'Telepathy' is not a enterprise data component of the release" in lines
     assert all("\n" not in line for line in lines)
     assert [a.attack_id for a in resolved.adversaries] == ["G0006"]
+
+
+def test_log_sources_make_analytics_visible(graph_18, threat, tmp_path):
+    from pipeline.profile import results
+
+    raw = {"profile": {"name": "Linux estate", "platforms": ["Linux"]}, "data": {"log_sources": ["auditd:SYSCALL", "No:Such"]}}
+    profile = _profile(raw, tmp_path)
+    res = results(graph_18, profile, threat)
+    assert [f"{f['subject']}: {f['problem']}" for f in res["findings"]] == [
+        "data.log_sources[1]: 'No:Such' is not the log source of any ATT&CK analytic of the release (e.g. WinEventLog:Security, auditd:SYSCALL)"
+    ]
+    # Recomputed: per technique, its Linux analytics and whether one of their log sources is auditd:SYSCALL.
+    checked = 0
+    for key, n in graph_18.nodes(data=True):
+        if n["kind"] != "technique" or n["deprecated"] or "enterprise" not in n["domains"]:
+            continue
+        verdicts = []
+        for u, _, d in graph_18.in_edges(key, data=True):
+            if graph_18.nodes[u]["kind"] != "detection_strategy" or d["relation"] != "detects":
+                continue
+            for a in graph_18.nodes[u]["record"].analytics:
+                rec = graph_18.nodes[f"analytic:{a}"]["record"]
+                if rec.platforms and "Linux" not in rec.platforms:
+                    continue
+                verdicts.append(any(ls.name.lower() == "auditd:syscall" for ls in rec.log_sources))
+        expected = "unknown" if not verdicts else "full" if all(verdicts) else "partial" if any(verdicts) else "none"
+        assert res["techniques"][n["id"]]["visibility"] == expected, n["id"]
+        checked += expected in ("full", "partial")
+    assert checked > 50

@@ -35,7 +35,7 @@ PROFILE_KEYS = ("name", "id", "description", "domain", "platforms", "top_n")
 WEIGHT_KEYS = ("threat", "prevalence", "choke_point", "actionability", "resolved_group")
 CONTROL_KEYS = ("version", *STATUSES)
 DETECTION_KEYS = ("source", "ids", "paths", "all", "elastic_export", "sigma_folder")
-DATA_KEYS = ("components", "dettect_data_sources", "dettect_techniques")
+DATA_KEYS = ("components", "log_sources", "dettect_data_sources", "dettect_techniques")
 THREAT_KEYS = ("groups", "campaigns", "software", "sectors", "countries", "dettect_groups", "weights")
 
 
@@ -219,10 +219,12 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             issues.extend(problems)
 
     components: tuple[str, ...] = ()
+    log_sources: tuple[str, ...] = ()
     data_sources = techniques = None
     if "data" in raw:
         d = c.table(raw["data"], "data", DATA_KEYS)
         components = c.texts(d.get("components", []), "data.components")
+        log_sources = c.texts(d.get("log_sources", []), "data.log_sources")
         if "dettect_data_sources" in d:
             p = c.path(d["dettect_data_sources"], "data.dettect_data_sources", base)
             digest.add("dettect-data-sources", read_bytes(p, "data.dettect_data_sources", file))
@@ -269,6 +271,7 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
         exported_rules=tuple(dict.fromkeys(exported)),
         own_rules=tuple(own),
         data_components=components,
+        log_sources=log_sources,
         data_sources=data_sources,
         techniques=techniques,
         threats=tuple(threats),
