@@ -32,9 +32,3 @@ def default_graph(config, mirror):
     from pipeline.workspace import Workspace
 
     return Workspace.open(config, mirror, "18.1").graph()
-
-
-def write_profile(folder: Path, text: str, name: str = "profile.toml") -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path

@@ -18,7 +18,7 @@ from pipeline.cli import cli
 from pipeline.ingest.profiles.toml_profile import load_profile
 from pipeline.profile import results
 from pipeline.profile.check import evaluate
-from tests.profiles.conftest import write_profile
+from profile_files import write_profile
 
 BASE = """
 [profile]

@@ -10,7 +10,7 @@ import pytest
 from pipeline.ingest.profiles import dettect
 from pipeline.ingest.profiles.export import export_files
 from pipeline.ingest.profiles.toml_profile import load_profile
-from tests.profiles.conftest import write_profile
+from profile_files import write_profile
 
 DOMAINS = ("endpoints", "ics", "mobile")
 

@@ -18,7 +18,7 @@ from pipeline.profile.resolve import resolve
 from pipeline.render.navigator.layer import TechniqueIndex
 from pipeline.render.navigator.validate import problems
 from pipeline.render.profiles.layers import layers_of
-from tests.profiles.conftest import write_profile
+from profile_files import write_profile
 
 PROFILE = """
 [profile]

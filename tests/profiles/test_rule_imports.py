@@ -11,7 +11,7 @@ import pytest
 from pipeline.ingest.profiles.toml_profile import load_profile, read_elastic_export
 from pipeline.profile import results
 from pipeline.profile.resolve import resolve
-from tests.profiles.conftest import write_profile
+from profile_files import write_profile
 
 CORPUS_ELASTIC = "00140285-b827-4aee-aa09-8113f58a08f3"  # rules/windows/credential_access_cmdline_dump_tool.toml
 CORPUS_SIGMA = "79aeeb41-8156-4fac-a0cd-076495ab82a1"  # NotPetya Ransomware Activity
