@@ -43,3 +43,29 @@ def test_profile_page_on_the_site(tmp_path):
     assert "profiles/bank/" in index  # in the navigation
     card = (out / "docs" / "techniques" / "T1046.md").read_text()
     assert "**In your profile** [Bank" in card
+
+
+def test_build_command_with_a_profile(tmp_path):
+    """`build --profile`: the profile's files are in the build; the same profile again is a
+    no-op; an edited profile (or a file it imports) is a new build."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    sources = site_hostile.write_mirror(tmp_path, "")
+    prof = tmp_path / "bank.toml"
+    prof.write_text('[profile]\nname = "Bank"\n[threat]\ngroups = []\n[data]\ncomponents = ["Process Creation"]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["build", "--mirror", str(tmp_path / "mirror"), "--sources", str(sources), "--out", str(out), "--profile", str(prof)]
+    first = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "profiles 6" in first.output.splitlines()[1]  # the page is counted under docs
+    files = sorted(p.relative_to(out).as_posix() for p in (out / "profiles").rglob("*") if p.is_file())
+    assert files == ["profiles/bank/layers/coverage.json", "profiles/bank/layers/priorities.json", "profiles/bank/layers/visibility.json",
+                     "profiles/bank/priorities.csv", "profiles/bank/results.json", "profiles/index.json"]
+    again = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert again.output.startswith("outputs are up to date")
+    prof.write_text(prof.read_text().replace("Process Creation", "Command Execution"), encoding="utf-8")
+    third = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert third.output.startswith("built ATT&CK"), third.output
+    assert (out / "docs" / "profiles" / "bank.md").is_file()
