@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.build import manifest, tree
+from pipeline.build.killpoints import reached
 from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, hash_inputs, settings, source_digest
 from pipeline.build.lock import BuildLock
 from pipeline.build.units import Units
@@ -73,7 +74,9 @@ def build(
         stages[name] = round(now - clock, 3)
         clock = now
 
+    reached("start")
     with BuildLock(out.parent / f".{out.name}.lock"):
+        reached("lock")
         progress("hashing inputs")
         memo = HashMemo(cache_dir(None, ws.config.file) / "parsed" / "input-hashes.json")
         inputs = hash_inputs(ws, memo)
@@ -85,6 +88,7 @@ def build(
         fp_options = options | ({"profiles": sorted(f"{p.slug}:{p.digest}" for p in profiles)} if profiles else {})
         fp = fingerprint(ws, inputs, code, fp_options)
         stage("inputs")
+        reached("inputs")
         live = tree.current(out)
         previous = manifest.read(live)
         if not force and previous and previous.get("fingerprint") == fp and manifest.intact(live, previous):
@@ -93,6 +97,12 @@ def build(
 
         g = ws.graph(progress)
         stage("graph")
+        reached("graph")
+        from pipeline.convert.gather import gather
+
+        gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
+        stage("queries")
+        reached("queries")
         tmp = tree.new_build_dir(out)
         units = Units(
             out=tmp,
@@ -109,12 +119,15 @@ def build(
         try:
             for name, render in RENDERERS.items():
                 progress(f"rendering {name}")
+                reached(f"render:{name}")
                 units.check_written(render(ctx, tmp))
                 stage(name)
             memo.save()  # hashes of sources outside the inputs, taken by render units
             progress("writing the manifest")
+            reached("manifest")
             doc = manifest.write(tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues), units=units)
             stage("manifest")
+            reached("manifest:written")
             folder = tree.publish(tmp, out, fp[:16])
             stage("publish")
         except BaseException:

@@ -78,6 +78,12 @@ def _summary(doc: dict, written: list[Path]) -> str:
         f"  techniques renamed: {len(t['renamed'])}, moved between tactics: {len(t['moved_between_tactics'])}, "
         f"sub-technique conversions: {len(t['subtechnique_conversions'])}"
     )
+    tactics = doc.get("tactics", {})
+    if any(tactics.values()):
+        renamed = ", ".join(f"{e['id']} {e['old_shortname']} → {e['shortname']}" for e in tactics["renamed"])
+        added = ", ".join(f"{e['id']} {e['shortname']}" for e in tactics["added"])
+        retired = ", ".join(f"{e['id']} {e['old_shortname']}" for e in tactics["retired"])
+        lines.append(f"  tactics renamed: {renamed or 0}; added: {added or 0}; retired: {retired or 0}")
     todo = doc["coverage"]["new_techniques_without_control_or_detection"]
     lines.append(f"  new techniques with no control and no detection: {len(todo)}")
     lines += [f"wrote {p}" for p in written]

@@ -30,12 +30,14 @@ def stem(domain: str, old: str, new: str) -> str:
     return f"diff-{old}-{new}" if domain == "enterprise" else f"diff-{domain}-{old}-{new}"
 
 
-def previous_version(config: Config, domain: str, version: str) -> str | None:
-    """The next-older release of `domain` listed in the sources, or None."""
+def previous_version(config: Config, domain: str, version: str, at_hand: Callable[[str], bool] | None = None) -> str | None:
+    """The next-older release of `domain` listed in the sources (with `at_hand`, the
+    next-older one it accepts: a listed release not fetched yet is passed over), or None."""
     older = [
         s.attack_version
         for s in config.attack_releases(domain)
         if s.attack_version and version_key(s.attack_version) < version_key(version)
+        and (at_hand is None or at_hand(s.attack_version))
     ]
     return max(older, key=version_key) if older else None
 
@@ -54,6 +56,7 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     from pipeline.diff.coverage import coverage_impact
     from pipeline.diff.document import diff_document
     from pipeline.diff.render import layer
+    from pipeline.diff.tactics import as_document, tactic_changes
 
     old_ws.share_parsed(new_ws)
     old_graph = old_ws.graph(progress)
@@ -64,7 +67,9 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     diff = diff_releases(old_release, new_release)
     coverage = coverage_impact(diff, old_graph, new_graph)
     name = stem(domain, diff.old_version, diff.new_version)
-    return DiffResult(stem=name, document=diff_document(diff, coverage), layer=layer(diff, new_graph, name), new_release=new_release)
+    document = diff_document(diff, coverage)
+    document["tactics"] = as_document(tactic_changes(old_release, new_release, old_graph, new_graph))
+    return DiffResult(stem=name, document=document, layer=layer(diff, new_graph, name), new_release=new_release)
 
 
 def _release(ws, domain: str) -> AttackRelease:

@@ -53,6 +53,15 @@ RENDERERS: dict[str, Renderer] = _registry()
 RENDERERS["tables"] = _tables
 
 
+def _query_packs(ctx: RenderContext, out: Path) -> list[Path]:
+    from pipeline.render.query_packs import render
+
+    return render(ctx, out)
+
+
+RENDERERS["queries"] = _query_packs
+
+
 def _profiles(ctx: RenderContext, out: Path) -> list[Path]:
     from pipeline.render.profiles import render
 

@@ -10,18 +10,37 @@ warning (a broken link above all) into a failed site build.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipeline.site.nav import Nav
 from pipeline.site.source import BuildSource
 
 NOT_IN_NAV = "/controls/\n/detections/*/\n"
-MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html"]
+MARKDOWN_EXTENSIONS: list = [
+    "tables",
+    "toc",
+    "attr_list",
+    "def_list",
+    "abbr",
+    "footnotes",
+    "md_in_html",
+    # Queries: fenced blocks highlighted by Pygments (kusto, sql lexers; text where it has
+    # none) with a copy button; languages in content tabs, long lists folded.
+    "admonition",
+    {"pymdownx.highlight": {"use_pygments": True}},
+    "pymdownx.superfences",
+    {"pymdownx.tabbed": {"alternate_style": True}},
+    "pymdownx.details",
+]
 
 
 def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = "") -> dict:
+    # The theme prints the site name unescaped (in <title> and attributes): a release
+    # number never needs more than these characters.
+    version = re.sub(r"[^0-9A-Za-z.+-]", "", build.attack_version)
     cfg = {
-        "site_name": f"ATT&CK {build.attack_version} coverage" if build.attack_version else "ATT&CK coverage",
+        "site_name": f"ATT&CK {version} coverage" if version else "ATT&CK coverage",
         "docs_dir": str(build.docs),
         "site_dir": str(site_dir),
         "use_directory_urls": True,
@@ -29,7 +48,7 @@ def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = 
         "theme": {
             "name": "material",
             "font": False,
-            "features": ["navigation.prune", "navigation.top", "search.highlight"],
+            "features": ["navigation.prune", "navigation.top", "search.highlight", "content.code.copy"],
         },
         "plugins": ["search"],
         "markdown_extensions": MARKDOWN_EXTENSIONS,

@@ -28,6 +28,9 @@ from pipeline.model_profile import STATUSES, ControlState, Profile, RuleSelectio
 OWN_SOURCE = "own"
 MAX_TOP_N = 1000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Names Windows opens as devices, and page names the docs site gives a meaning (as in
+# pipeline/render/naming.py): a profile id names a folder and a page.
+_RESERVED = frozenset({"con", "prn", "aux", "nul", "index", "readme"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)})
 _FRAMEWORK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 TOP_KEYS = ("profile", "weights", "controls", "detections", "data", "threat")
@@ -146,6 +149,8 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
     slug = c.text(head["id"], "profile.id") if "id" in head else _slug(name)
     if not _SLUG.match(slug):
         raise c.fail("profile.id", f"{slug!r} must be lower-case letters, digits, - and _ (at most 63), starting with a letter or digit")
+    if slug.split(".", 1)[0] in _RESERVED:
+        raise c.fail("profile.id", f"{slug!r} is a name Windows or the docs site reserves; choose another")
     domain = c.text(head.get("domain", "enterprise"), "profile.domain")
     if domain not in DOMAINS:
         raise c.fail("profile.domain", f"unknown domain {domain!r} (expected one of {', '.join(DOMAINS)})")

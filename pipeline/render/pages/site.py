@@ -95,6 +95,8 @@ class Site:
     memo: dict[str, Md] = field(default_factory=dict)
     # Where the build is published (settings.site_url); "" when it is not.
     site_url: str = ""
+    # Names other renderers give their files (layers), worked out once when a page first links one.
+    names: dict = field(default_factory=dict)
     # Technique node key -> one line per organisation profile of the build (its status and rank).
     profile_badges: dict[str, tuple[Md, ...]] = field(default_factory=dict)
 
@@ -130,8 +132,9 @@ class Site:
         sources: dict[str, list[str]] = {}
         for key in by_kind.get("detection", []):
             sources.setdefault(g.nodes[key]["source"], []).append(key)
+        source_names = paths.stems(sources)  # one folder each, even for names that differ only by case
         for source, keys in sources.items():
-            folder = f"detections/{paths.file_stem(source)}"
+            folder = f"detections/{source_names[source]}"
             names = paths.stems(g.nodes[k]["record"].native_id for k in keys)
             for k in keys:
                 pages[k] = f"{folder}/{names[g.nodes[k]['record'].native_id]}.md"

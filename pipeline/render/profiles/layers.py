@@ -6,7 +6,7 @@ from typing import Iterator
 
 from pipeline.render.navigator.layer import Gradient, Layer, Mark, Meta
 from pipeline.render.navigator.links import technique_links
-from pipeline.render.slugs import safe_slug
+from pipeline.render.naming import unique_slugs
 
 STATUS_COLOURS = {"covered": "#1a9850", "partial": "#fdae61", "uncovered": "#d73027"}
 VISIBILITY_COLOURS = {"full": "#2166ac", "partial": "#92c5de", "none": "#d73027"}
@@ -95,12 +95,9 @@ def layers_of(res: dict, site_url: str = "") -> Iterator[tuple[str, Layer]]:
         legend=tuple((f"visibility {s}", c) for s, c in VISIBILITY_COLOURS.items() if c in used),
         metadata=_meta(res),
     )
-    names: set[str] = set()
+    names = unique_slugs(a["id"] or a["name"] for a in res["adversaries"])
     for a in res["adversaries"]:
-        slug = safe_slug(a["id"] or a["name"])
-        while slug.lower() in names:
-            slug += "-"
-        names.add(slug.lower())
+        slug = names[a["id"] or a["name"]]
         marks = tuple(
             Mark(technique=t["id"], color=STATUS_COLOURS[t["status"]], comment=f"{t['status']}; visibility {t['visibility']}" + (f"; priority {t['rank']}" if t["rank"] else ""))
             for t in a["techniques"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.render.stix.bundle import Bundle
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -21,7 +19,9 @@ class Rendered:
 
     def finish(self, attack_version: str, domains: list[str], grouping: dict, summary: dict) -> None:
         """The grouping's properties and the index entry, once the content is complete."""
-        self.grouping = {"x_attack_version": attack_version, "x_attack_domains": domains, **grouping}
+        # Absent, not empty, when no technique of the bundle is in a domain of the build (the
+        # Sigma rules of an ICS-only build): STIX forbids empty lists.
+        self.grouping = compact({"x_attack_version": attack_version, "x_attack_domains": domains, **grouping})
         types = Counter(o["type"] for o in self.bundle.objects.values())
         self.summary = {"file": self.path, "domains": domains, "objects": dict(sorted(types.items())), **summary}
 
@@ -29,13 +29,6 @@ class Rendered:
 def compact(obj: dict) -> dict:
     """Drop empty values: absent means empty, and bundles stay small."""
     return {k: v for k, v in obj.items() if v is not None and v != "" and v != [] and v != ()}
-
-
-def file_part(text: str) -> str:
-    """A file-name part from a framework id or version (`04/26/2025` → `04.26.2025`):
-    these come from the sources file or the table's own metadata, never trusted as paths."""
-    part = _UNSAFE.sub(".", text).strip(".")
-    return part or "unnamed"
 
 
 def technique_stamp(record, fallback: str) -> str:
