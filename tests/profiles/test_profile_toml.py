@@ -76,6 +76,7 @@ def test_the_good_profile_parses():
         (lambda r: r["threat"]["groups"].append(7), "profiles/soc.toml: threat.groups[1]: must be text, not a whole number"),
         (lambda r: r["threat"]["groups"].append("g0006"), "profiles/soc.toml: threat.groups[1]: 'g0006' is listed twice"),
         (lambda r: r["threat"]["weights"].update(G0007=1), "profiles/soc.toml: threat.weights.G0007: weighs a group, campaign or software that threat.groups/campaigns/software does not list"),
+        (lambda r: r["profile"].update(id="con"), "profiles/soc.toml: profile.id: 'con' is a name Windows or the docs site reserves; choose another"),
         (lambda r: r.pop("profile"), "profiles/soc.toml: profile: missing table [profile] (name = \"…\" at least)"),
     ],
 )
