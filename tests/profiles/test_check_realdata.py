@@ -58,7 +58,7 @@ def base(tmp_path_factory, default_graph, threat, samples):
 
 
 def _run(mirror, *args):
-    return CliRunner().invoke(cli, ["check", "--mirror", str(mirror), *map(str, args)], catch_exceptions=False)
+    return CliRunner().invoke(cli, ["check", "--mirror", str(mirror), "--attack-version", "18.1", *map(str, args)], catch_exceptions=False)
 
 
 def test_baseline_passes(base, mirror):
