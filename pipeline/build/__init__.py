@@ -49,6 +49,65 @@ class BuildResult:
         return dict(sorted(out.items()))
 
 
+def planned_steps(ws) -> int:
+    """The progress steps of a build that renders: hashing, the graph's steps, one per
+    renderer, the answers, the manifest (a build with nothing to do stops after one)."""
+    from pipeline.render import RENDERERS
+
+    return 1 + ws.graph_steps() + len(RENDERERS) + 2
+
+
+def answers_meta(ws, fp: str, code: str) -> dict:
+    """What must agree before a command answers from a build instead of the sources."""
+    return {
+        "fingerprint": fp,
+        "code": code,
+        "attack_version": ws.attack_version,
+        "domains": list(ws.domains),
+        "sources_file": str(Path(ws.config.file).resolve()),
+        "mirror": str(ws.mirror.resolve()) if ws.mirror else "",
+        "warnings": len(ws.issues),
+    }
+
+
+def write_answers(ws, g, fp: str, code: str) -> None:
+    """The build's graph as answers for `show` and `stats` (pipeline.answers); only
+    speed is lost when the cache cannot take them."""
+    import sqlite3
+
+    from pipeline import answers
+    from pipeline.fetch.cache import cache_dir
+    from pipeline.graph import query
+
+    meta = answers_meta(ws, fp, code) | {"stats": query.stats(g)}
+    try:
+        answers.write(g, answers.file_for(cache_dir(None, ws.config.file), fp), meta)
+    except (OSError, sqlite3.Error):
+        pass
+
+
+def answers_of_build(ws, out: Path):
+    """The answers of the build in `out` when it was made from what this workspace would
+    read (release, domains, sources file, mirror, code), else None. The inputs' contents
+    are not re-hashed: that would cost as much as the corpora are large."""
+    from pipeline.build.fingerprint import code_fingerprint
+    from pipeline.fetch.cache import cache_dir
+    from pipeline import answers
+
+    live = tree.current(Path(os.path.abspath(out)))
+    doc = manifest.read(live)
+    if not doc or not isinstance(doc.get("fingerprint"), str):
+        return None
+    found = answers.Answers.open(answers.file_for(cache_dir(None, ws.config.file), doc["fingerprint"]))
+    if found is None:
+        return None
+    want = answers_meta(ws, doc["fingerprint"], code_fingerprint())
+    if any(found.meta.get(k) != want[k] for k in want if k != "warnings"):
+        found.close()
+        return None
+    return found
+
+
 def build(
     ws,
     out: Path,
@@ -115,7 +174,10 @@ def build(
         )
         gathered = _profile_results(ws, g, profiles)
         stage("profiles")
-        ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units, profiles=gathered)
+        ctx = RenderContext(
+            graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units,
+            progress=getattr(progress, "within", None), profiles=gathered,
+        )
         try:
             for name, render in RENDERERS.items():
                 progress(f"rendering {name}")
@@ -123,6 +185,9 @@ def build(
                 units.check_written(render(ctx, tmp))
                 stage(name)
             memo.save()  # hashes of sources outside the inputs, taken by render units
+            progress("indexing the answers")
+            write_answers(ws, g, fp, code)
+            stage("answers")
             progress("writing the manifest")
             reached("manifest")
             doc = manifest.write(tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues), units=units)

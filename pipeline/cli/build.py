@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, errors_as_exit, progress, source_options
+from pipeline.settings import DEFAULT_NAVIGATOR
+from pipeline.cli.common import CliError, errors_as_exit, info, progress, source_options, summary_line, verbosity
 
 
 @click.command("build")
@@ -35,23 +37,43 @@ def command(ws, out: Path, include_attack: bool, force: bool, profiles: tuple[st
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
-    from pipeline.build import build
+    from pipeline.build import build, planned_steps
     from pipeline.cli.profile import read_profiles
-    from pipeline.render import RENDERERS
 
+    options: dict = {"stix_include_attack": include_attack}
+    chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
+    if chosen is not None and chosen.get("navigator_url") not in (None, DEFAULT_NAVIGATOR):
+        options["navigator_url"] = chosen["navigator_url"]  # only then: default builds keep their fingerprint
     with errors_as_exit():
         found = read_profiles(profiles, ws.config.file)
-    with errors_as_exit(), progress(len(ws.domains) + 5 + len(RENDERERS)) as step:
-        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack}, profiles=found)
+    with errors_as_exit(), progress(planned_steps(ws) + (1 if found else 0)) as step:
+        result = build(ws, out, step, force=force, options=options, profiles=found)
     total = len(result.artifacts)
     if result.up_to_date:
-        click.echo(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        info(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        summary_line(result.warnings, str(out))  # the build's; this run read no input
         if ws.strict and result.warnings:
             raise CliError(f"{result.warnings} warning(s) in the build (reports/issues.json) and --strict is set")
+        _next(out)
         return
-    click.echo(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {total} files in {out} ({result.folder.name})")
-    click.echo("  artifacts: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
+    info(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {total} files in {out} ({result.folder.name})")
+    info("  artifacts: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
     if result.reused:
-        click.echo(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
-    click.echo("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
-    click.echo(f"  warnings:  {result.warnings} (reports/issues.json)")
+        info(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
+    if verbosity() > 0:
+        info("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
+    else:
+        info(f"  seconds:   {sum(result.stages.values()):.1f}")
+    ws.issues_kept_in = str(out)
+    _next(out)
+
+
+def _next(out: Path) -> None:
+    """Where the outputs are and what to run next (a first build is a first hour)."""
+    info(f"outputs:     {os.path.abspath(out)}  (what is where: {out}/README.md)")
+    site = "" if out == Path("outputs") else f" --out {out}"
+    info(f"next:        attack-pipeline site{site} && attack-pipeline serve    browse the docs site")
+    info(f"             attack-pipeline show T1046{site}                    one technique, instantly")
+    chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
+    navigator = chosen["navigator_url"] if chosen is not None else DEFAULT_NAVIGATOR
+    info(f"             {out}/layers/: Navigator layers (Open Existing Layer → Upload from local at {navigator})")

@@ -52,11 +52,13 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
     with errors_as_exit():
         config = load_config(sources_file)
         run.check_pair(config, domain, old, new)
-        mirror_dir = resolve_mirror_dir(mirror)
+        stack = contextlib.ExitStack()
+        mirror_dir = resolve_mirror_dir(stack.enter_context(settings_applied({"mirror": mirror}, config)).get("mirror"))
         old_ws = Workspace.open(config, mirror_dir, old, (domain,))
         new_ws = Workspace.open(config, mirror_dir, new, (domain,))
         with progress(5) as step:
-            result = run.compare(old_ws, new_ws, domain, step)
+            with stack:
+                result = run.compare(old_ws, new_ws, domain, step)
         written = run.write(result, out)
         report_issues(old_ws.issues + new_ws.issues, strict)
     if as_json:

@@ -26,7 +26,7 @@ revocation whose replacement is on the other side of the technique/sub-technique
 
 Where the counts still differ from diffStix (a revocation without a usable revoked-by
 relationship: diffStix logs it and drops it, this module lists it with no replacement;
-objects with no ATT&CK id at all: the ingest stage skips them), the README's "Release
+objects with no ATT&CK id at all: the ingest stage skips them), docs/output-formats.md's "Release
 diff" section says so.
 """
 
