@@ -22,6 +22,7 @@ from pipeline.cli import (
     sources,
     stats,
     upgrade,
+    verify,
 )
 from pipeline.cli.common import add_verbosity, verbosity_params
 
@@ -47,7 +48,7 @@ def cli() -> None:
     """
 
 
-for module in (init, config, sources, fetch, stats, show, build, reconcile, detections, diff, layer, excel, site, upgrade, profile, check):
+for module in (init, config, sources, fetch, stats, show, build, verify, reconcile, detections, diff, layer, excel, site, upgrade, profile, check):
     cli.add_command(module.command)
 cli.add_command(site.serve_command)
 
