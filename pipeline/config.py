@@ -20,7 +20,7 @@ from pipeline.model import DOMAINS
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
 MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 
-KINDS = ("attack", "mapping", "catalog", "detection", "schema")
+KINDS = ("attack", "mapping", "catalog", "detection", "schema", "threat", "profile")
 _VERSION = re.compile(r"^\d+\.\d+$")
 # Parts of source ids that name no source in particular (never a short alias).
 _GENERIC_PART = re.compile(r"^(enterprise|mobile|ics|mapex|attack|attack-\d+\.\d+|controls|rules)$")

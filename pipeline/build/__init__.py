@@ -125,7 +125,10 @@ def build(
     force: bool = False,
     keep_going: bool = False,
     options: dict | None = None,
+    profiles: tuple = (),
 ) -> BuildResult:
+    """`profiles`: parsed organisation profiles (`pipeline.model_profile.Profile`); their
+    digests join the fingerprint, their results go to `profiles/<id>/`."""
     from pipeline.fetch.cache import cache_dir
     from pipeline.render import RENDERERS, RenderContext
 
@@ -151,7 +154,10 @@ def build(
         memo.save()
         code = code_fingerprint()
         options = dict(sorted((options or {}).items()))
-        fp = fingerprint(ws, inputs, code, options)
+        # Profiles decide their own files only: in the fingerprint, not in the render
+        # units' settings (a profile edit re-renders no framework or technique card).
+        fp_options = options | ({"profiles": sorted(f"{p.slug}:{p.digest}" for p in profiles)} if profiles else {})
+        fp = fingerprint(ws, inputs, code, fp_options)
         stage("inputs")
         reached("inputs")
         live = tree.current(out)
@@ -190,9 +196,11 @@ def build(
             digest=lambda sid: source_digest(ws, memo, sid),
             config=ws.config,
         )
+        gathered = _profile_results(ws, g, profiles)
+        stage("profiles")
         ctx = RenderContext(
             graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units,
-            progress=getattr(progress, "within", None),
+            progress=getattr(progress, "within", None), profiles=gathered,
         )
         try:
             for name, render in RENDERERS.items():
@@ -279,3 +287,18 @@ def check_foreign(out: Path) -> None:
             f"{found[0]}{more} was not written by attack-pipeline; builds replace their folders whole, "
             "so move it out of the output folder and build again (nothing was changed)",
         )
+
+
+def _profile_results(ws, g, profiles: tuple) -> tuple:
+    if not profiles:
+        return ()
+    from pipeline.errors import ConfigError
+    from pipeline.profile import results
+    from pipeline.profile.threat import load_threat
+
+    slugs = [p.slug for p in profiles]
+    twice = sorted({s for s in slugs if slugs.count(s) > 1})
+    if twice:
+        raise ConfigError(f"two profiles have the id {twice[0]!r}; give one of them another [profile].id")
+    threat = load_threat(ws)
+    return tuple(results(g, p, threat) for p in profiles)

@@ -7,6 +7,7 @@ import click
 from pipeline import __version__
 from pipeline.cli import (
     build,
+    check,
     config,
     detections,
     diff,
@@ -14,6 +15,7 @@ from pipeline.cli import (
     fetch,
     init,
     layer,
+    profile,
     reconcile,
     show,
     site,
@@ -46,7 +48,7 @@ def cli() -> None:
     """
 
 
-for module in (init, config, sources, fetch, stats, show, build, verify, reconcile, detections, diff, layer, excel, site, upgrade):
+for module in (init, config, sources, fetch, stats, show, build, verify, reconcile, detections, diff, layer, excel, site, upgrade, profile, check):
     cli.add_command(module.command)
 cli.add_command(site.serve_command)
 

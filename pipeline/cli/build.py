@@ -31,18 +31,28 @@ from pipeline.cli.common import CliError, errors_as_exit, info, progress, source
     is_flag=True,
     help="Publish even when an enabled source cannot be read (its content is left out; the summary names it).",
 )
-def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool) -> None:
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Organisation profile (TOML); repeatable. Default: profiles/*.toml beside the sources file. Results: DIR/profiles/<id>/.",
+)
+def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool, profiles: tuple[str, ...]) -> None:
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
     from pipeline.build import build, planned_steps
+    from pipeline.cli.profile import read_profiles
 
     options: dict = {"stix_include_attack": include_attack}
     chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
     if chosen is not None and chosen.get("navigator_url") not in (None, DEFAULT_NAVIGATOR):
         options["navigator_url"] = chosen["navigator_url"]  # only then: default builds keep their fingerprint
-    with errors_as_exit(), progress(planned_steps(ws)) as step:
-        result = build(ws, out, step, force=force, keep_going=keep_going, options=options)
+    with errors_as_exit():
+        found = read_profiles(profiles, ws.config.file)
+    with errors_as_exit(), progress(planned_steps(ws) + (1 if found else 0)) as step:
+        result = build(ws, out, step, force=force, keep_going=keep_going, options=options, profiles=found)
     total = len(result.artifacts)
     if result.damaged:
         click.echo(

@@ -26,6 +26,8 @@ class RenderContext:
     units: object = field(default_factory=lambda: _all_units())
     # `progress(done, total)` inside a long renderer (the pages), for the build's bar.
     progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    # Results of the organisation profiles of the build (`pipeline.profile.results`).
+    profiles: tuple = ()
 
 
 def _all_units():
@@ -60,6 +62,15 @@ def _query_packs(ctx: RenderContext, out: Path) -> list[Path]:
 
 
 RENDERERS["queries"] = _query_packs
+
+
+def _profiles(ctx: RenderContext, out: Path) -> list[Path]:
+    from pipeline.render.profiles import render
+
+    return render(ctx, out)
+
+
+RENDERERS["profiles"] = _profiles
 
 
 def _docs(ctx: RenderContext, out: Path) -> list[Path]:

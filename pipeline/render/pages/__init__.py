@@ -24,6 +24,10 @@ def render(ctx, out: Path) -> list[Path]:
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
         site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url, str(ctx.options.get("navigator_url") or ""))
+        if ctx.profiles:
+            from pipeline.render.profiles.badges import badges_by_technique
+
+            site.profile_badges = badges_by_technique(ctx.profiles)
         return _write_by_unit(site, out / "docs", ctx.units, ctx.progress)
 
 
@@ -65,7 +69,9 @@ def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
         if name not in decided:
             if kind == "technique":
                 # Outside a build nothing is taken: the digest is not worth its 0.1 s.
-                taken = units.take(name, (), technique_digest(site.g, ident, memo) if units.out is not None else "")
+                digest = technique_digest(site.g, ident, memo) if units.out is not None else ""
+                badges = site.profile_badges.get(ident)
+                taken = units.take(name, (), digest + ("|" + "|".join(badges) if badges else ""))
             else:
                 sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
                 taken = units.take(name, sources)

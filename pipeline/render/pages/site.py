@@ -99,6 +99,8 @@ class Site:
     navigator: str = "https://mitre-attack.github.io/attack-navigator/"
     # Names other renderers give their files (layers), worked out once when a page first links one.
     names: dict = field(default_factory=dict)
+    # Technique node key -> one line per organisation profile of the build (its status and rank).
+    profile_badges: dict[str, tuple[Md, ...]] = field(default_factory=dict)
 
     @classmethod
     def gather(cls, g: nx.MultiDiGraph, out: Path, attack_version: str, **kwargs) -> "Site":
