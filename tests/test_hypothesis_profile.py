@@ -8,7 +8,7 @@ import os
 import pytest
 from hypothesis import settings
 
-HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"  # read by tests/conftest.py
+from testpaths import HYPOTHESIS_PROFILE_ENV
 
 
 @pytest.fixture

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, errors_as_exit
+from pipeline.cli.common import CliError, errors_as_exit, info, progress, settings_applied
 
 out_option = click.option(
     "--out",
@@ -30,6 +31,7 @@ site_url_option = click.option(
 
 
 def _site_url(value: str | None) -> str:
+    """--site-url, else the settings (environment, project file, sources file, user config)."""
     if value is not None:
         if value and not value.startswith(("http://", "https://")):
             raise CliError("--site-url must start with http:// or https://")
@@ -38,16 +40,29 @@ def _site_url(value: str | None) -> str:
     from pipeline.errors import PipelineError
 
     try:
-        return load_config(None).site_url
+        config = load_config(None)
     except PipelineError:
-        return ""
+        config = None
+    with errors_as_exit(), settings_applied({}, config) as chosen:
+        return chosen.get("site_url") or ""
 
 
 def _make(out: Path, site_dir: Path, site_url: str | None):
+    from pipeline.build import tree
+    from pipeline.build.paths import check_output, check_site_dir
     from pipeline.site.make import make_site
 
+    url = _site_url(site_url)
     with errors_as_exit():
-        return make_site(out, site_dir, _site_url(site_url))
+        check_site_dir(out, site_dir)
+        tree.check_replaceable(Path(os.path.abspath(site_dir)))
+        check_output(site_dir, what="site folder")
+    with errors_as_exit(), progress(1) as step:
+        step("building the site")
+        try:
+            return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase))
+        except OSError as exc:  # a full disk: the file named may be a theme file being copied, so name the site
+            raise CliError(f"{site_dir}: writing the site failed: {exc.strerror or exc}; the previous site is kept") from None
 
 
 @click.command("site")
@@ -60,10 +75,11 @@ def command(out: Path, site_dir: Path, site_url: str | None) -> None:
     no fonts or scripts from elsewhere. Any mkdocs warning (a broken link) fails it."""
     r = _make(out, site_dir, site_url)
     rate = r.pages / r.seconds if r.seconds else 0.0
-    click.echo(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
+    info(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
     size = r.search_index_bytes
     shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
-    click.echo(f"  search index: {shown} (search/search_index.json)")
+    info(f"  search index: {shown} (search/search_index.json)")
+    info(f"next: attack-pipeline serve{'' if site_dir == Path('site') else f' --site-dir {site_dir}'}   (preview on http://127.0.0.1:8000/; publish: copy {site_dir}/ to any static web server)")
 
 
 @click.command("serve")
@@ -76,7 +92,7 @@ def serve_command(out: Path, site_dir: Path, site_url: str | None, port: int) ->
     from pipeline.site.serve import server
 
     if not (site_dir / "index.html").is_file():
-        click.echo(f"no site in {site_dir}: building it from {out}", err=True)
+        info(f"no site in {site_dir}: building it from {out}", err=True)
         _make(out, site_dir, site_url)
     try:
         httpd = server(site_dir, port)

@@ -61,6 +61,8 @@ def safe_title(title: str) -> str:
 
 def on_page_content(content, page, config, files):
     # After rendering, `page.title` is final: the navigation's title, front matter's
-    # `title:`, or the H1.
-    page.meta["title"] = safe_title(str(page.title or ""))
+    # `title:`, or the H1. The home page's <title> is the site name alone unless its
+    # front matter names one.
+    if "title" in page.meta or not page.is_homepage:
+        page.meta["title"] = safe_title(str(page.title or ""))
     return _BLOCKS.sub(r'<\1 data-search-exclude="true"', content)

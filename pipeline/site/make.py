@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from pipeline.build.lock import BuildLock, BuildLocked
 from pipeline.errors import PipelineError
@@ -76,13 +76,49 @@ def _source_date(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = old
 
 
-def run_mkdocs(config_file: Path) -> None:
-    """mkdocs build in this process; its warnings become one PipelineError."""
+class _Pages(logging.Handler):
+    """Counts the pages mkdocs reads and builds (its DEBUG lines) for a progress bar."""
+
+    PHASES = {"Reading: ": "reading pages", "Building page ": "building pages"}
+
+    def __init__(self, report: Callable[[str, int], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.report = report
+        self.counts = {phase: 0 for phase in self.PHASES.values()}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.msg if isinstance(record.msg, str) else ""
+        for prefix, phase in self.PHASES.items():
+            if message.startswith(prefix):
+                self.counts[phase] += 1
+                self.report(phase, self.counts[phase])
+
+
+@contextlib.contextmanager
+def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
+    if report is None:
+        yield
+        return
+    logger = logging.getLogger("mkdocs.commands.build")
+    handler = _Pages(report)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None) -> None:
+    """mkdocs build in this process; its warnings become one PipelineError. `pages` is
+    told (phase, count) as mkdocs reads and builds each page."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    with _mkdocs_warnings() as seen:
+    with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
             cfg = load_config(config_file=str(config_file))
             cfg.plugins.on_startup(command="build", dirty=False)
@@ -117,14 +153,15 @@ def site_lock(site: Path) -> Iterator[None]:
         lock.release()
 
 
-def make_site(out: Path, site: Path, site_url: str = "") -> SiteResult:
-    """The site of the build at `out`, published at `site`."""
+def make_site(out: Path, site: Path, site_url: str = "", progress: Callable[[str, int, int], None] | None = None) -> SiteResult:
+    """The site of the build at `out`, published at `site`. `progress(phase, done, total)`
+    follows mkdocs page by page (reading, then building every page)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
-        return _make(build, site, site_url)
+        return _make(build, site, site_url, progress)
 
 
-def _make(build: BuildSource, site: Path, site_url: str) -> SiteResult:
+def _make(build: BuildSource, site: Path, site_url: str, progress: Callable[[str, int, int], None] | None = None) -> SiteResult:
     from pipeline.build import tree
     from pipeline.site.config import mkdocs_config, write_config
     from pipeline.site.nav import read_nav
@@ -136,8 +173,13 @@ def _make(build: BuildSource, site: Path, site_url: str) -> SiteResult:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url)
             config_file = write_config(Path(work) / "mkdocs.yml", cfg)
+            report = None
+            if progress is not None:
+                total = sum(1 for _ in build.docs.rglob("*.md"))
+                progress("configuring", 0, total)
+                report = lambda phase, done: progress(phase, done, total)  # noqa: E731
             with _source_date(build.epoch):
-                run_mkdocs(config_file)
+                run_mkdocs(config_file, report)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

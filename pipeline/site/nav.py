@@ -36,9 +36,10 @@ class Nav:
     matrices: list[tuple[str, list[tuple[Entry, list[Entry]]]]] = field(default_factory=list)
     frameworks: list[Entry] = field(default_factory=list)
     detections: list[Entry] = field(default_factory=list)
+    profiles: list[Entry] = field(default_factory=list)  # organisation profiles of the build
 
     def pages(self) -> set[str]:
-        out = {e.page for e in self.frameworks + self.detections}
+        out = {e.page for e in self.frameworks + self.detections + self.profiles}
         for _, tactics in self.matrices:
             for tactic, techniques in tactics:
                 out.add(tactic.page)
@@ -59,6 +60,8 @@ class Nav:
             nav.append({"Frameworks": [item(e) for e in self.frameworks]})
         if self.detections:
             nav.append({"Detections": [item(e) for e in self.detections]})
+        if self.profiles:
+            nav.append({"Profiles": [item(e) for e in self.profiles]})
         return nav
 
 
@@ -118,7 +121,18 @@ def read_nav(docs: Path) -> Nav:
                 groups.append((tactic, _rows(_section(text, "Techniques"), tactic.page, docs, name_column=True)))
     nav.frameworks = _rows(_section(index, "Frameworks"), "index.md", docs, name_column=False)
     nav.detections = _distinct(_rows(_section(index, "Detection sources"), "index.md", docs, name_column=False))
+    nav.profiles = _profiles(docs)
     return nav
+
+
+def _profiles(docs: Path) -> list[Entry]:
+    """`docs/profiles/<id>.md` (pipeline/render/profiles), titled by their first heading."""
+    out = []
+    for page in sorted((docs / "profiles").glob("*.md")):
+        first = page.read_text(encoding="utf-8").split("\n", 1)[0]
+        title = plain(first[2:]) if first.startswith("# ") else page.stem
+        out.append(Entry(title=title or page.stem, page=f"profiles/{page.name}"))
+    return out
 
 
 def _distinct(entries: list[Entry]) -> list[Entry]:

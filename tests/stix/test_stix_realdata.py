@@ -32,7 +32,7 @@ AZURE_FILE = f"{MAPEX}/azure/attack-16.1/azure-04.26.2025/enterprise/azure-04.26
 NIST = "mappings/nist_800_53--rev5.json"
 AZURE = "mappings/azure--04.26.2025.json"
 KEV = "mappings/kev--07.28.2025.json"
-# Warnings the validator gives on our bundles, reviewed (README, "STIX bundles"):
+# Warnings the validator gives on our bundles, reviewed (docs/output-formats.md, "STIX bundles"):
 # 202 relationship types STIX does not suggest (detects, responds-to, impacts, subcontrol-of),
 # 245 pattern types outside STIX's suggested list (kql, spl, eql, ...), 302 external
 # references with a URL but no hash, 303 indicators without a description, 401 custom

@@ -59,6 +59,12 @@ def parse(data: bytes, ctx: FileContext) -> list[Detection]:
     raise ctx.error("neither a [rule] nor a [hunt] table; skipped")
 
 
+def rule_from_json(rule: dict, ctx: FileContext) -> Detection:
+    """One rule of a Kibana export of detection rules (NDJSON, one rule object a line):
+    the same fields as the `[rule]` table of the TOML files."""
+    return _rule({"rule": rule}, ctx)
+
+
 def _technique(block, found: list[tuple[str, str]], ctx: FileContext, record: str, *, nested: bool = False) -> None:
     if not isinstance(block, dict):
         return

@@ -23,8 +23,12 @@ def render(ctx, out: Path) -> list[Path]:
     # reference counting; with the collector running, each of its full passes would walk
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
-        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url)
-        return _write_by_unit(site, out / "docs", ctx.units)
+        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url, str(ctx.options.get("navigator_url") or ""))
+        if ctx.profiles:
+            from pipeline.render.profiles.badges import badges_by_technique
+
+            site.profile_badges = badges_by_technique(ctx.profiles)
+        return _write_by_unit(site, out / "docs", ctx.units, ctx.progress)
 
 
 def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
@@ -48,7 +52,7 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
     return f"pages/frameworks/{fw}", ("framework", fw)
 
 
-def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
+def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
     from pipeline.render.pages.builders import page_keys
     from pipeline.render.pages.depends import technique_digest
 
@@ -65,7 +69,9 @@ def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
         if name not in decided:
             if kind == "technique":
                 # Outside a build nothing is taken: the digest is not worth its 0.1 s.
-                taken = units.take(name, (), technique_digest(site.g, ident, memo) if units.out is not None else "")
+                digest = technique_digest(site.g, ident, memo) if units.out is not None else ""
+                badges = site.profile_badges.get(ident)
+                taken = units.take(name, (), digest + ("|" + "|".join(badges) if badges else ""))
             else:
                 sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
                 taken = units.take(name, sources)
@@ -75,7 +81,7 @@ def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
         if not decided[name]:
             todo.append(key)
             fresh[name].append(key)
-    written = write_pages(site, docs, todo)
+    written = write_pages(site, docs, todo, progress)
     for name, keys in fresh.items():
         units.record(name, [docs / site.pages[k] for k in keys])
     return written
@@ -84,7 +90,7 @@ def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
 BATCH = 2000  # pages held in memory at once (the tree is ~65 MB for 10,000 pages)
 
 
-def write_pages(site: Site, docs: Path, keys: list[str] | None = None) -> list[Path]:
+def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=None) -> list[Path]:
     """Render every page of `site` (or those of `keys`, in `page_keys` order) under
     `docs` (an empty or new folder).
 
@@ -102,6 +108,8 @@ def write_pages(site: Site, docs: Path, keys: list[str] | None = None) -> list[P
     for folder in sorted({(docs / site.pages[k]).parent for k in keys}):
         folder.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(keys), BATCH):
+        if progress is not None:
+            progress(start, len(keys))
         batch = [(rel, content.encode("utf-8")) for rel, content in all_pages(site, keys[start : start + BATCH])]
         for rel, data in batch:
             _write(docs / rel, data)

@@ -95,8 +95,12 @@ class Site:
     memo: dict[str, Md] = field(default_factory=dict)
     # Where the build is published (settings.site_url); "" when it is not.
     site_url: str = ""
+    # The ATT&CK Navigator the "Open in Navigator" links open (settings.navigator_url).
+    navigator: str = "https://mitre-attack.github.io/attack-navigator/"
     # Names other renderers give their files (layers), worked out once when a page first links one.
     names: dict = field(default_factory=dict)
+    # Technique node key -> one line per organisation profile of the build (its status and rank).
+    profile_badges: dict[str, tuple[Md, ...]] = field(default_factory=dict)
 
     @classmethod
     def gather(cls, g: nx.MultiDiGraph, out: Path, attack_version: str, **kwargs) -> "Site":

@@ -252,6 +252,7 @@ def technique_context(site: Site, key: str) -> dict:
         "attack_contributors": text(", ".join(site.texts.contributors.get(key, ()))),
         "detection_authors": text(", ".join(authors)),
         "references": [Row(n=n, ref=_reference(r)) for n, r in citations.entries()],
+        "profile_badges": site.profile_badges.get(key, ()),
     }
 
 
