@@ -33,6 +33,9 @@ class Workspace:
     attack_only: bool = False
     # --strict: warnings about bad input are errors (commands that skip work consult it).
     strict: bool = False
+    # Enabled sources that could not be read at all (source id -> the problem, one line);
+    # their issues are in `issues` too. A build refuses to publish without them.
+    unread: dict[str, str] = field(default_factory=dict)
     _controls: object | None = None
     _detections: object | None = None
     # A build folder whose reports/issues.json holds these issues (named by the CLI's summary line).

@@ -20,6 +20,7 @@ from pipeline.cli import (
     sources,
     stats,
     upgrade,
+    verify,
 )
 from pipeline.cli.common import add_verbosity, verbosity_params
 
@@ -45,7 +46,7 @@ def cli() -> None:
     """
 
 
-for module in (init, config, sources, fetch, stats, show, build, reconcile, detections, diff, layer, excel, site, upgrade):
+for module in (init, config, sources, fetch, stats, show, build, verify, reconcile, detections, diff, layer, excel, site, upgrade):
     cli.add_command(module.command)
 cli.add_command(site.serve_command)
 

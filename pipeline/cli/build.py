@@ -26,7 +26,12 @@ from pipeline.cli.common import CliError, errors_as_exit, info, progress, source
     help="Embed the ATT&CK objects each STIX bundle references (upgraded to STIX 2.1), so every bundle stands alone.",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when no input, setting or code has changed.")
-def command(ws, out: Path, include_attack: bool, force: bool) -> None:
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Publish even when an enabled source cannot be read (its content is left out; the summary names it).",
+)
+def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool) -> None:
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
@@ -37,10 +42,17 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
     if chosen is not None and chosen.get("navigator_url") not in (None, DEFAULT_NAVIGATOR):
         options["navigator_url"] = chosen["navigator_url"]  # only then: default builds keep their fingerprint
     with errors_as_exit(), progress(planned_steps(ws)) as step:
-        result = build(ws, out, step, force=force, options=options)
+        result = build(ws, out, step, force=force, keep_going=keep_going, options=options)
     total = len(result.artifacts)
+    if result.damaged:
+        click.echo(
+            f"warning: {len(result.damaged)} file(s) of the previous build no longer matched its manifest "
+            f"(e.g. {result.damaged[0]}); rebuilt",
+            err=True,
+        )
     if result.up_to_date:
         info(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        _missing(result.missing)
         summary_line(result.warnings, str(out))  # the build's; this run read no input
         if ws.strict and result.warnings:
             raise CliError(f"{result.warnings} warning(s) in the build (reports/issues.json) and --strict is set")
@@ -54,8 +66,14 @@ def command(ws, out: Path, include_attack: bool, force: bool) -> None:
         info("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
     else:
         info(f"  seconds:   {sum(result.stages.values()):.1f}")
+    _missing(result.missing)
     ws.issues_kept_in = str(out)
     _next(out)
+
+
+def _missing(missing: list[dict]) -> None:
+    for m in missing:
+        info(f"  missing:   source {m['source']!r} could not be read; its content is not in this build: {m['problem']}")
 
 
 def _next(out: Path) -> None:

@@ -20,7 +20,7 @@ from pipeline.errors import Issue, PipelineError
 VERBOSITY = "attack_pipeline.verbosity"
 # Warnings about what the user asked for (a domain or a source left out), always shown;
 # the rest are about the published data, summarised in one line.
-SETUP_CODES = frozenset({"domain-skipped", "source-skipped", "detection-source-missing"})
+SETUP_CODES = frozenset({"domain-skipped", "source-unreadable", "source-skipped", "detection-source-missing"})
 
 
 class CliError(click.ClickException):
@@ -109,6 +109,9 @@ def errors_as_exit() -> Iterator[None]:
         yield
     except PipelineError as exc:
         raise CliError(exc.one_line()) from None
+    except OSError as exc:  # a full disk, a folder that went away: the file and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CliError(f"{where}{exc.strerror or exc}") from None
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import emit_json, errors_as_exit, mirror_option, progress, report_issues, sources_file_option, strict_option
+from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_issues, sources_file_option, strict_option
 
 _RELEASE = re.compile(r"^\d+\.\d+$")
 
@@ -49,9 +49,12 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
             raise click.BadParameter(f"{value!r} is not an ATT&CK release (e.g. 16.1)", param_hint=name)
     if version_key(old) >= version_key(new):
         raise click.BadParameter(f"OLD ({old}) must be an older release than NEW ({new})", param_hint="OLD")
+    from pipeline.atomic import check_writable
+
     with errors_as_exit():
         config = load_config(sources_file)
         run.check_pair(config, domain, old, new)
+        check_writable(out, folder=True)  # before seconds of loading
         stack = contextlib.ExitStack()
         mirror_dir = resolve_mirror_dir(stack.enter_context(settings_applied({"mirror": mirror}, config)).get("mirror"))
         old_ws = Workspace.open(config, mirror_dir, old, (domain,))
@@ -59,7 +62,10 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
         with progress(5) as step:
             with stack:
                 result = run.compare(old_ws, new_ws, domain, step)
-        written = run.write(result, out)
+        try:
+            written = run.write(result, out)
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write the diff: {exc.strerror or exc}") from None
         report_issues(old_ws.issues + new_ws.issues, strict)
     if as_json:
         emit_json(result.document)

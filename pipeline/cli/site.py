@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -47,12 +48,21 @@ def _site_url(value: str | None) -> str:
 
 
 def _make(out: Path, site_dir: Path, site_url: str | None):
+    from pipeline.build import tree
+    from pipeline.build.paths import check_output, check_site_dir
     from pipeline.site.make import make_site
 
     url = _site_url(site_url)
+    with errors_as_exit():
+        check_site_dir(out, site_dir)
+        tree.check_replaceable(Path(os.path.abspath(site_dir)))
+        check_output(site_dir, what="site folder")
     with errors_as_exit(), progress(1) as step:
         step("building the site")
-        return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase))
+        try:
+            return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase))
+        except OSError as exc:  # a full disk: the file named may be a theme file being copied, so name the site
+            raise CliError(f"{site_dir}: writing the site failed: {exc.strerror or exc}; the previous site is kept") from None
 
 
 @click.command("site")

@@ -99,6 +99,7 @@ def load_detections(
         try:
             found.append((source, ws.resolve(source).path))
         except PipelineError as exc:
+            ws.unread[source.id] = exc.one_line()
             issues.append(Issue(code="detection-source-missing", problem=f"{exc.problem}; its detections are left out", record=exc.record))
     memo = ws.cache.setdefault("detection_loads", {})
     key = (tuple((source.id, str(path)) for source, path in found), str(cache_dir))
