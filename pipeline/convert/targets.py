@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from importlib import metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +43,8 @@ class Target:
     def versions(self) -> dict[str, str]:
         """Installed versions of pySigma and the backend package (a new version may
         convert differently, so it is part of every cache key)."""
+        from importlib import metadata  # here: every command imports this module for its names (~80 ms)
+
         out = {}
         for name in ("pysigma", *self.packages):
             try:

@@ -42,6 +42,7 @@ def text(g, attack_version: str, domains: tuple[str, ...], navigator: str = DEFA
         "| `layers/<domain>/detections/` | one layer per detection source, and `all.json` |",
         "| `stix/` | STIX 2.1 bundles: `mappings/<framework>--<version>.json`, `detections/<source>.json`; `index.json` lists them |",
         "| `tables/<domain>/` | each mapping table as `.xlsx`, `.csv`, Mappings Explorer `.json` and `.yaml`; `tables/coverage.xlsx` for every technique |",
+        "| `queries/<language>/` | runnable query packs, one per technique: the corpora's own queries and the Sigma rules converted by pySigma |",
         "| `docs/` | Markdown pages (one per technique, tactic, framework, control and detection): the source of the docs site |",
         "| `reports/` | `summary.json`, `issues.json` (every warning about the inputs), `reconcile/` (each mapping table against this release), `diff-*.md` (what changed since the previous release) |",
         "",
