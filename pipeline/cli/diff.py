@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_issues, sources_file_option, strict_option
+from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_issues, settings_applied, sources_file_option, strict_option
 
 _RELEASE = re.compile(r"^\d+\.\d+$")
 

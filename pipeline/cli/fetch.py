@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_notices, sources_file_option
+from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_notices, settings_applied, sources_file_option
 
 
 def _base_url(_ctx, _param, value: str | None) -> str | None:
