@@ -3,9 +3,16 @@ for the same build and install).
 
 Offline and small by design: `theme.font: false` (material would load Google fonts),
 no plugin but the built-in search, no analytics, no external scripts; control and
-detection pages are `not_in_nav` (reached by links) and `navigation.prune` renders
-only the visible branch of the navigation into each page. `strict` turns every mkdocs
-warning (a broken link above all) into a failed site build.
+detection pages are `not_in_nav` (reached by links and search) and `navigation.prune`
+renders only the visible branch of the navigation into each page. `strict` turns
+every mkdocs warning (a broken link above all) into a failed site build.
+
+The theme's overrides (`overrides/`: the stylesheet of the pictures and tables, the
+404 page) are package data, copied into the site like the theme's own files.
+
+Search splits words on spaces and punctuation but keeps a hyphen before a digit, so
+`AC-4`, `CVE-2025-0282` and `T1003.001` are each one word: searching for an id finds
+the page of that id first, not every page with an "ac" and a "4".
 """
 
 from __future__ import annotations
@@ -17,9 +24,19 @@ from pipeline.site.source import BuildSource
 
 NOT_IN_NAV = "/controls/\n/detections/*/\n"
 MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html"]
+OVERRIDES = Path(__file__).with_name("overrides")
+STYLESHEET = "assets/stylesheets/attack-pipeline.css"
+SEARCH_SEPARATOR = r'[\s,:;!=\[\]()"`/|]+|-(?!\d)|\.(?!\d)|&[lg]t;'
 
 
-def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = "") -> dict:
+def mkdocs_config(
+    build: BuildSource,
+    nav: Nav,
+    site_dir: Path,
+    site_url: str = "",
+    navigator_url: str = "",
+    markdown_extensions: list[str] | None = None,
+) -> dict:
     cfg = {
         "site_name": f"ATT&CK {build.attack_version} coverage" if build.attack_version else "ATT&CK coverage",
         "docs_dir": str(build.docs),
@@ -28,11 +45,13 @@ def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = 
         "strict": True,
         "theme": {
             "name": "material",
+            "custom_dir": str(OVERRIDES),
             "font": False,
-            "features": ["navigation.prune", "navigation.top", "search.highlight"],
+            "features": ["navigation.prune", "navigation.top", "search.highlight", "content.code.copy"],
         },
-        "plugins": ["search"],
-        "markdown_extensions": MARKDOWN_EXTENSIONS,
+        "extra_css": [STYLESHEET],
+        "plugins": [{"search": {"separator": SEARCH_SEPARATOR}}],
+        "markdown_extensions": list(MARKDOWN_EXTENSIONS if markdown_extensions is None else markdown_extensions),
         "not_in_nav": NOT_IN_NAV,
         "validation": {
             "omitted_files": "warn",
@@ -42,7 +61,13 @@ def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = 
             "not_found": "warn",
         },
         "hooks": [str(Path(__file__).with_name("hooks.py"))],
-        "extra": {"build_root": str(build.root), "generator": False},
+        "extra": {
+            "build_root": str(build.root),
+            "generator": False,
+            # Navigator links of the layers: the site's address and the Navigator to open.
+            "layer_base": site_url,
+            "navigator_url": navigator_url,
+        },
         "nav": nav.to_mkdocs(),
     }
     if site_url:

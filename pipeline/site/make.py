@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from pipeline.errors import PipelineError
 from pipeline.site.source import BuildSource, open_build
@@ -69,8 +69,10 @@ def _source_date(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = old
 
 
-def run_mkdocs(config_file: Path) -> None:
-    """mkdocs build in this process; its warnings become one PipelineError."""
+def run_mkdocs(config_file: Path, progress: Callable[[str], None] | None = None) -> None:
+    """mkdocs build in this process; its warnings become one PipelineError.
+    `progress("read")` / `progress("write")` is called for each page read and written
+    (the hooks call it; it goes into the loaded config, never into mkdocs.yml)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -78,6 +80,8 @@ def run_mkdocs(config_file: Path) -> None:
     with _mkdocs_warnings() as seen:
         try:
             cfg = load_config(config_file=str(config_file))
+            if progress is not None:
+                cfg["extra"]["progress"] = progress
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
                 mkdocs_build(cfg)
@@ -89,27 +93,47 @@ def run_mkdocs(config_file: Path) -> None:
             raise PipelineError(f"the site build failed: {shown}{more}", file=str(config_file)) from None
 
 
-def make_site(out: Path, site: Path, site_url: str = "") -> SiteResult:
-    """The site of the build at `out`, published at `site`."""
+def _counter(progress: Callable[[str, int, int], None], total: int) -> Callable[[str], None]:
+    done = {"read": 0, "write": 0}
+
+    def step(phase: str) -> None:
+        done[phase] += 1
+        progress(phase, done[phase], total)
+
+    return step
+
+
+def make_site(
+    out: Path,
+    site: Path,
+    site_url: str = "",
+    navigator_url: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
+    markdown_extensions: list[str] | None = None,
+) -> SiteResult:
+    """The site of the build at `out`, published at `site`. `site_url`: where it is
+    published (absolute links, Navigator links of its layers); `navigator_url`: the
+    ATT&CK Navigator those links open (default the public one). `progress(phase, done,
+    total)` follows the pages through mkdocs ("read", then "write")."""
     from pipeline.build import tree
     from pipeline.site.config import mkdocs_config, write_config
     from pipeline.site.nav import read_nav
 
     start = time.perf_counter()
     build: BuildSource = open_build(out)
+    pages = sum(1 for _ in build.docs.rglob("*.md"))
     site = Path(os.path.abspath(site))
     tree.check_replaceable(site)
     tmp = tree.new_build_dir(site)
     try:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
-            cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url)
+            cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
             config_file = write_config(Path(work) / "mkdocs.yml", cfg)
             with _source_date(build.epoch):
-                run_mkdocs(config_file)
+                run_mkdocs(config_file, _counter(progress, pages) if progress else None)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index = folder / "search" / "search_index.json"
-    pages = sum(1 for _ in build.docs.rglob("*.md"))
     return SiteResult(site, folder, pages, time.perf_counter() - start, index.stat().st_size if index.is_file() else 0)

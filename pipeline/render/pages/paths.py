@@ -58,6 +58,19 @@ def tactic_page(attack_id: str) -> str:
     return f"tactics/{safe_file_id(attack_id)}.md"
 
 
+def group_page(attack_id: str) -> str:
+    return f"groups/{safe_file_id(attack_id)}.md"
+
+
+def is_attack_id(value: str) -> bool:
+    """Whether an id may name a page as it is (`safe_file_id` would accept it)."""
+    try:
+        safe_file_id(value)
+    except ValueError:
+        return False
+    return True
+
+
 def framework_page(framework: str) -> str:
     return f"frameworks/{file_stem(framework)}.md"
 
