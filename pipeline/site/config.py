@@ -10,9 +10,11 @@ every mkdocs warning (a broken link above all) into a failed site build.
 The theme's overrides (`overrides/`: the stylesheet of the pictures and tables, the
 404 page) are package data, copied into the site like the theme's own files.
 
-Search splits words on spaces and punctuation but keeps a hyphen before a digit, so
-`AC-4`, `CVE-2025-0282` and `T1003.001` are each one word: searching for an id finds
-the page of that id first, not every page with an "ac" and a "4".
+Search keeps material's word separator (spaces and hyphens): `AC-4` is then the
+words "ac" and "4" on both sides, and the page titled "AC-4 …" (control pages are
+indexed by their title alone) is the one with both in its title, so it comes first;
+`CVE-2025-0282` likewise. (A separator that kept `AC-4` whole would not help: lunr's
+query lexer splits on hyphens whatever the index does.)
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "def_list", 
 LEAN_EXTENSIONS = ["tables", "fenced_code", "toc"]
 OVERRIDES = Path(__file__).with_name("overrides")
 STYLESHEET = "assets/stylesheets/attack-pipeline.css"
-SEARCH_SEPARATOR = r'[\s,:;!=\[\]()"`/|]+|-(?!\d)|\.(?!\d)|&[lg]t;'
 
 
 def mkdocs_config(
@@ -55,7 +56,7 @@ def mkdocs_config(
             "features": ["navigation.prune", "navigation.top", "search.highlight", "content.code.copy"],
         },
         "extra_css": [STYLESHEET],
-        "plugins": [{"search": {"separator": SEARCH_SEPARATOR}}],
+        "plugins": ["search"],
         "markdown_extensions": list(MARKDOWN_EXTENSIONS if markdown_extensions is None else markdown_extensions),
         "not_in_nav": NOT_IN_NAV,
         "validation": {

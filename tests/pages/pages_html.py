@@ -173,9 +173,20 @@ def tables(fragment: str) -> list[list[list[str]]]:
 _HTML_TAG = re.compile(r"<(?!br>)[A-Za-z/!?]")
 
 
+# The generator's own HTML blocks: pictures (`<div class="atk-…">`) and the card's
+# framework tables (`<details class="atk-fold">`), one line each, escaped when drawn.
+_GENERATED = re.compile(r'^<(?:div|details) class="atk-')
+
+
 def raw_html(md: str) -> list[str]:
-    """Lines that would carry HTML outside code (the generator writes only `<br>`)."""
-    return [line for line in outside_code(md) if _HTML_TAG.search(line)]
+    """Lines that would carry HTML outside code, other than the generator's own blocks
+    (elsewhere it writes only `<br>`)."""
+    return [line for line in outside_code(md) if _HTML_TAG.search(line) and not _GENERATED.match(line)]
+
+
+def generated_html(md: str) -> list[str]:
+    """The generator's own HTML blocks of a page (to be checked for active content)."""
+    return [line for line in outside_code(md) if _GENERATED.match(line)]
 
 
 def sections(md: str) -> dict[str, str]:

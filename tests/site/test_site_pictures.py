@@ -141,15 +141,18 @@ def test_t1046_card_tables_read_without_scrolling(page, site_url, artifacts_dir)
             assert b is None or b["x"] + b["width"] <= 1366
     azure = _table_after(page, "Microsoft Azure")
     assert "This control" in azure.locator("td:nth-child(4)").first.inner_text() or any("control" in t for t in azure.locator("td:nth-child(4)").all_inner_texts())
+    height = page.evaluate("document.documentElement.scrollHeight")
+    query = page.evaluate("""() => { const h = [...document.querySelectorAll('article h2')];
+        const q = h.find(e => e.id === 'query'), c = h.find(e => e.id === 'category');
+        return c.getBoundingClientRect().top - q.getBoundingClientRect().top; }""")
+    (artifacts_dir / "site-T1046-height.json").write_text(json.dumps({"page_px": height, "query_section_px": query}) + "\n")
+    # Everything but the queries (whose rule text moves to the detection pages) within a
+    # third of the 47,000 px the card had.
+    assert height - query <= 47_000 / 3, (height, query)
     # Folding a framework's table.
     fold = page.locator("details.atk-fold").first
     fold.locator("summary").click()
     assert not fold.locator("table").is_visible()
-    height = page.evaluate("document.documentElement.scrollHeight")
-    query = page.evaluate("""() => { const h = [...document.querySelectorAll('article h2')];
-        const q = h.find(e => e.id === 'query'), c = h.find(e => e.id === 'category');
-        return q && c ? c.getBoundingClientRect().top - q.getBoundingClientRect().top : null; }""")
-    (artifacts_dir / "site-T1046-height.json").write_text(json.dumps({"page_px": height, "query_section_px": query}) + "\n")
     page.screenshot(path=str(artifacts_dir / "site-T1046-card.png"), full_page=False)
 
 
@@ -158,7 +161,7 @@ def test_search_finds_ids_first(page, site_url, query, location):
     page.goto(site_url, wait_until="networkidle")
     page.locator("input.md-search__input").fill(query)
     results = page.locator(".md-search-result__item a")
-    results.first.wait_for(timeout=60_000)
+    results.first.wait_for(timeout=180_000)  # the worker indexes 6 MB first; slow on a busy machine
     first = results.first.get_attribute("href")
     assert first.split("#")[0].endswith(location), (query, first)
 

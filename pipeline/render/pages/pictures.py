@@ -6,8 +6,9 @@ makes them page addresses (`pipeline.site.hooks`)."""
 from __future__ import annotations
 
 from collections import Counter
+from html import escape
 
-from pipeline.graph.coverage import CLASS_LABELS, CLASSES
+from pipeline.graph.coverage import CLASS_LABELS, CLASSES, NON_COVERING
 from pipeline.render.navigator.refs import VALUE_RANK
 from pipeline.render.navigator.sets import CLASS_COLORS
 from pipeline.render.pages.escape import Md
@@ -15,8 +16,7 @@ from pipeline.render.pages.site import Site
 from pipeline.render.pictures import charts
 from pipeline.render.pictures.heatmap import heatmap
 from pipeline.render.pictures.matrix import Matrix, matrix_of
-from pipeline.render.pictures.palette import MIXED, category_palette, coverage_palette
-from pipeline.graph.coverage import NON_COVERING
+from pipeline.render.pictures.palette import MIXED, category_palette, coverage_palette, text_color
 
 
 def matrix(site: Site, domain: str) -> Matrix:
@@ -125,15 +125,12 @@ def technique_picture(site: Site, page: str, key: str, subtechniques: list[str])
         return Md("")
     color = CLASS_COLORS[c.klass]
     parts = [f'<span class="atk-badge" style="background:{color};color:{text_color(color)}" data-class="{c.klass}">{escape(CLASS_LABELS[c.klass])}</span>']
-    rows = [charts.Bar(label=site.framework_label(fw), href=site.href(page, f"framework:{fw}"), value=n) for fw, n in c.controls.items()]
-    rows += [charts.Bar(label=_source_label(site, s), href=site.href(page, f"detection_source:{s}"), value=n) for s, n in c.detections.items()]
-    if rows:
-        controls = [r for r in rows[: len(c.controls)]]
-        detections = rows[len(c.controls) :]
-        if controls:
-            parts.append(charts.bars(controls, CLASS_COLORS["controls"], "Controls and capabilities per framework"))
-        if detections:
-            parts.append(charts.bars(detections, CLASS_COLORS["detections"], "Detections per source"))
+    controls = [charts.Bar(label=site.framework_label(fw), href=site.href(page, f"framework:{fw}"), value=n) for fw, n in c.controls.items()]
+    detections = [charts.Bar(label=_source_label(site, s), href=site.href(page, f"detection_source:{s}"), value=n) for s, n in c.detections.items()]
+    if controls:
+        parts.append(charts.bars(controls, CLASS_COLORS["controls"], "Controls and capabilities per framework"))
+    if detections:
+        parts.append(charts.bars(detections, CLASS_COLORS["detections"], "Detections per source"))
     subs = [(s, site.coverage[s]) for s in subtechniques if s in site.coverage]
     if subs:
         cells = [(f"{site.g.nodes[s]['id']} {site.g.nodes[s]['name']}: {CLASS_LABELS[sc.klass]}", CLASS_COLORS[sc.klass], site.href(page, s)) for s, sc in subs]
