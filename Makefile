@@ -37,7 +37,8 @@ bench: $(BIN)/attack-pipeline ## run every benchmark in bench/ against its refer
 		ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python $$script || exit 1; \
 	done
 
-fuzz: $(BIN)/attack-pipeline ## mutation-fuzz every parser for FUZZ_SECONDS each (default 30)
+fuzz: $(BIN)/attack-pipeline ## property tests with new random inputs, then mutation-fuzz every parser for FUZZ_SECONDS each (default 30)
+	ATTACK_PIPELINE_MIRROR=$(MIRROR) ATTACK_PIPELINE_HYPOTHESIS=fuzz $(BIN)/pytest -q -m 'not realdata and not reference' tests/fuzz
 	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/python bench/fuzz_parsers.py --seconds $(or $(FUZZ_SECONDS),30)
 
 clean: ## remove outputs and caches (keeps .venv)

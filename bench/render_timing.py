@@ -38,7 +38,16 @@ def default_workspace(attack_version: str):
 
 
 def render_once(render: Callable, ctx, prefix: str) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, files, bytes) of one render into a fresh directory."""
+    """(wall s, CPU s, files, bytes) of one render into a fresh directory.
+
+    Each run gets its own record of render units, as each build does: a unit may run
+    once per build, and one record shared by the repeats would refuse the second run.
+    """
+    from dataclasses import replace
+
+    from pipeline.build.units import Units
+
+    ctx = replace(ctx, units=Units())
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
         files = render(ctx, Path(tmp))

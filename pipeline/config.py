@@ -23,6 +23,7 @@ MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 KINDS = ("attack", "mapping", "catalog", "detection", "schema")
 _VERSION = re.compile(r"^\d+\.\d+$")
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -66,6 +67,9 @@ class Source:
     repository: str | None = None
     enabled: bool = True
     license: str = ""
+    # ATT&CK releases: the published sha256 of the canonical file (the digests table of
+    # data/sources.toml, equal to mitreattack-python's), checked on every download.
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +79,8 @@ class Config:
     repositories: dict[str, Repository]
     site_url: str = ""
     base_url: str = ""
+    # Languages every Sigma rule is converted into (pipeline.convert.targets), first the main one.
+    query_languages: tuple[str, ...] = ("kusto",)
     limits: Limits = field(default_factory=Limits)
     _by_id: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
@@ -173,6 +179,9 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
             raise ConfigError(f"release {version!r} is not of the form MAJOR.MINOR", file=file, record=rwhere)
         if stix not in urls:
             raise ConfigError(f"stix must be \"2.0\" or \"2.1\", not {stix!r}", file=file, record=rwhere)
+        sha256 = _opt(rel, "sha256", rwhere, file, "")
+        if sha256 and not _SHA256.match(sha256):
+            raise ConfigError(f"sha256 {sha256[:80]!r} is not 64 lower-case hex digits", file=file, record=rwhere)
         fill = {"domain": domain, "version": version}
         key = f"url_stix{stix.replace('.', '')}"
         out.append(
@@ -186,6 +195,7 @@ def _attack_sources(table: dict, file: str) -> list[Source]:
                 attack_version=version,
                 stix_version=stix,
                 license=license_,
+                sha256=sha256,
             )
         )
     return out
@@ -281,18 +291,49 @@ def load_config(path: Path | None = None) -> Config:
         if not isinstance(body, dict):
             raise ConfigError("each source must be a table", file=file, record=f"[[source]] #{i + 1}")
         sources.append(_other_source(body, i, repos, file))
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    frameworks: dict[str, str] = {}
     for s in sources:
-        if s.id in seen:
+        if seen.get(s.id.lower()) == s.id:
             raise ConfigError("duplicate source id", file=file, record=f"source {s.id!r}")
-        seen.add(s.id)
+        # Ids and frameworks name files and folders: two that differ only by case would be
+        # one file on macOS and Windows.
+        if s.id.lower() in seen:
+            raise ConfigError(f"id differs from source {seen[s.id.lower()]!r} only by case", file=file, record=f"source {s.id!r}")
+        seen[s.id.lower()] = s.id
+        if s.framework is not None:
+            other = frameworks.setdefault(s.framework.lower(), s.framework)
+            if other != s.framework:
+                raise ConfigError(f"framework {s.framework!r} differs from framework {other!r} only by case", file=file, record=f"source {s.id!r}")
     site_url = _opt(settings, "site_url", "[settings]", file, "")
     if site_url and not re.match(r"^https?://", site_url):
         raise ConfigError("site_url must start with http:// or https://", file=file, record="[settings]")
     base_url = settings.get("base_url", "")
     if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
         raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
+    query_languages = _query_languages(settings, file)
     activate(limits)
     return Config(
-        file=file, sources=tuple(sources), repositories=repos, site_url=site_url, base_url=base_url.rstrip("/"), limits=limits
+        file=file,
+        sources=tuple(sources),
+        repositories=repos,
+        site_url=site_url,
+        base_url=base_url.rstrip("/"),
+        query_languages=query_languages,
+        limits=limits,
     )
+
+
+def _query_languages(settings: dict, file: str) -> tuple[str, ...]:
+    """`query_languages = ["kusto", "splunk"]`: known names, no repeats, at least one."""
+    from pipeline.convert.targets import DEFAULT_LANGUAGES, TARGETS
+
+    raw = settings.get("query_languages", list(DEFAULT_LANGUAGES))
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+        raise ConfigError("query_languages must be a non-empty list of names", file=file, record="[settings]")
+    unknown = [x for x in raw if x not in TARGETS]
+    if unknown:
+        raise ConfigError(f"unknown query language {unknown[0]!r} (known: {', '.join(TARGETS)})", file=file, record="[settings]")
+    if len(set(raw)) != len(raw):
+        raise ConfigError("query_languages names a language twice", file=file, record="[settings]")
+    return tuple(raw)

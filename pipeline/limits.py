@@ -19,6 +19,7 @@ largest YAML document a few thousand nodes).
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 from dataclasses import dataclass, fields
@@ -55,28 +56,38 @@ class Limits:
     http_timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        for name, low, high in (
-            ("max_file_bytes", 1, None),
-            ("yaml_max_nodes", 1, None),
-            ("yaml_max_depth", 1, YAML_MAX_DEPTH),
-            ("json_max_depth", 1, ORJSON_MAX_DEPTH),
-            ("http_timeout", 0.001, None),
-        ):
+        for name, (low, high) in BOUNDS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
-                bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-                raise ConfigError(f"limit {name} must be a number {bound}, not {value!r}", record="[settings]")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:  # NaN fails too
+                raise ConfigError(f"limit {name} must be a number between {low:,} and {high:,}, not {value!r}", record="[settings]")
+
+
+# Every limit is bounded above too: an infinite, NaN or astronomically large value would
+# pass as "no limit" and then overflow where the limit meets C (a read or zlib count is a
+# C ssize_t; a socket timeout a C double of seconds, refused past ~292 years).
+BOUNDS: dict[str, tuple[int | float, int | float]] = {
+    "max_file_bytes": (1, 1 << 40),  # 1 TiB
+    "yaml_max_nodes": (1, 1 << 40),
+    "yaml_max_depth": (1, YAML_MAX_DEPTH),
+    "json_max_depth": (1, ORJSON_MAX_DEPTH),
+    "http_timeout": (0.001, 86_400.0),  # a day without data
+}
 
 
 def _number(name: str, value: object) -> int | float:
     kind = float if name == "http_timeout" else int
     if isinstance(value, str):
         try:
-            value = kind(value.strip().replace("_", ""))
+            value = float(value.strip().replace("_", "")) if kind is float else int(value.strip().replace("_", ""))
         except ValueError:
             raise ConfigError(f"limit {name} must be a number, not {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"limit {name} must be {'an integer' if kind is int else 'a number'}, not {value!r}")
+    low, high = BOUNDS[name]
+    if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:  # before int() or float() can overflow
+        raise ConfigError(f"limit {name} must be a number between {low:,} and {high:,}, not {value!r}")
+    if kind is int and value != int(value):
+        raise ConfigError(f"limit {name} must be an integer, not {value!r}")
     return kind(value)
 
 
@@ -133,27 +144,36 @@ def check_size(size: int, file: str, what: str = "file") -> None:
         )
 
 
-def read_limited(path: Path, file: str | None = None) -> bytes:
-    """A file's bytes, refused before reading when it is larger than `max_file_bytes`.
+def read_upto(fh, size: int, limit: int) -> bytes:
+    """At most `limit + 1` bytes of an open file whose fstat gave `size` (at most `limit`).
 
-    Reads through the open handle: fstat, then the size it gave plus one byte (not
-    limit + 1: Python allocates the whole count up front), then, for a file that grew
-    or a special file without a size, chunks until the end or the limit."""
+    The size plus one byte first (to see a file that grew), then, for a
+    file that grew or a special file without a size, chunks until the end or the limit.
+    Never `read(limit + 1)`: Python allocates the whole count up front, and glibc serves
+    a request that large with a memory mapping of its own that the shrunk bytes object
+    keeps, one mapping per file read: a corpus of 100,000 rule files reaches the
+    kernel's `vm.max_map_count` (65,530) and the next allocation fails."""
+    data = fh.read(size + 1)
+    if len(data) > size:
+        parts, total = [data], len(data)
+        while total <= limit:
+            chunk = fh.read(min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+        data = b"".join(parts)
+    return data
+
+
+def read_limited(path: Path, file: str | None = None) -> bytes:
+    """A file's bytes, refused before reading when it is larger than `max_file_bytes`
+    (and after, when it grew past it while read)."""
     name = file or str(path)
-    limit = current().max_file_bytes
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         check_size(size, name)
-        data = fh.read(size + 1)
-        if len(data) > size:
-            parts, total = [data], len(data)
-            while total <= limit:
-                chunk = fh.read(min(1 << 20, limit + 1 - total))
-                if not chunk:
-                    break
-                parts.append(chunk)
-                total += len(chunk)
-            data = b"".join(parts)
+        data = read_upto(fh, size, current().max_file_bytes)
     check_size(len(data), name)
     return data
 
@@ -444,6 +464,7 @@ __all__ = [
     "limited_loader",
     "loads_json",
     "read_limited",
+    "read_upto",
     "yaml_load",
     "yaml_load_all",
 ]

@@ -35,6 +35,9 @@ class Workspace:
     strict: bool = False
     _controls: object | None = None
     _detections: object | None = None
+    # One-line notices that are not problems of the input (a newer release listed but not
+    # at hand): the CLI prints them as `note:` lines, `--strict` does not count them.
+    notices: list[str] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -44,7 +47,16 @@ class Workspace:
         attack_version: str | None = None,
         domains: tuple[str, ...] = (),
     ) -> "Workspace":
-        version = attack_version or config.newest_attack_version("enterprise")
+        notices: list[str] = []
+        if attack_version:
+            version = attack_version
+        else:
+            from pipeline.fetch.newest import default_release
+
+            default = default_release(config, mirror)
+            version = default.version
+            if default.notice:
+                notices.append(default.notice)
         issues: list[Issue] = []
         explicit = bool(domains)
         wanted = tuple(dict.fromkeys(domains)) if explicit else DOMAINS
@@ -54,6 +66,13 @@ class Workspace:
         chosen = []
         for d in wanted:
             if config.attack_release(d, version) is not None:
+                if not attack_version and not explicit and d != "enterprise" and not _at_hand(config, mirror, d, version):
+                    # A defaulted release never downloads: a domain not yet fetched waits.
+                    notices.append(
+                        f"{d} ATT&CK {version} is listed but not available offline; {d} skipped "
+                        f"(run `attack-pipeline fetch --attack-version {version}` to get it)"
+                    )
+                    continue
                 chosen.append(d)
                 continue
             have = ", ".join(s.attack_version or "" for s in config.attack_releases(d)) or "none"
@@ -66,7 +85,7 @@ class Workspace:
             )
         if not chosen:
             raise ConfigError(f"none of the requested domains has ATT&CK release {version}", file=config.file)
-        return cls(config=config, mirror=mirror, attack_version=version, domains=tuple(chosen), issues=issues)
+        return cls(config=config, mirror=mirror, attack_version=version, domains=tuple(chosen), issues=issues, notices=notices)
 
     def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
         if self._releases is None:
@@ -200,3 +219,9 @@ class Workspace:
             for s in self.config.attack_releases(domain)
             if version_key(s.attack_version or "0.0") < version_key(self.attack_version)
         ]
+
+
+def _at_hand(config: Config, mirror: Path | None, domain: str, version: str) -> bool:
+    from pipeline.fetch.newest import available
+
+    return available(config, mirror, domain, version)

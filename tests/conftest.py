@@ -1,13 +1,26 @@
 """Shared fixtures. Real-data tests read the offline mirror (ATTACK_PIPELINE_MIRROR, else
 ../shared/data beside the repository); with ATTACK_PIPELINE_REQUIRE_DATA=1 (CI) a
-missing mirror fails those tests instead of skipping them."""
+missing mirror fails those tests instead of skipping them.
+
+Property tests run under a hypothesis profile chosen by ATTACK_PIPELINE_HYPOTHESIS
+(default `fixed`): `fixed` (`make test`, CI) derandomises them, so each run tries the
+same inputs and a red run is a regression, never a lucky draw, and puts no wall-clock
+deadline on an input; `fuzz` (`make fuzz`) draws new inputs every run, with a 5 s
+deadline per input and the example database to replay what it found."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("fuzz", derandomize=False, deadline=timedelta(seconds=5), print_blob=True)
+hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "fixed"))
 
 from testpaths import ROOT, mirror_dir
 

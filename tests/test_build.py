@@ -129,13 +129,34 @@ def test_strict_no_op_still_fails_on_the_previous_warnings(tiny, tmp_path):
     assert r.exit_code == 1 and "up to date" in r.stdout and "--strict is set" in r.stderr
 
 
-@pytest.mark.realdata
-def test_real_default_build_is_reproducible(mirror, tmp_path):
-    """The default build (Enterprise, Mobile, ICS 18.1, every enabled table and corpus),
-    twice: every artifact byte-identical, the manifest included."""
-    out = tmp_path / "outputs"
+@pytest.fixture(scope="module")
+def default_build(mirror, tmp_path_factory):
+    """The default build (Enterprise, Mobile, ICS 18.1, every enabled table and corpus)."""
+    out = tmp_path_factory.mktemp("default") / "outputs"
     first = run("build", "--mirror", str(mirror), "--out", str(out))
     assert first.exit_code == 0, first.output
+    return out
+
+
+@pytest.mark.realdata
+def test_real_default_build_file_names_are_portable(default_build):
+    """Every file and folder name of the default build is valid on Windows (no device
+    name such as CON or LPT9 with any extension, no trailing dot or space, no character
+    Windows refuses) and no two paths are equal ignoring case (macOS, Windows)."""
+    from test_naming import portable_problems, tree
+
+    paths = tree(default_build.resolve())
+    assert len(paths) > 10_000
+    assert portable_problems(paths) == []
+    # The VERIS actions that differ only by case have a layer each.
+    veris = [p for p in paths if p.startswith("layers/enterprise/frameworks/veris/controls/action.malware.vector.")]
+    assert len([p for p in veris if p.lower().startswith("layers/enterprise/frameworks/veris/controls/action.malware.vector.remote-injection")]) == 2
+
+
+@pytest.mark.realdata
+def test_real_default_build_is_reproducible(default_build, mirror):
+    """The default build, twice: every artifact byte-identical, the manifest included."""
+    out = default_build
     before = files(out.resolve())
     assert len(before) > 200 and "manifest.json" in before
     second = run("build", "--mirror", str(mirror), "--out", str(out), "--force")

@@ -243,8 +243,11 @@ def test_a_failed_update_from_a_served_mirror_leaves_the_good_entry_alone(tmp_pa
 
 def test_a_fetch_killed_mid_download_leaves_the_good_entry_and_only_an_ignored_part(tmp_path):
     """`attack-pipeline fetch --update` as a real process, SIGKILLed while the body
-    trickles in: the good entry is intact, the temp file it leaves is never read, and
-    the next fetch verifies the good copy against the lock without the network."""
+    trickles in. What it leaves: the good entry and the lock byte for byte, and exactly
+    one temporary file (`.<name>.*.part`, the partial body) beside the entry — a killed
+    process runs no cleanup. That file is never read: the next fetch verifies the good
+    copy against the lock without the network. It is swept by the next download of that
+    name once it is an hour old (a younger one may belong to a fetch still running)."""
     import signal
     import subprocess
     import sys
@@ -278,5 +281,18 @@ def test_a_fetch_killed_mid_download_leaves_the_good_entry_and_only_an_ignored_p
         assert sources.with_name("sources.lock").read_bytes() == lock_before
         again = resolver(tmp_path, sources, allow_network=False).fetch(source)
         assert (again.origin, again.lock) == ("cache", "verified") and again.path.read_bytes() == PAYLOAD
+
+        # The next download of that name, an hour later, sweeps the partial body.
+        from pipeline.fetch.cache import STALE_PART_SECONDS
+
+        old = time.time() - STALE_PART_SECONDS - 60
+        os.utime(cache / parts[0], (old, old))
+        server.route("files/table.json", ok(PAYLOAD))
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "fetch", "demo/file", "--update", "--sources", str(sources), "--timeout", "60"],
+            env=env, capture_output=True, text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        assert list(cache.rglob("*.part")) == []
     finally:
         server.close()

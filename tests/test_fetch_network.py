@@ -27,6 +27,7 @@ from pipeline.cli import cli
 from pipeline.config import load_config
 from pipeline.errors import PipelineError, SourceNotFound
 from pipeline.fetch import Resolver
+from pipeline.fetch.mirror import find_in_mirror
 from pipeline.fetch.hashing import digest, file_digest, tree_digest
 from pipeline.fetch.http import DownloadError, Downloader
 from pipeline.fetch.lock import Lock, LockMismatch
@@ -288,13 +289,12 @@ def test_a_slow_body_past_the_timeout(tmp_path, server):
     )
     assert found.path.read_bytes() == PAYLOAD
 
+    # The body stalls 0.5 s, past the 0.15 s timeout: "timed out" twice, then given up.
     server.route("files/table.json", cut_short(PAYLOAD, 10, pause=0.5))
-    started = time.monotonic()
     with pytest.raises(DownloadError, match=r"timed out .*gave up after 2 attempts"):
         resolver(tmp_path, sources, cache=tmp_path / "c2", downloader=Downloader(timeout=0.15, retries=1, backoff=0.01)).fetch(
             load_config(sources).source("demo/file")
         )
-    assert time.monotonic() - started < 3
     assert not any(p.is_file() for p in (tmp_path / "c2").rglob("*"))
 
 
@@ -556,7 +556,15 @@ def test_the_committed_lock_is_true_for_themirror_data():
     assert result.exit_code == 0, result.output
     data = orjson.loads(result.stdout)
     config = load_config(ROOT / "data" / "sources.toml")
-    assert len(data["sources"]) == len(config.sources)
+    # The v19 releases are listed but not in the mirror: offline, one note each, not an error.
+    waiting = [s.id for s in config.attack_releases() if s.attack_version in ("19.0", "19.1")]
+    assert len(waiting) == 6
+    assert sorted(s["id"] for s in data["sources"]) == sorted(s.id for s in config.sources if s.id not in waiting)
+    assert result.stderr == "".join(
+        f"note: ATT&CK {v} (enterprise, mobile, ics) is listed but not available offline; skipped "
+        f"(run `attack-pipeline fetch --attack-version {v}` with the network to get it)\n"
+        for v in ("19.0", "19.1")
+    )
     assert {(s["origin"], s["lock"]) for s in data["sources"]} == {("mirror", "verified")}
     assert data["lock"]["written"] is False
 
@@ -579,7 +587,7 @@ def test_a_fresh_cache_from_a_served_mirror_equals_the_mirror(tmp_path):
         shutil.copy(ROOT / "data" / "sources.toml", data / "sources.toml")
         shutil.copy(ROOT / "data" / "sources.lock", data / "sources.lock")
         config = load_config(data / "sources.toml")
-        ids = [s.id for s in config.attack_releases()] + [
+        ids = [s.id for s in config.attack_releases() if find_in_mirror(s, mirror)] + [
             "mapex/nist_800_53-rev5/attack-16.1/enterprise", "mapex/schema", "nist-800-53/rev5/attack-12.1/xlsx",
             "security-stack/azure", "detections/cards",
         ]

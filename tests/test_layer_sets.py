@@ -40,7 +40,7 @@ from pipeline.render.navigator.layer import TechniqueIndex
 from pipeline.render.navigator.query import LayerQuery, query_layer
 from pipeline.render.navigator.scoring import MIXED_COLOR, VALUE_COLORS
 from pipeline.render.navigator.sets import all_layers, layer_set
-from pipeline.render.slugs import MAX_SLUG, safe_slug, unique_slugs
+from pipeline.render.naming import MAX_NAME as MAX_SLUG, slug as safe_slug, unique_slugs
 
 GOLDEN = Path(__file__).parent / "golden" / "small-framework-layers.json"
 SITE = "https://soc.example.org/attack/"
@@ -176,7 +176,7 @@ def test_scores_categories_and_sub_techniques(framework_graph):
 
     links = {link["url"] for link in _entry(nist, "T1003.001")["links"]}
     # Control links land on the docs pages, named as the pages name them.
-    from pipeline.render.pages.paths import file_stem
+    from pipeline.render.naming import stem as file_stem
 
     page = f"{SITE}controls/nist_800_53/{file_stem('AC-2(1)')}/"
     assert links == {f"{SITE}techniques/T1003.001/", page}

@@ -16,7 +16,8 @@ from pipeline.graph import build_graph
 from pipeline.ingest.attack import read_attack_release
 from pipeline.render.navigator import validate
 from pipeline.render.navigator.layer import Layer, Mark
-from pipeline.render.navigator.sets import layer_set, safe_file_id
+from pipeline.render.naming import attack_id as safe_file_id
+from pipeline.render.navigator.sets import layer_set
 
 GOLDEN = Path(__file__).parent / "golden"
 

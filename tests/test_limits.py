@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import gzip
 import socket
+import os
 import threading
-import time
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -71,9 +72,24 @@ def test_the_environment_overrides_the_sources_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ("json_max_depth = 2000", "json_max_depth must be a number between 1 and 1024, not 2000"),
-        ("yaml_max_nodes = 0", "yaml_max_nodes must be a number at least 1, not 0"),
-        ("yaml_max_depth = 9000", "yaml_max_depth must be a number between 1 and 5000, not 9000"),
+        ("json_max_depth = 2000", "json_max_depth must be a number between 1 and 1,024, not 2000"),
+        ("yaml_max_nodes = 0", "yaml_max_nodes must be a number between 1 and 1,099,511,627,776, not 0"),
+        ("yaml_max_depth = 9000", "yaml_max_depth must be a number between 1 and 5,000, not 9000"),
+        # Non-finite, negative, boolean and huge values: one line each, never OverflowError or ValueError.
+        ("max_file_bytes = inf", "max_file_bytes must be a number between 1 and 1,099,511,627,776, not inf"),
+        ("max_file_bytes = -inf", "max_file_bytes must be a number between 1 and 1,099,511,627,776, not -inf"),
+        ("max_file_bytes = nan", "max_file_bytes must be a number between 1 and 1,099,511,627,776, not nan"),
+        ("max_file_bytes = -5", "max_file_bytes must be a number between 1 and 1,099,511,627,776, not -5"),
+        ("max_file_bytes = true", "max_file_bytes must be an integer, not True"),
+        ("max_file_bytes = 9_223_372_036_854_775_807", "max_file_bytes must be a number between 1 and 1,099,511,627,776, not 9223372036854775807"),
+        ("max_file_bytes = 1e300", "max_file_bytes must be a number between 1 and 1,099,511,627,776, not 1e+300"),
+        ("yaml_max_nodes = inf", "yaml_max_nodes must be a number between 1 and 1,099,511,627,776, not inf"),
+        ("yaml_max_depth = nan", "yaml_max_depth must be a number between 1 and 5,000, not nan"),
+        ("json_max_depth = -inf", "json_max_depth must be a number between 1 and 1,024, not -inf"),
+        ("http_timeout = inf", "http_timeout must be a number between 0.001 and 86,400.0, not inf"),
+        ("http_timeout = nan", "http_timeout must be a number between 0.001 and 86,400.0, not nan"),
+        ("http_timeout = -1", "http_timeout must be a number between 0.001 and 86,400.0, not -1"),
+        ("http_timeout = 1e308", "http_timeout must be a number between 0.001 and 86,400.0, not 1e+308"),
         ('max_file_bytes = "lots"', "max_file_bytes must be a number, not 'lots'"),
         ("max_file_bytes = 1.5", "max_file_bytes must be an integer, not 1.5"),
         ("http_timeout = true", "http_timeout must be a number, not True"),
@@ -84,6 +100,20 @@ def test_bad_settings_are_one_line_config_errors(tmp_path, setting, message):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.one_line() == f"{path}: [settings]: limit {message}"
+
+
+@pytest.mark.parametrize("var, value, message", [
+    ("ATTACK_PIPELINE_MAX_FILE_BYTES", "99999999999999999999999999", "max_file_bytes must be a number between 1 and 1,099,511,627,776"),
+    ("ATTACK_PIPELINE_HTTP_TIMEOUT", "inf", "http_timeout must be a number between 0.001 and 86,400.0, not inf"),
+    ("ATTACK_PIPELINE_HTTP_TIMEOUT", "NaN", "http_timeout must be a number between 0.001 and 86,400.0, not nan"),
+    ("ATTACK_PIPELINE_HTTP_TIMEOUT", "1e999", "http_timeout must be a number between 0.001 and 86,400.0, not inf"),
+    ("ATTACK_PIPELINE_JSON_MAX_DEPTH", "-1", "json_max_depth must be a number between 1 and 1,024, not -1"),
+])
+def test_unbounded_environment_values_are_config_errors(tmp_path, monkeypatch, var, value, message):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError) as info:
+        load_config(sources_with(tmp_path, ""))
+    assert message in info.value.one_line() and "\n" not in info.value.one_line()
 
 
 def test_a_bad_environment_value_names_the_variable_setting(tmp_path, monkeypatch):
@@ -108,15 +138,29 @@ def test_an_oversized_bundle_is_refused_before_it_is_read(tmp_path):
     )
 
 
+def peak_memory(work) -> int:
+    """Peak Python memory while `work()` runs: the bound on work these tests put on a
+    hostile input (its cost in seconds is measured in bench/bench_limits.py)."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_gzip_bomb_stops_at_the_limit(tmp_path):
     limits.activate(limits.Limits(max_file_bytes=1_000_000))
     path = tmp_path / "bomb.json.gz"
     path.write_bytes(gzip.compress(b"[" + b" " * 50_000_000 + b"]"))
     assert path.stat().st_size < 100_000
-    started = time.perf_counter()
-    with pytest.raises(InputError, match=r"bomb\.json\.gz: decompressed data is over the limit of 1,000,000 bytes"):
-        read_attack_release(path, domain="enterprise", version="1.0")
-    assert time.perf_counter() - started < 1
+
+    def read() -> None:
+        with pytest.raises(InputError, match=r"bomb\.json\.gz: decompressed data is over the limit of 1,000,000 bytes"):
+            read_attack_release(path, domain="enterprise", version="1.0")
+
+    # Inflating stops at the limit: a few times the limit, not the 50 MB the file holds.
+    assert peak_memory(read) < 4_000_000
 
 
 def test_concatenated_and_truncated_gzip_members(tmp_path):
@@ -148,6 +192,59 @@ def test_an_oversized_rule_file_is_skipped_before_it_is_read(tmp_path):
     assert problem == f"file is {corpus.MAX_FILE_BYTES + 1:,} bytes, over the {corpus.MAX_FILE_BYTES:,}-byte limit for a rule file; skipped"
 
 
+def _mappings() -> int:
+    with open("/proc/self/maps", "rb") as fh:
+        return fh.read().count(b"\n")
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="counts the process's memory mappings in /proc")
+def test_reading_many_rule_files_leaves_no_memory_mapping_behind(tmp_path):
+    """`read(MAX_FILE_BYTES + 1)` made glibc map 2 MB for every rule file, a mapping the
+    shrunk bytes object kept: 100,000 rules passed `vm.max_map_count` (65,530) and the
+    next allocation failed (`ImportError … Cannot allocate memory`). Read by their size,
+    300 files held at once add no mapping per file."""
+    from pipeline.ingest.detections import corpus
+
+    paths = []
+    for n in range(300):
+        path = tmp_path / f"r{n}.yml"
+        path.write_bytes(b"title: rule %d\n" % n)
+        paths.append(str(path))
+    before = _mappings()
+    held = [corpus._read(p) for p in paths]
+    grown = _mappings() - before
+    assert held[7] == b"title: rule 7\n" and all(isinstance(h, bytes) for h in held)
+    assert grown < 30, f"{grown} new memory mappings for {len(held)} files read"
+    files = [tmp_path / "f.json"]
+    files[0].write_bytes(b"{}")
+    before = _mappings()
+    held = [limits.read_limited(files[0]) for _ in range(300)]
+    assert _mappings() - before < 30
+
+
+def test_a_rule_file_that_grows_past_the_limit_while_read_is_skipped(tmp_path):
+    """Size from fstat, then that many bytes plus one: a file without a size (a FIFO) or
+    one that grew is read on in chunks up to the limit and refused past it."""
+    import threading
+
+    from pipeline.ingest.detections import corpus
+
+    fifo = tmp_path / "growing.yml"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        try:
+            fifo.write_bytes(b"x" * (corpus.MAX_FILE_BYTES + 10))
+        except BrokenPipeError:  # the reader stopped at the limit, as it should
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    problem = corpus._read(str(fifo))
+    writer.join(timeout=60)
+    assert problem == f"file grew past the {corpus.MAX_FILE_BYTES:,}-byte limit for a rule file while read; skipped"
+
+
 def test_an_oversized_sources_file(tmp_path, monkeypatch):
     path = sources_with(tmp_path, "")
     monkeypatch.setenv("ATTACK_PIPELINE_MAX_FILE_BYTES", "100")
@@ -158,18 +255,22 @@ def test_an_oversized_sources_file(tmp_path, monkeypatch):
 # -- YAML ---------------------------------------------------------------------------------
 
 
-def test_billion_laughs_is_refused_in_under_a_second_everywhere(tmp_path):
-    started = time.perf_counter()
-    with pytest.raises(limits.YamlLimitError, match="more than 100,000 nodes"):
-        limits.yaml_load(BILLION_LAUGHS)
+def test_billion_laughs_is_refused_before_it_expands_everywhere(tmp_path):
     (tmp_path / "laughs.yaml").write_text(BILLION_LAUGHS)
-    table = read_security_stack(tmp_path, STACK)
-    for module, fmt, rel in ((sigma, "sigma-yaml", "rules/laughs.yml"), (splunk, "splunk-yaml", "detections/a/laughs.yml")):
-        with pytest.raises(InputError) as info:
-            module.parse(BILLION_LAUGHS.encode(), ctx(fmt, rel))
-        assert info.value.one_line().startswith(f"{rel}: YAML document expands to more than 100,000 nodes")
-    assert time.perf_counter() - started < 1
-    [issue] = table.issues
+    tables = []
+
+    def load_everywhere() -> None:
+        with pytest.raises(limits.YamlLimitError, match="more than 100,000 nodes"):
+            limits.yaml_load(BILLION_LAUGHS)
+        tables.append(read_security_stack(tmp_path, STACK))
+        for module, fmt, rel in ((sigma, "sigma-yaml", "rules/laughs.yml"), (splunk, "splunk-yaml", "detections/a/laughs.yml")):
+            with pytest.raises(InputError) as info:
+                module.parse(BILLION_LAUGHS.encode(), ctx(fmt, rel))
+            assert info.value.one_line().startswith(f"{rel}: YAML document expands to more than 100,000 nodes")
+
+    # Refused on the composed node graph: the 10^9 strings are never built (a few MB).
+    assert peak_memory(load_everywhere) < 8_000_000
+    [issue] = tables[0].issues
     assert issue.code == "bad-yaml" and issue.file.endswith("laughs.yaml") and "100,000 nodes" in issue.problem
 
 
@@ -188,13 +289,25 @@ def test_aliases_within_the_limit_load_normally():
 
 
 @pytest.mark.parametrize("deep", ["- " * 100_000 + "x", "[" * 100_000, "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 1200))])
-def test_deep_yaml_is_refused_without_crashing(deep):
-    """libyaml's composer recursed in C on such files and killed the interpreter."""
+def test_deep_yaml_is_refused_without_crashing(deep, monkeypatch):
+    """libyaml's composer recursed in C on such files and killed the interpreter. The
+    depth is counted on the event stream, which stops one level past the limit."""
+    import yaml
+
+    parse = yaml.parse
+    events = []
+
+    def counted(*args, **kwargs):
+        for event in parse(*args, **kwargs):
+            events.append(event)
+            yield event
+
+    monkeypatch.setattr(yaml, "parse", counted)
     for data in (deep, deep.encode("utf-16")):
-        started = time.perf_counter()
+        events.clear()
         with pytest.raises(limits.YamlLimitError, match="nested more than 1,000 levels deep"):
             limits.yaml_load(data)
-        assert time.perf_counter() - started < 1
+        assert len(events) <= 2 * 1_000 + 3  # stream, document, a key and a collection start a level, 1,001 levels
 
 
 def test_deep_security_stack_file_is_an_issue(tmp_path):
@@ -257,23 +370,19 @@ def test_the_depth_wrapper_never_accepts_invalid_json(text):
 
 
 @pytest.mark.realdata
-def test_the_enterprise_bundle_is_within_the_limits_and_the_check_is_cheap(mirror):
+def test_the_enterprise_bundle_is_within_the_limits(mirror):
+    """The check's cost against plain orjson is measured in bench/bench_limits.py."""
     from pipeline.ingest.bundle import read_json_bytes
 
     data = read_json_bytes(mirror / "attack" / "enterprise-attack-18.1.json.gz")
-    plain = limited = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        orjson.loads(data)
-        plain = min(plain, time.perf_counter() - started)
-        started = time.perf_counter()
-        doc = limits.loads_json(data, "enterprise")
-        limited = min(limited, time.perf_counter() - started)
-    assert len(doc["objects"]) > 20_000
-    assert limited < plain * 1.6 + 0.05, (plain, limited)
+    doc = limits.loads_json(data, "enterprise")
+    assert len(doc["objects"]) > 20_000 and doc == orjson.loads(data)
 
 
 # -- network ------------------------------------------------------------------------------
+
+
+_RELEASE = threading.Event()
 
 
 class _Stall(BaseHTTPRequestHandler):
@@ -283,7 +392,9 @@ class _Stall(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"12")
         self.wfile.flush()
-        time.sleep(1.5)
+        # Stalls until the test is over (at most 60 s): only a timeout ends the download
+        # with "timed out"; without one it would end as a short body.
+        _RELEASE.wait(60)
 
     def log_message(self, *args):
         pass
@@ -295,7 +406,9 @@ def stalling_server():
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    _RELEASE.clear()
     yield f"http://127.0.0.1:{server.server_address[1]}/file"
+    _RELEASE.set()
     server.shutdown()
     server.server_close()
 
@@ -314,10 +427,8 @@ def test_the_download_timeout_comes_from_the_limits(tmp_path, monkeypatch, stall
         monkeypatch.setenv("ATTACK_PIPELINE_HTTP_TIMEOUT", "0.2")
     downloader = Downloader(retries=0)
     assert downloader.timeout == 0.2
-    started = time.monotonic()
     with pytest.raises(DownloadError, match=r"timed out \(no data for 0.2 s\)"):
         downloader.download(stalling_server, io.BytesIO())
-    assert time.monotonic() - started < 1.2
     assert Downloader(timeout=5).timeout == 5  # an explicit value (--timeout) wins
 
 

@@ -87,6 +87,10 @@ def build(
 
         g = ws.graph(progress)
         stage("graph")
+        from pipeline.convert.gather import gather
+
+        gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
+        stage("queries")
         tmp = tree.new_build_dir(out)
         units = Units(
             out=tmp,

@@ -123,6 +123,8 @@ def hash_inputs(ws, memo: HashMemo) -> list[Input]:
 
 def settings(ws, code: str, options: dict | None = None) -> dict:
     """What decides the outputs besides the inputs' contents."""
+    from pipeline.convert.targets import target
+
     return {
         "attack_version": ws.attack_version,
         "domains": list(ws.domains),
@@ -130,6 +132,8 @@ def settings(ws, code: str, options: dict | None = None) -> dict:
         "code": code,
         "options": options or {},
         "sources_file": hashlib.sha256(Path(ws.config.file).read_bytes()).hexdigest(),
+        # A new pySigma or backend converts differently: a build after an upgrade is not a no-op.
+        "query_converters": {name: target(name).versions() for name in getattr(ws.config, "query_languages", ())},
     }
 
 

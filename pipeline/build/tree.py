@@ -3,17 +3,18 @@
 `outputs` → `.outputs.builds/<id>/`. A build renders into a temporary folder there,
 renames it to its id, and only then replaces the symlink (rename of a link is atomic),
 so a reader or a killed build only ever sees a whole build. The previous build is kept
-(a rollback is one `ln -sfn`), older ones are pruned.
+(a rollback is one `ln -sfn`), older ones are pruned — except a folder that a reader has
+pinned (`pin.py`), which a later prune removes.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
+from pipeline.build import pin
 from pipeline.errors import PipelineError
 
 MARKER = ".attack-pipeline-output"
@@ -65,11 +66,10 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
     live = live.resolve() if live is not None else None
     n = 1
     final = base / build_id
-    while final.resolve() == live:  # a forced rebuild of the live build's inputs
+    # A forced rebuild of the live build's inputs, or of a pinned older build's.
+    while final.resolve() == live or not pin.remove(final):
         n += 1
         final = base / f"{build_id}-{n}"
-    if final.exists():
-        shutil.rmtree(final)
     os.replace(tmp, final)
     if out.exists() and not out.is_symlink():
         # A plain folder from an older layout: keep it as one of the previous builds.
@@ -87,7 +87,7 @@ def prune(out: Path) -> None:
     base = builds_dir(out)
     live = current(out)
     entries = [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
-    finished = sorted((p for p in entries if not p.name.startswith(".new-")), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    finished = sorted((p for p in entries if not p.name.startswith((".new-", pin.GONE))), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     keep = {live.resolve()} if live else set()
     for p in finished:
         if len(keep) >= KEEP:
@@ -95,7 +95,7 @@ def prune(out: Path) -> None:
         keep.add(p.resolve())
     for p in entries:
         if p.resolve() not in keep:
-            shutil.rmtree(p, ignore_errors=True)
+            pin.remove(p)
     # A link made by a build killed before it replaced `out` (the lock is held: none is in use).
     for stray in out.parent.glob(f".{glob.escape(out.name)}.link-*"):
         if stray.is_symlink():

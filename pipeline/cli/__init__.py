@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipeline import __version__
-from pipeline.cli import build, detections, diff, excel, fetch, layer, reconcile, show, site, stats
+from pipeline.cli import build, detections, diff, excel, fetch, layer, reconcile, show, site, stats, upgrade
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,7 +21,7 @@ def cli() -> None:
     """
 
 
-for module in (fetch, stats, show, build, reconcile, detections, diff, layer, excel, site):
+for module in (fetch, stats, show, build, reconcile, detections, diff, layer, excel, site, upgrade):
     cli.add_command(module.command)
 cli.add_command(site.serve_command)
 

@@ -53,7 +53,7 @@ def source_options(func: Callable) -> Callable:
     @click.option(
         "--attack-version",
         metavar="V",
-        help="Target ATT&CK release, e.g. 18.1 (default: the newest Enterprise release in the sources).",
+        help="Target ATT&CK release, e.g. 18.1 (default: the newest Enterprise release in the sources that the mirror or the cache holds).",
     )
     @click.option(
         "--domain",
@@ -73,6 +73,7 @@ def source_options(func: Callable) -> Callable:
             config = load_config(sources_file)
             ws = Workspace.open(config, resolve_mirror_dir(mirror), attack_version, tuple(domains))
             ws.strict = strict
+            report_notices(ws.notices)
             result = func(*args, ws=ws, **kwargs)
             report_issues(ws.issues, strict)
             return result
@@ -89,6 +90,13 @@ def errors_as_exit() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+
+
+def report_notices(notices: list[str]) -> None:
+    """`note:` lines on stderr: facts the user should know that are not bad input (a newer
+    release listed but not fetched yet), so `--strict` does not count them."""
+    for line in notices:
+        click.echo(f"note: {line}", err=True)
 
 
 def report_issues(issues: list[Issue], strict: bool) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, sources_file_option
+from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_notices, sources_file_option
 
 
 def _base_url(_ctx, _param, value: str | None) -> str | None:
@@ -28,6 +28,13 @@ def _base_url(_ctx, _param, value: str | None) -> str | None:
     help="Download cache (default: cache/ beside the sources file; env ATTACK_PIPELINE_CACHE).",
 )
 @click.option("--all", "include_disabled", is_flag=True, help="Also the sources with enabled = false.")
+@click.option(
+    "--attack-version",
+    "attack_versions",
+    metavar="V",
+    multiple=True,
+    help="The ATT&CK release V of every domain that lists it (e.g. 19.1); repeatable.",
+)
 @click.option("--update", is_flag=True, help="Re-resolve from the origin (downloads bypass the cache) and re-pin the lock.")
 @click.option("--locked", is_flag=True, help="Never write the lock; a source it does not pin is an error (for CI).")
 @click.option("--offline", is_flag=True, help="Use the mirror and the cache only; never the network.")
@@ -52,6 +59,7 @@ def command(
     mirror: str | None,
     cache_option: str | None,
     include_disabled: bool,
+    attack_versions: tuple[str, ...],
     update: bool,
     locked: bool,
     offline: bool,
@@ -66,7 +74,8 @@ def command(
     Every copy is hashed (sha256; a tree hash for a folder) and compared with
     data/sources.lock; a source resolved for the first time from an origin is
     pinned there. Default: every enabled source and every ATT&CK release; name
-    SOURCE_IDs to fetch only those.
+    SOURCE_IDs or --attack-version V to fetch only those. Offline, a listed release
+    newer than any at hand is named in a note, not an error.
     """
     if update and locked:
         raise click.UsageError("--update and --locked exclude each other")
@@ -79,7 +88,7 @@ def command(
     warnings: list[str] = []
     with errors_as_exit():
         config = load_config(sources_file)
-        chosen = _select(config, source_ids, include_disabled)
+        chosen = _select(config, source_ids, include_disabled, attack_versions)
         resolver = Resolver.for_config(
             config,
             resolve_mirror_dir(mirror),
@@ -92,6 +101,10 @@ def command(
             warn=warnings.append,
         )
         resolver.lock  # a damaged lock is one error before any work, not one per source
+        notes: list[str] = []
+        if not source_ids and not attack_versions and not resolver.allow_network:
+            chosen, notes = _waiting_releases(config, resolver, chosen)
+        report_notices(notes)
         results, errors = [], []
         try:
             with resolver, progress(len(chosen)) as step:
@@ -123,10 +136,45 @@ def command(
         raise CliError(f"{len(errors)} of {len(chosen)} sources could not be fetched")
 
 
-def _select(config, source_ids: tuple[str, ...], include_disabled: bool) -> list:
-    if source_ids:
-        return [config.source(sid) for sid in dict.fromkeys(source_ids)]
+def _select(config, source_ids: tuple[str, ...], include_disabled: bool, attack_versions: tuple[str, ...] = ()) -> list:
+    if source_ids or attack_versions:
+        chosen = [config.source(sid) for sid in dict.fromkeys(source_ids)]
+        for version in dict.fromkeys(attack_versions):
+            releases = [s for s in config.attack_releases() if s.attack_version == version]
+            if not releases:
+                from pipeline.config import version_key
+                from pipeline.errors import ConfigError
+
+                listed = sorted({s.attack_version or "" for s in config.attack_releases()}, key=version_key)
+                raise ConfigError(f"no ATT&CK release {version} in the sources (listed: {', '.join(listed)})", file=config.file)
+            chosen += [s for s in releases if s not in chosen]
+        return chosen
     return [s for s in config.sources if include_disabled or s.enabled or s.kind == "attack"]
+
+
+def _waiting_releases(config, resolver, chosen: list) -> tuple[list, list[str]]:
+    """Offline: ATT&CK releases newer than every one at hand cannot be fetched yet, and
+    that is not a failure (the default target is the newest one at hand); one note each."""
+    from pipeline.config import version_key
+    from pipeline.fetch.newest import default_release
+
+    newest = {d: default_release(config, resolver.mirror, d).version for d in {s.domain for s in chosen if s.kind == "attack"}}
+    kept, waiting = [], {}
+    for s in chosen:
+        if (
+            s.kind == "attack"
+            and version_key(s.attack_version or "0.0") > version_key(newest[s.domain])
+            and resolver.available(s) is None
+        ):
+            waiting.setdefault(s.attack_version, []).append(s.domain)
+            continue
+        kept.append(s)
+    notes = [
+        f"ATT&CK {v} ({', '.join(ds)}) is listed but not available offline; skipped "
+        f"(run `attack-pipeline fetch --attack-version {v}` with the network to get it)"
+        for v, ds in sorted(waiting.items(), key=lambda kv: version_key(kv[0]))
+    ]
+    return kept, notes
 
 
 def _size(n: int) -> str:

@@ -7,6 +7,7 @@ import textwrap
 import click
 
 from pipeline.cli.common import CliError, emit_json, progress, source_options
+from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
 
 
 @click.command("show")
@@ -18,10 +19,18 @@ from pipeline.cli.common import CliError, emit_json, progress, source_options
     help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the technique and its edges as JSON.")
-def command(ws, technique_id: str, attack_only: bool, as_json: bool) -> None:
+@click.option(
+    "--query",
+    "query_language",
+    type=click.Choice(list(QUERY_LANGUAGES)),
+    help="Print the technique's runnable queries in this language: the corpora's own, then every Sigma rule converted by pySigma.",
+)
+def command(ws, technique_id: str, attack_only: bool, as_json: bool, query_language: str | None) -> None:
     """Show one technique (T1046, T1003.001): tactics, sub-techniques,
     mitigations, ATT&CK detection strategies and who uses it. A revoked id shows
     the technique it was revoked for."""
+    if query_language and attack_only:
+        raise click.BadParameter("needs the detection corpora; leave out --attack-only", param_hint="--query")
     ws.attack_only = attack_only
     from pipeline.graph import query
     from pipeline.graph.views import technique_view
@@ -33,6 +42,9 @@ def command(ws, technique_id: str, attack_only: bool, as_json: bool) -> None:
     found = query.technique(g, technique_id)
     if found is None:
         raise CliError(f"technique {technique_id} is not in ATT&CK {ws.attack_version} ({', '.join(ws.domains)})")
+    if query_language:
+        click.echo(_queries(ws, g, found.key, query_language), nl=False)
+        return
     view = technique_view(g, found)
     if as_json:
         emit_json(view)
@@ -41,6 +53,18 @@ def command(ws, technique_id: str, attack_only: bool, as_json: bool) -> None:
         r = view["query_redirect"]
         raise CliError(f"technique {r['revoked']} is revoked and leads nowhere: {r['reason']}")
     click.echo(_text(view))
+
+
+def _queries(ws, g, key: str, language: str) -> str:
+    """The technique's query pack in `language` (the text of queries/<language>/<id>)."""
+    from pipeline.convert.gather import gather
+    from pipeline.convert.packs import pack_text, technique_queries
+
+    found = gather(ws, g, languages=(language,))
+    items = [e for e in technique_queries(g, language).get(key, []) if not e["flags"]]
+    n = g.nodes[key]
+    converter = found.converters.get(language, "") if found else ""
+    return pack_text(language, n["id"], n["name"], items, ws.attack_version, converter)
 
 
 def _names(items: list[dict]) -> str:

@@ -30,12 +30,14 @@ def stem(domain: str, old: str, new: str) -> str:
     return f"diff-{old}-{new}" if domain == "enterprise" else f"diff-{domain}-{old}-{new}"
 
 
-def previous_version(config: Config, domain: str, version: str) -> str | None:
-    """The next-older release of `domain` listed in the sources, or None."""
+def previous_version(config: Config, domain: str, version: str, at_hand: Callable[[str], bool] | None = None) -> str | None:
+    """The next-older release of `domain` listed in the sources (with `at_hand`, the
+    next-older one it accepts: a listed release not fetched yet is passed over), or None."""
     older = [
         s.attack_version
         for s in config.attack_releases(domain)
         if s.attack_version and version_key(s.attack_version) < version_key(version)
+        and (at_hand is None or at_hand(s.attack_version))
     ]
     return max(older, key=version_key) if older else None
 

@@ -174,6 +174,19 @@ class Resolver:
             raise SourceNotFound(f"{self._not_in_mirror(source)}; not in the cache {self.cache}; {exc.problem}", record=exc.record) from None
         return Resolved(source=source, path=path, origin=origin)
 
+    def available(self, source: Source) -> Resolved | None:
+        """The copy `resolve` would use without the network (mirror, then cache), or None.
+
+        Cheap (a few `stat` calls): the default target release is chosen with it."""
+        found = find_in_mirror(source, self.mirror) if self.mirror else None
+        if found is not None:
+            return Resolved(source=source, path=found, origin="mirror")
+        for lock_origin in self._cache_origins():
+            cached = self._cached(source, lock_origin)
+            if cached is not None:
+                return Resolved(source=source, path=cached, origin="cache")
+        return None
+
     # -- the thorough path -----------------------------------------------------------
 
     def fetch(self, source: Source) -> Fetched:

@@ -114,6 +114,39 @@ def detection_books(loads, g) -> list[dict]:
     return out
 
 
+def query_books(g) -> list[dict]:
+    """Per query language: every Sigma rule of the graph converted, or not with the
+    backend's reason. Rules are counted from the graph's nodes, results from what each
+    node carries, so a rule the conversion step missed shows as books that do not balance."""
+    info = g.graph.get("query_conversions")
+    if not info:
+        return []
+    rules = [n for _k, n in g.nodes(data=True) if n.get("kind") == "detection" and n["record"].format == "sigma-yaml" and n["record"].queries]
+    out = []
+    for language in info["languages"]:
+        converted = 0
+        reasons: Counter[str] = Counter()
+        for n in rules:
+            c = next((c for c in n.get("conversions", ()) if c.language == language), None)
+            if c is None:
+                reasons["not converted: no result"] += 1
+            elif c.ok:
+                converted += 1
+            else:
+                reasons[c.reason] += 1
+        out.append(
+            {
+                "language": language,
+                "converter": info["counts"][language]["converter"],
+                "sigma_rules": len(rules),
+                "converted": converted,
+                "not_converted": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "balanced": len(rules) == converted + sum(reasons.values()) and "not converted: no result" not in reasons,
+            }
+        )
+    return out
+
+
 def markdown(books: dict) -> str:
     """The books as one Markdown page: a row per source."""
     lines = [
@@ -141,6 +174,19 @@ def markdown(books: dict) -> str:
             f"| {b['source']} | {b['files_in_folder']} | {b['files_read']} | {b['files_with_detections']} | "
             f"{reasons(b['files_without_detections'])} | {b['detections']} | {b['in_graph']} | {'yes' if b['balanced'] else '**no**'} |"
         )
+    if books.get("queries"):
+        lines += [
+            "",
+            "Sigma rules converted by pySigma, per query language: rules = converted + not converted (by the backend's reason).",
+            "",
+            "| Language | Converter | Sigma rules | Converted | Not converted (reason) | Balanced |",
+            "|---|---|---|---|---|---|",
+        ]
+        for b in books["queries"]:
+            why = reasons(b["not_converted"]).replace("|", "\\|")
+            lines.append(
+                f"| {b['language']} | {b['converter']} | {b['sigma_rules']} | {b['converted']} | {why} | {'yes' if b['balanced'] else '**no**'} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +20,7 @@ import orjson
 
 from pipeline.model import AttackRelease, Technique
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 CACHE_ENV = "ATTACK_PIPELINE_CACHE"
 
 
@@ -51,18 +51,29 @@ class ReleaseIndex:
     techniques: dict[str, TechniqueEntry]
     revoked: dict[str, RevokedEntry]
     tactic_names: dict[str, str]
+    # Tactic id → shortname in matrix order (Navigator layers name tactics by shortname),
+    # and the platforms of the live techniques (a layer's platform filter).
+    tactic_shortnames: dict[str, str] = field(default_factory=dict)
+    platforms: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, release: AttackRelease) -> "ReleaseIndex":
         techniques = {}
         tactic_names = {}
+        shortnames: dict[str, str] = {}
+        platforms: set[str] = set()
         for obj in release.objects.values():
             if isinstance(obj, Technique):
                 known = techniques.get(obj.attack_id)
                 if known is None or (known.deprecated and not obj.deprecated):
                     techniques[obj.attack_id] = TechniqueEntry(obj.name, obj.tactics, obj.deprecated)
+                if not obj.deprecated:
+                    platforms.update(obj.platforms)
             elif obj.kind == "tactic":
                 tactic_names[obj.attack_id] = obj.name
+                if obj.live or obj.attack_id not in shortnames:
+                    shortnames[obj.attack_id] = obj.shortname  # type: ignore[attr-defined]
+        order = {tid: i for i, tid in enumerate(release.tactics)}
         revoked = {
             r.attack_id: RevokedEntry(r.status, r.chain, r.reason)
             for r in release.revocations.values()
@@ -74,6 +85,8 @@ class ReleaseIndex:
             techniques=dict(sorted(techniques.items())),
             revoked=dict(sorted(revoked.items())),
             tactic_names=dict(sorted(tactic_names.items())),
+            tactic_shortnames=dict(sorted(shortnames.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))),
+            platforms=tuple(sorted(platforms)),
         )
 
     def live_ids(self) -> list[str]:
@@ -88,6 +101,8 @@ class ReleaseIndex:
                 "techniques": {k: [v.name, list(v.tactics), v.deprecated] for k, v in self.techniques.items()},
                 "revoked": {k: [v.status, list(v.chain), v.reason] for k, v in self.revoked.items()},
                 "tactic_names": self.tactic_names,
+                "tactic_shortnames": list(self.tactic_shortnames.items()),
+                "platforms": list(self.platforms),
             },
             option=orjson.OPT_SORT_KEYS,
         )
@@ -105,6 +120,8 @@ class ReleaseIndex:
                 techniques={k: TechniqueEntry(n, tuple(t), bool(d)) for k, (n, t, d) in doc["techniques"].items()},
                 revoked={k: RevokedEntry(s, tuple(c), r) for k, (s, c, r) in doc["revoked"].items()},
                 tactic_names=dict(doc["tactic_names"]),
+                tactic_shortnames={k: v for k, v in doc["tactic_shortnames"]},
+                platforms=tuple(doc["platforms"]),
             )
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             return None

@@ -51,6 +51,15 @@ RENDERERS: dict[str, Renderer] = _registry()
 RENDERERS["tables"] = _tables
 
 
+def _query_packs(ctx: RenderContext, out: Path) -> list[Path]:
+    from pipeline.render.query_packs import render
+
+    return render(ctx, out)
+
+
+RENDERERS["queries"] = _query_packs
+
+
 def _docs(ctx: RenderContext, out: Path) -> list[Path]:
     from pipeline.render.pages import render
 

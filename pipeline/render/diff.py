@@ -2,7 +2,8 @@
 
 A build against release V compares each domain's V with the next-older release of that
 domain listed in the sources, so regenerating on a new release also says what changed.
-A domain without an older release is skipped, and `reports/diffs.json` says so (a note,
+An older release listed but not at hand (mirror or cache) is passed over for the next
+one that is, so that a build never downloads for its report. A domain without an older release is skipped, and `reports/diffs.json` says so (a note,
 not a warning: a first release is not bad input, and `--strict` must not fail on it).
 """
 
@@ -15,6 +16,7 @@ from pipeline.render.writing import write_json
 
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.diff import run
+    from pipeline.fetch.newest import available
     from pipeline.workspace import Workspace
 
     ws = ctx.workspace
@@ -22,7 +24,9 @@ def render(ctx, out: Path) -> list[Path]:
     index: dict[str, dict] = {}
     written: list[Path] = []
     for domain in ws.domains:
-        previous = run.previous_version(ws.config, domain, ws.attack_version)
+        previous = run.previous_version(
+            ws.config, domain, ws.attack_version, lambda v, d=domain: available(ws.config, ws.mirror, d, v)
+        )
         if previous is None:
             index[domain] = {"skipped": f"no {domain} release older than {ws.attack_version} in the sources"}
             continue

@@ -15,7 +15,9 @@ DIR = ("reports", "reconcile")
 
 
 def file_stem(source_id: str) -> str:
-    return source_id.replace("/", "--")
+    from pipeline.render.naming import report_stem
+
+    return report_stem(source_id)
 
 
 def render(ctx, out: Path) -> list[Path]:
@@ -40,6 +42,7 @@ def render(ctx, out: Path) -> list[Path]:
     books: dict[str, list] = {"mappings": [e["books"] for e in read], "detections": []}
     if not ws.attack_only:
         books["detections"] = accounting.detection_books(ws.detections().loads, ctx.graph)
+        books["queries"] = accounting.query_books(ctx.graph)
     written.append(write_json(base / "accounting.json", books))
     (base / "accounting.md").write_text(accounting.markdown(books), encoding="utf-8")
     written.append(base / "accounting.md")

@@ -19,18 +19,29 @@ query lexer splits on hyphens whatever the index does.)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipeline.site.nav import Nav
 from pipeline.site.source import BuildSource
 
 NOT_IN_NAV = "/controls/\n/detections/*/\n"
-# The extensions the site was first made with; the pages use only the first three (their
-# text is escaped so that no attribute list, definition, abbreviation or footnote can
-# occur), and each of the others is a pass over every page. bench/bench_site.py measures
-# both lists on the default build and checks that they give the same site.
-MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html"]
-LEAN_EXTENSIONS = ["tables", "fenced_code", "toc"]
+# Queries: fenced blocks highlighted by Pygments (kusto, sql lexers; text where it has
+# none) with a copy button; languages in content tabs, long lists folded.
+_QUERY_EXTENSIONS: list = [
+    "admonition",
+    {"pymdownx.highlight": {"use_pygments": True}},
+    "pymdownx.superfences",
+    {"pymdownx.tabbed": {"alternate_style": True}},
+    "pymdownx.details",
+]
+# The extensions the site was first made with, and those the pages use: their text is
+# escaped so that no attribute list, definition, abbreviation or footnote can occur, and
+# their raw HTML (pictures, card tables) carries no `markdown` attribute, so the other
+# five find nothing to do — each is still a pass over every page. bench/bench_site.py
+# measures both lists on the default build and checks that they give the same site.
+MARKDOWN_EXTENSIONS: list = ["tables", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html", *_QUERY_EXTENSIONS]
+LEAN_EXTENSIONS: list = ["tables", "toc", *_QUERY_EXTENSIONS]
 OVERRIDES = Path(__file__).with_name("overrides")
 STYLESHEET = "assets/stylesheets/attack-pipeline.css"
 
@@ -41,10 +52,13 @@ def mkdocs_config(
     site_dir: Path,
     site_url: str = "",
     navigator_url: str = "",
-    markdown_extensions: list[str] | None = None,
+    markdown_extensions: list | None = None,
 ) -> dict:
+    # The theme prints the site name unescaped (in <title> and attributes): a release
+    # number never needs more than these characters.
+    version = re.sub(r"[^0-9A-Za-z.+-]", "", build.attack_version)
     cfg = {
-        "site_name": f"ATT&CK {build.attack_version} coverage" if build.attack_version else "ATT&CK coverage",
+        "site_name": f"ATT&CK {version} coverage" if version else "ATT&CK coverage",
         "docs_dir": str(build.docs),
         "site_dir": str(site_dir),
         "use_directory_urls": True,

@@ -16,10 +16,19 @@
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_markdown`/`on_post_page` report progress to `extra.progress` when the
   caller gave one (the config object in memory, never mkdocs.yml).
+- `on_page_content` also fixes each page's title as escaped text (`safe_title`).
+
+Why the title needs its own care: mkdocs takes a page's title from its H1 as HTML text
+(entities kept: `&lt;script&gt;`), and material prints it into `<title>` through
+Jinja's `striptags`, which decodes entities — so a title `</title><script>…` would end
+the title element and run. Material prints `page.meta.title` as it is instead (in
+`<title>`, the header and the search index), so the hook sets it to the title as
+escaped text, the same for a title from the H1, the navigation or front matter.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from pathlib import Path
@@ -61,7 +70,7 @@ _BODY = re.compile(r"<(p|table|ul|ol|pre|div|details|dl|blockquote|h[2-6])(?=[\s
 _MD_HREF = re.compile(r'href="((?![A-Za-z][A-Za-z0-9+.-]*:)[^"#?/][^"#?]*\.md)(#[^"]*)?"')
 
 
-def _page_links(html: str, page, files) -> str:
+def _page_links(content: str, page, files) -> str:
     src = page.file.src_uri
     folder = src.rpartition("/")[0]
     url = page.file.url
@@ -82,15 +91,30 @@ def _page_links(html: str, page, files) -> str:
             return m.group(0)
         return f'href="{up + target.url or "./"}{m.group(2) or ""}"'
 
-    return _MD_HREF.sub(fix, html)
+    return _MD_HREF.sub(fix, content)
 
 
-def on_page_content(html, page, config, files):
-    if ".md" in html:
-        html = _page_links(html, page, files)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def safe_title(title: str) -> str:
+    """A page title as HTML text, printed as it is: in an element and in a quoted
+    attribute value alike (every `<`, `>`, `&`, `"`, `'` is an entity, once). Tags
+    are dropped and entities decoded first, so the result is the same for a title
+    that is already escaped text (the H1 as mkdocs reads it, a navigation title) and
+    for raw text (front matter)."""
+    return html.escape(" ".join(html.unescape(_TAGS.sub("", title)).split()), quote=True)
+
+
+def on_page_content(content, page, config, files):
+    # After rendering, `page.title` is final: the navigation's title, front matter's
+    # `title:`, or the H1.
+    page.meta["title"] = safe_title(str(page.title or ""))
+    if ".md" in content:
+        content = _page_links(content, page, files)
     if page.file.src_uri.startswith(TITLE_ONLY):
-        return _BODY.sub(r'<\1 data-search-exclude="true"', html)
-    return _BLOCKS.sub(r'<\1 data-search-exclude="true"', html)
+        return _BODY.sub(r'<\1 data-search-exclude="true"', content)
+    return _BLOCKS.sub(r'<\1 data-search-exclude="true"', content)
 
 
 def on_post_page(output, page, config):

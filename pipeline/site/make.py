@@ -3,6 +3,12 @@
 `site` is a link flipped to `.site.builds/<build id>` (the same scheme as the build's
 `outputs`, pipeline/build/tree.py), so a failed or killed site build leaves the
 previous site as it was, and a reader never sees half a site.
+
+One site build at a time per site path: the lock file `.site.lock` beside it holds an
+exclusive `flock` (the build's lock, pipeline/build/lock.py); a second `site` of the
+same path fails at once with one line naming the holder, and the site the first one
+publishes stays whole (without the lock, each run's prune deleted the other's folders).
+The build folder the site reads is pinned meanwhile (`source.reading`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from pipeline.build.lock import BuildLock, BuildLocked
 from pipeline.errors import PipelineError
-from pipeline.site.source import BuildSource, open_build
+from pipeline.site.source import BuildSource, reading
 
 SHOWN_WARNINGS = 5
 
@@ -103,26 +110,51 @@ def _counter(progress: Callable[[str, int, int], None], total: int) -> Callable[
     return step
 
 
+def lock_path(site: Path) -> Path:
+    return site.parent / f".{site.name}.lock"
+
+
+@contextlib.contextmanager
+def site_lock(site: Path) -> Iterator[None]:
+    """The site path for this process alone, or a one-line error naming the holder."""
+    lock = BuildLock(lock_path(site))
+    try:
+        lock.acquire()
+    except BuildLocked:
+        pid, host = lock._owner()
+        raise PipelineError(
+            f"another site build (pid {pid} on {host}) is writing this site; wait for it to finish", file=str(site)
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def make_site(
     out: Path,
     site: Path,
     site_url: str = "",
     navigator_url: str = "",
     progress: Callable[[str, int, int], None] | None = None,
-    markdown_extensions: list[str] | None = None,
+    markdown_extensions: list | None = None,
 ) -> SiteResult:
     """The site of the build at `out`, published at `site`. `site_url`: where it is
     published (absolute links, Navigator links of its layers); `navigator_url`: the
     ATT&CK Navigator those links open (default the public one). `progress(phase, done,
     total)` follows the pages through mkdocs ("read", then "write")."""
+    site = Path(os.path.abspath(site))
+    with site_lock(site), reading(out) as build:
+        return _make(build, site, site_url, navigator_url, progress, markdown_extensions)
+
+
+def _make(build: BuildSource, site: Path, site_url: str, navigator_url: str, progress, markdown_extensions) -> SiteResult:
     from pipeline.build import tree
     from pipeline.site.config import mkdocs_config, write_config
     from pipeline.site.nav import read_nav
 
     start = time.perf_counter()
-    build: BuildSource = open_build(out)
     pages = sum(1 for _ in build.docs.rglob("*.md"))
-    site = Path(os.path.abspath(site))
     tree.check_replaceable(site)
     tmp = tree.new_build_dir(site)
     try:

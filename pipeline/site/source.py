@@ -2,19 +2,22 @@
 
 `--out` is the build's output path (a symlink flipped by each build); it is resolved
 once, so a build that finishes while the site is being made cannot mix two builds'
-pages in one site.
+pages in one site, and the folder it names is pinned while the site reads it
+(`reading`), so builds that finish meanwhile do not prune it (pipeline/build/pin.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import orjson
 
-from pipeline.build import manifest
+from pipeline.build import manifest, pin
 from pipeline.errors import PipelineError
 
 # The folders of a build that pages link and the site serves for download.
@@ -33,9 +36,17 @@ class BuildSource:
         return self.root / "docs"
 
 
-def open_build(out: Path) -> BuildSource:
-    """The build at `out`, or a one-line error telling the user to build first."""
-    root = Path(os.path.realpath(out))
+@contextlib.contextmanager
+def reading(out: Path) -> Iterator[BuildSource]:
+    """The build at `out`, pinned while the block runs."""
+    with pin.reading(out) as root:
+        yield open_build(out, root)
+
+
+def open_build(out: Path, root: Path | None = None) -> BuildSource:
+    """The build at `out` (its folder `root` when already resolved), or a one-line error
+    telling the user to build first."""
+    root = Path(os.path.realpath(out)) if root is None else root
     doc = manifest.read(root) if root.is_dir() else None
     if doc is None or not (root / "docs" / "index.md").is_file():
         raise PipelineError(f"no finished build with docs here; run `attack-pipeline build --out {out}` first", file=str(out))

@@ -227,3 +227,29 @@ def fenced_blocks(md: str) -> list[tuple[str, str]]:
         else:
             body.append(line)
     return out
+
+
+_INDENTED_FENCE = re.compile(r"^( *)(`{3,})([A-Za-z0-9_+-]*)$")
+
+
+def code_blocks(md: str) -> list[tuple[str, str]]:
+    """(info, body) of every fenced block, indented ones too (inside content tabs and
+    folded blocks): each body line loses exactly the fence line's indentation."""
+    out = []
+    lines = md.split("\n")
+    i = 0
+    while i < len(lines):
+        m = _INDENTED_FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        pad, fence, info = m.groups()
+        body = []
+        i += 1
+        while lines[i] != pad + fence:
+            assert lines[i].startswith(pad), lines[i]
+            body.append(lines[i][len(pad):])
+            i += 1
+        out.append((info, "\n".join(body)))
+        i += 1
+    return out

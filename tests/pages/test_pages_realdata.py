@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from pages_html import (
-    broken_links, commonmark, fenced_blocks, generated_html, markdown_links, problems, raw_html, relative_links, scan, sections,
-    tables, text_of,
+    broken_links, code_blocks, commonmark, fenced_blocks, generated_html, markdown_links, problems, raw_html, relative_links,
+    scan, sections, tables, text_of,
 )  # fmt: skip
 
 from seed_mappings import parse_seed
@@ -78,7 +78,7 @@ def test_card_queries_come_first_as_in_the_seed(card, seed_card):
     assert [info for info, _ in seed_blocks] == ["Kusto"] * 3
     ours = fenced_blocks(sections(card)["Query"])
     assert ours[: len(seed_blocks)] == seed_blocks
-    assert {info for info, _ in ours[3:]} <= {"yaml", "eql", "esql", "kuery", "spl", "Kusto", "lucene", "sql"}
+    assert {info for info, _ in ours[3:]} <= {"kusto", "eql", "esql", "kuery", "spl", "Kusto", "lucene", "sql"}
 
 
 def test_card_lists_every_detection_of_the_technique(card, seed_site):
@@ -87,8 +87,10 @@ def test_card_lists_every_detection_of_the_technique(card, seed_site):
     query = sections(card)["Query"]
     linked = {l for l in markdown_links(query) if l.startswith("../detections/")}
     assert linked == {"../" + seed_site.pages[k] for k in expected}
-    queries = sum(1 for k in expected for q in g.nodes[k]["record"].queries if q.text.strip())
-    assert len(fenced_blocks(query)) == queries
+    # Each rule's own queries, but a Sigma rule's as converted (the rule itself is on its page).
+    queries = sum(1 for k in expected if g.nodes[k]["record"].format != "sigma-yaml" for q in g.nodes[k]["record"].queries if q.text.strip())
+    queries += sum(len(c.queries) for k in expected for c in g.nodes[k].get("conversions", ()) if c.language == "kusto")
+    assert len(code_blocks(query)) == queries
     assert "### ATT&CK analytics" in query and "AN1057" in query and "WinEventLog:Sysmon (EventCode=1)" in query
 
 
@@ -238,6 +240,7 @@ def test_queries_with_backtick_runs_stay_whole(real_docs, real_workspace):
             continue
         page = docs / "detections" / n["source"] / f"{n['record'].native_id}.md"
         codes = scan(commonmark(page.read_text(encoding="utf-8"))).codes
-        assert codes == [q.text + "\n" for q in n["record"].queries if q.text.strip()], page
+        converted = [q + "\n" for c in n.get("conversions", ()) for q in c.queries]
+        assert codes == converted + [q.text + "\n" for q in n["record"].queries if q.text.strip()], page
         found += 1
     assert found >= 10

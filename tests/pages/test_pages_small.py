@@ -64,14 +64,19 @@ def test_hostile_title_is_shown_as_written(small_docs):
     assert text_of(heading).removeprefix("<h1>") == fx.HOSTILE_TITLE
 
 
-def test_query_with_backtick_runs_stays_one_code_block(small_docs):
-    """The fence is longer than any backtick run: the whole rule is one block, as written."""
+def test_query_with_backtick_runs_stays_one_code_block(small_docs, small_build):
+    """The fence is longer than any backtick run: the whole rule is one block, as written,
+    on its page, and its Kusto conversion one block, as pySigma wrote it, on the card
+    and on the rule's page."""
     rule = (small_docs.parent.parent / "mirror" / "detections" / "sigma" / "rules" / "hostile.yml").read_text(encoding="utf-8")
-    for page in ("techniques/T1046.md", f"detections/sigma/{fx.HOSTILE_ID}.md"):
+    g = small_build[1].graph()
+    (kusto,) = next(c for c in g.nodes[f"detection:sigma:{fx.HOSTILE_ID}"]["conversions"] if c.language == "kusto").queries
+    assert "a ``` b ```` c ` d" in kusto
+    for page, expected in (("techniques/T1046.md", [kusto]), (f"detections/sigma/{fx.HOSTILE_ID}.md", [kusto, rule])):
         md = (small_docs / page).read_text(encoding="utf-8")
         for html in both(md):
-            codes = [c for c in scan(html).codes if fx.HOSTILE_ID in c]
-            assert codes == [rule], page
+            codes = [c.rstrip("\n") for c in scan(html).codes if "a ``` b" in c]
+            assert codes == [c.rstrip("\n") for c in expected], page
 
 
 def test_attack_prose_keeps_safe_links_and_drops_the_rest(small_docs):

@@ -4,7 +4,8 @@ After a kill, the next builds find the dead build's lock file. Judging it stale 
 pid written in it lets two of them take it together (both read the dead pid, one
 replaces the file, the other then removes the new lock and writes its own), and a pid
 reused by an unrelated process blocks every build. These tests start processes that
-race for the same lock at a barrier and count who held it.
+race for the same lock at a barrier, count the holders inside at once with a shared
+counter, and check that every racer finishes: refused, or (when it waits) in its turn.
 """
 
 from __future__ import annotations
@@ -19,22 +20,36 @@ from pipeline.build.lock import BuildLock, BuildLocked
 
 ROUNDS = 15
 RACERS = 6
-HOLD = 0.15
+HOLD = 0.05
+# A waiter retries this many times before it gives up (it never should: each holder lets go).
+ATTEMPTS = 10_000
 
 
-def _race(path: str, barrier, results) -> None:
+def _hold(lock: BuildLock, inside, most) -> None:
+    """Count the holders inside at once (a shared counter, not clocks): `most` is the
+    largest number ever seen, which must stay 1."""
+    with inside.get_lock():
+        inside.value += 1
+        most.value = max(most.value, inside.value)
+    time.sleep(HOLD)
+    with inside.get_lock():
+        inside.value -= 1
+    lock.release()
+
+
+def _race(path: str, barrier, results, inside, most, wait: bool) -> None:
     barrier.wait()
     lock = BuildLock(Path(path))
-    try:
-        lock.acquire()
-    except BuildLocked:
-        results.put(("refused", time.monotonic(), time.monotonic()))
+    for attempt in range(ATTEMPTS if wait else 1):
+        try:
+            lock.acquire()
+        except BuildLocked:
+            time.sleep(0.002)
+            continue
+        _hold(lock, inside, most)
+        results.put(("held", attempt))
         return
-    start = time.monotonic()
-    time.sleep(HOLD)
-    end = time.monotonic()
-    lock.release()
-    results.put(("held", start, end))
+    results.put(("refused", ATTEMPTS if wait else 1))
 
 
 def _dead_pid() -> int:
@@ -45,24 +60,47 @@ def _dead_pid() -> int:
     return p.pid
 
 
-def test_racing_builds_after_a_kill_take_the_lock_one_at_a_time(tmp_path):
+def _round(path: Path, dead: int, wait: bool) -> tuple[list[tuple[str, int]], int]:
+    """RACERS processes at a barrier over the lock a killed build left; returns what each
+    reported and the most holders inside at once. Every process must end, with exit 0."""
     ctx = multiprocessing.get_context("fork")
+    path.write_text(f"{dead} {socket.gethostname()}\n")  # what a killed build leaves
+    barrier, results = ctx.Barrier(RACERS), ctx.Queue()
+    inside, most = ctx.Value("i", 0), ctx.Value("i", 0)
+    procs = [ctx.Process(target=_race, args=(str(path), barrier, results, inside, most, wait)) for _ in range(RACERS)]
+    for p in procs:
+        p.start()
+    got = [results.get() for _ in range(RACERS)]  # one report from each, whatever it got
+    for p in procs:
+        p.join(60)  # a guard against a hang only: each has already reported
+    assert [p.exitcode for p in procs] == [0] * RACERS, "a racer did not finish"
+    return got, most.value
+
+
+def test_racing_builds_after_a_kill_take_the_lock_one_at_a_time(tmp_path):
+    """Builds that give up when the lock is taken: exactly one holds it at a time, each
+    either held it or was refused, and the lock file is gone afterwards."""
     path = tmp_path / ".out.lock"
     dead = _dead_pid()
     for n in range(ROUNDS):
-        path.write_text(f"{dead} {socket.gethostname()}\n")  # what a killed build leaves
-        barrier, results = ctx.Barrier(RACERS), ctx.Queue()
-        procs = [ctx.Process(target=_race, args=(str(path), barrier, results)) for _ in range(RACERS)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(30)
-        got = [results.get(timeout=5) for _ in range(RACERS)]
-        held = sorted((s, e) for kind, s, e in got if kind == "held")
+        got, most = _round(path, dead, wait=False)
+        assert most == 1, f"round {n}: {most} builds held the lock at once"
+        held = [g for g in got if g[0] == "held"]
         assert held, f"round {n}: nobody took the lock"
-        for (_s1, e1), (s2, _e2) in zip(held, held[1:]):
-            assert s2 >= e1, f"round {n}: two builds held the lock at once"
-        assert len(held) + sum(1 for kind, *_ in got if kind == "refused") == RACERS
+        assert len(held) + sum(1 for g in got if g[0] == "refused") == RACERS
+        assert not path.exists()
+
+
+def test_waiting_builds_after_a_kill_all_get_their_turn(tmp_path):
+    """Builds that wait for the lock (retrying when refused): every one of them gets it
+    once and finishes — nobody is locked out by the dead build's file or by a holder's
+    release — and never two at once."""
+    path = tmp_path / ".out.lock"
+    dead = _dead_pid()
+    for n in range(ROUNDS // 3):
+        got, most = _round(path, dead, wait=True)
+        assert most == 1, f"round {n}: {most} builds held the lock at once"
+        assert [g[0] for g in got] == ["held"] * RACERS, f"round {n}: {got}"
         assert not path.exists()
 
 

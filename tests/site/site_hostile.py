@@ -1,7 +1,13 @@
 """A small hostile mirror written by the site tests: one ATT&CK release whose technique
 and tactic text, mapping comments and ids, and detection titles, descriptions, queries
 and ids carry HTML, `<script>`, `javascript:` links, Jinja `{{ }}`, table-breaking
-pipes and newlines, and `../`, absolute paths and NUL in ids; plus its sources file."""
+pipes and newlines, and `../`, absolute paths and NUL in ids; plus its sources file.
+
+Besides markup that runs where it stands, the text carries markup that first closes the
+element it may be printed in: `</title>` (inside `<title>` a plain `<script>` is inert
+text, so only a title that ends the element early runs anything), `</textarea>`,
+`</style>`, and `"` and `'` that end an attribute value. Every smuggled script sets
+`window.__pwned` or `window.PWNED`, or opens a dialog."""
 
 from __future__ import annotations
 
@@ -13,13 +19,25 @@ import stix_factory as sf
 # Every script the fixture smuggles sets this flag or opens a dialog; a page that ran
 # one is a failed test.
 SCRIPT = "window.__pwned=1;alert(1)"
-HTML = f"<script>{SCRIPT}</script><img src=x onerror=\"{SCRIPT}\"><svg onload=\"{SCRIPT}\">"
+# Ends the element or attribute the text sits in, then runs a script.
+BREAKOUT = (
+    "</title><img src=x onerror=alert(document.domain)><script>window.PWNED=1</script><title> "
+    "</textarea><img src=x onerror=\"window.PWNED=1\"> </style><img src=x onerror=\"window.PWNED=1\"> "
+    "\" onmouseover=\"window.PWNED=1\" autofocus onfocus=\"window.PWNED=1\" x=\" "
+    "' onmouseover='window.PWNED=1' autofocus onfocus='window.PWNED=1' x='"
+)
+HTML = f"<script>{SCRIPT}</script><img src=x onerror=\"{SCRIPT}\"><svg onload=\"{SCRIPT}\"> {BREAKOUT}"
+# A rule title that is nothing but a title breakout.
+TITLE_BREAK = "Pwn </title><img src=x onerror=alert(document.domain)><script>window.PWNED=1</script><title>"
 MD_LINK = "[click me](javascript:window.__pwned=1) [ref][r]\n\n[r]: javascript:window.__pwned=1"
 JINJA = "{{ 7*7 }} {% raw %}{{ config }}{% endraw %} {# c #}"
 PIPES = "a | b || c\n| x | y |\n|-|-|\nnew\nline"
 TEXT = f"Hostile {HTML} {MD_LINK} {JINJA} {PIPES} `code` <a href=\"javascript:window.__pwned=1\">a</a> {{: onclick=\"{SCRIPT}\"}}"
-BAD_IDS = ["../../../escape-map", "/tmp/absolute-map", "nul\x00id", "..", "id<script>x</script>", "javascript:alert(1)"]
-SIGMA_IDS = ["../../../../escape-rule", "/tmp/absolute-rule", "rule\x00nul"]
+BAD_IDS = [
+    "../../../escape-map", "/tmp/absolute-map", "nul\x00id", "..", "id<script>x</script>", "javascript:alert(1)",
+    "</title><script>window.PWNED=1</script>", "\" onmouseover=\"window.PWNED=1", "' autofocus onfocus='window.PWNED=1",
+]
+SIGMA_IDS = ["../../../../escape-rule", "/tmp/absolute-rule", "rule\x00nul", "</title><script>window.PWNED=1</script>"]
 
 
 def bundle() -> dict:
@@ -130,6 +148,7 @@ def write_mirror(root: Path, site_url: str = "") -> Path:
     rules.mkdir(parents=True)
     for n, rid in enumerate(SIGMA_IDS):
         (rules / f"hostile{n}.yml").write_text(sigma_rule(rid, f"Scan {HTML} {MD_LINK} {JINJA} | {n}"), encoding="utf-8")
+    (rules / "title.yml").write_text(sigma_rule("5d0c1b7e-0000-4000-8000-000000000001", TITLE_BREAK), encoding="utf-8")
     sources = sf.sources_file(root / "sources.toml", [("enterprise", "18.1")])
     text = sources.read_text(encoding="utf-8").replace('site_url = ""', f'site_url = "{site_url}"')
     sources.write_text(text + sources_toml(), encoding="utf-8")

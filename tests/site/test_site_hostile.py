@@ -1,22 +1,102 @@
 """A site built from hostile input: in headless Chromium no smuggled script runs (no
-`window.__pwned`, no dialog), no link has a `javascript:` address, no element carries
-an event handler, and every file of the site lands inside the site folder."""
+`window.__pwned` or `window.PWNED`, no dialog), on any page, in its title, navigation
+or search results; no link has a `javascript:` address, no element carries an event
+handler, no smuggled element exists; and every file of the site lands inside the site
+folder."""
 
 from __future__ import annotations
 
 import os
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
+import orjson
 import site_hostile
+
+FLAGS = "window.__pwned === undefined && window.PWNED === undefined"
+# Elements only a smuggled payload makes: an image of `x`, an SVG with a handler, an
+# inline script that names a flag, a second <title> (one that broke out of the first).
+INJECTED = """[
+  ...[...document.querySelectorAll('img')].filter(e => e.getAttribute('src') === 'x').map(e => 'img ' + e.outerHTML),
+  ...[...document.querySelectorAll('script')].filter(e => /pwned/i.test(e.textContent)).map(e => 'script ' + e.textContent),
+  ...(document.querySelectorAll('title').length === 1 && document.title !== undefined ? [] : ['title count ' + document.querySelectorAll('title').length]),
+  ...(document.querySelector('head > title') ? [] : ['no title in head']),
+  ...[...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name)),
+  ...[...document.querySelectorAll('[autofocus]')].map(e => 'autofocus ' + e.tagName),
+]"""
 
 
 def _pages(site: Path) -> list[str]:
-    return sorted(p.relative_to(site).parent.as_posix() + "/" for p in site.rglob("index.html"))
+    """Every page of the site, the 404 page among them."""
+    pages = sorted(p.relative_to(site).parent.as_posix() + "/" for p in site.rglob("index.html"))
+    return pages + ["404.html"] if (site / "404.html").is_file() else pages
+
+
+class _Scan(HTMLParser):
+    """What the HTML parser finds that only a payload would make (the browser's own parse
+    is checked in Chromium; this one covers every HTML file without a browser)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self.titles = 0
+        self._script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.titles += tag == "title"
+        self._script = tag == "script"
+        for name, value in attrs:
+            if name.startswith("on") or name == "autofocus":
+                self.found.append(f"<{tag} {name}>")
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(("javascript:", "vbscript:", "data:text/html")):
+                self.found.append(f"<{tag} {name}={value}>")
+        if tag == "img" and dict(attrs).get("src") == "x":
+            self.found.append("<img src=x>")
+
+    def handle_endtag(self, tag):
+        self._script = False
+
+    def handle_data(self, data):
+        if self._script and "pwned" in data.lower():
+            self.found.append(f"<script>{data[:80]}")
+
+
+def test_hostile_title_reaches_the_site_as_text(hostile_build):
+    """The fixture does what it claims: the breakout title is the H1 of a rule page."""
+    pages = [p for p in (Path(os.path.realpath(hostile_build)) / "docs").rglob("*.md") if "Pwn &lt;/title&gt;" in p.read_text(encoding="utf-8")]
+    assert pages
+
+
+def test_no_payload_in_any_html_file(hostile_site):
+    site = Path(os.path.realpath(hostile_site))
+    files = sorted(site.rglob("*.html"))
+    assert len(files) >= 20
+    for path in files:
+        scan = _Scan()
+        scan.feed(path.read_text(encoding="utf-8"))
+        scan.close()
+        assert scan.found == [] and scan.titles == 1, (path.relative_to(site), scan.found, scan.titles)
+
+
+def test_search_index_holds_text_only(hostile_site):
+    """Material shows search results as HTML: the index may hold its own few tags
+    around text, and never a tag or an unescaped `<` from a page's text."""
+    site = Path(os.path.realpath(hostile_site))
+    docs = orjson.loads((site / "search" / "search_index.json").read_bytes())["docs"]
+    allowed = re.compile(r"</?(?:p|code|pre|li|ol|ul|sub|sup)>")
+    assert any("PWNED" in d["title"] + d["text"] for d in docs), "the hostile text is searchable"
+    for d in docs:
+        for key in ("title", "text"):
+            assert "<" not in allowed.sub("", d[key]), (d["location"], key, d[key][:200])
 
 
 def test_no_file_outside_the_site_folder(hostile_build, hostile_site):
     root = hostile_build.parent
-    allowed = {root / "out", root / ".out.builds", root / "out.lock", root / ".out.lock", root / "site", root / ".site.builds", root / "mirror", root / "sources.toml"}
+    allowed = {
+        root / "out", root / ".out.builds", root / "out.lock", root / ".out.lock", root / "site", root / ".site.builds",
+        root / ".site.lock", root / "mirror", root / "sources.toml",
+    }
     assert {p for p in root.iterdir()} <= allowed, sorted(map(str, root.iterdir()))
     assert not Path("/tmp/absolute-map.md").exists() and not Path("/tmp/absolute-rule.md").exists()
     real = Path(os.path.realpath(hostile_site))
@@ -25,6 +105,8 @@ def test_no_file_outside_the_site_folder(hostile_build, hostile_site):
         assert "\x00" not in p.name
     # The hostile ids got pages, under slug + hash names.
     assert len(list((real / "controls" / "azure").iterdir())) >= len(site_hostile.BAD_IDS)
+    # No character of a hostile id survives into a path that could end an attribute or a tag.
+    assert not [p for p in real.rglob("*") if re.search(r"[<>\"'`&\\:|?*\s]", p.relative_to(real).as_posix())]
 
 
 def test_no_script_runs_in_the_browser(hostile_site, browser, serve, artifacts_dir):
@@ -38,7 +120,10 @@ def test_no_script_runs_in_the_browser(hostile_site, browser, serve, artifacts_d
     try:
         for rel in pages:
             page.goto(url + rel.removeprefix("./"), wait_until="networkidle")
-            assert page.evaluate("window.__pwned === undefined"), rel
+            page.mouse.move(1, 1)
+            page.mouse.move(600, 300)  # over the content: an injected onmouseover would fire
+            assert page.evaluate(FLAGS), rel
+            assert page.evaluate(INJECTED) == [], rel
             hrefs = page.eval_on_selector_all("[href], [src], [action], [formaction]", "els => els.map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action') || e.getAttribute('formaction') || '')")
             assert not [h for h in hrefs if h.strip().lower().startswith(("javascript:", "data:text/html", "vbscript:"))], rel
             handlers = page.evaluate("[...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))")
@@ -46,10 +131,40 @@ def test_no_script_runs_in_the_browser(hostile_site, browser, serve, artifacts_d
             # The hostile text is on the page as text.
             if rel in ("techniques/T1046/", "tactics/TA0007/"):
                 assert "<script>" in page.locator("article").inner_text(), rel
+            if rel.startswith("techniques/T1018/"):
+                assert "</title><img src=x" in page.title(), (rel, page.title())
             checked += 1
+        page.goto(url + "detections/sigma/", wait_until="networkidle")
+        page.locator("a", has_text="Pwn </title>").first.click()
+        page.wait_for_load_state("networkidle")
+        assert page.title().startswith(site_hostile.TITLE_BREAK + " - "), page.title()
+        assert page.locator("h1").first.inner_text() == site_hostile.TITLE_BREAK
+        assert page.evaluate(FLAGS) and page.evaluate(INJECTED) == []
         page.goto(url + "techniques/T1046/", wait_until="networkidle")
         page.screenshot(path=str(artifacts_dir / "site-hostile-T1046.png"))
     finally:
         page.close()
     assert dialogs == []
     assert checked == len(pages)
+
+
+def test_search_results_stay_inert(hostile_site, browser, serve):
+    url = serve(hostile_site)
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(url, wait_until="networkidle")
+        box = page.locator("input.md-search__input")
+        for query in ("Pwn", "PWNED", "onmouseover", "Scan"):
+            box.fill("")
+            box.focus()
+            box.press_sequentially(query, delay=20)  # material searches on key events
+            page.locator(".md-search-result__item").first.wait_for(timeout=30_000)
+            page.mouse.move(300, 200)
+            page.mouse.move(400, 300)
+            assert page.evaluate(FLAGS), query
+            assert page.evaluate(INJECTED) == [], query
+    finally:
+        page.close()
+    assert dialogs == []

@@ -25,6 +25,7 @@ from pipeline.errors import InputError, Issue
 from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
 from pipeline.ingest.detections.common import MAX_FILE_BYTES, FileContext, SourceInfo, one_line, path_id
+from pipeline.limits import read_upto
 from pipeline.model_detections import Detection
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
@@ -118,9 +119,12 @@ def _read(path: str) -> bytes | str:
             size = os.fstat(fh.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 return f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for a rule file; skipped"
-            return fh.read(MAX_FILE_BYTES + 1)
+            data = read_upto(fh, size, MAX_FILE_BYTES)  # by its size: see read_upto
     except OSError:
         return "cannot read file; skipped"
+    if len(data) > MAX_FILE_BYTES:
+        return f"file grew past the {MAX_FILE_BYTES:,}-byte limit for a rule file while read; skipped"
+    return data
 
 
 @dataclass

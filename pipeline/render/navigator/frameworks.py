@@ -8,7 +8,7 @@
 
 A framework is one enabled mapping table of the domain (framework and version); its
 folder is the framework id, with the version added only when a domain has several
-versions of one framework. Every name in a path goes through `unique_slugs`.
+versions of one framework. Every name in a path comes from `pipeline.render.naming`.
 Families are left out where each group is a single capability of the same id (the
 security-stack tables group each capability alone: its family layer would repeat its
 control layer).
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from pipeline.ingest.mappings.frameworks import framework as framework_info
 from pipeline.render.navigator.layer import Layer, Link, Meta, TechniqueIndex
 from pipeline.render.navigator.links import control_url, framework_url
 from pipeline.render.navigator.refs import SCORE_CATEGORIES, Ref, category_key, natural_key
 from pipeline.render.navigator.scoring import DETECTION_COLORS, CategoryStyle, CountStyle, ValueStyle, mapping_layer
-from pipeline.render.slugs import safe_slug, unique_slugs
+from pipeline.render.naming import slug as safe_slug, unique_slugs
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,19 @@ class Context:
     # skip("frameworks/<slug>", ("framework", id)) or skip("detections/<slug>", ("detection", source))
     # true: leave that table's or source's layers out (a build takes them from the previous one).
     skip: Callable[[str, tuple[str, str]], bool] | None = None
+    # subject_names(g): per framework, the file name of each control's or capability's layer.
+    names: dict[str, dict[str, str]] | None = None
+
+
+def subject_names(g) -> dict[str, dict[str, str]]:
+    """Per framework, the layer file name of each control or capability id, unique (ignoring
+    case) over every id of the framework in the graph, whatever its version or domain:
+    the same name in every layer folder of the framework and on the pages that link it."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for _, n in g.nodes(data=True):
+        if n.get("kind") in ("control", "capability"):
+            ids[n["framework"]].add(n["id"])
+    return {fw: unique_slugs(v) for fw, v in ids.items()}
 
 
 def tables(refs: Sequence[Ref]) -> list[Table]:
@@ -75,11 +88,17 @@ def tables(refs: Sequence[Ref]) -> list[Table]:
 
 
 def table_slugs(found: Sequence[Table]) -> dict[tuple[str, str], str]:
-    """Framework id as the folder; with the version when one domain has several."""
+    return framework_folders((t.framework, t.version) for t in found)
+
+
+def framework_folders(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The folder of each (framework, version) of one domain: the framework id; with the
+    version when the domain has several versions of the framework."""
+    pairs = sorted(set(pairs))
     versions: dict[str, int] = defaultdict(int)
-    for t in found:
-        versions[t.framework] += 1
-    names = {(t.framework, t.version): t.framework if versions[t.framework] == 1 else f"{t.framework}-{t.version}" for t in found}
+    for fw, _ in pairs:
+        versions[fw] += 1
+    names = {(fw, ver): fw if versions[fw] == 1 else f"{fw}-{ver}" for fw, ver in pairs}
     slugs = unique_slugs(names.values())
     return {k: slugs[v] for k, v in names.items()}
 
@@ -145,7 +164,7 @@ def table_layers(t: Table, slug: str, ctx: Context) -> Iterator[tuple[str, Layer
     by_subject: dict[str, list[Ref]] = defaultdict(list)
     for r in t.refs:
         by_subject[r.id].append(r)
-    slugs = unique_slugs(by_subject)
+    slugs = (ctx.names or {}).get(t.framework) or unique_slugs(by_subject)
     for sid in sorted(by_subject, key=natural_key):
         rs = by_subject[sid]
         first = rs[0]

@@ -3,7 +3,7 @@
 Navigator needs absolute URLs, so links exist only when the sources file sets
 `site_url`. Page paths follow the docs tree: `techniques/T1046.md` is served at
 `<site_url>/techniques/T1046/`, a control page at `<site_url>/controls/<framework>/<id>/`
-with both parts made safe by `safe_slug`.
+with both parts named as the pages name them (`pipeline.render.naming.stem`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import functools
 from typing import Iterable
 
 from pipeline.render.navigator.layer import Link
-from pipeline.render.slugs import safe_slug
+from pipeline.render.naming import stem
 
 
 def _base(site_url: str) -> str:
@@ -27,16 +27,12 @@ def technique_links(site_url: str, technique_id: str) -> tuple[Link, ...]:
 
 @functools.lru_cache(maxsize=4096)
 def control_url(site_url: str, framework: str, control_id: str) -> str:
-    # The docs pages' own names (pipeline.render.pages.paths), so that links land on pages.
-    from pipeline.render.pages.paths import file_stem
-
-    return f"{_base(site_url)}/controls/{file_stem(framework)}/{file_stem(control_id)}/"
+    # The docs pages' own names, so that links land on pages.
+    return f"{_base(site_url)}/controls/{stem(framework)}/{stem(control_id)}/"
 
 
 def framework_url(site_url: str, framework: str) -> str:
-    from pipeline.render.pages.paths import file_stem
-
-    return f"{_base(site_url)}/frameworks/{file_stem(framework)}/"
+    return f"{_base(site_url)}/frameworks/{stem(framework)}/"
 
 
 def entry_links(site_url: str, technique_id: str, subjects: Iterable[tuple[str, str]]) -> tuple[Link, ...]:

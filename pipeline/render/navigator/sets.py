@@ -6,27 +6,19 @@ green both, blue controls only, yellow detections only, red neither.
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 import networkx as nx
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage, coverage_by_technique
-from pipeline.render.navigator.frameworks import Context, mapping_layer_set
+from pipeline.render.navigator.frameworks import Context, mapping_layer_set, subject_names
 from pipeline.render.navigator.layer import Gradient, Layer, Link, Mark, Meta, TechniqueIndex
 from pipeline.render.navigator.links import technique_links
 from pipeline.render.navigator.refs import Ref, by_technique, collect_refs
+from pipeline.render.naming import attack_id
 
 CLASS_COLORS = {"both": "#1a9850", "controls": "#4575b4", "detections": "#fdae61", "neither": "#d73027"}
 GAP_GRADIENT = ("#fee8c8", "#e34a33")
-_SAFE_ID = re.compile(r"^[A-Z]{1,3}\d{4}(\.\d{3})?$")
-
-
-def safe_file_id(attack_id: str) -> str:
-    """ATT&CK ids become file names only after this check (ids come from input files)."""
-    if not _SAFE_ID.match(attack_id):
-        raise ValueError(f"refusing to use {attack_id!r} in a file name")
-    return attack_id
 
 
 def _coverage_comment(c: Coverage) -> str:
@@ -126,7 +118,7 @@ def group_layers(
         if not marks:
             continue
         yield (
-            f"groups/{safe_file_id(n['id'])}.json",
+            f"groups/{attack_id(n['id'])}.json",
             Layer(
                 name=f"{n['id']} {n['name']} — coverage",
                 description=f"Techniques {n['name']} uses in ATT&CK {version}, coloured by coverage",
@@ -156,7 +148,7 @@ def layer_set(
     yield "coverage.json", coverage_layer(g, domain, version, site_url, cov, by_technique(mine))
     yield "gaps.json", gap_layer(g, domain, version, site_url, cov)
     yield from group_layers(g, domain, version, site_url, cov)
-    ctx = Context(domain=domain, version=version, site_url=site_url, index=index, control_sources=g.graph.get("control_sources", {}), skip=skip)
+    ctx = Context(domain=domain, version=version, site_url=site_url, index=index, control_sources=g.graph.get("control_sources", {}), skip=skip, names=subject_names(g))
     yield from mapping_layer_set(mine, ctx)
 
 

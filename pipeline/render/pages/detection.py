@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.model_detections import Detection
+from pipeline.render.pages.converted import detection_section, is_sigma
 from pipeline.render.pages.escape import EMPTY, Md, cell, codespan, link, para, text, url_text
 from pipeline.render.pages.queries import flags_md, language_label, queries_md
 from pipeline.render.pages.site import Row, Site
@@ -63,6 +64,7 @@ def detection_context(site: Site, key: str) -> dict:
         "flags": flags_md(d),
         "facts": [Row(label=Md(k), value=v) for k, v in facts if v],
         "description": para(d.description),
+        "converted": detection_section(site, key) if is_sigma(site, key) else EMPTY,
         "queries": queries_md(site, key),
         "techniques": _techniques(site, page, key),
         "tactics": _tactics(site, page, key, d),

@@ -23,8 +23,7 @@ from urllib.parse import quote
 from pipeline.render.pages import paths
 from pipeline.render.pages.escape import Md, text
 from pipeline.render.pages.site import Site
-from pipeline.render.reconcile import file_stem as report_stem
-from pipeline.render.slugs import safe_slug
+from pipeline.render.naming import bundle_stem, report_stem
 
 
 NAVIGATOR = "https://mitre-attack.github.io/attack-navigator/"
@@ -38,6 +37,8 @@ def navigator_url(site_url: str, rel: str) -> str:
 def _links(site: Site, page: str, candidates: list[tuple[str, str]]) -> list[Md]:
     out = []
     for label, rel in candidates:
+        if "//" in rel or "/." in rel:  # a name the renderers did not give (no such layer folder)
+            continue
         href = site.artifact(page, rel)
         if href:
             out.append(Md(f"[{text(label)}]({href})"))
@@ -64,7 +65,7 @@ def framework_downloads(site: Site, page: str, framework: str) -> list[Md]:
         candidates += [
             (f"Reconciliation report of {s.id} (Markdown)", f"reports/reconcile/{stem}.md"),
             (f"Reconciliation report of {s.id} (JSON)", f"reports/reconcile/{stem}.json"),
-            (f"{s.domain.capitalize()} layer of {framework} (ATT&CK Navigator)", f"layers/{s.domain}/frameworks/{safe_slug(framework)}/overview.json"),
+            (f"{s.domain.capitalize()} layer of {framework} (ATT&CK Navigator)", f"layers/{s.domain}/frameworks/{_layer_folder(site, s.domain, framework, s.framework_version)}/overview.json"),
             (f"STIX 2.1 bundle of {framework} {s.framework_version or ''}".rstrip(), _stix_path(framework, s.framework_version)),
         ]
         candidates += _table_links(framework, s.framework_version, s.domain or "enterprise")
@@ -72,10 +73,24 @@ def framework_downloads(site: Site, page: str, framework: str) -> list[Md]:
 
 
 def _stix_path(framework: str, version: str | None) -> str:
-    from pipeline.render.stix.rendered import file_part
+    return f"stix/mappings/{bundle_stem(framework, version)}.json"
 
-    name = f"{file_part(framework)}--{file_part(version)}" if version else file_part(framework)
-    return f"stix/mappings/{name}.json"
+
+def _layer_names(site: Site) -> dict:
+    """The layer renderer's names (pipeline.render.navigator.frameworks), worked out once a build."""
+    if "layer names" not in site.names:
+        from pipeline.render.navigator.frameworks import framework_folders, subject_names
+
+        pairs: dict[str, set] = {}
+        for s in site.mapping_sources:
+            pairs.setdefault(s.domain, set()).add((s.framework, s.framework_version or ""))
+        site.names["layer names"] = ({d: framework_folders(p) for d, p in pairs.items()}, subject_names(site.g))
+    return site.names["layer names"]
+
+
+def _layer_folder(site: Site, domain: str, framework: str, version: str | None) -> str:
+    folders, _ = _layer_names(site)
+    return folders.get(domain, {}).get((framework, version or ""), "")
 
 
 def _table_links(framework: str, version: str | None, domain: str) -> list[tuple[str, str]]:
@@ -88,8 +103,13 @@ def _table_links(framework: str, version: str | None, domain: str) -> list[tuple
 
 def control_downloads(site: Site, page: str, key: str) -> list[Md]:
     n = site.g.nodes[key]
+    _, names = _layer_names(site)
+    control = names.get(n["framework"], {}).get(n["id"], "")
     candidates = [
-        (f"{d.capitalize()} layer of {n['id']} (ATT&CK Navigator)", f"layers/{d}/frameworks/{safe_slug(n['framework'])}/controls/{safe_slug(n['id'])}.json")
+        (
+            f"{d.capitalize()} layer of {n['id']} (ATT&CK Navigator)",
+            f"layers/{d}/frameworks/{_layer_folder(site, d, n['framework'], n.get('framework_version'))}/controls/{control}.json",
+        )
         for d in n["domains"]
     ]
     candidates.append((f"STIX 2.1 bundle of {n['framework']}", _stix_path(n["framework"], n.get("framework_version"))))

@@ -97,6 +97,8 @@ class Site:
     site_url: str = ""
     # The matrix of each domain as the pictures draw it (`pictures.matrix`), made once.
     matrices: dict = field(default_factory=dict)
+    # Names other renderers give their files (layers), worked out once when a page first links one.
+    names: dict = field(default_factory=dict)
 
     @classmethod
     def gather(cls, g: nx.MultiDiGraph, out: Path, attack_version: str, **kwargs) -> "Site":
@@ -134,8 +136,9 @@ class Site:
         sources: dict[str, list[str]] = {}
         for key in by_kind.get("detection", []):
             sources.setdefault(g.nodes[key]["source"], []).append(key)
+        source_names = paths.stems(sources)  # one folder each, even for names that differ only by case
         for source, keys in sources.items():
-            folder = f"detections/{paths.file_stem(source)}"
+            folder = f"detections/{source_names[source]}"
             names = paths.stems(g.nodes[k]["record"].native_id for k in keys)
             for k in keys:
                 pages[k] = f"{folder}/{names[g.nodes[k]['record'].native_id]}.md"

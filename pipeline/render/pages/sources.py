@@ -64,6 +64,10 @@ def attack_texts(ws) -> AttackTexts:
 
 
 def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") -> Site:
+    from pipeline.convert.gather import gather
+
+    if "query_conversions" not in g.graph:  # done by the build; outside one (tests, a renderer alone) here
+        gather(ws, g)
     return Site.gather(
         g,
         out,

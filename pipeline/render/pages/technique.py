@@ -16,6 +16,8 @@ from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.detections import detections_of
 from pipeline.graph.views import _analytic
 from pipeline.model import DOMAINS
+from pipeline.convert.targets import TARGETS
+from pipeline.render.pages.converted import card_section, is_sigma, languages
 from pipeline.render.pages.downloads import technique_downloads
 from pipeline.render.pages.escape import EMPTY, Md, cell, link, text
 from pipeline.render.pages.mappings import mapping_notes_html, mapping_type_html
@@ -47,15 +49,25 @@ def _technique_link(site: Site, page: str):
     return to
 
 
-def _detections(site: Site, page: str, view: dict) -> list[dict]:
-    """The technique's detections, sources in the order of the sources file."""
+def _detections(site: Site, page: str, view: dict) -> tuple[list[dict], Md, list[dict]]:
+    """The technique's detections, sources in the order of the sources file, as
+    (leading, converted, others): first the corpora's own queries in the main query
+    language (`[settings].query_languages`; the seed's KQL hunting queries), then the
+    Sigma rules as pySigma converted them (`converted.py`; their YAML is on their own
+    pages), then the queries of the other languages."""
     order = {name: i for i, name in enumerate(site.detection_sources)}
     items = sorted(view["detections"], key=lambda d: (order.get(d["source"], len(order)), d["source"], d["title"].lower(), d["id"]))
-    out = []
+    main = languages(site)[:1]
+    runnable = set(TARGETS[main[0]].native) if main else set()
+    leading, sigma, others = [], [], []
     for d in items:
         key = f"detection:{d['id']}"
-        out.append(Row(header=header_md(site, page, key, d), queries=queries_md(site, key)))
-    return out
+        if is_sigma(site, key):
+            sigma.append((key, d))
+            continue
+        row = Row(header=header_md(site, page, key, d), queries=queries_md(site, key))
+        (leading if runnable.intersection(d["languages"]) else others).append(row)
+    return leading, card_section(site, page, sigma), others
 
 
 def _analytics(view: dict, citations: Citations, tlink) -> list[dict]:
@@ -229,6 +241,7 @@ def technique_context(site: Site, key: str) -> dict:
     for d in view["detections"]:
         for a in g.nodes[f"detection:{d['id']}"]["record"].authors:
             authors.setdefault(a, None)
+    leading, converted, others = _detections(site, page, view)
     downloads = [x for d in DOMAINS if d in g.nodes[key]["domains"] for x in technique_downloads(site, page, d)]
     return {
         "id": text(t["attack_id"]),
@@ -237,7 +250,9 @@ def technique_context(site: Site, key: str) -> dict:
         "attack_version": text(site.attack_version),
         "coverage": coverage_md(site.coverage.get(key)),
         "coverage_picture": technique_picture(site, page, key, [f"technique:{s['id']}" for s in view["subtechniques"] if not s.get("deprecated")]),
-        "detections": _detections(site, page, view),
+        "detections": leading,
+        "converted": converted,
+        "other_detections": others,
         "analytics": _analytics(view, citations, tlink),
         "category": _category(site, page, key, view),
         "mapping_tables": mapping_tables(site, page, key, view["controls"]),

@@ -23,7 +23,8 @@ from pipeline.ingest.detections.corpus import source_name
 from pipeline.model_detections import Detection
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, stix_id
-from pipeline.render.stix.rendered import Rendered, compact, file_part, technique_stamp
+from pipeline.render.naming import part, unique
+from pipeline.render.stix.rendered import Rendered, compact, technique_stamp
 from pipeline.render.stix.vocabulary import DETECTION_PROPERTIES, INDICATES, PATTERN_TYPES
 
 KILL_CHAINS = {"enterprise": "mitre-attack", "mobile": "mitre-mobile-attack", "ics": "mitre-ics-attack"}
@@ -63,7 +64,25 @@ def _phases(g, d: Detection) -> list[dict]:
     return out
 
 
-def _indicator(key: str, d: Detection, pattern: str, pattern_type: str, queries: list[dict], phases: list[dict], url: str | None, stamp: str) -> dict:
+def _converted(g, key: str) -> list[dict]:
+    """A Sigma rule's conversions (made before rendering, on its node) as additional
+    patterns, each with its STIX pattern type; a failed one keeps the backend's reason."""
+    from pipeline.convert.targets import TARGETS
+
+    counts = (g.graph.get("query_conversions") or {}).get("counts", {})
+    out = []
+    for c in g.nodes[key].get("conversions", ()):
+        t = TARGETS[c.language]
+        who = counts.get(c.language, {}).get("converter", "")
+        if c.ok:
+            for q in c.queries:
+                out.append({"pattern": q, "pattern_type": t.pattern_type, "language": t.name, "converter": who})
+        else:
+            out.append({"language": t.name, "converter": who, "reason": c.reason})
+    return out
+
+
+def _indicator(key: str, d: Detection, pattern: str, pattern_type: str, queries: list[dict], phases: list[dict], url: str | None, stamp: str, converted: list[dict] = ()) -> dict:
     ref = {"source_name": d.source, "external_id": d.native_id}
     if url:
         ref["url"] = url
@@ -85,6 +104,7 @@ def _indicator(key: str, d: Detection, pattern: str, pattern_type: str, queries:
             "x_native_id": d.native_id,
             "x_format": d.format,
             "x_queries": queries,
+            "x_converted_patterns": list(converted),
             "x_techniques": [{"attack_id": t.attack_id, "how": t.how, "target": t.target, "status": t.status} for t in d.techniques],
             "x_tactics": [{"shortname": t.shortname, "how": t.how, "attack_id": t.attack_id, "note": t.note} for t in d.tactics],
             "x_attack_objects": list(d.attack_objects),
@@ -119,6 +139,10 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
     """One bundle per detection source; `skip(source name)` true leaves one out."""
     g = ctx.graph
     ws = ctx.workspace
+    if "query_conversions" not in g.graph and not ws.attack_only:  # made by the build; outside one, here
+        from pipeline.convert.gather import gather
+
+        gather(ws, g)
     config = ws.config
     sources = {source_name(s): s for s in config.sources if s.kind == "detection"}
     by_source: dict[str, list[str]] = defaultdict(list)
@@ -128,15 +152,16 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
     ext = extension_definition("detections", DETECTION_PROPERTIES)
     stamp = fallback_timestamp()
     out: list[Rendered] = []
+    files = unique(by_source, part)
     for name, keys in sorted(by_source.items()):
         if skip is not None and skip(name):
             continue
         source = sources.get(name)
         title = f"{name} detections for ATT&CK {ws.attack_version}"
-        b = Bundle(name=f"detections/{file_part(name)}", title=title, extension=ext)
+        b = Bundle(name=f"detections/{files[name]}", title=title, extension=ext)
         statement = licence_statement(source, config.repositories) if source else f"Contains data from {name}."
         mark = b.marking(statement)
-        rendered = Rendered(path=f"detections/{file_part(name)}.json", bundle=b, grouping={}, summary={})
+        rendered = Rendered(path=f"detections/{files[name]}.json", bundle=b, grouping={}, summary={})
         counts: Counter[str] = Counter()
         domains: set[str] = set()
         for key in sorted(keys):
@@ -145,7 +170,7 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
             if not pattern.strip():
                 counts["no_query"] += 1
                 continue
-            ind = b.add(_indicator(key, d, pattern, pattern_type, queries, _phases(g, d), _rule_url(config, source, d.path), stamp), mark)
+            ind = b.add(_indicator(key, d, pattern, pattern_type, queries, _phases(g, d), _rule_url(config, source, d.path), stamp, _converted(g, key)), mark)
             counts["indicators"] += 1
             linked = False
             for v, data in _technique_edges(g, key):

@@ -23,7 +23,8 @@ from pipeline.ingest.mappings.frameworks import framework as framework_info
 from pipeline.model_controls import Control
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, from_us_date, stix_id
-from pipeline.render.stix.rendered import Rendered, compact, file_part, technique_stamp
+from pipeline.render.naming import bundle_stem
+from pipeline.render.stix.rendered import Rendered, compact, technique_stamp
 from pipeline.render.stix.vocabulary import MAPPING_PROPERTIES, RELATED_CONTROL, RELATIONSHIP_TYPES, SUBCONTROL
 
 SUBJECT_KINDS = ("control", "capability")
@@ -191,10 +192,10 @@ def mapping_bundles(ctx, skip=None) -> list[Rendered]:
     names: set[str] = set()
     for (fw, ver), tables in sorted(tables_by.items()):
         label = framework_info(fw).label
-        name = f"{file_part(fw)}--{file_part(ver)}" if ver else file_part(fw)
-        if name in names:
+        name = bundle_stem(fw, ver)
+        if name.lower() in names:  # one file ignoring case (macOS, Windows)
             name = f"{name}-{stix_id('x', f'{fw}/{ver}')[-8:]}"
-        names.add(name)
+        names.add(name.lower())
         if skip is not None and skip(fw, ver):
             continue
         title = f"{label} {ver}".strip() + f" mappings to ATT&CK {ws.attack_version}"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.render.stix.bundle import Bundle
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -29,13 +27,6 @@ class Rendered:
 def compact(obj: dict) -> dict:
     """Drop empty values: absent means empty, and bundles stay small."""
     return {k: v for k, v in obj.items() if v is not None and v != "" and v != [] and v != ()}
-
-
-def file_part(text: str) -> str:
-    """A file-name part from a framework id or version (`04/26/2025` → `04.26.2025`):
-    these come from the sources file or the table's own metadata, never trusted as paths."""
-    part = _UNSAFE.sub(".", text).strip(".")
-    return part or "unnamed"
 
 
 def technique_stamp(record, fallback: str) -> str:

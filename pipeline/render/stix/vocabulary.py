@@ -94,6 +94,7 @@ DETECTION_PROPERTIES: dict[str, str] = {
     "x_native_id": "the rule's own id (or a hash of its path where the format has none)",
     "x_format": "file format the rule was read from",
     "x_queries": "every query as {language, text, label}; present unless the rule has exactly one unlabelled query, which is then pattern/pattern_type",
+    "x_converted_patterns": "the Sigma rule converted by pySigma into each query language of the build, as {pattern, pattern_type (kql, spl, esql, lucene), language, converter}; a rule a backend could not convert has {language, converter, reason} instead of a pattern",
     "x_techniques": "every technique the rule claims, as {attack_id, how, target, status} (how: tag, field, title, link, ...)",
     "x_tactics": "every tactic the rule claims, as {shortname, how, attack_id, note}",
     "x_attack_objects": "other ATT&CK objects the rule names (software, groups)",

@@ -36,9 +36,9 @@ DIR = "tables"
 
 def file_stem(framework: str, version: str | None) -> str:
     """`nist_800_53--rev5`, `azure--04.26.2025`: the names the STIX bundles use too."""
-    from pipeline.render.stix.rendered import file_part
+    from pipeline.render.naming import bundle_stem
 
-    return f"{file_part(framework)}--{file_part(version)}" if version else file_part(framework)
+    return bundle_stem(framework, version)
 
 
 def table_path(framework: str, version: str | None, domain: str, ext: str) -> str:
@@ -99,11 +99,11 @@ def render(ctx, out: Path) -> list[Path]:
     groups = [ft for ft in group_tables(ws.controls()) if ft.domain in live]
     for ft in groups:
         stem = file_stem(ft.framework, ft.framework_version)
-        if (ft.domain, stem) in stems:  # two versions whose names differ only in unsafe characters
-            from pipeline.render.slugs import _digest
+        if (ft.domain, stem.lower()) in stems:  # names that differ only in unsafe characters or case
+            from pipeline.render.naming import digest
 
-            stem = f"{stem}-{_digest(ft.framework + '/' + ft.framework_version)}"
-        stems.add((ft.domain, stem))
+            stem = f"{stem}-{digest(ft.framework + '/' + ft.framework_version)}"
+        stems.add((ft.domain, stem.lower()))
         files, entry = ctx.units.run(
             f"tables/{ft.domain}/{ft.framework}/{ft.framework_version}",
             ctx.units.framework_sources(ft.framework),

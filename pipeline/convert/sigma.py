@@ -1,0 +1,58 @@
+"""One Sigma rule through one pySigma backend: its queries, or the backend's reason.
+
+The result is plain JSON (`{"queries": [...]}` or `{"reason": ..., "detail": ...}`) so
+that it crosses process boundaries and the cache as it is. `reason` is the exception's
+class and the first sentence of its message with quoted values folded (`'Hashes'` →
+`'…'`), so rules that fail the same way count under one reason; `detail` is the
+message's first line as the backend wrote it, for the rule's own page.
+
+The YAML is read by libyaml under the same limits as the detection parse
+(`pipeline.limits`), then handed to pySigma as documents. Anything pySigma raises on a rule (its own errors, a RecursionError on deep nesting, a
+ValueError from a pipeline) is that rule's reason and nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MAX_DETAIL = 400
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+# `…field name encountered: Signed`: the one name at the end is the rule's, not the reason.
+_TRAILING_NAME = re.compile(r"(:\s*)[A-Za-z0-9_.\-]+$")
+_SENTENCE = re.compile(r"(?<=[a-z0-9)\]'\"])\.\s")
+
+
+def reason_of(exc: BaseException) -> tuple[str, str]:
+    """(reason, detail) of a failed conversion."""
+    message = str(exc).strip()
+    first = message.split("\n", 1)[0].strip()
+    sentence = _SENTENCE.split(first, maxsplit=1)[0].rstrip(".: ")
+    folded = _TRAILING_NAME.sub(r"\1…", _QUOTED.sub("'…'", sentence))
+    folded = re.sub(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "…", folded)
+    if len(folded) > 160:
+        folded = folded[:159] + "…"
+    detail = first if len(first) <= MAX_DETAIL else first[: MAX_DETAIL - 1] + "…"
+    return f"{type(exc).__name__}: {folded}" if folded else type(exc).__name__, detail
+
+
+def convert(text: str, backend: Any) -> dict[str, Any]:
+    """`text` (a Sigma rule file, every YAML document of it) converted by `backend`."""
+    from sigma.collection import SigmaCollection
+
+    from pipeline.limits import yaml_load_all
+
+    try:
+        # What `SigmaCollection.from_yaml` does, with libyaml and the project's YAML limits
+        # instead of PyYAML's pure-Python loader (two thirds of pySigma's time per rule).
+        collection = SigmaCollection.from_dicts(yaml_load_all(text))
+        queries = backend.convert(collection)
+    except Exception as exc:  # noqa: BLE001 - the backend's failure is this rule's result
+        reason, detail = reason_of(exc)
+        return {"reason": reason, "detail": detail}
+    out = [q for q in queries if isinstance(q, str) and q.strip()] if isinstance(queries, list) else []
+    if isinstance(queries, str) and queries.strip():
+        out = [queries]
+    if not out:
+        return {"reason": "no query: the backend returned nothing for this rule", "detail": ""}
+    return {"queries": out}
