@@ -17,7 +17,7 @@ from pipeline.render.pictures.matrix import Cell, Column, Matrix
 from pipeline.render.pictures.palette import OUTSIDE_COLOR, category_palette, coverage_palette, text_color
 
 HOSTILE = '</title><script>window.__pwned=1</script><img src=x onerror=alert(1)>"\'&amp;'
-DRAWN = {"div", "p", "a", "span", "details", "summary", "b", "svg", "title", "text", "rect", "g"}
+DRAWN = {"figure", "div", "p", "a", "span", "details", "summary", "b", "svg", "title", "text", "rect", "g"}
 
 
 class Parsed(HTMLParser):

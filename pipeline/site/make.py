@@ -162,7 +162,10 @@ def _make(build: BuildSource, site: Path, site_url: str, navigator_url: str, pro
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
             config_file = write_config(Path(work) / "mkdocs.yml", cfg)
             with _source_date(build.epoch):
-                run_mkdocs(config_file, _counter(progress, pages) if progress else None)
+                if progress is None:
+                    run_mkdocs(config_file)
+                else:
+                    run_mkdocs(config_file, _counter(progress, pages))
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -173,9 +173,9 @@ def tables(fragment: str) -> list[list[list[str]]]:
 _HTML_TAG = re.compile(r"<(?!br>)[A-Za-z/!?]")
 
 
-# The generator's own HTML blocks: pictures (`<div class="atk-…">`) and the card's
+# The generator's own HTML blocks: pictures (`<figure class="atk-…">`) and the card's
 # framework tables (`<details class="atk-fold">`), one line each, escaped when drawn.
-_GENERATED = re.compile(r'^<(?:div|details) class="atk-')
+_GENERATED = re.compile(r'^<(?:figure|details) class="atk-')
 
 
 def raw_html(md: str) -> list[str]:

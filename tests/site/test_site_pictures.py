@@ -62,6 +62,7 @@ def _rgb(hex_colour: str) -> str:
     return f"rgb({r}, {g}, {b})"
 
 
+READY = "(() => { const m = document.querySelector('.md-search-result__meta'); return m && !/Initializing/i.test(m.textContent); })()"
 CELLS_JS = """sel => [...document.querySelectorAll(sel)].map(e => ({
     id: e.dataset.technique, klass: e.dataset.class, href: e.getAttribute('href'),
     fill: getComputedStyle(e).backgroundColor, url: e.href}))"""
@@ -159,6 +160,8 @@ def test_t1046_card_tables_read_without_scrolling(page, site_url, artifacts_dir)
 @pytest.mark.parametrize("query, location", [("AC-4", "controls/nist_800_53/AC-4/"), ("CVE-2025-0282", "controls/kev/CVE-2025-0282/")])
 def test_search_finds_ids_first(page, site_url, query, location):
     page.goto(site_url, wait_until="networkidle")
+    # A query typed while the search worker still builds its index is dropped.
+    page.wait_for_function(READY, timeout=180_000)
     page.locator("input.md-search__input").fill(query)
     results = page.locator(".md-search-result__item a")
     results.first.wait_for(timeout=180_000)  # the worker indexes 6 MB first; slow on a busy machine

@@ -51,7 +51,7 @@ def tactic_chart(site: Site, page: str, domain: str) -> Md:
         keys = {c.key for t, subs in col.techniques for c in (t, *subs)}
         counts = Counter(site.coverage[k].klass for k in keys if k in site.coverage)
         rows.append(charts.Bar(label=col.tactic.name, href=site.href(page, col.tactic.key), counts={k: counts.get(k, 0) for k in CLASSES}))
-    return Md(f'<div class="atk-figure" data-search-exclude="true">{charts.stacked_bars(rows, coverage_palette(), f"{m.label}: coverage per tactic")}</div>')
+    return Md(f'<figure class="atk-figure" data-search-exclude="true">{charts.stacked_bars(rows, coverage_palette(), f"{m.label}: coverage per tactic")}</figure>')
 
 
 def framework_chart(site: Site, page: str) -> Md:
@@ -62,7 +62,7 @@ def framework_chart(site: Site, page: str) -> Md:
         covered = sum(1 for c in site.coverage.values() if fw in c.controls)
         rows.append(charts.Bar(label=site.framework_label(fw), href=site.href(page, f"framework:{fw}"), value=covered, total=total))
     rows.sort(key=lambda b: (-b.value, b.label))
-    return Md(f'<div class="atk-figure" data-search-exclude="true">{charts.bars(rows, CLASS_COLORS["controls"], "Live techniques covered per framework")}</div>')
+    return Md(f'<figure class="atk-figure" data-search-exclude="true">{charts.bars(rows, CLASS_COLORS["controls"], "Live techniques covered per framework")}</figure>')
 
 
 def framework_classes(site: Site, framework: str, domain: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -135,7 +135,7 @@ def technique_picture(site: Site, page: str, key: str, subtechniques: list[str])
     if subs:
         cells = [(f"{site.g.nodes[s]['id']} {site.g.nodes[s]['name']}: {CLASS_LABELS[sc.klass]}", CLASS_COLORS[sc.klass], site.href(page, s)) for s, sc in subs]
         parts.append(f'<p class="atk-strip-line">Sub-techniques: {charts.strip(cells, "Coverage of the sub-techniques")}</p>')
-    return Md(f'<div class="atk-coverage" data-search-exclude="true">{"".join(parts)}</div>')
+    return Md(f'<figure class="atk-coverage" data-search-exclude="true">{"".join(parts)}</figure>')
 
 
 def _source_label(site: Site, name: str) -> str:

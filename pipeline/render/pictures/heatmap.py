@@ -10,7 +10,9 @@ A technique without a class is drawn pale (`Palette.outside`), or left out with
 `only_classified` (a group page shows only what the group uses).
 
 The output is one line of HTML (a raw HTML block to Markdown): nothing in it is read as
-Markdown, and every source string is escaped with `html.escape`.
+Markdown, and every source string is escaped with `html.escape`. The outer element is a
+`<figure>`, never nested inside: material's search indexer forgets an exclusion when
+an element of the same tag as the excluded one closes inside it.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def heatmap(
     cap = f'<p class="atk-caption">{escape(caption)}</p>' if caption else ""
     body = "".join(columns) or '<p class="atk-empty">No technique to show.</p>'
     return (
-        f'<div class="atk-heatmap" data-domain="{escape(matrix.domain)}" data-search-exclude="true">{cap}'
+        f'<figure class="atk-heatmap" data-domain="{escape(matrix.domain)}" data-search-exclude="true">{cap}'
         f"{legend(palette, counts, outside=not only_classified)}"
-        f'<div class="atk-matrix">{body}</div></div>'
+        f'<div class="atk-matrix">{body}</div></figure>'
     )
