@@ -26,3 +26,24 @@ def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> Non
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: Path, *, folder: bool) -> None:
+    """Can a command write `path` (a file, or a folder of files)? Asked before any slow
+    work, so that `--out /proc/x` is one line at once rather than after the loading.
+    Creates the folder (or the file's folder), which writing would create anyway, and
+    a temporary file in it, removed at once."""
+    from pipeline.errors import PipelineError
+
+    where = path if folder else path.parent
+    if not folder and path.is_dir():
+        raise PipelineError("is a folder; give a file name", file=str(path))
+    if folder and path.exists() and not path.is_dir():
+        raise PipelineError("exists and is not a folder", file=str(path))
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".write-check.", dir=where)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise PipelineError(f"cannot write here: {exc.strerror or exc}", file=str(path)) from None

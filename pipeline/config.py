@@ -22,6 +22,8 @@ MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
 
 KINDS = ("attack", "mapping", "catalog", "detection", "schema")
 _VERSION = re.compile(r"^\d+\.\d+$")
+# Parts of source ids that name no source in particular (never a short alias).
+_GENERIC_PART = re.compile(r"^(enterprise|mobile|ics|mapex|attack|attack-\d+\.\d+|controls|rules)$")
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -87,11 +89,56 @@ class Config:
     def __post_init__(self) -> None:
         self._by_id.update((s.id, s) for s in self.sources)
 
-    def source(self, source_id: str) -> Source:
-        try:
-            return self._by_id[source_id]
-        except KeyError:
-            raise ConfigError(f"no source with id {source_id!r}", file=self.file) from None
+    def source(self, source_id: str, kind: str | None = None) -> Source:
+        """A source by its id, or by a short alias where that is unambiguous: one part of
+        the id (`nist_800_53-rev5`, `sigma`) or a framework (`nist_800_53`); among several
+        matches, the only enabled one. Anything else is an error listing close matches."""
+        found = self._by_id.get(source_id)
+        if found is not None:
+            return found
+        matches = self.aliased(source_id, kind)
+        enabled = [s for s in matches if s.enabled]
+        if len(matches) == 1:
+            return matches[0]
+        if len(enabled) == 1:
+            return enabled[0]
+        hint = "; `attack-pipeline sources` lists them all"
+        if matches:
+            shown = ", ".join(s.id for s in matches[:6]) + (", …" if len(matches) > 6 else "")
+            raise ConfigError(f"{source_id!r} matches {len(matches)} sources: {shown}; give the full id{hint}", file=self.file)
+        close = self.close_matches(source_id, kind=kind)
+        did = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"no source {source_id!r}{did}{hint}", file=self.file) from None
+
+    def aliased(self, alias: str, kind: str | None = None) -> list[Source]:
+        """Sources (of `kind`) that `alias` names by framework or by a distinctive part of the id."""
+        text = alias.strip().strip("/").lower()
+        if not text or _GENERIC_PART.match(text):
+            return []
+        return [
+            s for s in self.sources
+            if (kind is None or s.kind == kind)
+            and (text == (s.framework or "").lower() or text in s.id.lower().split("/") or s.id.lower().endswith("/" + text))
+        ]
+
+    def close_matches(self, text: str, n: int = 5, kind: str | None = None) -> list[str]:
+        """Source ids whose id, or one part of it, is close to `text` (difflib)."""
+        import difflib
+
+        text = text.strip().lower()
+        names: dict[str, list[str]] = {}
+        for s in self.sources:
+            if kind is not None and s.kind != kind:
+                continue
+            for name in {s.id.lower(), *s.id.lower().split("/"), (s.framework or "").lower()} - {""}:
+                names.setdefault(name, []).append(s.id)
+        out: list[str] = []
+        containing = sorted(name for name in names if text and text in name)
+        for name in containing + difflib.get_close_matches(text, list(names), n=n, cutoff=0.6):
+            out.extend(i for i in names[name] if i not in out)
+        enabled = {s.id for s in self.sources if s.enabled}
+        out.sort(key=lambda i: (i not in enabled, i))
+        return out[:n]
 
     def attack_releases(self, domain: str | None = None) -> list[Source]:
         found = [s for s in self.sources if s.kind == "attack" and (domain is None or s.domain == domain)]

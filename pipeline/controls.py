@@ -88,7 +88,9 @@ def catalog(ws, framework: str, version: str) -> ControlCatalog | None:
             try:
                 memo[key] = read_catalog(source, ws.resolve(source).path, file=source.mirror_path)
             except PipelineError as exc:
-                ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; controls keep no catalogue text", record=f"source {source.id!r}"))
+                if source.enabled:
+                    ws.unread[source.id] = exc.one_line()
+                ws.issues.append(Issue(code="source-skipped", problem=f"cannot be read, controls keep no catalogue text: {exc.one_line()}", record=f"source {source.id!r}"))
     return memo[key]
 
 
@@ -146,6 +148,32 @@ def _with_unknown_controls(rt: ReconciledTable, cat: ControlCatalog) -> Reconcil
     return replace(rt, issues=rt.issues + tuple(extra)) if extra else rt
 
 
+# Problems that mean a file of a source could not be parsed at all (not one bad row).
+_FILE_FAILURES = ("unreadable", "bad-json", "bad-yaml", "too-deep", "bad-encoding")
+
+
+def unreadable(issues, rows: int | None = None) -> Issue | None:
+    """The problem that kept a file of a source from being read, if one did: a file that is
+    not valid JSON/YAML/UTF-8, too deep, not in its format at all (a format problem with no
+    record is the file's), or empty when nothing else was read."""
+    for issue in issues:
+        if issue.code in _FILE_FAILURES or (issue.code == "bad-format" and issue.record is None):
+            return issue
+    if rows == 0:
+        for issue in issues:
+            if issue.code == "empty-file":
+                return issue
+    return None
+
+
+def _mark_unread(ws, source: Source, problem: Issue, what: str) -> None:
+    """An enabled source that could not be read: named first among the warnings, and a
+    build stops on it (pipeline.build)."""
+    line = problem.one_line()
+    ws.unread.setdefault(source.id, line)
+    ws.issues.append(Issue(code="source-unreadable", problem=f"cannot be read, {what}: {line}", record=f"source {source.id!r}"))
+
+
 def mapping_sources(ws, *, enabled_only: bool) -> list[Source]:
     return [s for s in ws.config.sources if s.kind == MAPPING_KIND and (s.enabled or not enabled_only)]
 
@@ -164,8 +192,12 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
             try:
                 rt = reconcile_source(ws, source)
             except PipelineError as exc:
-                ws.issues.append(Issue(code="source-skipped", problem=f"{exc.one_line()}; source skipped", record=f"source {source.id!r}"))
+                ws.unread[source.id] = exc.one_line()
+                ws.issues.append(Issue(code="source-skipped", problem=f"cannot be read, its mappings are left out: {exc.one_line()}", record=f"source {source.id!r}"))
                 continue
+            failed = unreadable(rt.table.issues, rt.table.rows)
+            if failed is not None:
+                _mark_unread(ws, source, failed, "its mappings are missing")
             ws.issues.extend(rt.all_issues)
             tables.append(rt)
     catalogs = []
@@ -176,6 +208,9 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
             continue
         cat = catalog(ws, *key)
         if cat is not None and cat.source_id == source.id:
+            failed = unreadable(cat.issues, len(cat.controls))
+            if failed is not None:
+                _mark_unread(ws, source, failed, "its controls have no catalogue text")
             ws.issues.extend(cat.issues)
             catalogs.append(cat)
     return ControlSet(target_version=ws.attack_version, tables=tuple(tables), catalogs=tuple(catalogs))

@@ -33,8 +33,13 @@ class Workspace:
     attack_only: bool = False
     # --strict: warnings about bad input are errors (commands that skip work consult it).
     strict: bool = False
+    # Enabled sources that could not be read at all (source id -> the problem, one line);
+    # their issues are in `issues` too. A build refuses to publish without them.
+    unread: dict[str, str] = field(default_factory=dict)
     _controls: object | None = None
     _detections: object | None = None
+    # A build folder whose reports/issues.json holds these issues (named by the CLI's summary line).
+    issues_kept_in: str = ""
     # One-line notices that are not problems of the input (a newer release listed but not
     # at hand): the CLI prints them as `note:` lines, `--strict` does not count them.
     notices: list[str] = field(default_factory=list)
@@ -136,6 +141,18 @@ class Workspace:
             add_controls(self._graph, self.controls(progress))
             add_detections(self._graph, self.detections(progress).detections)
         return self._graph
+
+    def graph_steps(self) -> int:
+        """How many progress steps `graph()` reports when it loads everything: each
+        release read, the graph, each enabled mapping table, each detection corpus."""
+        if self._graph is not None:
+            return 0
+        if self.attack_only:
+            return len(self.domains) + 1
+        from pipeline.controls import mapping_sources
+        from pipeline.ingest.detections.load import select_sources
+
+        return len(self.domains) + 1 + len(mapping_sources(self, enabled_only=True)) + len(select_sources(self.config, None)[0])
 
     def _attack_graph(self, progress: Progress | None):
         """ATT&CK alone, through the graph cache; the load's warnings are cached with it."""

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"
+from testpaths import HYPOTHESIS_PROFILE_ENV
+
 hypothesis_settings.register_profile("fixed", derandomize=True, database=None, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("fuzz", derandomize=False, deadline=timedelta(seconds=5), print_blob=True)
 hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "fixed"))
@@ -39,6 +40,8 @@ def mirror() -> Path:
 def _cache_outside_the_repository(tmp_path_factory) -> None:
     """Downloads and parsed-file caches of the tests never land in data/cache."""
     os.environ.setdefault("ATTACK_PIPELINE_CACHE", str(tmp_path_factory.mktemp("cache")))
+    # Nor does the user's own config (`attack-pipeline init`) reach them.
+    os.environ.setdefault("ATTACK_PIPELINE_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +75,37 @@ def graph_18(release_cache):
     return build_graph([release_cache(d, "18.1") for d in ("enterprise", "mobile", "ics")])
 
 
+# Fixtures that load the whole default graph (three domains, every enabled table and corpus:
+# 10-15 s on an idle 2-core machine, each), make a real build or a site. A test that uses
+# one is `slow`: `make check` (pytest -m 'not slow and not reference') leaves it out.
+SLOW_FIXTURES = frozenset({
+    "full_graph", "full_layers",                 # tests/test_layer_sets.py: the 1,440 layers of the default build
+    "default_ws", "default_stix", "attack_stix",  # tests/stix/: every bundle of the default build
+    "workspace", "azure2021_workspace",          # tests/controls/: the default graph, and one with the 2021 Azure table
+    "real_workspace", "real_docs", "seed_site",  # tests/pages/: the whole docs tree of the default build
+    "enterprise_site",                           # tests/site/: a real build and its site, in Chromium
+    "books",                                     # tests/robust/test_source_accounting.py: every enabled table row by row
+    "small",                                     # tests/robust/test_kill_build.py: real builds killed at 50 points
+})
+# Slow for another reason than a fixture, with the reason.
+SLOW_TESTS = {
+    "test_real_default_build_is_reproducible": "two full builds of the default inputs, compared byte for byte",
+    "test_one_edited_source_rerenders_only_what_reads_it": "full builds before and after edits, and fresh full builds to compare",
+    "test_racing_builds_after_a_kill_take_the_lock_one_at_a_time": "six builds racing for a lock",
+    "test_a_fresh_clone_stays_clean_after_a_build_and_a_site": "a clone, a full build and the whole site",
+    "test_stats_on_every_enterprise_release": "the whole default graph of each of the eight Enterprise releases",
+    "test_show_t1046_json_on_real_data": "the whole default graph, read from the sources",
+    "test_show_lists_detections_with_source_and_language": "the whole default graph, read from the sources",
+    "test_build_strict": "a build of the default inputs",
+    "test_build_writes_a_report_per_mapping_source": "a build of the default inputs",
+    "test_show_lists_controls_by_framework": "the whole default graph, read from the sources",
+}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "mirror" in getattr(item, "fixturenames", ()):
+        names = set(getattr(item, "fixturenames", ()))
+        if "mirror" in names:
             item.add_marker(pytest.mark.realdata)
+        if names & SLOW_FIXTURES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

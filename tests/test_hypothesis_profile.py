@@ -8,7 +8,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from conftest import HYPOTHESIS_PROFILE_ENV
+from testpaths import HYPOTHESIS_PROFILE_ENV
 
 
 @pytest.fixture

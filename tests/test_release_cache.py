@@ -78,7 +78,7 @@ def test_attack_only_graph_cache_keeps_output_and_warnings(tmp_path):
     f.write(bundle_path, doc, gz=True)
     sources = f.sources_file(tmp_path / "sources.toml", [("enterprise", "99.0")])
     env = {"ATTACK_PIPELINE_CACHE": str(tmp_path / "cache")}
-    args = ["stats", "--attack-only", "--json", "--mirror", str(mirror), "--sources", str(sources)]
+    args = ["stats", "--attack-only", "--json", "--verbose", "--mirror", str(mirror), "--sources", str(sources)]
     first = CliRunner().invoke(cli, args, env=env)
     second = CliRunner().invoke(cli, args, env=env)
     assert first.exit_code == second.exit_code == 0

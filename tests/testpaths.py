@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The hypothesis profile tests/conftest.py loads ("fixed" unless this names another). Here
+# rather than in conftest.py: `from conftest import` meets tests/stix/conftest.py first in
+# a whole run.
+HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"
 
 
 def mirror_dir() -> Path | None:

@@ -2,7 +2,11 @@
 render into a fresh folder, write the manifest, flip the `outputs` link, prune.
 
 Nothing is written where readers look until every renderer has succeeded, so a failed
-or killed build leaves the previous outputs whole.
+or killed build leaves the previous outputs whole. Neither does a degraded build: an
+enabled source that cannot be read stops the build before anything is rendered, unless
+the caller asks to go on without it (`keep_going`), and then the manifest and the
+summary report name what is missing. A file in a build folder that the build did not
+write stops the build before any work too, since publishing prunes build folders.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pipeline.build import manifest, tree
+from pipeline.build import integrity, manifest, paths, tree
+from pipeline.build.killpoints import reached
 from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, hash_inputs, settings, source_digest
 from pipeline.build.lock import BuildLock
 from pipeline.build.units import Units
+from pipeline.errors import PipelineError
 
 MARKER = tree.MARKER
 
@@ -32,6 +38,10 @@ class BuildResult:
     warnings: int = 0
     # Files taken unchanged from the previous build (render units whose inputs did not change).
     reused: list[str] = field(default_factory=list)
+    # Files of the live build that no longer matched its manifest (so it was rebuilt).
+    damaged: list[str] = field(default_factory=list)
+    # Enabled sources that could not be read: {"source", "problem"} (only with keep_going).
+    missing: list[dict] = field(default_factory=list)
 
     @property
     def rendered(self) -> list[str]:
@@ -48,12 +58,72 @@ class BuildResult:
         return dict(sorted(out.items()))
 
 
+def planned_steps(ws) -> int:
+    """The progress steps of a build that renders: hashing, the graph's steps, one per
+    renderer, the answers, the manifest (a build with nothing to do stops after one)."""
+    from pipeline.render import RENDERERS
+
+    return 1 + ws.graph_steps() + len(RENDERERS) + 2
+
+
+def answers_meta(ws, fp: str, code: str) -> dict:
+    """What must agree before a command answers from a build instead of the sources."""
+    return {
+        "fingerprint": fp,
+        "code": code,
+        "attack_version": ws.attack_version,
+        "domains": list(ws.domains),
+        "sources_file": str(Path(ws.config.file).resolve()),
+        "mirror": str(ws.mirror.resolve()) if ws.mirror else "",
+        "warnings": len(ws.issues),
+    }
+
+
+def write_answers(ws, g, fp: str, code: str) -> None:
+    """The build's graph as answers for `show` and `stats` (pipeline.answers); only
+    speed is lost when the cache cannot take them."""
+    import sqlite3
+
+    from pipeline import answers
+    from pipeline.fetch.cache import cache_dir
+    from pipeline.graph import query
+
+    meta = answers_meta(ws, fp, code) | {"stats": query.stats(g)}
+    try:
+        answers.write(g, answers.file_for(cache_dir(None, ws.config.file), fp), meta)
+    except (OSError, sqlite3.Error):
+        pass
+
+
+def answers_of_build(ws, out: Path):
+    """The answers of the build in `out` when it was made from what this workspace would
+    read (release, domains, sources file, mirror, code), else None. The inputs' contents
+    are not re-hashed: that would cost as much as the corpora are large."""
+    from pipeline.build.fingerprint import code_fingerprint
+    from pipeline.fetch.cache import cache_dir
+    from pipeline import answers
+
+    live = tree.current(Path(os.path.abspath(out)))
+    doc = manifest.read(live)
+    if not doc or not isinstance(doc.get("fingerprint"), str):
+        return None
+    found = answers.Answers.open(answers.file_for(cache_dir(None, ws.config.file), doc["fingerprint"]))
+    if found is None:
+        return None
+    want = answers_meta(ws, doc["fingerprint"], code_fingerprint())
+    if any(found.meta.get(k) != want[k] for k in want if k != "warnings"):
+        found.close()
+        return None
+    return found
+
+
 def build(
     ws,
     out: Path,
     progress: Callable[[str], None] = lambda _m: None,
     *,
     force: bool = False,
+    keep_going: bool = False,
     options: dict | None = None,
 ) -> BuildResult:
     from pipeline.fetch.cache import cache_dir
@@ -61,6 +131,7 @@ def build(
 
     out = Path(os.path.abspath(out))
     tree.check_replaceable(out)
+    paths.check_output(out, _source_folders(ws))
     stages: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -70,7 +141,10 @@ def build(
         stages[name] = round(now - clock, 3)
         clock = now
 
+    reached("start")
     with BuildLock(out.parent / f".{out.name}.lock"):
+        reached("lock")
+        check_foreign(out)
         progress("hashing inputs")
         memo = HashMemo(cache_dir(None, ws.config.file) / "parsed" / "input-hashes.json")
         inputs = hash_inputs(ws, memo)
@@ -79,18 +153,32 @@ def build(
         options = dict(sorted((options or {}).items()))
         fp = fingerprint(ws, inputs, code, options)
         stage("inputs")
+        reached("inputs")
         live = tree.current(out)
         previous = manifest.read(live)
-        if not force and previous and previous.get("fingerprint") == fp and manifest.intact(live, previous):
-            tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
-            return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)))
+        damaged: list[str] = []
+        if not force and previous and previous.get("fingerprint") == fp:
+            damaged = [d.path for d in integrity.damaged(live, previous)]
+            if not damaged:
+                missing = list(previous.get("missing_sources") or [])
+                if missing and not keep_going:
+                    raise PipelineError(_missing_line(
+                        missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
+                    ))
+                tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
+                return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)), missing=missing)
 
         g = ws.graph(progress)
         stage("graph")
+        missing = [{"source": sid, "problem": problem} for sid, problem in sorted(ws.unread.items())]
+        if missing and not keep_going:
+            raise PipelineError(_missing_line(missing, "nothing was built and the previous outputs are kept (--keep-going builds without it)"))
+        reached("graph")
         from pipeline.convert.gather import gather
 
         gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
         stage("queries")
+        reached("queries")
         tmp = tree.new_build_dir(out)
         units = Units(
             out=tmp,
@@ -98,22 +186,96 @@ def build(
             inputs={i.source_id: i.as_dict() for i in inputs},
             previous=None if force else live,
             previous_doc=None if force else previous,
+            previous_signatures={} if force else integrity.read_signatures(live),
             digest=lambda sid: source_digest(ws, memo, sid),
             config=ws.config,
         )
-        ctx = RenderContext(graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units)
+        ctx = RenderContext(
+            graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units,
+            progress=getattr(progress, "within", None),
+        )
         try:
             for name, render in RENDERERS.items():
                 progress(f"rendering {name}")
+                reached(f"render:{name}")
                 units.check_written(render(ctx, tmp))
                 stage(name)
             memo.save()  # hashes of sources outside the inputs, taken by render units
+            progress("indexing the answers")
+            write_answers(ws, g, fp, code)
+            stage("answers")
             progress("writing the manifest")
-            doc = manifest.write(tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues), units=units)
+            reached("manifest")
+            signatures: dict[str, list[int]] = {}
+            doc = manifest.write(
+                tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues), units=units,
+                missing=missing, signatures=signatures,
+            )
             stage("manifest")
+            reached("manifest:written")
             folder = tree.publish(tmp, out, fp[:16])
+            integrity.record_signatures(folder, signatures)
             stage("publish")
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            at = f" ({exc.filename})" if exc.filename and not str(exc.filename).startswith(str(tmp)) else ""
+            raise PipelineError(
+                f"writing the new build into {tmp.parent} failed{at}: {exc.strerror or exc}; the previous outputs are kept",
+                file=str(out),
+            ) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return BuildResult(out, folder, False, doc["artifacts"], stages, len(ws.issues), sorted(units.reused))
+    return BuildResult(
+        out, folder, False, doc["artifacts"], stages, len(ws.issues), sorted(units.reused), damaged=damaged, missing=missing
+    )
+
+
+def _missing_line(missing: list[dict], consequence: str) -> str:
+    first = missing[0]
+    more = f" (and {len(missing) - 1} more: {', '.join(m['source'] for m in missing[1:])})" if len(missing) > 1 else ""
+    return f"enabled source {first['source']!r} cannot be read: {first['problem']}{more}; {consequence}"
+
+
+def _source_folders(ws) -> list[Path]:
+    """The folders of the sources a build reads that are at hand (the output must not be
+    inside one); a source not found yet is reported later, by the hashing of inputs."""
+    from pipeline.build.fingerprint import build_inputs
+
+    found = []
+    for source in build_inputs(ws):
+        if not getattr(source, "folder", False):
+            continue
+        try:
+            found.append(ws.resolve(source).path)
+        except PipelineError:
+            continue
+    return found
+
+
+def foreign_files(out: Path) -> list[Path]:
+    """Files in the build folders (live, previous, older) that no build wrote: a user's
+    note saved into `outputs/`. Shown under `out` when they are in the live build."""
+    live = tree.current(out)
+    live = live.resolve() if live is not None else None
+    found = []
+    plain = [out] if out.is_dir() and not out.is_symlink() else []  # an older layout's folder, kept aside when publishing
+    for folder in plain + tree.finished(out):
+        doc = manifest.read(folder)
+        if doc is None:
+            continue  # not a build of this layout (an older plain folder kept aside)
+        shown = out if folder.resolve() == live else folder
+        found += [shown / rel for rel in integrity.extras(folder, doc)]
+    return found
+
+
+def check_foreign(out: Path) -> None:
+    """Refuse to build while a build folder holds a file the project did not write:
+    publishing prunes older build folders whole, and the file would go with them."""
+    found = foreign_files(out)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise PipelineError(
+            f"{found[0]}{more} was not written by attack-pipeline; builds replace their folders whole, "
+            "so move it out of the output folder and build again (nothing was changed)",
+        )

@@ -6,30 +6,41 @@ timestamps: two builds of the same inputs have the same manifest.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import orjson
 
 from pipeline import __version__
+from pipeline.build import integrity
 
 NAME = "manifest.json"
 
 
-def artifacts(root: Path, owner: dict[str, str] | None = None, known: dict[str, tuple[str, int]] | None = None) -> list[dict]:
+def artifacts(
+    root: Path,
+    owner: dict[str, str] | None = None,
+    known: dict[str, tuple[str, int]] | None = None,
+    signatures: dict[str, list[int]] | None = None,
+) -> list[dict]:
     """Every file of the build with its hash; `owner` names the render unit of a file,
-    `known` gives the hash of files taken unchanged from the previous build."""
+    `known` gives the hash of files taken unchanged from the previous build (checked
+    against their bytes when they were taken). `signatures` receives the stat signature
+    of each file as it was when its hash was taken (integrity.SIGNATURES)."""
     owner = owner or {}
     known = known or {}
+    sigs = signatures if signatures is not None else {}
     out = []
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.name not in (NAME,) and not path.name.startswith(".attack-pipeline"):
             rel = path.relative_to(root).as_posix()
             if rel in known:
                 sha, size = known[rel]
+                st = path.stat()
+                if st.st_size != size:
+                    raise RuntimeError(f"{rel} was taken from the previous build and changed size while building")
+                sigs[rel] = integrity.signature(st)
             else:
-                data = path.read_bytes()
-                sha, size = hashlib.sha256(data).hexdigest(), len(data)
+                sha, size, sigs[rel] = integrity.hash_file(path)
             entry = {"path": rel, "sha256": sha, "size": size}
             if rel in owner:
                 entry["unit"] = owner[rel]
@@ -37,7 +48,12 @@ def artifacts(root: Path, owner: dict[str, str] | None = None, known: dict[str, 
     return out
 
 
-def write(root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int, units=None) -> dict:
+def write(
+    root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int, units=None, missing=(), signatures=None
+) -> dict:
+    """`missing`: enabled sources the build could not read (built with --keep-going);
+    `signatures` receives the stat signature of each file hashed (integrity.py)."""
+    sigs: dict[str, list[int]] = signatures if signatures is not None else {}
     doc = {
         "pipeline_version": __version__,
         "code_sha256": code,
@@ -46,9 +62,11 @@ def write(root: Path, *, ws, inputs, fingerprint: str, code: str, warnings: int,
         "domains": list(ws.domains),
         "warnings": warnings,
         "inputs": [i.as_dict() for i in inputs],
-        "artifacts": artifacts(root, units.owner if units else None, units.known if units else None),
+        "artifacts": artifacts(root, units.owner if units else None, units.known if units else None, sigs),
         "units": dict(sorted(units.done.items())) if units else {},
     }
+    if missing:
+        doc["missing_sources"] = list(missing)
     (root / NAME).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     return doc
 
@@ -64,8 +82,6 @@ def read(root: Path | None) -> dict | None:
 
 
 def intact(root: Path, doc: dict) -> bool:
-    """Every artifact the manifest lists is there with its size (a cheap check, no hashing)."""
-    try:
-        return all((root / a["path"]).stat().st_size == a["size"] for a in doc.get("artifacts", []))
-    except (OSError, KeyError, TypeError):
-        return False
+    """Every artifact the manifest lists is there with its bytes (by hash, or by the
+    signature of a file whose stat has not changed since its hash was taken)."""
+    return not integrity.damaged(root, doc)

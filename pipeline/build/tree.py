@@ -5,6 +5,11 @@ renames it to its id, and only then replaces the symlink (rename of a link is at
 so a reader or a killed build only ever sees a whole build. The previous build is kept
 (a rollback is one `ln -sfn`), older ones are pruned — except a folder that a reader has
 pinned (`pin.py`), which a later prune removes.
+
+Which build is "the one before" is recorded, not guessed: each publish appends the new
+build id to `HISTORY` in the builds folder, and prune keeps the live build and the newest
+recorded id before it. Modification times say nothing here (a `touch`, a copy or a
+restored backup changes them).
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ import os
 import tempfile
 from pathlib import Path
 
+from pipeline.atomic import write_atomic
 from pipeline.build import pin
+from pipeline.build.integrity import MARKER
+from pipeline.build.killpoints import reached
 from pipeline.errors import PipelineError
 
-MARKER = ".attack-pipeline-output"
 KEEP = 2
+HISTORY = ".history"  # build ids in the order they were published, one a line, newest last
 
 
 def builds_dir(out: Path) -> Path:
@@ -71,31 +79,69 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
         n += 1
         final = base / f"{build_id}-{n}"
     os.replace(tmp, final)
+    reached("publish:renamed")
+    before = live.name if live is not None and live.parent == base.resolve() else None
     if out.exists() and not out.is_symlink():
         # A plain folder from an older layout: keep it as one of the previous builds.
-        os.replace(out, Path(tempfile.mkdtemp(prefix="previous-", dir=base)) / "build")
+        kept = Path(tempfile.mkdtemp(prefix="previous-", dir=base))
+        os.replace(out, kept / "build")
+        before = kept.name
     link = out.parent / f".{out.name}.link-{os.getpid()}"
     link.unlink(missing_ok=True)
     os.symlink(os.path.relpath(final, out.parent), link)
+    reached("publish:linked")
     os.replace(link, out)
+    reached("publish:flipped")
+    _record(base, final.name, before)
     prune(out)
     return final
 
 
+def history(base: Path) -> list[str]:
+    """Build ids in the order they were published (oldest first)."""
+    try:
+        text = (base / HISTORY).read_text()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [line for line in text.splitlines() if line and "/" not in line and line not in (".", "..")]
+
+
+def _record(base: Path, build_id: str, before: str | None) -> None:
+    ids = history(base)
+    if before is not None and before not in ids:
+        ids.append(before)  # a builds folder from before the history was kept
+    ids = [i for i in ids if i != build_id] + [build_id]
+    write_atomic(base / HISTORY, "".join(f"{i}\n" for i in ids).encode())
+
+
+def finished(out: Path) -> list[Path]:
+    """The build folders in the builds folder (not the temporary folders of running or
+    killed builds)."""
+    base = builds_dir(out)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith((".new-", pin.GONE)))
+
+
 def prune(out: Path) -> None:
-    """Keep the live build and the one before it; remove older and abandoned folders."""
+    """Keep the live build and the one published before it (by the recorded history);
+    remove older and abandoned folders, except those a reader pins (`pin.py`)."""
     base = builds_dir(out)
     live = current(out)
     entries = [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
-    finished = sorted((p for p in entries if not p.name.startswith((".new-", pin.GONE))), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    keep = {live.resolve()} if live else set()
-    for p in finished:
-        if len(keep) >= KEEP:
-            break
-        keep.add(p.resolve())
+    kept = {live.resolve()} if live is not None else set()
+    ids = history(base)
+    rollbacks = [base / i for i in reversed(ids) if (base / i).is_dir() and (live is None or (base / i).resolve() != live.resolve())]
+    kept.update(p.resolve() for p in rollbacks[: KEEP - 1])
     for p in entries:
-        if p.resolve() not in keep:
-            pin.remove(p)
+        if p.resolve() not in kept:
+            pin.remove(p)  # a folder a reader pins stays, for a later prune
+    remaining = [i for i in ids if (base / i).is_dir()]
+    if remaining != ids:
+        try:
+            write_atomic(base / HISTORY, "".join(f"{i}\n" for i in remaining).encode())
+        except OSError:
+            pass  # the next publish rewrites it
     # A link made by a build killed before it replaced `out` (the lock is held: none is in use).
     for stray in out.parent.glob(f".{glob.escape(out.name)}.link-*"):
         if stray.is_symlink():

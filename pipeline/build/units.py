@@ -9,6 +9,10 @@ are hard-linked into the new build folder instead of being rendered again; parts
 output that read every source (coverage, technique pages, the indexes) are not units
 and are rendered on every build that is not a no-op.
 
+Before a unit is taken, its files are checked against the previous manifest's hashes
+(by stat signature where the file has not been touched, else by hashing it), so the new
+manifest never vouches for bytes that were changed after the previous build wrote them.
+
 Hard links cost one system call per file and no space, and keep the previous build
 folder whole: nothing ever writes into a file after it is created (each writer
 creates its file anew), so the two names of one file never diverge. A path that a
@@ -29,6 +33,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import orjson
+
+from pipeline.build import integrity
 
 # Inputs every unit reads: the releases (ids, names, tactics) and the schema tables are checked with.
 _SHARED_KINDS = ("attack", "schema")
@@ -51,6 +57,8 @@ class Units:
     inputs: dict[str, dict] = field(default_factory=dict)  # source id -> manifest input entry
     previous: Path | None = None
     previous_doc: dict | None = None
+    # Stat signatures of the previous build's files when their hashes were taken (integrity.py).
+    previous_signatures: dict[str, list[int]] = field(default_factory=dict)
     digest: Callable[[str], str | None] = lambda _id: None
     config: object = None
     # What this build did: unit name -> {"key", "memo"}; file path -> unit name.
@@ -122,10 +130,9 @@ class Units:
         if not isinstance(before, dict) or before.get("key") != key or "memo" not in before:
             return None
         files = [a for a in self.previous_doc.get("artifacts", []) if a.get("unit") == name]
-        try:
-            if any((self.previous / a["path"]).stat().st_size != a["size"] for a in files):
-                return None
-        except OSError:
+        # The new manifest will vouch for these bytes: a file changed since the previous
+        # build wrote it (even to the same size) makes the unit render again.
+        if any(integrity.compare(self.previous, a, self.previous_signatures) is not None for a in files):
             return None
         for a in files:
             _link(self.previous / a["path"], self.out / a["path"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, errors_as_exit, progress, source_options
+from pipeline.settings import DEFAULT_NAVIGATOR
+from pipeline.cli.common import CliError, errors_as_exit, info, progress, source_options, summary_line, verbosity
 
 
 @click.command("build")
@@ -24,24 +26,62 @@ from pipeline.cli.common import CliError, errors_as_exit, progress, source_optio
     help="Embed the ATT&CK objects each STIX bundle references (upgraded to STIX 2.1), so every bundle stands alone.",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when no input, setting or code has changed.")
-def command(ws, out: Path, include_attack: bool, force: bool) -> None:
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Publish even when an enabled source cannot be read (its content is left out; the summary names it).",
+)
+def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool) -> None:
     """Ingest every enabled source for the target release, build the graph and
     render the artifacts. The new build is written beside the old one and swapped
     in at the end; with unchanged inputs the build does nothing but hash them."""
-    from pipeline.build import build
-    from pipeline.render import RENDERERS
+    from pipeline.build import build, planned_steps
 
-    with errors_as_exit(), progress(len(ws.domains) + 4 + len(RENDERERS)) as step:
-        result = build(ws, out, step, force=force, options={"stix_include_attack": include_attack})
+    options: dict = {"stix_include_attack": include_attack}
+    chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
+    if chosen is not None and chosen.get("navigator_url") not in (None, DEFAULT_NAVIGATOR):
+        options["navigator_url"] = chosen["navigator_url"]  # only then: default builds keep their fingerprint
+    with errors_as_exit(), progress(planned_steps(ws)) as step:
+        result = build(ws, out, step, force=force, keep_going=keep_going, options=options)
     total = len(result.artifacts)
+    if result.damaged:
+        click.echo(
+            f"warning: {len(result.damaged)} file(s) of the previous build no longer matched its manifest "
+            f"(e.g. {result.damaged[0]}); rebuilt",
+            err=True,
+        )
     if result.up_to_date:
-        click.echo(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        info(f"outputs are up to date: {total} files in {out} ({result.folder.name}); nothing to do")
+        _missing(result.missing)
+        summary_line(result.warnings, str(out))  # the build's; this run read no input
         if ws.strict and result.warnings:
             raise CliError(f"{result.warnings} warning(s) in the build (reports/issues.json) and --strict is set")
+        _next(out)
         return
-    click.echo(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {total} files in {out} ({result.folder.name})")
-    click.echo("  artifacts: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
+    info(f"built ATT&CK {ws.attack_version} ({', '.join(ws.domains)}): {total} files in {out} ({result.folder.name})")
+    info("  artifacts: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
     if result.reused:
-        click.echo(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
-    click.echo("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
-    click.echo(f"  warnings:  {result.warnings} (reports/issues.json)")
+        info(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
+    if verbosity() > 0:
+        info("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
+    else:
+        info(f"  seconds:   {sum(result.stages.values()):.1f}")
+    _missing(result.missing)
+    ws.issues_kept_in = str(out)
+    _next(out)
+
+
+def _missing(missing: list[dict]) -> None:
+    for m in missing:
+        info(f"  missing:   source {m['source']!r} could not be read; its content is not in this build: {m['problem']}")
+
+
+def _next(out: Path) -> None:
+    """Where the outputs are and what to run next (a first build is a first hour)."""
+    info(f"outputs:     {os.path.abspath(out)}  (what is where: {out}/README.md)")
+    site = "" if out == Path("outputs") else f" --out {out}"
+    info(f"next:        attack-pipeline site{site} && attack-pipeline serve    browse the docs site")
+    info(f"             attack-pipeline show T1046{site}                    one technique, instantly")
+    chosen = click.get_current_context().find_root().meta.get("attack_pipeline.settings")
+    navigator = chosen["navigator_url"] if chosen is not None else DEFAULT_NAVIGATOR
+    info(f"             {out}/layers/: Navigator layers (Open Existing Layer → Upload from local at {navigator})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import replace
 from functools import wraps
 from typing import Callable, Iterator
 
@@ -16,8 +17,10 @@ import click
 
 from pipeline.errors import Issue, PipelineError
 
-MAX_WARNINGS_SHOWN = 20
-GROUP_ABOVE = 3
+VERBOSITY = "attack_pipeline.verbosity"
+# Warnings about what the user asked for (a domain or a source left out), always shown;
+# the rest are about the published data, summarised in one line.
+SETUP_CODES = frozenset({"domain-skipped", "source-unreadable", "source-skipped", "detection-source-missing"})
 
 
 class CliError(click.ClickException):
@@ -36,11 +39,24 @@ sources_file_option = click.option(
     envvar="ATTACK_PIPELINE_SOURCES",
     help="Sources file (default: ./data/sources.toml, else the one shipped beside the package).",
 )
+def _mirror_setting(_ctx, _param, value):
+    """No --mirror: the settings' mirror (environment, project file, user config), so every
+    command that takes --mirror honours `attack-pipeline init`."""
+    if value not in (None, ""):
+        return value
+    from pipeline import settings
+
+    try:
+        return settings.resolve({}).get("mirror")
+    except PipelineError as exc:
+        raise CliError(exc.one_line()) from None
+
+
 mirror_option = click.option(
     "--mirror",
     type=click.Path(file_okay=False),
-    envvar="ATTACK_PIPELINE_MIRROR",
-    help="Offline mirror directory holding the sources (env ATTACK_PIPELINE_MIRROR).",
+    callback=_mirror_setting,
+    help="Offline mirror directory holding the sources (else ATTACK_PIPELINE_MIRROR, the project file, the user config).",
 )
 strict_option = click.option("--strict", is_flag=True, help="Treat warnings about bad input as errors (exit code 1).")
 
@@ -71,11 +87,17 @@ def source_options(func: Callable) -> Callable:
 
         with errors_as_exit():
             config = load_config(sources_file)
-            ws = Workspace.open(config, resolve_mirror_dir(mirror), attack_version, tuple(domains))
+            stack = contextlib.ExitStack()
+            chosen = stack.enter_context(settings_applied({"mirror": mirror}, config))
+            site_url = chosen.get("site_url")
+            if site_url is not None and site_url != config.site_url:
+                config = replace(config, site_url=site_url)
+            ws = Workspace.open(config, resolve_mirror_dir(chosen.get("mirror")), attack_version, tuple(domains))
             ws.strict = strict
-            report_notices(ws.notices)
-            result = func(*args, ws=ws, **kwargs)
-            report_issues(ws.issues, strict)
+            with stack:
+                result = func(*args, ws=ws, **kwargs)
+                report_notices(ws.notices)  # after the work: an error stays the one line it is
+                report_issues(ws.issues, strict, where=ws.issues_kept_in)
             return result
 
     return wrapper
@@ -87,6 +109,9 @@ def errors_as_exit() -> Iterator[None]:
         yield
     except PipelineError as exc:
         raise CliError(exc.one_line()) from None
+    except OSError as exc:  # a full disk, a folder that went away: the file and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CliError(f"{where}{exc.strerror or exc}") from None
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
@@ -95,62 +120,135 @@ def errors_as_exit() -> Iterator[None]:
 def report_notices(notices: list[str]) -> None:
     """`note:` lines on stderr: facts the user should know that are not bad input (a newer
     release listed but not fetched yet), so `--strict` does not count them."""
+    if verbosity() < 0:  # --quiet: only the answer and errors
+        return
     for line in notices:
         click.echo(f"note: {line}", err=True)
 
 
-def report_issues(issues: list[Issue], strict: bool) -> None:
-    """One line per problem, except that a file with many problems of one kind gets one
-    summary line (a published table with fifty duplicate rows is one finding, not fifty)."""
-    groups: dict[tuple, list[Issue]] = {}
-    for issue in issues:
-        groups.setdefault((issue.file, issue.code), []).append(issue)
-    lines = []
-    for (file, code), group in groups.items():
-        if len(group) <= GROUP_ABOVE:
-            lines.extend(i.one_line() for i in group)
-        else:
-            first = group[0]
-            lines.append(f"{file}: {len(group)} × {code}, e.g. {first.record}: {first.problem}")
-    for line in lines[:MAX_WARNINGS_SHOWN]:
-        click.echo(f"warning: {line}", err=True)
-    if len(lines) > MAX_WARNINGS_SHOWN:
-        click.echo(
-            f"warning: … and {len(lines) - MAX_WARNINGS_SHOWN} more (all of them: reports/issues.json of a build)", err=True
-        )
+def report_issues(issues: list[Issue], strict: bool, *, where: str = "") -> None:
+    """Warnings about the inputs: one summary line by default (published tables have
+    faults nobody running `show` can fix), every one of them with --verbose, none with
+    --quiet. `where` names a build whose reports hold them (answers from a build)."""
+    setup = [i for i in issues if i.code in SETUP_CODES]
+    data = [i for i in issues if i.code not in SETUP_CODES]
+    if verbosity() >= 0:
+        for issue in setup:
+            click.echo(f"warning: {issue.one_line()}", err=True)
+    summary_line(len(data), where)
+    if verbosity() > 0:
+        for issue in data:
+            click.echo(f"warning: {issue.one_line()}", err=True)
     if strict and issues:
         raise CliError(f"{len(issues)} warning(s) and --strict is set")
 
 
-@contextlib.contextmanager
-def progress(total: int | None = None) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr when it is a terminal; silent otherwise (logs, CI, pipes).
-
-    rich is imported only here so that commands stay fast to start.
-    """
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        yield lambda _msg: None
+def summary_line(count: int, where: str = "") -> None:
+    if not count or verbosity() != 0:
         return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
-    with Progress(*columns, transient=True, console=_stderr_console()) as bar:
-        task = bar.add_task("starting", total=total)
-        first = [True]
-
-        def step(msg: str) -> None:
-            if not first[0]:
-                bar.advance(task)
-            first[0] = False
-            bar.update(task, description=msg)
-
-        yield step
+    noun = "warning" if count == 1 else "warnings"
+    kept = f"{where}/reports/issues.json" if where else "reports/issues.json of a build"
+    click.echo(f"{count} {noun} about the inputs (--verbose lists them; all of them: {kept})", err=True)
 
 
-def _stderr_console():
-    from rich.console import Console
+def verbosity() -> int:
+    """-1 with --quiet, 1 with --verbose, else 0 (outside a command: 0)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().meta.get(VERBOSITY, 0) if ctx is not None else 0
 
-    return Console(stderr=True)
+
+def info(message: str, *, err: bool = False) -> None:
+    """A line that --quiet leaves out (what was done, where it went, what to do next)."""
+    if verbosity() >= 0:
+        click.echo(message, err=err)
+
+
+def detail(message: str) -> None:
+    """A line only --verbose shows (on stderr)."""
+    if verbosity() > 0:
+        click.echo(message, err=True)
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    meta = ctx.find_root().meta
+    wanted = -1 if param.name == "quiet" else 1
+    if meta.get(VERBOSITY, wanted) != wanted:
+        raise click.UsageError("--quiet and --verbose exclude each other", ctx=ctx)
+    meta[VERBOSITY] = wanted
+
+
+def verbosity_params() -> list[click.Option]:
+    """-q/--quiet and -v/--verbose, for the group and every command."""
+    return [
+        click.Option(
+            ["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True, callback=_set_verbosity,
+            help="Print only the answer and errors: no progress, no warnings, no notes.",
+        ),
+        click.Option(
+            ["-v", "--verbose"], is_flag=True, expose_value=False, is_eager=True, callback=_set_verbosity,
+            help="List every warning about the inputs, and where each answer came from.",
+        ),
+    ]
+
+
+def add_verbosity(command: click.Command) -> None:
+    """-q/--quiet and -v/--verbose on a command, and a short help that is its first
+    whole sentence (click's default cuts it at a width, mid-sentence)."""
+    names = {opt for p in command.params for opt in getattr(p, "opts", ())}
+    if "--quiet" not in names:
+        command.params.extend(verbosity_params())
+    if command.short_help is None and command.help:
+        command.short_help = first_sentence(command.help)
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first full stop outside brackets that ends a sentence (not `e.g.`)."""
+    paragraph = " ".join(text.strip().split("\n\n")[0].split())
+    depth = 0
+    for i, ch in enumerate(paragraph):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        end = i + 1 == len(paragraph) or paragraph[i + 1] == " "
+        if ch == "." and depth <= 0 and end and not paragraph[: i + 1].endswith(("e.g.", "i.e.")):
+            return paragraph[: i + 1]
+    return paragraph
+
+
+@contextlib.contextmanager
+def settings_applied(flags: dict, config=None) -> Iterator:
+    """The resolved settings (flag > environment > project file > user config) for one
+    command. The cache is handed to the stages as ATTACK_PIPELINE_CACHE, which they
+    read, and put back as it was afterwards."""
+    from pipeline import settings
+
+    chosen = settings.resolve(flags, sources_site_url=(config.site_url, config.file) if config is not None else None)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().meta["attack_pipeline.settings"] = chosen
+    cache = chosen.get("cache")
+    key = settings.BY_NAME["cache"].env
+    before = os.environ.get(key)
+    if cache is not None and before != cache:
+        os.environ[key] = cache
+    try:
+        yield chosen
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+@contextlib.contextmanager
+def progress(total: int | None = None, *, console=None) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr when it is a terminal (never with --quiet, in CI or a
+    pipe); see pipeline.cli.progress."""
+    from pipeline.cli.progress import progress_bar
+
+    with progress_bar(total, console=console, enabled=verbosity() >= 0) as steps:
+        yield steps
 
 
 def emit_json(data) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import emit_json, errors_as_exit, mirror_option, progress, report_issues, sources_file_option, strict_option
+from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_issues, sources_file_option, strict_option
 
 _RELEASE = re.compile(r"^\d+\.\d+$")
 
@@ -49,15 +49,23 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
             raise click.BadParameter(f"{value!r} is not an ATT&CK release (e.g. 16.1)", param_hint=name)
     if version_key(old) >= version_key(new):
         raise click.BadParameter(f"OLD ({old}) must be an older release than NEW ({new})", param_hint="OLD")
+    from pipeline.atomic import check_writable
+
     with errors_as_exit():
         config = load_config(sources_file)
         run.check_pair(config, domain, old, new)
-        mirror_dir = resolve_mirror_dir(mirror)
+        check_writable(out, folder=True)  # before seconds of loading
+        stack = contextlib.ExitStack()
+        mirror_dir = resolve_mirror_dir(stack.enter_context(settings_applied({"mirror": mirror}, config)).get("mirror"))
         old_ws = Workspace.open(config, mirror_dir, old, (domain,))
         new_ws = Workspace.open(config, mirror_dir, new, (domain,))
         with progress(5) as step:
-            result = run.compare(old_ws, new_ws, domain, step)
-        written = run.write(result, out)
+            with stack:
+                result = run.compare(old_ws, new_ws, domain, step)
+        try:
+            written = run.write(result, out)
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write the diff: {exc.strerror or exc}") from None
         report_issues(old_ws.issues + new_ws.issues, strict)
     if as_json:
         emit_json(result.document)
@@ -78,6 +86,12 @@ def _summary(doc: dict, written: list[Path]) -> str:
         f"  techniques renamed: {len(t['renamed'])}, moved between tactics: {len(t['moved_between_tactics'])}, "
         f"sub-technique conversions: {len(t['subtechnique_conversions'])}"
     )
+    tactics = doc.get("tactics", {})
+    if any(tactics.values()):
+        renamed = ", ".join(f"{e['id']} {e['old_shortname']} → {e['shortname']}" for e in tactics["renamed"])
+        added = ", ".join(f"{e['id']} {e['shortname']}" for e in tactics["added"])
+        retired = ", ".join(f"{e['id']} {e['old_shortname']}" for e in tactics["retired"])
+        lines.append(f"  tactics renamed: {renamed or 0}; added: {added or 0}; retired: {retired or 0}")
     todo = doc["coverage"]["new_techniques_without_control_or_detection"]
     lines.append(f"  new techniques with no control and no detection: {len(todo)}")
     lines += [f"wrote {p}" for p in written]

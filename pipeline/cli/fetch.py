@@ -24,8 +24,7 @@ def _base_url(_ctx, _param, value: str | None) -> str | None:
     "--cache",
     "cache_option",
     type=click.Path(file_okay=False),
-    envvar="ATTACK_PIPELINE_CACHE",
-    help="Download cache (default: cache/ beside the sources file; env ATTACK_PIPELINE_CACHE).",
+    help="Download cache (else ATTACK_PIPELINE_CACHE, the project file, the user config; default: cache/ beside the sources file).",
 )
 @click.option("--all", "include_disabled", is_flag=True, help="Also the sources with enabled = false.")
 @click.option(
@@ -89,10 +88,13 @@ def command(
     with errors_as_exit():
         config = load_config(sources_file)
         chosen = _select(config, source_ids, include_disabled, attack_versions)
+        with settings_applied({"mirror": mirror, "cache": cache_option}, config) as chosen_settings:
+            mirror_dir = resolve_mirror_dir(chosen_settings.get("mirror"))
+            cache = cache_dir(chosen_settings.get("cache"), config.file)
         resolver = Resolver.for_config(
             config,
-            resolve_mirror_dir(mirror),
-            cache=cache_dir(cache_option, config.file),
+            mirror_dir,
+            cache=cache,
             allow_network=not offline,
             base_url=base_url if base_url is not None else config.base_url,
             downloader=Downloader(timeout=timeout, retries=retries) if timeout is not None else Downloader(retries=retries),

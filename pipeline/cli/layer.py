@@ -41,11 +41,14 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
     The layer covers one domain: --domain once (default enterprise)."""
     import orjson
 
+    from pipeline.atomic import check_writable, write_atomic
     from pipeline.render.navigator.query import LayerQuery, query_layer
     from pipeline.render.navigator.validate import problems
 
     if not frameworks and not detection_sources:
         raise click.UsageError("nothing selected: give --framework (or 'all') and/or --detections (or 'all')")
+    with errors_as_exit():
+        check_writable(out, folder=False)  # before seconds of loading
     given = click.get_current_context().params.get("domains") or ()
     if len(given) > 1:
         raise click.UsageError("a layer covers one domain: give --domain once")
@@ -73,8 +76,10 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
         found = problems(data, g)
         if found:
             raise CliError(f"{out}: the layer would not import cleanly: {found[0]}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+        try:
+            write_atomic(out, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write the layer: {exc.strerror or exc}") from None
     scored = sum(1 for m in layer.marks if m.score is not None or m.color)
     if not scored:
         click.echo("warning: the query matched no technique; the layer is empty", err=True)

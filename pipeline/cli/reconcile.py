@@ -21,7 +21,7 @@ def command(ws, source_id: str, as_json: bool) -> None:
     from pipeline.controls import reconcile_source
     from pipeline.reconcile.mappings import report
 
-    source = ws.config.source(source_id)
+    source = ws.config.source(source_id, kind="mapping")
     with progress() as step:
         step(f"reconciling {source.id}")
         rt = reconcile_source(ws, source)

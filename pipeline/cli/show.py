@@ -1,58 +1,123 @@
-"""`show ID`: everything the graph knows about one technique."""
+"""`show ID_OR_NAME`: everything the graph knows about one technique, control, group,
+software, campaign, mitigation or detection — by id or by name, with "did you mean"."""
 
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, emit_json, progress, source_options
+from pipeline.cli.common import CliError, detail, emit_json, progress, source_options, summary_line
 from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
 
 
 @click.command("show")
-@click.argument("technique_id")
+@click.argument("technique_id", metavar="ID_OR_NAME")
 @source_options
 @click.option(
     "--attack-only",
     is_flag=True,
     help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the technique and its edges as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the view and its edges as JSON.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Answer from the build in this folder when it was made from the same sources, release and code.",
+)
+@click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")
 @click.option(
     "--query",
     "query_language",
     type=click.Choice(list(QUERY_LANGUAGES)),
     help="Print the technique's runnable queries in this language: the corpora's own, then every Sigma rule converted by pySigma.",
 )
-def command(ws, technique_id: str, attack_only: bool, as_json: bool, query_language: str | None) -> None:
-    """Show one technique (T1046, T1003.001): tactics, sub-techniques,
-    mitigations, ATT&CK detection strategies and who uses it. A revoked id shows
-    the technique it was revoked for."""
+def command(
+    ws, technique_id: str, attack_only: bool, as_json: bool, out: Path, from_sources: bool, query_language: str | None
+) -> None:
+    """Show one technique (T1046, T1003.001, or its name): tactics, sub-techniques,
+    mitigations, ATT&CK detection strategies, who uses it, mapped controls and
+    detections. A group, software, campaign, mitigation, control (AC-4) or detection
+    (sigma:<id>, or its title) shows the techniques it touches; a detection its queries.
+    A revoked id shows the technique it was revoked for; a near miss lists close matches.
+
+    Answers come from the last build (--out) when it matches, else from the sources."""
     if query_language and attack_only:
         raise click.BadParameter("needs the detection corpora; leave out --attack-only", param_hint="--query")
     ws.attack_only = attack_only
-    from pipeline.graph import query
-    from pipeline.graph.views import technique_view
+    if query_language:
+        click.echo(_query_pack(ws, technique_id, query_language), nl=False)
+        return
+    found = _answer(ws, technique_id, out, use_build=not (attack_only or from_sources))
+    if as_json:
+        emit_json(found)
+        return
+    if found.get("kind") not in (None, "technique") and "technique" not in found and "query_redirect" not in found:
+        from pipeline.answers import text_of
 
-    if query.normalise_technique_id(technique_id) is None:
-        raise click.BadParameter(f"{technique_id!r} is not a technique id (T1234 or T1234.001)", param_hint="TECHNIQUE_ID")
+        click.echo(text_of(found))
+        return
+    if "technique" not in found:
+        r = found["query_redirect"]
+        raise CliError(f"technique {r['revoked']} is revoked and leads nowhere: {r['reason']}")
+    click.echo(_text(found))
+
+
+def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
+    """The view of what `text` names, from the build's answers or from the graph."""
+    from pipeline.build import answers_of_build
+    from pipeline import answers
+
+    if not text.strip():
+        raise click.BadParameter("give an id or a name", param_hint="ID_OR_NAME")
+    wanted = answers.normalise_technique_id(text) or text.strip()
+    store = answers_of_build(ws, out) if use_build else None
+    if store is not None:
+        detail(f"answering from the build in {out}")
+        try:
+            summary_line(int(store.meta.get("warnings", 0)), str(out))
+            if ws.strict and store.meta.get("warnings"):
+                raise CliError(f"{store.meta['warnings']} warning(s) in the build ({out}/reports/issues.json) and --strict is set")
+            match = _one(ws, text, answers.order(store.by_id_or_name(wanted)), store.all_names)
+            view = store.view(match.key)
+            if match.kind == "revoked":
+                target = f"technique:{view['target']}" if view.get("target") else None
+                redirect = {k: view[k] for k in ("revoked", "status", "chain", "reason")}
+                found = store.view(target) if target else None
+                return (found or {}) | {"query_redirect": redirect}
+            return view
+        finally:
+            store.close()
+    if use_build:
+        detail(f"no build in {out} made from these sources: reading them (attack-pipeline build makes answers instant)")
     with progress(len(ws.domains) + 1) as step:
         g = ws.graph(step)
-    found = query.technique(g, technique_id)
-    if found is None:
-        raise CliError(f"technique {technique_id} is not in ATT&CK {ws.attack_version} ({', '.join(ws.domains)})")
-    if query_language:
-        click.echo(_queries(ws, g, found.key, query_language), nl=False)
-        return
-    view = technique_view(g, found)
-    if as_json:
-        emit_json(view)
-        return
-    if "technique" not in view:
-        r = view["query_redirect"]
-        raise CliError(f"technique {r['revoked']} is revoked and leads nowhere: {r['reason']}")
-    click.echo(_text(view))
+    match = _one(ws, text, answers.order(answers.graph_matches(g, wanted)), lambda: answers.graph_names(g))
+    if match.kind in ("technique", "revoked"):
+        from pipeline.graph import query
+        from pipeline.graph.views import technique_view
+
+        return technique_view(g, query.technique(g, match.id))
+    return answers.node_view(g, match.key)
+
+
+def _query_pack(ws, text: str, language: str) -> str:
+    """The technique's query pack in `language` (the text of queries/<language>/<id>),
+    found by id or name like any `show`; converting needs the graph, not the answers."""
+    from pipeline import answers
+    from pipeline.graph import query
+
+    with progress(len(ws.domains) + 1) as step:
+        g = ws.graph(step)
+    wanted = answers.normalise_technique_id(text) or text.strip()
+    match = _one(ws, text, answers.order(answers.graph_matches(g, wanted)), lambda: answers.graph_names(g))
+    found = query.technique(g, match.id) if match.kind in ("technique", "revoked") else None
+    if found is None or found.key not in g:
+        raise CliError(f"{match.line()} is not a technique: --query prints a technique's queries")
+    return _queries(ws, g, found.key, language)
 
 
 def _queries(ws, g, key: str, language: str) -> str:
@@ -65,6 +130,38 @@ def _queries(ws, g, key: str, language: str) -> str:
     n = g.nodes[key]
     converter = found.converters.get(language, "") if found else ""
     return pack_text(language, n["id"], n["name"], items, ws.attack_version, converter)
+
+
+ATTACK_KINDS = ("technique", "revoked", "tactic", "group", "software", "campaign", "mitigation")
+
+
+def _one(ws, text: str, matches: list, names):
+    """Exactly one match, else an error that lists the candidates or the close matches."""
+    from pipeline import answers
+
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        same_kind = [m for m in matches if m.kind == matches[0].kind and m.id.lower() == text.strip().lower()]
+        if len(same_kind) == 1:
+            return same_kind[0]
+        # A name ATT&CK gives one object (a technique) and a detection borrows as its title:
+        # the ATT&CK object, the others named in a note.
+        attack = [m for m in matches if m.kind in ATTACK_KINDS]
+        if len(attack) == 1:
+            detail("also named so: " + "; ".join(m.line() for m in matches if m is not attack[0]))
+            return attack[0]
+        listed = "; ".join(m.line() for m in matches[:8])
+        raise CliError(f"{text!r} names {len(matches)} things: {listed}; give one of these ids")
+    close = answers.did_you_mean(text, names())
+    did = f"; did you mean {', '.join(m.line() for m in close)}?" if close else ""
+    where = f"ATT&CK {ws.attack_version} ({', '.join(ws.domains)})"
+    if ws.attack_only and not close:
+        where += " (--attack-only: no controls or detections)"
+    tid = answers.normalise_technique_id(text)
+    if tid is not None:
+        raise CliError(f"technique {tid} is not in {where}{did}")
+    raise CliError(f"nothing named {text.strip()!r} in {where}{did}")
 
 
 def _names(items: list[dict]) -> str:
@@ -113,6 +210,7 @@ def _text(view: dict) -> str:
         from pipeline.cli.detections import detection_lines
 
         out.extend(detection_lines(view["detections"]))
+        out.append("  (attack-pipeline show <detection id or title> prints its queries; --json lists the ids)")
     return "\n".join(out)
 
 

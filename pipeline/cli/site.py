@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 from pathlib import Path
-from typing import Callable, Iterator
 
 import click
 
-from pipeline.cli.common import CliError, errors_as_exit
+from pipeline.cli.common import CliError, errors_as_exit, info, progress, settings_applied
 
 out_option = click.option(
     "--out",
@@ -34,9 +31,7 @@ site_url_option = click.option(
 navigator_url_option = click.option(
     "--navigator-url",
     metavar="URL",
-    default="https://mitre-attack.github.io/attack-navigator/",
-    show_default=True,
-    help="ATT&CK Navigator that the \"Open in ATT&CK Navigator\" links open (your own instance on a closed network).",
+    help="ATT&CK Navigator that the \"Open in ATT&CK Navigator\" links open (your own instance on a closed network); default: navigator_url of the settings, else the public Navigator.",
 )
 
 
@@ -46,48 +41,38 @@ def _url(option: str, value: str) -> str:
     return value
 
 
-def _site_url(value: str | None) -> str:
+def _site_url(value: str | None, key: str = "site_url") -> str:
+    """--site-url, else the settings (environment, project file, sources file, user config)."""
     if value is not None:
-        return _url("--site-url", value)
+        return _url(f"--{key.replace('_', '-')}", value)
     from pipeline.config import load_config
     from pipeline.errors import PipelineError
 
     try:
-        return load_config(None).site_url
+        config = load_config(None)
     except PipelineError:
-        return ""
+        config = None
+    with errors_as_exit(), settings_applied({}, config) as chosen:
+        return chosen.get(key) or ""
 
 
-def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str):
+def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None):
+    from pipeline.build import tree
+    from pipeline.build.paths import check_output, check_site_dir
     from pipeline.site.make import make_site
 
-    navigator_url = _url("--navigator-url", navigator_url)
-    with errors_as_exit(), _progress() as report:
-        return make_site(out, site_dir, _site_url(site_url), navigator_url, progress=report)
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None] | None]:
-    """A bar of the pages read and written on stderr when it is a terminal (mkdocs is
-    otherwise silent for a minute); nothing in logs, CI and pipes."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
-        tasks: dict[str, int] = {}
-        labels = {"read": "pages converted", "write": "pages written"}
-
-        def report(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
-            if done % 50 == 0 or done == total:
-                bar.update(tasks[phase], completed=done)
-
-        yield report
+    url = _site_url(site_url)
+    navigator_url = _site_url(navigator_url, "navigator_url")
+    with errors_as_exit():
+        check_site_dir(out, site_dir)
+        tree.check_replaceable(Path(os.path.abspath(site_dir)))
+        check_output(site_dir, what="site folder")
+    with errors_as_exit(), progress(1) as step:
+        step("building the site")
+        try:
+            return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase), navigator_url=navigator_url)
+        except OSError as exc:  # a full disk: the file named may be a theme file being copied, so name the site
+            raise CliError(f"{site_dir}: writing the site failed: {exc.strerror or exc}; the previous site is kept") from None
 
 
 @click.command("site")
@@ -95,16 +80,17 @@ def _progress() -> Iterator[Callable[[str, int, int], None] | None]:
 @site_dir_option
 @site_url_option
 @navigator_url_option
-def command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str) -> None:
+def command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None) -> None:
     """Build the static docs site (mkdocs-material) from the pages of an existing
     build, with its layers, STIX bundles, tables and reports downloadable. Offline:
     no fonts or scripts from elsewhere. Any mkdocs warning (a broken link) fails it."""
     r = _make(out, site_dir, site_url, navigator_url)
     rate = r.pages / r.seconds if r.seconds else 0.0
-    click.echo(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
+    info(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
     size = r.search_index_bytes
     shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
-    click.echo(f"  search index: {shown} (search/search_index.json)")
+    info(f"  search index: {shown} (search/search_index.json)")
+    info(f"next: attack-pipeline serve{'' if site_dir == Path('site') else f' --site-dir {site_dir}'}   (preview on http://127.0.0.1:8000/; publish: copy {site_dir}/ to any static web server)")
 
 
 @click.command("serve")
@@ -113,12 +99,12 @@ def command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str)
 @site_url_option
 @navigator_url_option
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
-def serve_command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str, port: int) -> None:
+def serve_command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None, port: int) -> None:
     """Preview the docs site on http://127.0.0.1:PORT/ (built first if missing)."""
     from pipeline.site.serve import server
 
     if not (site_dir / "index.html").is_file():
-        click.echo(f"no site in {site_dir}: building it from {out}", err=True)
+        info(f"no site in {site_dir}: building it from {out}", err=True)
         _make(out, site_dir, site_url, navigator_url)
     try:
         httpd = server(site_dir, port)

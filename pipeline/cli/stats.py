@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pipeline.cli.common import emit_json, progress, source_options
+from pathlib import Path
+
+from pipeline.cli.common import CliError, detail, emit_json, progress, source_options, summary_line
 
 
 @click.command("stats")
@@ -15,15 +17,26 @@ from pipeline.cli.common import emit_json, progress, source_options
     help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def command(ws, attack_only: bool, as_json: bool) -> None:
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Answer from the build in this folder when it was made from the same sources, release and code.",
+)
+@click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")
+def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool) -> None:
     """Count what the graph holds: live and deprecated nodes per kind, edges per
-    relation, and where revoked ids lead."""
+    relation, and where revoked ids lead. Answers come from the last build (--out)
+    when it matches, else from the sources."""
     ws.attack_only = attack_only
-    from pipeline.graph import query
+    data = None if attack_only or from_sources else _from_build(ws, out)
+    if data is None:
+        from pipeline.graph import query
 
-    with progress(len(ws.domains) + 1) as step:
-        g = ws.graph(step)
-    data = query.stats(g)
+        with progress(len(ws.domains) + 1) as step:
+            g = ws.graph(step)
+        data = query.stats(g)
     data["attack_version"] = ws.attack_version
     if as_json:
         emit_json(data)
@@ -38,3 +51,20 @@ def command(ws, attack_only: bool, as_json: bool) -> None:
     lines += [f"  {status:<20} {n:>7}" for status, n in data["revoked"].items()]
     lines += ["", f"total: {data['total_nodes']} nodes, {data['total_edges']} edges"]
     click.echo("\n".join(lines))
+
+
+def _from_build(ws, out: Path) -> dict | None:
+    from pipeline.build import answers_of_build
+
+    store = answers_of_build(ws, out)
+    if store is None:
+        return None
+    try:
+        detail(f"answering from the build in {out}")
+        warnings = int(store.meta.get("warnings", 0))
+        summary_line(warnings, str(out))
+        if ws.strict and warnings:
+            raise CliError(f"{warnings} warning(s) in the build ({out}/reports/issues.json) and --strict is set")
+        return dict(store.meta["stats"])
+    finally:
+        store.close()

@@ -46,12 +46,13 @@ def command(layers: tuple[Path, ...], target: str | None, out: Path, domain: str
     with errors_as_exit():
         config = load_config(sources_file)
         mirror_dir = resolve_mirror_dir(mirror)
+        notices: list[str] = []
         if target is None:
             from pipeline.fetch.newest import default_release
 
             default = default_release(config, mirror_dir)
             target = default.version
-            report_notices([default.notice] if default.notice else [])
+            notices += [default.notice] if default.notice else []
         try:
             results = upgrade_layers(config, mirror_dir, list(layers), target, domain=domain)
         except BadLayers as exc:
@@ -59,6 +60,7 @@ def command(layers: tuple[Path, ...], target: str | None, out: Path, domain: str
                 click.echo(f"error: {problem.one_line()}", err=True)
             raise CliError(f"{len(exc.problems)} layer(s) cannot be upgraded; nothing was written") from None
         written = write(results, out)
+    report_notices(notices)  # after the work: an error stays the one line it is
     pending = 0
     for r, path in zip(results, written):
         counts = r.report["counts"]

@@ -20,6 +20,8 @@ MAX_DETAIL = 400
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 # `…field name encountered: Signed`: the one name at the end is the rule's, not the reason.
 _TRAILING_NAME = re.compile(r"(:\s*)[A-Za-z0-9_.\-]+$")
+# pyparsing's `(at char 5), (line:1, col:6)`: where in the rule, not why.
+_POSITION = re.compile(r"\s*\(at char \d+\).*$")
 _SENTENCE = re.compile(r"(?<=[a-z0-9)\]'\"])\.\s")
 
 
@@ -28,7 +30,7 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
     message = str(exc).strip()
     first = message.split("\n", 1)[0].strip()
     sentence = _SENTENCE.split(first, maxsplit=1)[0].rstrip(".: ")
-    folded = _TRAILING_NAME.sub(r"\1…", _QUOTED.sub("'…'", sentence))
+    folded = _TRAILING_NAME.sub(r"\1…", _QUOTED.sub("'…'", _POSITION.sub("", sentence)))
     folded = re.sub(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "…", folded)
     if len(folded) > 160:
         folded = folded[:159] + "…"

@@ -16,7 +16,9 @@ order diffStix uses:
 4. same version but a new `modified` date or a new description → `patches`
 5. otherwise unchanged (only counted).
 
-Objects revoked (or deprecated) in both releases are in no section, as in diffStix.
+Objects revoked (or deprecated) in both releases are in no section, as in diffStix. A
+tactic renamed under its id is in no section either: `pipeline.diff.tactics` reports it
+(with the tactics added and retired) in a section of its own.
 Objects only in NEW are `additions` (even if NEW already revokes them), objects only in
 OLD `deletions`. On top of the sections, techniques get facets that cut across them:
 renamed, moved between tactics, and sub-technique conversions (in place, or through a
@@ -24,7 +26,7 @@ revocation whose replacement is on the other side of the technique/sub-technique
 
 Where the counts still differ from diffStix (a revocation without a usable revoked-by
 relationship: diffStix logs it and drops it, this module lists it with no replacement;
-objects with no ATT&CK id at all: the ingest stage skips them), the README's "Release
+objects with no ATT&CK id at all: the ingest stage skips them), docs/output-formats.md's "Release
 diff" section says so.
 """
 
@@ -34,7 +36,7 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from pipeline.model import AttackObject, AttackRelease, Revocation, Technique
+from pipeline.model import AttackObject, AttackRelease, Revocation, Tactic, Technique
 
 SECTIONS: tuple[str, ...] = (
     "additions",
@@ -264,6 +266,8 @@ class _Differ:
             if not old.deprecated:
                 self.add(kind, Change(kind=kind, section="deprecations", old=old, new=new, fields=changed_fields(old, new)))
             return
+        if isinstance(old, Tactic) and isinstance(new, Tactic) and (old.name, old.shortname) != (new.name, new.shortname):
+            return  # a renamed tactic has a section of its own (pipeline.diff.tactics), not a patch
         section = version_section(old.version, new.version) or ("patches" if is_patch(old, new) else None)
         if section is None:
             self.unchanged[kind] = self.unchanged.get(kind, 0) + 1

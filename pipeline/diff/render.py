@@ -151,13 +151,18 @@ def markdown(doc: dict) -> str:
     names = doc["tactic_names"]
     title = f"# ATT&CK {DOMAIN_TITLES.get(doc['domain'], doc['domain'])} {doc['old']} → {doc['new']}"
     out = [title, "", doc["method"], "", "## Summary", "", *_summary(doc), ""]
+    from pipeline.diff.tactics import markdown as tactic_sections
+
+    tactic_lines = tactic_sections(doc.get("tactics", {}), names)
     for kind in KINDS:
         sections = doc["changes"][kind]
-        if not any(sections.values()) and kind != "technique":
+        if not any(sections.values()) and kind != "technique" and not (kind == "tactic" and tactic_lines):
             continue
         out += [f"## {KIND_TITLES[kind]}", ""]
         if kind == "technique":
             out += _technique_facets(doc, names)
+        if kind == "tactic":
+            out += tactic_lines
         for section in SECTIONS:
             entries = sections[section]
             if entries:

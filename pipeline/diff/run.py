@@ -56,6 +56,7 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     from pipeline.diff.coverage import coverage_impact
     from pipeline.diff.document import diff_document
     from pipeline.diff.render import layer
+    from pipeline.diff.tactics import as_document, tactic_changes
 
     old_ws.share_parsed(new_ws)
     old_graph = old_ws.graph(progress)
@@ -66,7 +67,9 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     diff = diff_releases(old_release, new_release)
     coverage = coverage_impact(diff, old_graph, new_graph)
     name = stem(domain, diff.old_version, diff.new_version)
-    return DiffResult(stem=name, document=diff_document(diff, coverage), layer=layer(diff, new_graph, name), new_release=new_release)
+    document = diff_document(diff, coverage)
+    document["tactics"] = as_document(tactic_changes(old_release, new_release, old_graph, new_graph))
+    return DiffResult(stem=name, document=document, layer=layer(diff, new_graph, name), new_release=new_release)
 
 
 def _release(ws, domain: str) -> AttackRelease:

@@ -387,7 +387,7 @@ def _check_official(source: Source, lock_origin: str, d: Digest) -> None:
     expected = official_sha256(source) if lock_origin == "url" and not d.is_tree else None
     if expected is not None and d.sha256 != expected:
         raise LockMismatch(
-            f"sha256 mismatch with the official ATT&CK release hash (mitreattack-python): expected {expected}, actual {d.sha256}",
+            f"sha256 mismatch with the official ATT&CK release hash (data/sources.toml, mitreattack-python): expected {expected}, actual {d.sha256}",
             record=f"source {source.id!r}",
         )
 

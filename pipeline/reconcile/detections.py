@@ -6,17 +6,24 @@ tactic newer than the release). Nothing is dropped: a revoked id is followed to 
 replacement, a deprecated one is kept and flagged, an unknown one is kept unresolved,
 and each case is reported once per source and id. Tactics a detection does not state
 are derived from its techniques.
+
+A tactic the target release renamed or retired (v19: `defense-evasion` → `stealth`,
+with part of its techniques in the new `defense-impairment`) is never kept under its old
+shortname, which would now name another domain's tactic or none: the rule's techniques
+decide (it is re-tagged with the successors its techniques are in), and a rule that names
+the tactic alone is kept under every successor. Both are reported once per source and name.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from pipeline.errors import Issue
 from pipeline.model import AttackRelease, Revocation, Tactic, Technique
 from pipeline.model_detections import Detection, TacticRef, TechniqueRef
+from pipeline.reconcile.tactics import Succession
 
 STALE = ("deprecated", "revoked", "dead_end", "unknown")
 
@@ -91,8 +98,28 @@ def _where(d: Detection) -> str:
     return f"{d.source}/{d.path}" if d.path else d.source
 
 
-def reconcile_detections(detections: Iterable[Detection], index: ReleaseIndex) -> Reconciled:
+def _succession(t: TacticRef, index: ReleaseIndex, successions: Mapping[str, Succession]) -> Succession | None:
+    """What became of a tactic the target release no longer names this way, or None.
+
+    From the older release (`successions`), else from the ref's own tactic id when the
+    target has that id under another shortname (Elastic states `TA0005` with its name)."""
+    found = successions.get(t.shortname)
+    if found is not None:
+        return found
+    short = index.tactic_shortnames.get(t.attack_id, "") if t.attack_id else ""
+    if short and short != t.shortname:
+        return Succession(shortname=t.shortname, attack_id=t.attack_id, kind="renamed", successors=(short,), older="")
+    return None
+
+
+def reconcile_detections(
+    detections: Iterable[Detection], index: ReleaseIndex, successions: Mapping[str, Succession] | None = None
+) -> Reconciled:
+    successions = successions or {}
     out: list[Detection] = []
+    # (source, old shortname) → [re-tagged by techniques, kept under successors], and the first detection.
+    moved: dict[tuple[str, str], list[int]] = {}
+    moved_first: dict[tuple[str, str], tuple[Detection, Succession]] = {}
     stale: dict[str, dict[str, dict[str, list[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     first: dict[tuple[str, str], Detection] = {}
     tactic_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -115,10 +142,28 @@ def reconcile_detections(detections: Iterable[Detection], index: ReleaseIndex) -
         tactics: list[TacticRef] = []
         seen: set[str] = set()
         for t in d.tactics:
+            succession = _succession(t, index, successions)
+            if succession is not None and index.tactic_ids.get(t.shortname, "") not in derived:
+                # Renamed or retired: the techniques decide; a rule naming only the tactic
+                # is kept under every successor.
+                key = (d.source, t.shortname)
+                counts = moved.setdefault(key, [0, 0])
+                moved_first.setdefault(key, (d, succession))
+                ids = {index.tactic_ids.get(s, "") for s in succession.successors}
+                chosen = [tid for tid in dict.fromkeys(derived) if tid in ids] if derived else [index.tactic_ids.get(s, "") for s in succession.successors]
+                counts[0 if derived else 1] += 1
+                for tid in chosen:
+                    short = index.tactic_shortnames.get(tid, "")
+                    if short and short not in seen:
+                        tactics.append(TacticRef(shortname=short, how=t.how, attack_id=tid, note=f"was {t.shortname}"))
+                        seen.add(short)
+                continue
             tid = index.tactic_ids.get(t.shortname, "")
             if not tid and not t.attack_id:
                 tactic_counts[d.source][t.shortname] += 1
                 tactic_first.setdefault((d.source, t.shortname), d)
+            if t.shortname in seen:
+                continue
             tactics.append(replace(t, attack_id=tid or t.attack_id))
             seen.add(t.shortname)
         for tid in dict.fromkeys(derived):
@@ -156,6 +201,21 @@ def reconcile_detections(detections: Iterable[Detection], index: ReleaseIndex) -
                     record=_title(d),
                 )
             )
+    for (source, short), (retagged, kept) in sorted(moved.items()):
+        d, succession = moved_first[(source, short)]
+        parts = []
+        if retagged:
+            parts.append(f"{retagged} detection(s) of {source} re-tagged by their techniques")
+        if kept:
+            parts.append(f"{kept} naming no technique kept under {', '.join(succession.successors) or 'no tactic'}")
+        issues.append(
+            Issue(
+                code=f"detection-tactic-{succession.kind}",
+                problem=f"{succession.describe(release)}: {'; '.join(parts)}",
+                file=_where(d),
+                record=_title(d),
+            )
+        )
     return Reconciled(
         detections=tuple(out),
         issues=tuple(issues),

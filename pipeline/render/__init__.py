@@ -24,6 +24,8 @@ class RenderContext:
     # Parts that may be taken from the previous build (`pipeline.build.units`); the
     # default renders everything.
     units: object = field(default_factory=lambda: _all_units())
+    # `progress(done, total)` inside a long renderer (the pages), for the build's bar.
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 def _all_units():
@@ -36,9 +38,9 @@ Renderer = Callable[[RenderContext, Path], list[Path]]
 
 
 def _registry() -> dict[str, Renderer]:
-    from pipeline.render import diff, navigator, reconcile, reports, stix
+    from pipeline.render import diff, navigator, readme, reconcile, reports, stix
 
-    return {"reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
+    return {"readme": readme.render, "reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
 
 
 def _tables(ctx: RenderContext, out: Path) -> list[Path]:

@@ -5,7 +5,7 @@ Column names and the row selection follow attackToExcel (live objects only, sort
 name; relationships between live objects, without `subtechnique-of`), so a user of its
 spreadsheets finds the same columns. Where attackToExcel depends on set or row order
 (citation lists, de-duplication) this module sorts, so the tables are deterministic.
-The departures are listed in the README (`excel`).
+The departures are listed in docs/output-formats.md ("ATT&CK as Excel workbooks").
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline.convert.packs import pack_text, technique_queries
 from pipeline.convert.targets import TARGETS
+from pipeline.render.naming import attack_id
 from pipeline.render.writing import write_json
 
 DIR = "queries"
@@ -44,7 +45,7 @@ def render(ctx, out: Path) -> list[Path]:
             if not usable:
                 continue
             n = g.nodes[key]
-            path = folder / f"{n['id']}{t.suffix}"
+            path = folder / f"{attack_id(n['id'])}{t.suffix}"  # file names: pipeline.render.naming
             path.write_text(pack_text(language, n["id"], n["name"], usable, ws.attack_version, converter), encoding="utf-8")
             written.append(path)
             files.append({"technique": n["id"], "name": n["name"], "path": f"{DIR}/{language}/{path.name}", "queries": [{k: v for k, v in e.items() if k != "flags"} for e in usable]})

@@ -13,6 +13,9 @@ def render(ctx, out: Path) -> list[Path]:
     g = ctx.graph
     ws = ctx.workspace
     summary = query.stats(g) | {"attack_version": ws.attack_version, "pipeline_version": __version__}
+    unread = getattr(ws, "unread", {})
+    if unread:  # a build that went on without them (--keep-going): say so where the counts are
+        summary["missing_sources"] = [{"source": sid, "problem": problem} for sid, problem in sorted(unread.items())]
     issues = sorted(
         (i.as_dict() for i in ws.issues),
         key=lambda d: (d["file"] or "", d["record"] or "", d["code"], d["problem"]),

@@ -14,8 +14,6 @@
   Enforcement`, `CVE-2025-0282 …`): findable by id and name for a few bytes each.
   The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
   made page addresses here, and checked like mkdocs checks the others.
-- `on_page_markdown`/`on_post_page` report progress to `extra.progress` when the
-  caller gave one (the config object in memory, never mkdocs.yml).
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
 
 Why the title needs its own care: mkdocs takes a page's title from its H1 as HTML text
@@ -48,19 +46,12 @@ def on_files(files, config):
     return files
 
 
-def _progress(config, phase: str) -> None:
-    report = config["extra"].get("progress")
-    if report is not None:
-        report(phase)
-
-
 def on_page_markdown(markdown, page, config, files):
     src = page.file.src_uri
     if src.startswith(NOT_SEARCHED) and src.count("/") > 1:
         page.meta["search"] = {"exclude": True}
     extra = config["extra"]
     markdown = navigator_links(rewrite_links(markdown, src), src, extra.get("layer_base", ""), extra.get("navigator_url", ""))
-    _progress(config, "read")
     return markdown
 
 
@@ -108,15 +99,12 @@ def safe_title(title: str) -> str:
 
 def on_page_content(content, page, config, files):
     # After rendering, `page.title` is final: the navigation's title, front matter's
-    # `title:`, or the H1.
-    page.meta["title"] = safe_title(str(page.title or ""))
+    # `title:`, or the H1. The home page's <title> is the site name alone unless its
+    # front matter names one.
+    if "title" in page.meta or not page.is_homepage:
+        page.meta["title"] = safe_title(str(page.title or ""))
     if ".md" in content:
         content = _page_links(content, page, files)
     if page.file.src_uri.startswith(TITLE_ONLY):
         return _BODY.sub(r'<\1 data-search-exclude="true"', content)
     return _BLOCKS.sub(r'<\1 data-search-exclude="true"', content)
-
-
-def on_post_page(output, page, config):
-    _progress(config, "write")
-    return output

@@ -76,19 +76,51 @@ def _source_date(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = old
 
 
-def run_mkdocs(config_file: Path, progress: Callable[[str], None] | None = None) -> None:
-    """mkdocs build in this process; its warnings become one PipelineError.
-    `progress("read")` / `progress("write")` is called for each page read and written
-    (the hooks call it; it goes into the loaded config, never into mkdocs.yml)."""
+class _Pages(logging.Handler):
+    """Counts the pages mkdocs reads and builds (its DEBUG lines) for a progress bar."""
+
+    PHASES = {"Reading: ": "reading pages", "Building page ": "building pages"}
+
+    def __init__(self, report: Callable[[str, int], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.report = report
+        self.counts = {phase: 0 for phase in self.PHASES.values()}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.msg if isinstance(record.msg, str) else ""
+        for prefix, phase in self.PHASES.items():
+            if message.startswith(prefix):
+                self.counts[phase] += 1
+                self.report(phase, self.counts[phase])
+
+
+@contextlib.contextmanager
+def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
+    if report is None:
+        yield
+        return
+    logger = logging.getLogger("mkdocs.commands.build")
+    handler = _Pages(report)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None) -> None:
+    """mkdocs build in this process; its warnings become one PipelineError. `pages` is
+    told (phase, count) as mkdocs reads and builds each page."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    with _mkdocs_warnings() as seen:
+    with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
             cfg = load_config(config_file=str(config_file))
-            if progress is not None:
-                cfg["extra"]["progress"] = progress
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
                 mkdocs_build(cfg)
@@ -98,16 +130,6 @@ def run_mkdocs(config_file: Path, progress: Callable[[str], None] | None = None)
             shown = "; ".join(seen.messages[:SHOWN_WARNINGS]) or str(exc)
             more = f" (and {len(seen.messages) - SHOWN_WARNINGS} more)" if len(seen.messages) > SHOWN_WARNINGS else ""
             raise PipelineError(f"the site build failed: {shown}{more}", file=str(config_file)) from None
-
-
-def _counter(progress: Callable[[str, int, int], None], total: int) -> Callable[[str], None]:
-    done = {"read": 0, "write": 0}
-
-    def step(phase: str) -> None:
-        done[phase] += 1
-        progress(phase, done[phase], total)
-
-    return step
 
 
 def lock_path(site: Path) -> Path:
@@ -135,40 +157,49 @@ def make_site(
     out: Path,
     site: Path,
     site_url: str = "",
-    navigator_url: str = "",
     progress: Callable[[str, int, int], None] | None = None,
+    navigator_url: str = "",
     markdown_extensions: list | None = None,
 ) -> SiteResult:
-    """The site of the build at `out`, published at `site`. `site_url`: where it is
-    published (absolute links, Navigator links of its layers); `navigator_url`: the
-    ATT&CK Navigator those links open (default the public one). `progress(phase, done,
-    total)` follows the pages through mkdocs ("read", then "write")."""
+    """The site of the build at `out`, published at `site`. `progress(phase, done, total)`
+    follows mkdocs page by page (reading, then building every page). `site_url`: where
+    it is published (absolute links, Navigator links of its layers); `navigator_url`:
+    the ATT&CK Navigator those links open (default the public one)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
-        return _make(build, site, site_url, navigator_url, progress, markdown_extensions)
+        return _make(build, site, site_url, progress, navigator_url, markdown_extensions)
 
 
-def _make(build: BuildSource, site: Path, site_url: str, navigator_url: str, progress, markdown_extensions) -> SiteResult:
+def _make(
+    build: BuildSource,
+    site: Path,
+    site_url: str,
+    progress: Callable[[str, int, int], None] | None = None,
+    navigator_url: str = "",
+    markdown_extensions: list | None = None,
+) -> SiteResult:
     from pipeline.build import tree
     from pipeline.site.config import mkdocs_config, write_config
     from pipeline.site.nav import read_nav
 
     start = time.perf_counter()
-    pages = sum(1 for _ in build.docs.rglob("*.md"))
     tree.check_replaceable(site)
     tmp = tree.new_build_dir(site)
     try:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
             config_file = write_config(Path(work) / "mkdocs.yml", cfg)
+            report = None
+            if progress is not None:
+                total = sum(1 for _ in build.docs.rglob("*.md"))
+                progress("configuring", 0, total)
+                report = lambda phase, done: progress(phase, done, total)  # noqa: E731
             with _source_date(build.epoch):
-                if progress is None:
-                    run_mkdocs(config_file)
-                else:
-                    run_mkdocs(config_file, _counter(progress, pages))
+                run_mkdocs(config_file, report)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index = folder / "search" / "search_index.json"
+    pages = sum(1 for _ in build.docs.rglob("*.md"))
     return SiteResult(site, folder, pages, time.perf_counter() - start, index.stat().st_size if index.is_file() else 0)

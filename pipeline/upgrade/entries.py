@@ -96,11 +96,11 @@ def _retag(tactic: str, technique: str, old_technique: str, source: ReleaseIndex
     entry = target.techniques.get(technique)
     gained = [target.tactic_shortnames[t] for t in (entry.tactics if entry else ()) if t not in had and t in target.tactic_shortnames]
     if len(gained) == 1:
-        return gained[0], "moved", f"{technique} is no longer in {tactic!r}; it moved to {gained[0]!r}"
+        return gained[0], "moved", f"{technique} is not in {tactic!r} in {target.version}; re-tagged {gained[0]!r}, the tactic it gained"
     if len(now) == 1:
-        return now[0], "only-tactic", f"{technique} is no longer in {tactic!r}; {now[0]!r} is its only tactic"
+        return now[0], "only-tactic", f"{technique} is not in {tactic!r} in {target.version}; re-tagged {now[0]!r}, its only tactic"
     where = ", ".join(repr(t) for t in now) or "no tactic"
-    return None, "ambiguous", f"{technique} is no longer in {tactic!r} and is in {where}: tactic dropped, decide where it belongs"
+    return None, "ambiguous", f"{technique} is not in {tactic!r} in {target.version} but in {where}: tactic dropped, decide where it belongs"
 
 
 def upgrade_entries(techniques: list[dict], releases: DomainReleases, source_version: str) -> UpgradedEntries:
@@ -118,7 +118,7 @@ def upgrade_entries(techniques: list[dict], releases: DomainReleases, source_ver
             detail = (
                 f"{tid} is revoked in {landing.via} with no replacement"
                 if landing.status == "dead_end"
-                else f"{tid} is not a {releases.domain} technique of {source_version} or {releases.target_version}"
+                else f"{tid} is not a technique of ATT&CK {releases.domain} {source_version} or {releases.target_version}"
             )
             changes[i] = Change(i, tid, tactic, landing.status, old_name=old_name, detail=detail + "; left out of the layer", decision=True)
             left_out.append(entry)

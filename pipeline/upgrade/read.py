@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -66,9 +67,68 @@ def _kind(value) -> str:
     )
 
 
+_ENTRY_ID = re.compile(r"^T[0-9]{4}(\.[0-9]{3})?$")
+_TACTIC = re.compile(r"^[a-z]+(-[a-z]+)*$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def _pairs(items, first: str, second: str, pattern: re.Pattern | None = None) -> bool:
+    """A metadata or links list of the plain form: {first, second} strings or dividers."""
+    if not isinstance(items, list):
+        return False
+    for item in items:
+        if not isinstance(item, dict):
+            return False
+        if item.keys() == {"divider"}:
+            if not isinstance(item["divider"], bool):
+                return False
+        elif item.keys() != {first, second} or not isinstance(item[first], str) or not isinstance(item[second], str):
+            return False
+        elif pattern is not None and not pattern.match(item[second]):
+            return False
+    return True
+
+
+def _plain_entry(e) -> bool:
+    """True for an entry that the schema's technique definition accepts, checked directly:
+    the JSON Schema validator takes seconds on a layer of thousands of entries, so it only
+    runs (for its message) on an entry this check does not clear."""
+    if not isinstance(e, dict) or not isinstance(e.get("techniqueID"), str) or not _ENTRY_ID.match(e["techniqueID"]):
+        return False
+    for key, value in e.items():
+        if key == "techniqueID":
+            continue
+        if key == "tactic":
+            ok = isinstance(value, str) and bool(_TACTIC.match(value))
+        elif key == "comment":
+            ok = isinstance(value, str)
+        elif key in ("enabled", "showSubtechniques"):
+            ok = isinstance(value, bool)
+        elif key == "score":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif key == "color":
+            ok = isinstance(value, str) and (value == "" or bool(_COLOR.match(value)))
+        elif key == "metadata":
+            ok = _pairs(value, "name", "value")
+        elif key == "links":
+            ok = _pairs(value, "label", "url", _URL)
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
 def _schema_problem(doc: dict) -> tuple[str, str] | None:
     """(record, problem) of the first schema error, in document order, worded for a person
     (jsonschema's own messages quote the offending value, which may be megabytes)."""
+    entries = doc.get("techniques")
+    bad: list[int] = []
+    if isinstance(entries, list):
+        # Entries the direct check clears stay out of the (slow) schema validation.
+        bad = [i for i, entry in enumerate(entries) if not _plain_entry(entry)]
+        doc = dict(doc, techniques=[entries[i] for i in bad])
     errors = sorted(_input_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return None
@@ -76,7 +136,10 @@ def _schema_problem(doc: dict) -> tuple[str, str] | None:
     # The deepest, most specific error of an anyOf/oneOf.
     while e.context:
         e = sorted(e.context, key=lambda c: -len(c.absolute_path))[0]
-    where = _where(e.absolute_path)
+    path = list(e.absolute_path)
+    if len(path) > 1 and path[0] == "techniques" and isinstance(path[1], int):
+        path[1] = bad[path[1]]  # back to the entry's position in the layer
+    where = _where(path)
     if e.validator == "additionalProperties":
         extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
         return where, f"unknown field {extra[0]!r} (not in layer format 4.x)"

@@ -56,7 +56,8 @@ def _entry(c: dict) -> str:
     names = f"{c['old_name']} → {c['new_name']}" if c["old_name"] and c["new_name"] else (c["new_name"] or c["old_name"] or "")
     notes = [n for n in (names, c["detail"]) if n]
     if c["merged_with"]:
-        notes.append("merged with entries " + ", ".join(str(i) for i in c["merged_with"]))
+        others = c["merged_with"]
+        notes.append(f"merged with entr{'y' if len(others) == 1 else 'ies'} " + ", ".join(str(i) for i in others))
     flag = " **decide**" if c["needs_decision"] else ""
     return f"{text}{flag} | {_cell('; '.join(notes))} |"
 

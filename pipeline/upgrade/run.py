@@ -88,7 +88,9 @@ def upgrade_layer(layer: LayerInput, releases: DomainReleases, out_rel: str) -> 
     meta = list(out.get("metadata", ()))
     if step not in meta:
         out["metadata"] = meta + [step]
-    found = schema_problems(out)
+    # Entries are the checked input entries with a new id or tactic (and merged ones built
+    # from them); the rest of the layer is checked against the 4.5 schema here.
+    found = schema_problems(dict(out, techniques=[]))
     if found:  # the input passed the 4.x check, so this is content the 4.5 format refuses
         raise InputError(f"the upgraded layer is not valid format 4.5: {found[0]}", file=layer.label)
     report = document(
@@ -99,10 +101,13 @@ def upgrade_layer(layer: LayerInput, releases: DomainReleases, out_rel: str) -> 
 
 
 def _unique(names: list[str]) -> list[str]:
-    """Output names unique ignoring case (Windows and macOS file systems): `-2`, `-3` …"""
+    """Output names valid on Windows and macOS (each part through pipeline.render.naming,
+    which keeps plain names as they are) and unique ignoring case: `-2`, `-3` …"""
+    from pipeline.render.naming import stem
+
     seen: set[str] = set()
     out = []
-    for name in names:
+    for name in ("/".join(stem(part) for part in n.split("/")) for n in names):
         candidate, n = name, 1
         while candidate.lower() in seen:
             n += 1

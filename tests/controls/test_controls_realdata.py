@@ -395,7 +395,7 @@ def test_reconcile_command(mirror):
     rep = json.loads(as_json.stdout)
     assert rep["source"] == AZURE_2021 and rep["mappings"] == sum(rep["status"].values())
     missing = runner.invoke(cli, ["reconcile", "no/such/source", "--mirror", str(mirror)])
-    assert missing.exit_code == 1 and "no source with id 'no/such/source'" in missing.stderr
+    assert missing.exit_code == 1 and "no source 'no/such/source'" in missing.stderr
     catalog_source = runner.invoke(cli, ["reconcile", "nist-800-53/rev5/controls", "--mirror", str(mirror)])
     assert catalog_source.exit_code == 1 and "not a mapping table" in catalog_source.stderr
 

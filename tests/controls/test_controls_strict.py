@@ -158,7 +158,7 @@ def invoke(*args):
 def test_reconcile_reports_bad_rows_and_strict_fails(bad_mirror, source, expected):
     root, sources = bad_mirror
     base = ["reconcile", source, "--sources", str(sources), "--mirror", str(root)]
-    ok = invoke(*base)
+    ok = invoke(*base, "--verbose")
     assert ok.exit_code == 0, ok.output
     warnings = [line for line in ok.stderr.splitlines() if line.startswith("warning: ")]
     file = FILES[source]

@@ -40,11 +40,11 @@ def test_detections_summary_of_one_source(env):
 
 
 def test_detections_text_lists_stale_ids(env):
-    result = run(env, "detections", "--source", "m365-hunting-queries")
+    result = run(env, "detections", "--source", "m365-hunting-queries", "--verbose")
     assert result.exit_code == 0
     assert "T1170 -> T1218.005: m365-hunting-queries 2" in result.stdout
     assert "T1188 -> T1090.003" in result.stdout
-    assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
+    assert all(line.startswith(("warning: ", "note: ")) for line in result.stderr.splitlines())
 
 
 def test_unknown_source_is_one_error_line(env):
@@ -73,10 +73,10 @@ def test_bad_corpus_warns_and_strict_fails(env, mirror, tmp_path):
     write(own, "detections/sigma/rules/good.yml", rule("attack.t1046"))
     write(own, "detections/sigma/rules/list.yml", "- not a rule\n")
     env = env | {"ATTACK_PIPELINE_MIRROR": str(own)}
-    result = run(env, "detections", "--source", "sigma", "--json")
+    result = run(env, "detections", "--source", "sigma", "--json", "--verbose")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["sources"]["sigma"]["detections"] == 1
-    assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
+    assert all(line.startswith(("warning: ", "note: ")) for line in result.stderr.splitlines())
     [warning] = [line for line in result.stderr.splitlines() if "/detections/" in line]
     assert warning.startswith("warning: ") and "list.yml: document 1: a Sigma rule must be a YAML mapping" in warning
     strict = run(env, "detections", "--source", "sigma", "--strict")

@@ -99,16 +99,17 @@ _HREF = re.compile(r'<a [^>]*?href="([^"]*)"')
 
 
 def outside_code(md: str):
-    """Each line outside fenced blocks, with its code spans removed."""
+    """Each line outside fenced blocks (indented ones too: inside content tabs and
+    folded blocks), with its code spans removed."""
     fence = None
     for line in md.split("\n"):
-        m = _FENCE.match(line)
+        m = _FENCE.match(line.lstrip(" "))
         if fence is None:
             if m:
                 fence = m.group(1)
             else:
                 yield _CODE_SPAN.sub("", line)
-        elif line.rstrip() == fence:
+        elif line.strip() == fence:
             fence = None
 
 

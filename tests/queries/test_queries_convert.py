@@ -82,6 +82,7 @@ def test_reasons_fold_the_rule_s_own_names():
         pass
 
     assert reason_of(E("Invalid SigmaDetectionItem field name encountered: Signed"))[0] == "E: Invalid SigmaDetectionItem field name encountered: …"
+    assert reason_of(E("Expected end of text, found 'x'  (at char 5), (line:1, col:6)"))[0] == "E: Expected end of text, found '…'"
     assert reason_of(E("Sigma type 'SigmaRegularExpression' can't be converted. More text\nsecond line")) == (
         "E: Sigma type '…' can't be converted",
         "Sigma type 'SigmaRegularExpression' can't be converted. More text",

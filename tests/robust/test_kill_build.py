@@ -15,6 +15,12 @@ is killed at a seeded point spread over the whole build (start-up included), and
 
 The summary (kill points per stage the build had reached) is printed at the end.
 Set ATTACK_PIPELINE_KILL_POINTS to try more points than the default.
+
+Random times land mostly where a build spends its time (start-up, graph, renderers); the
+manifest and publish steps last milliseconds. So every named point of
+`pipeline/build/killpoints.py` is killed too, deterministically (ATTACK_PIPELINE_KILL_AT:
+the build kills itself there), with the same checks: each stage — start-up, lock, inputs,
+graph, queries, every renderer, manifest, publish — gets at least one kill that landed in it.
 """
 
 from __future__ import annotations
@@ -164,13 +170,18 @@ def check_live(small: Small) -> dict:
     return doc
 
 
+def build_folders(small: Small) -> list[str]:
+    """The folders beside the outputs (the build history and signatures are files there)."""
+    return sorted(p.name for p in small.builds.iterdir() if p.is_dir())
+
+
 def stage_reached(small: Small, started_ns: int, before: str) -> str:
     """What the killed build had done, read from what it left on disk."""
     if small.out.resolve().name != before:
         return "published"
     if list(small.root.glob(".out.link-*")):
         return "publishing: link made"
-    fresh = [p for p in small.builds.iterdir() if not p.name.startswith(".new-") and p.name != before
+    fresh = [p for p in small.builds.iterdir() if p.is_dir() and not p.name.startswith(".new-") and p.name != before
              and p.stat().st_mtime_ns >= started_ns]
     new = [p for p in small.builds.iterdir() if p.name.startswith(".new-")]
     if fresh and not new:
@@ -236,7 +247,7 @@ def test_a_build_killed_anywhere_leaves_the_previous_build_whole(small, capsys):
             assert after == before_doc
         stale_locks += small.lock.exists()
         if not small.lock.exists() and not published and not stage.startswith("start-up"):
-            unlocked.append(f"{stage} at {at:.3f}s: {sorted(p.name for p in small.builds.iterdir())}")
+            unlocked.append(f"{stage} at {at:.3f}s: {build_folders(small)}")
 
         # The next build takes the lock the dead process left and finishes the job.
         again = small.run(include_attack)
@@ -244,7 +255,7 @@ def test_a_build_killed_anywhere_leaves_the_previous_build_whole(small, capsys):
         assert ("up to date" in again.stdout) == published, again.stdout
         check_live(small)
         assert not small.lock.exists()
-        left = sorted(p.name for p in small.builds.iterdir())
+        left = build_folders(small)
         assert len(left) <= 2 and not [p for p in left if p.startswith(".new-")], left
         assert list(small.root.glob(".out.link-*")) == []
 
@@ -258,6 +269,59 @@ def test_a_build_killed_anywhere_leaves_the_previous_build_whole(small, capsys):
     in_build = sum(c for s, c in stages.items() if s.startswith(("lock held", "rendering", "manifest", "publishing")))
     assert in_build >= KILL_POINTS // 4, stages  # most points must land inside the build proper
     assert unlocked == []  # every kill inside the build left its lock behind for the next build to take over
+
+
+def named_points() -> list[tuple[str, str]]:
+    """(stage, point) for every kill point of a build, in build order."""
+    from pipeline.render import RENDERERS
+
+    return (
+        [("start-up", "start"), ("lock", "lock"), ("inputs", "inputs"), ("graph", "graph"), ("queries", "queries")]
+        + [("render", f"render:{name}") for name in RENDERERS]
+        + [("manifest", "manifest"), ("manifest", "manifest:written")]
+        + [("publish", p) for p in ("publish:renamed", "publish:linked", "publish:flipped")]
+    )
+
+
+@pytest.mark.realdata
+def test_a_build_killed_at_every_named_point_leaves_a_whole_build(small, capsys):
+    """One kill at each named point of every stage: the process dies there (exit by
+    SIGKILL, so the point was reached), `outputs` is whole, the build it shows is the
+    previous one unless the kill came after the link flip, and the next build recovers."""
+    assert small.run(False).returncode == 0
+    landed: collections.Counter = collections.Counter()
+    points_hit = []
+    for n, (stage, point) in enumerate(named_points()):
+        include_attack = n % 2 == 0
+        small.edit_card(1000 + n)
+        before_doc = check_live(small)
+        before = small.out.resolve().name
+        proc = subprocess.run(small.command(include_attack), env=small.env | {"ATTACK_PIPELINE_KILL_AT": point}, cwd=small.root,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == -signal.SIGKILL, f"{point}: the build was not killed there ({proc.returncode}): {proc.stderr[-500:]}"
+        landed[stage] += 1
+        points_hit.append(point)
+        after = check_live(small)
+        published = small.out.resolve().name != before
+        assert published == (point == "publish:flipped"), point
+        if not published:
+            assert after == before_doc, point
+        if point != "start":  # killed before it took the lock: there is none to take over
+            assert small.lock.exists(), f"{point}: the killed build left no lock for the next one to take over"
+
+        again = small.run(include_attack)
+        assert again.returncode == 0, f"after a kill at {point}: {again.stderr}"
+        assert ("up to date" in again.stdout) == published, (point, again.stdout)
+        check_live(small)
+        assert not small.lock.exists()
+        left = sorted(p.name for p in small.builds.iterdir())
+        assert len(left) <= 2 and not [p for p in left if p.startswith(".new-")], (point, left)
+        assert list(small.root.glob(".out.link-*")) == [], point
+    with capsys.disabled():
+        print("\nnamed kill points: " + ", ".join(f"{stage} {count}" for stage, count in landed.items()))
+    assert set(landed) == {"start-up", "lock", "inputs", "graph", "queries", "render", "manifest", "publish"}
+    assert all(count >= 1 for count in landed.values())
+    assert len(points_hit) == len(named_points())
 
 
 @pytest.mark.realdata
@@ -311,9 +375,9 @@ def test_what_a_kill_inside_publish_leaves_is_recovered(small):
     doc = check_live(small)
     assert small.out.resolve().name == new.name
     assert doc == orjson.loads((small.out / "manifest.json").read_bytes())
-    assert sorted(p.name for p in small.builds.iterdir()) == sorted([previous.name, new.name])
+    assert build_folders(small) == sorted([previous.name, new.name])
     assert list(small.root.glob(".out.link-*")) == []
     # A kill during the pruning of a no-op build's leftovers: the no-op sweeps them too.
     shutil.copytree(new, small.builds / ".new-killed-again")
     assert "up to date" in small.run(True).stdout
-    assert sorted(p.name for p in small.builds.iterdir()) == sorted([previous.name, new.name])
+    assert build_folders(small) == sorted([previous.name, new.name])

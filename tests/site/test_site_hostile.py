@@ -162,11 +162,14 @@ def test_search_results_stay_inert(hostile_site, browser, serve):
         # A query typed while the search worker still builds its index is dropped.
         page.wait_for_function(READY, timeout=120_000)
         box = page.locator("input.md-search__input")
-        for query in ("Pwn", "PWNED", "onmouseover", "Scan"):
+        meta = page.locator(".md-search-result__meta")
+        for query in ("Pwn", "onmouseover", "onerror", "Scan", "Hostile"):
             box.fill("")
+            meta.filter(has_text="Type to start searching").wait_for(timeout=30_000)
             box.focus()
             box.press_sequentially(query, delay=20)  # material searches on key events
-            page.locator(".md-search-result__item").first.wait_for(timeout=30_000)
+            meta.filter(has_text=re.compile(r"^\d+ matching documents?$")).wait_for(timeout=30_000)
+            assert page.locator(".md-search-result__item").count() >= 1, query
             page.mouse.move(300, 200)
             page.mouse.move(400, 300)
             assert page.evaluate(FLAGS), query

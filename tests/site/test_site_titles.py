@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.site.hooks import safe_title
@@ -17,7 +17,7 @@ TITLES = st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=12).map("".jo
 _ENTITY = re.compile(r"&(?:[A-Za-z]+|#[0-9]+|#x[0-9A-Fa-f]+);")
 
 
-@settings(derandomize=True, max_examples=500)
+@settings(derandomize=True, max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TITLES)
 def test_a_title_is_inert_text_and_stable(title):
     out = safe_title(title)

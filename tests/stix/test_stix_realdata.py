@@ -32,7 +32,7 @@ AZURE_FILE = f"{MAPEX}/azure/attack-16.1/azure-04.26.2025/enterprise/azure-04.26
 NIST = "mappings/nist_800_53--rev5.json"
 AZURE = "mappings/azure--04.26.2025.json"
 KEV = "mappings/kev--07.28.2025.json"
-# Warnings the validator gives on our bundles, reviewed (README, "STIX bundles"):
+# Warnings the validator gives on our bundles, reviewed (docs/output-formats.md, "STIX bundles"):
 # 202 relationship types STIX does not suggest (detects, responds-to, impacts, subcontrol-of),
 # 245 pattern types outside STIX's suggested list (kql, spl, eql, ...), 302 external
 # references with a URL but no hash, 303 indicators without a description, 401 custom
@@ -299,3 +299,24 @@ def test_the_pipeline_ingests_its_own_bundles_and_gets_the_same_edges(config, mi
             assert {i.code for i in rt.all_issues} <= {"unknown-control"}, rt.all_issues[:3]  # IA-13: not in the rev5 catalogue
     assert control_edges(g) == control_edges(default_ws.graph())
     assert os.path.exists(root / "own" / "kev--07.28.2025.json")
+
+
+def test_stix2_validator_accepts_the_bundles_of_an_ics_only_build(config, mirror, tmp_path, monkeypatch):
+    """`build --domain ics`: the detection corpora name no ICS technique, so their bundles
+    hold indicators without relationships; the grouping then has no `x_attack_domains`
+    (an empty list was refused by the validator: empty arrays are not allowed)."""
+    from pipeline.workspace import Workspace
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    ws = Workspace.open(config, mirror, "18.1", ("ics",))
+    base = stix_small.render_stix(ws, tmp_path)
+    names = sorted(p.relative_to(base).as_posix() for p in base.rglob("*.json") if p.name != "index.json")
+    assert any(n.startswith("detections/") for n in names)
+    without_domains = 0
+    for rel in names:
+        bundle = load(base, rel)
+        [group] = [o for o in bundle["objects"] if o["type"] == "grouping"]
+        assert group.get("x_attack_domains", ["absent"]) != [], rel
+        without_domains += "x_attack_domains" not in group
+        validate(sample(bundle, 150, keep={group["id"]}))  # the grouping is always validated
+    assert without_domains > 0  # the case that was refused is among them

@@ -20,7 +20,7 @@ from pipeline.render.stix.ids import NAMESPACE, VOCABULARY_DATE, fallback_timest
 from pipeline.render.stix.vocabulary import DETECTION_PROPERTIES, MAPPING_PROPERTIES, RELATIONSHIP_TYPES
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "stix-small"
-README = Path(__file__).resolve().parents[2] / "README.md"
+FORMATS = Path(__file__).resolve().parents[2] / "docs" / "output-formats.md"
 
 
 def by_id(bundle: dict) -> dict[str, dict]:
@@ -160,11 +160,11 @@ def test_dangling_references_and_bad_shapes_stop_the_build():
         check_shapes(bundle, "stix/x.json")
 
 
-def test_vocabulary_is_documented_in_the_readme():
-    readme = README.read_text(encoding="utf-8")
+def test_vocabulary_is_documented_in_the_output_formats():
+    readme = FORMATS.read_text(encoding="utf-8")
     section = readme.split("## STIX bundles", 1)[1].split("\n## ", 1)[0]
     for name in sorted(set(MAPPING_PROPERTIES) | set(DETECTION_PROPERTIES)):
-        assert f"`{name}`" in section, f"{name} is not documented in the README's STIX section"
+        assert f"`{name}`" in section, f"{name} is not documented in the STIX section of docs/output-formats.md"
     for rtype, _reverse in RELATIONSHIP_TYPES.values():
         assert f"`{rtype}`" in section
 

@@ -54,6 +54,30 @@ def select_sources(config, names: Sequence[str] | None) -> tuple[list[Source], b
     return chosen, include_attack
 
 
+def tactic_successions(ws) -> dict:
+    """Tactic shortnames the previous release at hand had and the target no longer has
+    (pipeline.reconcile.tactics), over the workspace's domains; an older release that
+    cannot be read only costs the successions it would have given."""
+    from pipeline.config import version_key
+    from pipeline.controls import release_index
+    from pipeline.fetch.newest import available
+    from pipeline.reconcile.tactics import successions
+
+    found: dict = {}
+    for domain in ws.domains:
+        at_hand = [v for v in ws.older_releases(domain) if available(ws.config, ws.mirror, domain, v)]
+        if not at_hand:
+            continue
+        older = max(at_hand, key=version_key)
+        try:
+            old, new = release_index(ws, domain, older), release_index(ws, domain, ws.attack_version)
+        except PipelineError:
+            continue
+        for short, succession in successions(old, new).items():
+            found.setdefault(short, succession)
+    return found
+
+
 def load_detections(
     ws,
     sources: Sequence[str] | None = None,
@@ -75,6 +99,7 @@ def load_detections(
         try:
             found.append((source, ws.resolve(source).path))
         except PipelineError as exc:
+            ws.unread[source.id] = exc.one_line()
             issues.append(Issue(code="detection-source-missing", problem=f"{exc.problem}; its detections are left out", record=exc.record))
     memo = ws.cache.setdefault("detection_loads", {})
     key = (tuple((source.id, str(path)) for source, path in found), str(cache_dir))
@@ -85,7 +110,7 @@ def load_detections(
     detections: list[Detection] = [d for load in loads for d in load.detections]
     if include_attack:
         detections.extend(analytics_as_detections(releases))
-    reconciled = reconcile_detections(detections, ReleaseIndex.of(releases))
+    reconciled = reconcile_detections(detections, ReleaseIndex.of(releases), tactic_successions(ws))
     for load in loads:
         issues.extend(load.issues)
     issues.extend(reconciled.issues)

@@ -23,8 +23,8 @@ def render(ctx, out: Path) -> list[Path]:
     # reference counting; with the collector running, each of its full passes would walk
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
-        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url)
-        return _write_by_unit(site, out / "docs", ctx.units)
+        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url, str(ctx.options.get("navigator_url") or ""))
+        return _write_by_unit(site, out / "docs", ctx.units, ctx.progress)
 
 
 def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
@@ -48,7 +48,7 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
     return f"pages/frameworks/{fw}", ("framework", fw)
 
 
-def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
+def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
     from pipeline.render.pages.builders import page_keys
     from pipeline.render.pages.depends import technique_digest
 
@@ -75,7 +75,7 @@ def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
         if not decided[name]:
             todo.append(key)
             fresh[name].append(key)
-    written = write_pages(site, docs, todo)
+    written = write_pages(site, docs, todo, progress)
     for name, keys in fresh.items():
         units.record(name, [docs / site.pages[k] for k in keys])
     return written
@@ -84,7 +84,7 @@ def _write_by_unit(site: Site, docs: Path, units) -> list[Path]:
 BATCH = 2000  # pages held in memory at once (the tree is ~65 MB for 10,000 pages)
 
 
-def write_pages(site: Site, docs: Path, keys: list[str] | None = None) -> list[Path]:
+def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=None) -> list[Path]:
     """Render every page of `site` (or those of `keys`, in `page_keys` order) under
     `docs` (an empty or new folder).
 
@@ -102,6 +102,8 @@ def write_pages(site: Site, docs: Path, keys: list[str] | None = None) -> list[P
     for folder in sorted({(docs / site.pages[k]).parent for k in keys}):
         folder.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(keys), BATCH):
+        if progress is not None:
+            progress(start, len(keys))
         batch = [(rel, content.encode("utf-8")) for rel, content in all_pages(site, keys[start : start + BATCH])]
         for rel, data in batch:
             _write(docs / rel, data)

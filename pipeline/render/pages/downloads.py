@@ -29,9 +29,10 @@ from pipeline.render.naming import bundle_stem, report_stem
 NAVIGATOR = "https://mitre-attack.github.io/attack-navigator/"
 
 
-def navigator_url(site_url: str, rel: str) -> str:
-    """The public Navigator opening the layer published at `<site_url>/<rel>`."""
-    return f"{NAVIGATOR}#layerURL={quote(site_url.rstrip('/') + '/' + rel, safe='')}"
+def navigator_url(site_url: str, rel: str, navigator: str = NAVIGATOR) -> str:
+    """The Navigator (the public one unless settings say otherwise) opening the layer
+    published at `<site_url>/<rel>`."""
+    return f"{navigator}#layerURL={quote(site_url.rstrip('/') + '/' + rel, safe='')}"
 
 
 def _links(site: Site, page: str, candidates: list[tuple[str, str]]) -> list[Md]:
@@ -44,7 +45,7 @@ def _links(site: Site, page: str, candidates: list[tuple[str, str]]) -> list[Md]
             out.append(Md(f"[{text(label)}]({href})"))
             if site.site_url and rel.startswith("layers/") and rel.endswith(".json"):
                 what = label.removesuffix(" (ATT&CK Navigator)")
-                out.append(Md(f"[Open the {text(what)} in ATT&CK Navigator]({navigator_url(site.site_url, rel)})"))
+                out.append(Md(f"[Open the {text(what)} in ATT&CK Navigator]({navigator_url(site.site_url, rel, site.navigator)})"))
     return out
 
 

@@ -10,7 +10,8 @@ comments, queries. So no source string reaches a page unescaped:
   (backtick), emphasis (`*`, and `_` except inside a word, where neither CommonMark nor
   Python-Markdown reads it), headings (`#`), attribute lists (`{`, `}`: Python-Markdown's
   attr_list would otherwise accept `{: onclick=…}`), table cells (`|`), and at the start
-  of a line list and quote markers.
+  of a line list and quote markers, and the site's admonition, details and content-tab
+  markers (`!!!`, `???`, `===`).
 - `fence`: queries go into a fenced block whose fence is longer than any run of
   backticks inside, so no query can close it early; its info string is reduced to
   `[A-Za-z0-9_+-]`.
@@ -65,10 +66,12 @@ _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 # What would make a line a list item or a thematic break (`#`, `>`, `*` are escaped anyway).
 _LINE_START = re.compile(r"^(\d{0,9})([-+]|(?<=\d)[.)](?=\s|$))")
-_LINE_START_CHARS = frozenset("-+~:0123456789")
+_LINE_START_CHARS = frozenset("-+~:!?=0123456789")
 # Not escapable in Python-Markdown, so written as entities: `~~~` opens a fence there,
 # and `: x` after a paragraph makes a definition list.
-_LINE_START_ENTITIES = {"~": "&#126;", ":": "&#58;"}
+# On the site, `!!!`, `???` and `===` open an admonition, a collapsed details block and a
+# content tab (pymdownx); an entity is never read as one.
+_LINE_START_ENTITIES = {"~": "&#126;", ":": "&#58;", "!": "&#33;", "?": "&#63;", "=": "&#61;"}
 _BACKTICKS = re.compile(r"`+")
 _INFO = re.compile(r"[^A-Za-z0-9_+-]")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")

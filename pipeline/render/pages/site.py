@@ -97,6 +97,8 @@ class Site:
     site_url: str = ""
     # The matrix of each domain as the pictures draw it (`pictures.matrix`), made once.
     matrices: dict = field(default_factory=dict)
+    # The ATT&CK Navigator the "Open in Navigator" links open (settings.navigator_url).
+    navigator: str = "https://mitre-attack.github.io/attack-navigator/"
     # Names other renderers give their files (layers), worked out once when a page first links one.
     names: dict = field(default_factory=dict)
 

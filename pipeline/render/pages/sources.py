@@ -63,11 +63,12 @@ def attack_texts(ws) -> AttackTexts:
     return merge(parts)
 
 
-def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") -> Site:
+def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "", navigator: str = "") -> Site:
     from pipeline.convert.gather import gather
 
     if "query_conversions" not in g.graph:  # done by the build; outside one (tests, a renderer alone) here
         gather(ws, g)
+    extra = {"navigator": navigator} if navigator else {}
     return Site.gather(
         g,
         out,
@@ -76,4 +77,5 @@ def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "") ->
         detection_sources=detection_sources(ws.config),
         mapping_sources=mapping_sources(g, ws.config),
         site_url=site_url,
+        **extra,
     )

@@ -8,7 +8,7 @@ Bundles reference ATT&CK techniques by STIX id (those of the release their group
 names); `build --include-attack` embeds them, upgraded to 2.1 where the mirror holds
 2.0. Before a bundle is written, every reference in it is checked to resolve inside
 it or to a live technique of the target release, and one object of every shape is
-parsed by stix2. The vocabulary is in `vocabulary.py` and in the README.
+parsed by stix2. The vocabulary is in `vocabulary.py` and in docs/output-formats.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ class Rendered:
 
     def finish(self, attack_version: str, domains: list[str], grouping: dict, summary: dict) -> None:
         """The grouping's properties and the index entry, once the content is complete."""
-        self.grouping = {"x_attack_version": attack_version, "x_attack_domains": domains, **grouping}
+        # Absent, not empty, when no technique of the bundle is in a domain of the build (the
+        # Sigma rules of an ICS-only build): STIX forbids empty lists.
+        self.grouping = compact({"x_attack_version": attack_version, "x_attack_domains": domains, **grouping})
         types = Counter(o["type"] for o in self.bundle.objects.values())
         self.summary = {"file": self.path, "domains": domains, "objects": dict(sorted(types.items())), **summary}
 
