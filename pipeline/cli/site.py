@@ -26,16 +26,25 @@ site_dir_option = click.option(
 site_url_option = click.option(
     "--site-url",
     metavar="URL",
-    help="Address the site is published at (sitemap, canonical links); default: site_url of the sources file.",
+    help="Address the site is published at (sitemap, canonical and Navigator links); default: site_url of the sources file.",
+)
+navigator_url_option = click.option(
+    "--navigator-url",
+    metavar="URL",
+    help="ATT&CK Navigator that the \"Open in ATT&CK Navigator\" links open (your own instance on a closed network); default: navigator_url of the settings, else the public Navigator.",
 )
 
 
-def _site_url(value: str | None) -> str:
+def _url(option: str, value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise CliError(f"{option} must start with http:// or https://")
+    return value
+
+
+def _site_url(value: str | None, key: str = "site_url") -> str:
     """--site-url, else the settings (environment, project file, sources file, user config)."""
     if value is not None:
-        if value and not value.startswith(("http://", "https://")):
-            raise CliError("--site-url must start with http:// or https://")
-        return value
+        return _url(f"--{key.replace('_', '-')}", value)
     from pipeline.config import load_config
     from pipeline.errors import PipelineError
 
@@ -44,15 +53,16 @@ def _site_url(value: str | None) -> str:
     except PipelineError:
         config = None
     with errors_as_exit(), settings_applied({}, config) as chosen:
-        return chosen.get("site_url") or ""
+        return chosen.get(key) or ""
 
 
-def _make(out: Path, site_dir: Path, site_url: str | None):
+def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None):
     from pipeline.build import tree
     from pipeline.build.paths import check_output, check_site_dir
     from pipeline.site.make import make_site
 
     url = _site_url(site_url)
+    navigator_url = _site_url(navigator_url, "navigator_url")
     with errors_as_exit():
         check_site_dir(out, site_dir)
         tree.check_replaceable(Path(os.path.abspath(site_dir)))
@@ -60,7 +70,7 @@ def _make(out: Path, site_dir: Path, site_url: str | None):
     with errors_as_exit(), progress(1) as step:
         step("building the site")
         try:
-            return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase))
+            return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase), navigator_url=navigator_url)
         except OSError as exc:  # a full disk: the file named may be a theme file being copied, so name the site
             raise CliError(f"{site_dir}: writing the site failed: {exc.strerror or exc}; the previous site is kept") from None
 
@@ -69,11 +79,12 @@ def _make(out: Path, site_dir: Path, site_url: str | None):
 @out_option
 @site_dir_option
 @site_url_option
-def command(out: Path, site_dir: Path, site_url: str | None) -> None:
+@navigator_url_option
+def command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None) -> None:
     """Build the static docs site (mkdocs-material) from the pages of an existing
     build, with its layers, STIX bundles, tables and reports downloadable. Offline:
     no fonts or scripts from elsewhere. Any mkdocs warning (a broken link) fails it."""
-    r = _make(out, site_dir, site_url)
+    r = _make(out, site_dir, site_url, navigator_url)
     rate = r.pages / r.seconds if r.seconds else 0.0
     info(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
     size = r.search_index_bytes
@@ -86,14 +97,15 @@ def command(out: Path, site_dir: Path, site_url: str | None) -> None:
 @out_option
 @site_dir_option
 @site_url_option
+@navigator_url_option
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
-def serve_command(out: Path, site_dir: Path, site_url: str | None, port: int) -> None:
+def serve_command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None, port: int) -> None:
     """Preview the docs site on http://127.0.0.1:PORT/ (built first if missing)."""
     from pipeline.site.serve import server
 
     if not (site_dir / "index.html").is_file():
         info(f"no site in {site_dir}: building it from {out}", err=True)
-        _make(out, site_dir, site_url)
+        _make(out, site_dir, site_url, navigator_url)
     try:
         httpd = server(site_dir, port)
     except OSError as exc:

@@ -3,9 +3,18 @@ for the same build and install).
 
 Offline and small by design: `theme.font: false` (material would load Google fonts),
 no plugin but the built-in search, no analytics, no external scripts; control and
-detection pages are `not_in_nav` (reached by links) and `navigation.prune` renders
-only the visible branch of the navigation into each page. `strict` turns every mkdocs
-warning (a broken link above all) into a failed site build.
+detection pages are `not_in_nav` (reached by links and search) and `navigation.prune`
+renders only the visible branch of the navigation into each page. `strict` turns
+every mkdocs warning (a broken link above all) into a failed site build.
+
+The theme's overrides (`overrides/`: the stylesheet of the pictures and tables, the
+404 page) are package data, copied into the site like the theme's own files.
+
+Search keeps material's word separator (spaces and hyphens): `AC-4` is then the
+words "ac" and "4" on both sides, and the page titled "AC-4 …" (control pages are
+indexed by their title alone) is the one with both in its title, so it comes first;
+`CVE-2025-0282` likewise. (A separator that kept `AC-4` whole would not help: lunr's
+query lexer splits on hyphens whatever the index does.)
 """
 
 from __future__ import annotations
@@ -17,25 +26,34 @@ from pipeline.site.nav import Nav
 from pipeline.site.source import BuildSource
 
 NOT_IN_NAV = "/controls/\n/detections/*/\n"
-MARKDOWN_EXTENSIONS: list = [
-    "tables",
-    "toc",
-    "attr_list",
-    "def_list",
-    "abbr",
-    "footnotes",
-    "md_in_html",
-    # Queries: fenced blocks highlighted by Pygments (kusto, sql lexers; text where it has
-    # none) with a copy button; languages in content tabs, long lists folded.
+# Queries: fenced blocks highlighted by Pygments (kusto, sql lexers; text where it has
+# none) with a copy button; languages in content tabs, long lists folded.
+_QUERY_EXTENSIONS: list = [
     "admonition",
     {"pymdownx.highlight": {"use_pygments": True}},
     "pymdownx.superfences",
     {"pymdownx.tabbed": {"alternate_style": True}},
     "pymdownx.details",
 ]
+# The extensions the site was first made with, and those the pages use: their text is
+# escaped so that no attribute list, definition, abbreviation or footnote can occur, and
+# their raw HTML (pictures, card tables) carries no `markdown` attribute, so the other
+# five find nothing to do — each is still a pass over every page. bench/bench_site.py
+# measures both lists on the default build and checks that they give the same site.
+MARKDOWN_EXTENSIONS: list = ["tables", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html", *_QUERY_EXTENSIONS]
+LEAN_EXTENSIONS: list = ["tables", "toc", *_QUERY_EXTENSIONS]
+OVERRIDES = Path(__file__).with_name("overrides")
+STYLESHEET = "assets/stylesheets/attack-pipeline.css"
 
 
-def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = "") -> dict:
+def mkdocs_config(
+    build: BuildSource,
+    nav: Nav,
+    site_dir: Path,
+    site_url: str = "",
+    navigator_url: str = "",
+    markdown_extensions: list | None = None,
+) -> dict:
     # The theme prints the site name unescaped (in <title> and attributes): a release
     # number never needs more than these characters.
     version = re.sub(r"[^0-9A-Za-z.+-]", "", build.attack_version)
@@ -47,11 +65,13 @@ def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = 
         "strict": True,
         "theme": {
             "name": "material",
+            "custom_dir": str(OVERRIDES),
             "font": False,
             "features": ["navigation.prune", "navigation.top", "search.highlight", "content.code.copy"],
         },
+        "extra_css": [STYLESHEET],
         "plugins": ["search"],
-        "markdown_extensions": MARKDOWN_EXTENSIONS,
+        "markdown_extensions": list(MARKDOWN_EXTENSIONS if markdown_extensions is None else markdown_extensions),
         "not_in_nav": NOT_IN_NAV,
         "validation": {
             "omitted_files": "warn",
@@ -61,7 +81,13 @@ def mkdocs_config(build: BuildSource, nav: Nav, site_dir: Path, site_url: str = 
             "not_found": "warn",
         },
         "hooks": [str(Path(__file__).with_name("hooks.py"))],
-        "extra": {"build_root": str(build.root), "generator": False},
+        "extra": {
+            "build_root": str(build.root),
+            "generator": False,
+            # Navigator links of the layers: the site's address and the Navigator to open.
+            "layer_base": site_url,
+            "navigator_url": navigator_url,
+        },
         "nav": nav.to_mkdocs(),
     }
     if site_url:

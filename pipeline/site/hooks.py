@@ -1,15 +1,20 @@
 """mkdocs hooks of the site (mkdocs.yml `hooks:` names this file).
 
 - `on_files`: the build's artifacts join the site's files (see `artifacts`).
-- `on_page_markdown`: artifact links rewritten to the files mkdocs sees; control and
-  detection pages left out of the search index (material's per-page `search.exclude`):
-  they are nine in ten pages and most of the index, and a search for a technique or a
-  control is answered by the technique and framework pages that list them.
+- `on_page_markdown`: artifact links rewritten to the files mkdocs sees; the "Open in
+  ATT&CK Navigator" links made for the site's own address and Navigator (`navigator`);
+  detection pages left out of the search index (material's per-page
+  `search.exclude`): they are eight in ten pages and most of the index, and a search
+  for a rule is answered by the technique pages that list them.
 - `on_page_content`: tables and code blocks left out of the index (material skips an
   element marked `data-search-exclude`). A technique page lists every query that names
   it, so its tables and queries were 26 MB of a 29 MB index; titles, descriptions and
-  headings (detection titles among them) are what a search should find.
-  It also fixes each page's title as escaped text (`safe_title`).
+  headings (detection titles among them) are what a search should find. Control and
+  capability pages are indexed by their title alone (`AC-4 Information Flow
+  Enforcement`, `CVE-2025-0282 …`): findable by id and name for a few bytes each.
+  The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
+  made page addresses here, and checked like mkdocs checks the others.
+- `on_page_content` also fixes each page's title as escaped text (`safe_title`).
 
 Why the title needs its own care: mkdocs takes a page's title from its H1 as HTML text
 (entities kept: `&lt;script&gt;`), and material prints it into `<title>` through
@@ -22,12 +27,16 @@ escaped text, the same for a title from the H1, the navigation or front matter.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from pathlib import Path
 
 from pipeline.site.artifacts import artifact_files, rewrite_links
+from pipeline.site.navigator import navigator_links
 
-NOT_SEARCHED = ("controls/", "detections/")
+NOT_SEARCHED = ("detections/",)
+TITLE_ONLY = ("controls/",)
+log = logging.getLogger("mkdocs.hooks.attack_pipeline")
 
 
 def on_files(files, config):
@@ -41,10 +50,39 @@ def on_page_markdown(markdown, page, config, files):
     src = page.file.src_uri
     if src.startswith(NOT_SEARCHED) and src.count("/") > 1:
         page.meta["search"] = {"exclude": True}
-    return rewrite_links(markdown, src)
+    extra = config["extra"]
+    markdown = navigator_links(rewrite_links(markdown, src), src, extra.get("layer_base", ""), extra.get("navigator_url", ""))
+    return markdown
 
 
 _BLOCKS = re.compile(r"<(pre|table)(?=[\s>])")
+_BODY = re.compile(r"<(p|table|ul|ol|pre|div|details|dl|blockquote|h[2-6])(?=[\s>])")
+# A relative link to a Markdown file left in the HTML: raw HTML, which mkdocs does not rewrite.
+_MD_HREF = re.compile(r'href="((?![A-Za-z][A-Za-z0-9+.-]*:)[^"#?/][^"#?]*\.md)(#[^"]*)?"')
+
+
+def _page_links(content: str, page, files) -> str:
+    src = page.file.src_uri
+    folder = src.rpartition("/")[0]
+    url = page.file.url
+    up = "../" * url.count("/") if url else ""
+
+    def fix(m: re.Match) -> str:
+        parts = (f"{folder}/{m.group(1)}" if folder else m.group(1)).split("/")
+        out: list[str] = []
+        for p in parts:
+            if p == "..":
+                if out:
+                    out.pop()
+            elif p not in ("", "."):
+                out.append(p)
+        target = files.get_file_from_path("/".join(out))
+        if target is None:
+            log.warning("Doc file '%s' contains a link '%s', but the target is not found among documentation files.", src, m.group(1))
+            return m.group(0)
+        return f'href="{up + target.url or "./"}{m.group(2) or ""}"'
+
+    return _MD_HREF.sub(fix, content)
 
 
 _TAGS = re.compile(r"<[^>]*>")
@@ -65,4 +103,8 @@ def on_page_content(content, page, config, files):
     # front matter names one.
     if "title" in page.meta or not page.is_homepage:
         page.meta["title"] = safe_title(str(page.title or ""))
+    if ".md" in content:
+        content = _page_links(content, page, files)
+    if page.file.src_uri.startswith(TITLE_ONLY):
+        return _BODY.sub(r'<\1 data-search-exclude="true"', content)
     return _BLOCKS.sub(r'<\1 data-search-exclude="true"', content)

@@ -153,15 +153,31 @@ def site_lock(site: Path) -> Iterator[None]:
         lock.release()
 
 
-def make_site(out: Path, site: Path, site_url: str = "", progress: Callable[[str, int, int], None] | None = None) -> SiteResult:
+def make_site(
+    out: Path,
+    site: Path,
+    site_url: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
+    navigator_url: str = "",
+    markdown_extensions: list | None = None,
+) -> SiteResult:
     """The site of the build at `out`, published at `site`. `progress(phase, done, total)`
-    follows mkdocs page by page (reading, then building every page)."""
+    follows mkdocs page by page (reading, then building every page). `site_url`: where
+    it is published (absolute links, Navigator links of its layers); `navigator_url`:
+    the ATT&CK Navigator those links open (default the public one)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
-        return _make(build, site, site_url, progress)
+        return _make(build, site, site_url, progress, navigator_url, markdown_extensions)
 
 
-def _make(build: BuildSource, site: Path, site_url: str, progress: Callable[[str, int, int], None] | None = None) -> SiteResult:
+def _make(
+    build: BuildSource,
+    site: Path,
+    site_url: str,
+    progress: Callable[[str, int, int], None] | None = None,
+    navigator_url: str = "",
+    markdown_extensions: list | None = None,
+) -> SiteResult:
     from pipeline.build import tree
     from pipeline.site.config import mkdocs_config, write_config
     from pipeline.site.nav import read_nav
@@ -171,7 +187,7 @@ def _make(build: BuildSource, site: Path, site_url: str, progress: Callable[[str
     tmp = tree.new_build_dir(site)
     try:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
-            cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url)
+            cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
             config_file = write_config(Path(work) / "mkdocs.yml", cfg)
             report = None
             if progress is not None:

@@ -8,7 +8,7 @@ techniques and sub-techniques (`## Techniques`). Only those links are read, and 
 links to pages that exist are kept.
 
 Technique pages appear under each of their tactics (browsing by tactic is the point);
-control and detection pages stay out of the navigation (ten thousand entries would be
+group pages are listed under Groups; control and detection pages stay out of the navigation (ten thousand entries would be
 rendered into every page) and are reached by links.
 """
 
@@ -36,10 +36,11 @@ class Nav:
     matrices: list[tuple[str, list[tuple[Entry, list[Entry]]]]] = field(default_factory=list)
     frameworks: list[Entry] = field(default_factory=list)
     detections: list[Entry] = field(default_factory=list)
+    groups: list[Entry] = field(default_factory=list)
     profiles: list[Entry] = field(default_factory=list)  # organisation profiles of the build
 
     def pages(self) -> set[str]:
-        out = {e.page for e in self.frameworks + self.detections + self.profiles}
+        out = {e.page for e in self.frameworks + self.detections + self.groups + self.profiles}
         for _, tactics in self.matrices:
             for tactic, techniques in tactics:
                 out.add(tactic.page)
@@ -55,9 +56,13 @@ class Nav:
 
         nav: list = [{"Home": "index.md"}]
         for matrix, tactics in self.matrices:
-            nav.append({html.escape(matrix): [{html.escape(t.title): [{"Overview": t.page}, *map(item, techs)]} for t, techs in tactics]})
+            # The tactic's own page without a title: mkdocs then titles it by its heading
+            # ("TA0007 Discovery"), in the navigation, the browser tab and search results.
+            nav.append({html.escape(matrix): [{html.escape(t.title): [t.page, *map(item, techs)]} for t, techs in tactics]})
         if self.frameworks:
             nav.append({"Frameworks": [item(e) for e in self.frameworks]})
+        if self.groups:
+            nav.append({"Groups": [item(e) for e in self.groups]})
         if self.detections:
             nav.append({"Detections": [item(e) for e in self.detections]})
         if self.profiles:
@@ -120,6 +125,7 @@ def read_nav(docs: Path) -> Nav:
                 text = (docs / tactic.page).read_text(encoding="utf-8")
                 groups.append((tactic, _rows(_section(text, "Techniques"), tactic.page, docs, name_column=True)))
     nav.frameworks = _rows(_section(index, "Frameworks"), "index.md", docs, name_column=False)
+    nav.groups = _rows(_section(index, "Groups"), "index.md", docs, name_column=True)
     nav.detections = _distinct(_rows(_section(index, "Detection sources"), "index.md", docs, name_column=False))
     nav.profiles = _profiles(docs)
     return nav

@@ -10,8 +10,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-# Elements and attributes that would make a page active in a browser.
-ACTIVE_TAGS = {"script", "iframe", "img", "object", "embed", "style", "svg", "form", "input", "link", "meta", "base", "frame", "video", "audio"}
+# Elements and attributes that would make a page active in a browser. Inline SVG is how
+# the pages draw their pictures; what would make an SVG active (a script, an event
+# handler, foreign HTML, animation setting attributes) is refused like anywhere else.
+ACTIVE_TAGS = {
+    "script", "iframe", "img", "object", "embed", "style", "form", "input", "link", "meta", "base", "frame", "video",
+    "audio", "foreignobject", "animate", "set", "use", "image",
+}  # fmt: skip
 SAFE_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -89,6 +94,8 @@ def text_of(fragment: str) -> str:
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+).+?\1")
 _LINK = re.compile(r"(?<!\\)\]\(([^()\s]+)\)")
+# Links of the raw HTML the pages write (pictures, the card's framework tables).
+_HREF = re.compile(r'<a [^>]*?href="([^"]*)"')
 
 
 def outside_code(md: str):
@@ -109,7 +116,12 @@ def outside_code(md: str):
 def markdown_links(md: str) -> list[str]:
     """Link destinations outside code, the way the generator writes them (`](target)`);
     checked against a real parser's links in the tests."""
-    return [link for line in outside_code(md) for link in _LINK.findall(line)]
+    out = []
+    for line in outside_code(md):
+        out += _LINK.findall(line)
+        if line.startswith("<"):
+            out += [html.unescape(h) for h in _HREF.findall(line)]
+    return out
 
 
 def relative_links(links: list[str]) -> list[str]:
@@ -162,9 +174,20 @@ def tables(fragment: str) -> list[list[list[str]]]:
 _HTML_TAG = re.compile(r"<(?!br>)[A-Za-z/!?]")
 
 
+# The generator's own HTML blocks: pictures (`<figure class="atk-…">`) and the card's
+# framework tables (`<details class="atk-fold">`), one line each, escaped when drawn.
+_GENERATED = re.compile(r'^<(?:figure|details) class="atk-')
+
+
 def raw_html(md: str) -> list[str]:
-    """Lines that would carry HTML outside code (the generator writes only `<br>`)."""
-    return [line for line in outside_code(md) if _HTML_TAG.search(line)]
+    """Lines that would carry HTML outside code, other than the generator's own blocks
+    (elsewhere it writes only `<br>`)."""
+    return [line for line in outside_code(md) if _HTML_TAG.search(line) and not _GENERATED.match(line)]
+
+
+def generated_html(md: str) -> list[str]:
+    """The generator's own HTML blocks of a page (to be checked for active content)."""
+    return [line for line in outside_code(md) if _GENERATED.match(line)]
 
 
 def sections(md: str) -> dict[str, str]:

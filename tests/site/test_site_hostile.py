@@ -17,10 +17,11 @@ import site_hostile
 FLAGS = "window.__pwned === undefined && window.PWNED === undefined"
 # Elements only a smuggled payload makes: an image of `x`, an SVG with a handler, an
 # inline script that names a flag, a second <title> (one that broke out of the first).
+READY = "(() => { const m = document.querySelector('.md-search-result__meta'); return m && !/Initializing/i.test(m.textContent); })()"
 INJECTED = """[
   ...[...document.querySelectorAll('img')].filter(e => e.getAttribute('src') === 'x').map(e => 'img ' + e.outerHTML),
   ...[...document.querySelectorAll('script')].filter(e => /pwned/i.test(e.textContent)).map(e => 'script ' + e.textContent),
-  ...(document.querySelectorAll('title').length === 1 && document.title !== undefined ? [] : ['title count ' + document.querySelectorAll('title').length]),
+  ...(document.querySelectorAll('title:not(svg title)').length === 1 && document.title !== undefined ? [] : ['title count ' + document.querySelectorAll('title:not(svg title)').length]),
   ...(document.querySelector('head > title') ? [] : ['no title in head']),
   ...[...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name)),
   ...[...document.querySelectorAll('[autofocus]')].map(e => 'autofocus ' + e.tagName),
@@ -40,11 +41,13 @@ class _Scan(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
-        self.titles = 0
+        self.titles = 0  # the document's <title>s (an SVG picture's own titles are its tooltips)
         self._script = False
+        self._svg = 0
 
     def handle_starttag(self, tag, attrs):
-        self.titles += tag == "title"
+        self._svg += tag == "svg"
+        self.titles += tag == "title" and not self._svg
         self._script = tag == "script"
         for name, value in attrs:
             if name.startswith("on") or name == "autofocus":
@@ -56,6 +59,7 @@ class _Scan(HTMLParser):
 
     def handle_endtag(self, tag):
         self._script = False
+        self._svg -= tag == "svg" and self._svg > 0
 
     def handle_data(self, data):
         if self._script and "pwned" in data.lower():
@@ -155,6 +159,8 @@ def test_search_results_stay_inert(hostile_site, browser, serve):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     try:
         page.goto(url, wait_until="networkidle")
+        # A query typed while the search worker still builds its index is dropped.
+        page.wait_for_function(READY, timeout=120_000)
         box = page.locator("input.md-search__input")
         meta = page.locator(".md-search-result__meta")
         for query in ("Pwn", "onmouseover", "onerror", "Scan", "Hostile"):

@@ -17,6 +17,7 @@ from pipeline.render.pages.site import Site
 KINDS: dict[str, str] = {
     "technique": "docs-technique.md.j2",
     "tactic": "docs-tactic.md.j2",
+    "group": "docs-group.md.j2",
     "control": "docs-control.md.j2",
     "capability": "docs-control.md.j2",
     "detection": "docs-detection.md.j2",
@@ -29,12 +30,14 @@ KINDS: dict[str, str] = {
 def _builders() -> dict[str, Callable[[Site, str], dict]]:
     from pipeline.render.pages.control import control_context
     from pipeline.render.pages.detection import detection_context, source_list_context
+    from pipeline.render.pages.group import group_context
     from pipeline.render.pages.overview import framework_context, index_context, tactic_context
     from pipeline.render.pages.technique import technique_context
 
     return {
         "technique": technique_context,
         "tactic": tactic_context,
+        "group": group_context,
         "control": control_context,
         "capability": control_context,
         "detection": detection_context,

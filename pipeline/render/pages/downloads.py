@@ -53,6 +53,10 @@ def technique_downloads(site: Site, page: str, domain: str) -> list[Md]:
     return _links(site, page, [(f"{domain.capitalize()} coverage layer (ATT&CK Navigator)", f"layers/{domain}/coverage.json")])
 
 
+def group_downloads(site: Site, page: str, domain: str, group_id: str) -> list[Md]:
+    return _links(site, page, [(f"{domain.capitalize()} coverage layer of {group_id} (ATT&CK Navigator)", f"layers/{domain}/groups/{group_id}.json")])
+
+
 def framework_downloads(site: Site, page: str, framework: str) -> list[Md]:
     candidates = []
     for s in site.mapping_sources:

@@ -11,6 +11,7 @@ from pipeline.graph.query import techniques_of_tactic
 from pipeline.model import DOMAINS
 from pipeline.render.pages.downloads import framework_downloads
 from pipeline.render.pages.escape import Md, cell, link, text
+from pipeline.render.pages.pictures import coverage_heatmap, framework_chart, framework_heatmap, tactic_chart
 from pipeline.render.pages.prose import prose
 from pipeline.render.pages.site import Row, Site
 
@@ -120,10 +121,29 @@ def framework_context(site: Site, framework: str) -> dict:
         "coverage": _framework_coverage(site, framework),
         "downloads": framework_downloads(site, page, framework),
         "families": families,
+        "heatmaps": [
+            Row(label=_domain_label(site, d), heatmap=framework_heatmap(site, page, framework, d))
+            for d in DOMAINS
+            if any(s.domain == d for s in site.mapping_sources if s.framework == framework)
+        ],
         "mapped": sum(len(f.rows) for f in families),
         "unmapped": unmapped,
         "index": site.link(page, "index", Md("Index")),
     }
+
+
+def _groups(site: Site, page: str) -> list[dict]:
+    """Every group page with the coverage of what the group uses (all its domains)."""
+    from pipeline.render.pages.group import used_techniques
+
+    rows = []
+    for key in site.by_kind.get("group", ()):
+        if key not in site.pages:
+            continue
+        used = {k for techniques in used_techniques(site, key).values() for k in techniques}
+        c = _counts([site.coverage[k] for k in used])
+        rows.append(Row(link=site.link(page, key), name=text(site.g.nodes[key]["name"]), total=len(used), **{k: c[k] for k in CLASSES}))
+    return rows
 
 
 def _natural(value: str) -> tuple:
@@ -138,6 +158,7 @@ def index_context(site: Site) -> dict:
     page = "index.md"
     domains = []
     tactics = []
+    pictures = []
     for domain in DOMAINS:
         covs = [c for k, c in site.coverage.items() if domain in g.nodes[k]["domains"]]
         if not covs:
@@ -162,6 +183,7 @@ def index_context(site: Site) -> dict:
             c = _counts(tc)
             rows.append(Row(link=site.named_link(page, tkey), total=len(tc), **{k: c[k] for k in CLASSES}))
         tactics.append(Row(label=_domain_label(site, domain), rows=rows))
+        pictures.append(Row(label=_domain_label(site, domain), heatmap=coverage_heatmap(site, page, domain), chart=tactic_chart(site, page, domain)))
     frameworks = []
     for fw in site.frameworks():
         covered = sum(1 for c in site.coverage.values() if fw in c.controls)
@@ -179,8 +201,11 @@ def index_context(site: Site) -> dict:
     return {
         "attack_version": text(site.attack_version),
         "domains": domains,
+        "pictures": pictures,
         "tactics": tactics,
         "frameworks": frameworks,
+        "framework_chart": framework_chart(site, page) if frameworks else Md(""),
+        "groups": _groups(site, page),
         "sources": sources,
         "labels": {k: text(CLASS_LABELS[k]) for k in CLASSES},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipeline.render.naming import attack_id, stem as file_stem, stems
 
-__all__ = ["file_stem", "stems", "technique_page", "tactic_page", "framework_page", "relative"]
+__all__ = ["file_stem", "stems", "technique_page", "tactic_page", "group_page", "is_attack_id", "framework_page", "relative"]
 
 
 def technique_page(value: str) -> str:
@@ -18,6 +18,19 @@ def technique_page(value: str) -> str:
 
 def tactic_page(value: str) -> str:
     return f"tactics/{attack_id(value)}.md"
+
+
+def group_page(value: str) -> str:
+    return f"groups/{attack_id(value)}.md"
+
+
+def is_attack_id(value: str) -> bool:
+    """Whether an id may name a page as it is (`attack_id` would accept it)."""
+    try:
+        attack_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def framework_page(framework: str) -> str:

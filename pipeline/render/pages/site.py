@@ -1,7 +1,7 @@
 """Everything the page builders share, gathered once per build: which pages exist and
 where, coverage, source metadata, ATT&CK citations, and the links between them.
 
-Pages exist for: every live technique and tactic of the graph, every control or
+Pages exist for: every live technique, tactic and group of the graph, every control or
 capability with at least one mapping, every detection node (deprecated ones flagged),
 every framework with a mapping table in the build, one list per detection source and
 the index. A link to a node without a page degrades to its plain label, so a page can
@@ -95,6 +95,8 @@ class Site:
     memo: dict[str, Md] = field(default_factory=dict)
     # Where the build is published (settings.site_url); "" when it is not.
     site_url: str = ""
+    # The matrix of each domain as the pictures draw it (`pictures.matrix`), made once.
+    matrices: dict = field(default_factory=dict)
     # The ATT&CK Navigator the "Open in Navigator" links open (settings.navigator_url).
     navigator: str = "https://mitre-attack.github.io/attack-navigator/"
     # Names other renderers give their files (layers), worked out once when a page first links one.
@@ -123,6 +125,10 @@ class Site:
             n = g.nodes[key]
             if not n["deprecated"]:
                 pages[key] = (paths.technique_page if n["kind"] == "technique" else paths.tactic_page)(n["id"])
+        for key in by_kind.get("group", []):
+            n = g.nodes[key]
+            if not n["deprecated"] and not n.get("revoked") and paths.is_attack_id(n["id"]):
+                pages[key] = paths.group_page(n["id"])
         folders: dict[str, list[str]] = {}
         for key in by_kind.get("control", []) + by_kind.get("capability", []):
             if any("source" in d for _, _, d in g.out_edges(key, data=True)):

@@ -20,7 +20,8 @@ from pipeline.convert.targets import TARGETS
 from pipeline.render.pages.converted import card_section, is_sigma, languages
 from pipeline.render.pages.downloads import technique_downloads
 from pipeline.render.pages.escape import EMPTY, Md, cell, link, text
-from pipeline.render.pages.mappings import mapping_notes, mapping_type
+from pipeline.render.pages.mappings import mapping_notes_html, mapping_type_html
+from pipeline.render.pages.pictures import technique_picture
 from pipeline.render.pages.prose import Citations, prose
 from pipeline.render.pages.queries import header_md, queries_md
 from pipeline.render.pages.site import Row, Site
@@ -123,28 +124,40 @@ def _category(site: Site, page: str, key: str, view: dict) -> list[dict]:
     return rows
 
 
+MAPPING_HEADER = ("Capability ID", "Capability Description", "Mapping Type", "Notes")
+
+
 def mapping_tables(site: Site, page: str, key: str, controls: dict[str, list[dict]]) -> list[dict]:
-    """One table per framework, with the Mappings Explorer page's columns."""
-    g = site.g
-    n = g.nodes[key]
+    """One table per framework: the seed's columns less the technique's id and name,
+    which would repeat on every row (what reconciliation changed about them is in the
+    Notes). Raw HTML in a `<details>`, open: folded by a click, without JavaScript, and
+    Notes wrap in the column instead of widening the table."""
+    from html import escape
+
+    n = site.g.nodes[key]
     tables = []
+    head = "".join(f"<th>{h}</th>" for h in MAPPING_HEADER)
     for framework, entries in controls.items():
         rows = []
+        categories: dict[str, int] = {}
         for e in entries:
             ckey = f"control:{framework}/{e['framework_version']}:{e['id']}" if e["subject_kind"] == "control" else f"capability:{framework}:{e['id']}"
-            rows.append(
-                Row(
-                    id=site.link(page, ckey, cell(e["id"])),
-                    name=cell(e["name"]),
-                    type=mapping_type(e),
-                    attack_id=cell(e["original"]["published_id"] or e["original"]["id"] or n["id"]),
-                    attack_name=cell(e["original"]["name"] or n["name"]),
-                    notes=mapping_notes(e, n["name"], n["id"]),
-                )
-            )
+            href = site.href(page, ckey)
+            ident = escape(e["id"])
+            ident = f'<a href="{escape(href)}">{ident}</a>' if href else ident
+            notes = mapping_notes_html(e, n["name"], n["id"])
+            rows.append(f"<tr><td>{ident}</td><td>{escape(e['name'])}</td><td>{mapping_type_html(e)}</td><td>{notes}</td></tr>")
+            word = e["score_category"] or e["mapping_type"] or e["kind"] or ""
+            categories[word] = categories.get(word, 0) + 1
         versions = ", ".join(dict.fromkeys(e["framework_version"] for e in entries if e["framework_version"]))
         label = text(f"{site.framework_label(framework)} {versions}".strip())
-        tables.append(Row(title=site.link(page, f"framework:{framework}", label), rows=rows))
+        subjects = len({e["id"] for e in entries})
+        summary = f"{subjects} controls or capabilities, {len(entries)} mappings" + "".join(f" · {escape(k)} {v}" for k, v in categories.items() if k)
+        table = (
+            f'<details class="atk-fold" open><summary>{summary}</summary>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
+        )
+        tables.append(Row(title=site.link(page, f"framework:{framework}", label), table=Md(table)))
     return tables
 
 
@@ -236,6 +249,7 @@ def technique_context(site: Site, key: str) -> dict:
         "description": description,
         "attack_version": text(site.attack_version),
         "coverage": coverage_md(site.coverage.get(key)),
+        "coverage_picture": technique_picture(site, page, key, [f"technique:{s['id']}" for s in view["subtechniques"] if not s.get("deprecated")]),
         "detections": leading,
         "converted": converted,
         "other_detections": others,
