@@ -21,7 +21,7 @@ from pipeline.build import manifest, pin
 from pipeline.errors import PipelineError
 
 # The folders of a build that pages link and the site serves for download.
-ARTIFACT_FOLDERS = ("layers", "reports", "stix", "tables", "profiles")
+ARTIFACT_FOLDERS = ("layers", "reports", "stix", "tables", "profiles", "queries")
 
 
 @dataclass(frozen=True, slots=True)
