@@ -181,9 +181,13 @@ def test_the_rest_of_a_bad_source_still_loads(bad_mirror):
 def test_build_strict(bad_mirror, tmp_path):
     root, sources = bad_mirror
     base = ["build", "--sources", str(sources), "--mirror", str(root)]
-    strict = invoke(*base, "--strict", "--out", str(tmp_path / "strict"))
+    # The empty enabled table cannot be read: the build stops unless told to go on.
+    stopped = invoke(*base, "--out", str(tmp_path / "stopped"))
+    assert stopped.exit_code == 1 and "enabled source 'bad/empty' cannot be read" in stopped.stderr
+    assert not (tmp_path / "stopped").exists()
+    strict = invoke(*base, "--strict", "--keep-going", "--out", str(tmp_path / "strict"))
     assert strict.exit_code == 1 and "--strict is set" in strict.stderr
-    ok = invoke(*base, "--out", str(tmp_path / "out"))
+    ok = invoke(*base, "--keep-going", "--out", str(tmp_path / "out"))
     assert ok.exit_code == 0, ok.output
     issues = json.loads((tmp_path / "out" / "reports" / "issues.json").read_text())
     found = {(i["code"], i["file"], i["record"]) for i in issues}
