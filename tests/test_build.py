@@ -166,4 +166,4 @@ def test_real_default_build_is_reproducible(default_build, mirror):
     assert [k for k in before if before[k] != after[k]] == []
     doc = orjson.loads(after["manifest.json"])
     kinds = {i["kind"] for i in doc["inputs"]}
-    assert kinds == {"attack", "mapping", "catalog", "detection", "schema"}
+    assert kinds == {"attack", "mapping", "catalog", "detection", "schema", "threat"}

@@ -10,11 +10,7 @@ every mkdocs warning (a broken link above all) into a failed site build.
 The theme's overrides (`overrides/`: the stylesheet of the pictures and tables, the
 404 page) are package data, copied into the site like the theme's own files.
 
-Search keeps material's word separator (spaces and hyphens): `AC-4` is then the
-words "ac" and "4" on both sides, and the page titled "AC-4 …" (control pages are
-indexed by their title alone) is the one with both in its title, so it comes first;
-`CVE-2025-0282` likewise. (A separator that kept `AC-4` whole would not help: lunr's
-query lexer splits on hyphens whatever the index does.)
+Search keeps material's word separator (spaces and hyphens).
 """
 
 from __future__ import annotations

@@ -10,8 +10,11 @@
   element marked `data-search-exclude`). A technique page lists every query that names
   it, so its tables and queries were 26 MB of a 29 MB index; titles, descriptions and
   headings (detection titles among them) are what a search should find. Control and
-  capability pages are indexed by their title alone (`AC-4 Information Flow
-  Enforcement`, `CVE-2025-0282 …`): findable by id and name for a few bytes each.
+  capability pages are left out like detection pages: indexed by their titles, they
+  outranked the technique pages for a technique's own name ("Network Service" found
+  two control pages before T1046), and material's query parsing found nothing for an
+  id with a hyphen (`AC-4`); a control is reached from its framework and technique
+  pages.
   The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
@@ -34,8 +37,8 @@ from pathlib import Path
 from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
 
-NOT_SEARCHED = ("detections/",)
-TITLE_ONLY = ("controls/",)
+NOT_SEARCHED = ("detections/", "controls/")
+TITLE_ONLY: tuple[str, ...] = ()
 log = logging.getLogger("mkdocs.hooks.attack_pipeline")
 
 

@@ -5,7 +5,6 @@
 - a group page's heatmap shows what the group uses, in its layer's colours;
 - T1046's card holds the seed's NIST and Azure tables with their Notes readable at
   1366 px (no horizontal scroll), and its height is recorded;
-- a search for a control or a CVE id finds its page first;
 - at 390 px every table column is on screen;
 - no request leaves the site; screenshots of home, T1046, a framework and a group page
   go to test-artifacts/.
@@ -155,18 +154,6 @@ def test_t1046_card_tables_read_without_scrolling(page, site_url, artifacts_dir)
     fold.locator("summary").click()
     assert not fold.locator("table").is_visible()
     page.screenshot(path=str(artifacts_dir / "site-T1046-card.png"), full_page=False)
-
-
-@pytest.mark.parametrize("query, location", [("AC-4", "controls/nist_800_53/AC-4/"), ("CVE-2025-0282", "controls/kev/CVE-2025-0282/")])
-def test_search_finds_ids_first(page, site_url, query, location):
-    page.goto(site_url, wait_until="networkidle")
-    # A query typed while the search worker still builds its index is dropped.
-    page.wait_for_function(READY, timeout=180_000)
-    page.locator("input.md-search__input").fill(query)
-    results = page.locator(".md-search-result__item a")
-    results.first.wait_for(timeout=180_000)  # the worker indexes 6 MB first; slow on a busy machine
-    first = results.first.get_attribute("href")
-    assert first.split("#")[0].endswith(location), (query, first)
 
 
 def test_tactic_pages_are_titled_by_the_tactic(page, site_url):
