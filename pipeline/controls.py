@@ -192,7 +192,10 @@ def load_controls(ws, progress: Progress | None = None) -> ControlSet:
             try:
                 rt = reconcile_source(ws, source)
             except PipelineError as exc:
-                ws.unread[source.id] = exc.one_line()
+                # A table of a domain this build leaves out (no such release at the target)
+                # is skipped with its warning; only a table the build needs stops it.
+                if source.domain is None or source.domain in ws.domains:
+                    ws.unread[source.id] = exc.one_line()
                 ws.issues.append(Issue(code="source-skipped", problem=f"cannot be read, its mappings are left out: {exc.one_line()}", record=f"source {source.id!r}"))
                 continue
             failed = unreadable(rt.table.issues, rt.table.rows)
