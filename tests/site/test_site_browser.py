@@ -32,9 +32,8 @@ def _table_after(page, heading: str):
 def test_t1046_page(page, site_url, artifacts_dir):
     page.goto(site_url + "techniques/T1046/", wait_until="networkidle")
     assert page.locator("h1").first.inner_text().startswith("T1046")
-    # Highlighted blocks carry their language on the wrapper, plain ones on the code.
-    kusto = ".language-Kusto code, .language-kusto code, code.language-Kusto, code.language-kusto"
-    queries = [q.inner_text() for q in page.locator(kusto).all()]
+    # Code blocks in page order (Pygments' blocks name no language in their classes).
+    queries = [q.inner_text() for q in page.locator("pre code").all()]
     # The hunting card's three queries lead the section; converted Sigma rules follow.
     seed = ["DeviceNetworkEvents", "Horizontal port scan initiated", '"[""Network Service Scanning (T1046)""]"']
     for needle in seed:
