@@ -12,9 +12,8 @@
   headings (detection titles among them) are what a search should find. Control and
   capability pages are left out like detection pages: indexed by their titles, they
   outranked the technique pages for a technique's own name ("Network Service" found
-  two control pages before T1046), and material's query parsing found nothing for an
-  id with a hyphen (`AC-4`); a control is reached from its framework and technique
-  pages.
+  two control pages before T1046); a control is reached from its framework and
+  technique pages until the index can hold control titles without that.
   The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
