@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import replace
 from functools import wraps
+from pathlib import Path
 from typing import Callable, Iterator
 
 import click
@@ -256,3 +257,16 @@ def emit_json(data) -> None:
 
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     sys.stdout.flush()
+
+
+def answer_options(command: Callable) -> Callable:
+    """`--out` and `--from-sources` of the commands that answer from the last build
+    (`show`, `stats`): the same two options, worded once."""
+    command = click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")(command)
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("outputs"),
+        show_default=True,
+        help="Answer from the build in this folder when it was made from the same sources, release and code.",
+    )(command)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, detail, emit_json, progress, source_options, summary_line
+from pipeline.cli.common import CliError, answer_options, detail, emit_json, progress, source_options, summary_line
 from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
 
 
@@ -21,14 +21,7 @@ from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
     help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the view and its edges as JSON.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Answer from the build in this folder when it was made from the same sources, release and code.",
-)
-@click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")
+@answer_options
 @click.option(
     "--query",
     "query_language",

@@ -6,7 +6,7 @@ import click
 
 from pathlib import Path
 
-from pipeline.cli.common import CliError, detail, emit_json, progress, source_options, summary_line
+from pipeline.cli.common import CliError, answer_options, detail, emit_json, progress, source_options, summary_line
 
 
 @click.command("stats")
@@ -17,14 +17,7 @@ from pipeline.cli.common import CliError, detail, emit_json, progress, source_op
     help="Load ATT&CK only: no mapping tables and no detection corpora (fast, for ATT&CK questions).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Answer from the build in this folder when it was made from the same sources, release and code.",
-)
-@click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")
+@answer_options
 def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool) -> None:
     """Count what the graph holds: live and deprecated nodes per kind, edges per
     relation, and where revoked ids lead. Answers come from the last build (--out)
