@@ -11,6 +11,7 @@ deadline per input and the example database to replay what it found."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,34 @@ hypothesis_settings.register_profile("fuzz", derandomize=False, deadline=timedel
 hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "fixed"))
 
 from testpaths import ROOT, mirror_dir
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden files under tests/golden/ from what the tests render, then compare")
+
+
+@dataclass(frozen=True)
+class Golden:
+    """The golden files: bytes a renderer must reproduce exactly. One place decides whether a
+    test compares against them or rewrites them (`pytest --update-golden`), so every golden
+    test updates the same way and says how in its failure."""
+
+    root: Path
+    update: bool
+
+    def check(self, name: str, data: bytes | str) -> None:
+        path = self.root / name
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if self.update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(raw)
+        assert raw == path.read_bytes(), f"differs from {path} (pytest --update-golden rewrites it)"
+
+
+@pytest.fixture(scope="session")
+def golden(request) -> Golden:
+    return Golden(ROOT / "tests" / "golden", bool(request.config.getoption("--update-golden")))
 
 
 @pytest.fixture(scope="session")

@@ -162,11 +162,10 @@ def test_version_sections(old, new, section):
     assert version_section(old, new) == section
 
 
-def test_markdown_matches_the_golden_file(releases):
+def test_markdown_matches_the_golden_file(releases, golden):
     d = diff_releases(*releases)
     cov = coverage_impact(d, build_graph([releases[0]]), build_graph([releases[1]]))
-    text = markdown(diff_document(d, cov))
-    assert text == GOLDEN.read_text(encoding="utf-8")
+    golden.check("diff-small.md", markdown(diff_document(d, cov)))
 
 
 def test_layer_colours_live_techniques_with_a_legend_per_colour(releases):

@@ -42,7 +42,6 @@ from pipeline.render.navigator.scoring import MIXED_COLOR, VALUE_COLORS
 from pipeline.render.navigator.sets import all_layers, layer_set
 from pipeline.render.naming import MAX_NAME as MAX_SLUG, slug as safe_slug, unique_slugs
 
-GOLDEN = Path(__file__).parent / "golden" / "small-framework-layers.json"
 SITE = "https://soc.example.org/attack/"
 NIST = "mapex/nist-test"
 AZURE = "mapex/azure-test"
@@ -122,7 +121,7 @@ def _names(entry: dict, field: str = "capability") -> list[str]:
 # --- Small graph -----------------------------------------------------------------------------
 
 
-def test_golden_small_framework_layers(framework_graph):
+def test_golden_small_framework_layers(framework_graph, golden):
     layers = {rel: data for rel, data in _small_set(framework_graph).items() if rel.startswith(("frameworks/", "detections/"))}
     assert sorted(layers) == [
         "detections/all.json", "detections/sigma.json",
@@ -134,9 +133,7 @@ def test_golden_small_framework_layers(framework_graph):
         "frameworks/nist_800_53/families/SI.json", "frameworks/nist_800_53/overview.json",
     ]
     data = orjson.dumps(layers, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.write_bytes(data)
-    assert data == GOLDEN.read_bytes(), f"differs from {GOLDEN}"
+    golden.check("small-framework-layers.json", data)
     for rel, layer in layers.items():
         assert validate.problems(layer, framework_graph) == [], rel
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from pathlib import Path
 
 import orjson
@@ -19,7 +18,6 @@ from pipeline.render.navigator.layer import Layer, Mark
 from pipeline.render.naming import attack_id as safe_file_id
 from pipeline.render.navigator.sets import layer_set
 
-GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture
@@ -39,17 +37,14 @@ def _dump(layer: dict) -> bytes:
     return orjson.dumps(layer, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def test_golden_small_layer_set(small_graph):
+def test_golden_small_layer_set(small_graph, golden):
     got = {rel: _dump(layer.to_dict(small_graph)) for rel, layer in layer_set(small_graph, "enterprise", "99.0", "https://soc.example.org/attack/")}
     assert sorted(got) == ["coverage.json", "detections/all.json", "detections/sigma.json", "frameworks/test-1/categories/protect.json",
                            "frameworks/test-1/controls/AC-4.json", "frameworks/test-1/overview.json", "gaps.json"]
     for rel, data in got.items():
         if "/" in rel:
             continue  # the framework and detection layers have their own golden file (test_layer_sets.py)
-        golden = GOLDEN / f"small-{rel}"
-        if os.environ.get("UPDATE_GOLDEN") == "1":
-            golden.write_bytes(data)
-        assert data == golden.read_bytes(), f"{rel} differs from {golden}"
+        golden.check(f"small-{rel}", data)
         assert validate.problems(json.loads(data), small_graph) == []
 
 

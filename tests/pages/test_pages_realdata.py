@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 from collections import deque
 from pathlib import Path
@@ -24,7 +23,6 @@ from pipeline.render.pages.builders import page_markdown
 pytestmark = pytest.mark.realdata
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 # Score of each seed row of the 2021 Azure table, in seed order (published in the 2021 table).
 SEED_AZURE_SCORES = ["protect, partial", "detect, partial", "protect, partial", "detect, partial", "protect, partial", "detect, significant"]
 
@@ -145,12 +143,9 @@ def test_card_see_also_and_contributors(card, seed_card):
     assert "Praetorian" in s["Contributor info"]  # x_mitre_contributors of T1046 in 18.1
 
 
-def test_t1046_card_matches_the_golden_file(card, seed_site):
+def test_t1046_card_matches_the_golden_file(card, seed_site, golden):
     """Byte for byte, and the same bytes when rendered again from the same site."""
-    path = GOLDEN / "pages-T1046.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(card, encoding="utf-8")
-    assert card == path.read_text(encoding="utf-8")
+    golden.check("pages-T1046.md", card)
     seed_site.memo.clear()
     assert page_markdown(seed_site, "technique:T1046") == card
 

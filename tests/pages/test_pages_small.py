@@ -3,21 +3,12 @@ inert by two Markdown renderers, links that resolve, safe file names."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pages_fixture as fx
 import pytest
 from pages_html import both, broken_links, commonmark, markdown_links, problems, relative_links, scan, text_of
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-
-
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"differs from {path}"
 
 
 def test_every_page_kind_is_written(small_docs):
@@ -41,12 +32,12 @@ def test_every_page_kind_is_written(small_docs):
     ]
 
 
-def test_technique_page_matches_the_golden_file(small_docs):
-    _golden("pages-small-T1046.md", (small_docs / "techniques" / "T1046.md").read_text(encoding="utf-8"))
+def test_technique_page_matches_the_golden_file(small_docs, golden):
+    golden.check("pages-small-T1046.md", (small_docs / "techniques" / "T1046.md").read_text(encoding="utf-8"))
 
 
-def test_hostile_rule_page_matches_the_golden_file(small_docs):
-    _golden("pages-small-hostile-rule.md", (small_docs / "detections" / "sigma" / f"{fx.HOSTILE_ID}.md").read_text(encoding="utf-8"))
+def test_hostile_rule_page_matches_the_golden_file(small_docs, golden):
+    golden.check("pages-small-hostile-rule.md", (small_docs / "detections" / "sigma" / f"{fx.HOSTILE_ID}.md").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("page", ["techniques/T1046.md", f"detections/sigma/{fx.HOSTILE_ID}.md", "controls/azure/azure_firewall.md", "index.md", "detections/sigma.md"])

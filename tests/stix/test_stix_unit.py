@@ -5,7 +5,6 @@ reading a bundle back as a mapping source."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from pipeline.render.stix.bundle import IDENTITY_ID, check_shapes, tlp_white
 from pipeline.render.stix.ids import NAMESPACE, VOCABULARY_DATE, fallback_timestamp, from_us_date, normalise_timestamp, stix_id
 from pipeline.render.stix.vocabulary import DETECTION_PROPERTIES, MAPPING_PROPERTIES, RELATIONSHIP_TYPES
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "stix-small"
 FORMATS = Path(__file__).resolve().parents[2] / "docs" / "output-formats.md"
 
 
@@ -27,18 +25,14 @@ def by_id(bundle: dict) -> dict[str, dict]:
     return {o["id"]: o for o in bundle["objects"]}
 
 
-def test_golden_small_bundles(small_ws, tmp_path):
+def test_golden_small_bundles(small_ws, tmp_path, golden):
     got = stix_small.tree(stix_small.render_stix(small_ws, tmp_path / "out"))
     assert sorted(got) == [
         "detections/sigma.json", "index.json", "mappings/azure--04.26.2025.json",
         "mappings/kev--07.28.2025.json", "mappings/nist_800_53--rev5.json",
     ]
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        for rel, data in got.items():
-            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / rel).write_bytes(data)
     for rel, data in got.items():
-        assert data == (GOLDEN / rel).read_bytes(), f"{rel} differs from {GOLDEN / rel}"
+        golden.check(f"stix-small/{rel}", data)
 
 
 def test_two_renders_are_byte_identical(small_ws, tmp_path):

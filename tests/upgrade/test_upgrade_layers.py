@@ -5,7 +5,6 @@ written). Exact output throughout."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,9 +15,7 @@ from testpaths import ROOT
 from pipeline.cli import cli
 
 HERE = Path(__file__).resolve().parent
-GOLDEN = ROOT / "tests" / "golden"
 EVERY_CASE = HERE / "every-case-8.2.json"
-UPDATE = os.environ.get("ATTACK_PIPELINE_UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture
@@ -33,14 +30,7 @@ def upgrade(mirror, tmp_path, monkeypatch):
     return run
 
 
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"differs from {path} (ATTACK_PIPELINE_UPDATE_GOLDEN=1 rewrites it)"
-
-
-def test_every_case_golden(upgrade, tmp_path):
+def test_every_case_golden(upgrade, tmp_path, golden):
     (tmp_path / "layers").mkdir()
     shutil.copy(EVERY_CASE, tmp_path / "layers" / "every-case.json")
     r = upgrade("layers/every-case.json", "--to", "18.1", "--out", "up")
@@ -50,10 +40,10 @@ def test_every_case_golden(upgrade, tmp_path):
         "2 revoked → replacement, 2 merged, 1 deprecated, 1 unknown; 2 to decide\n"
     )
     assert r.stderr == "error: 2 item(s) in 1 layer(s) need a decision: see the .upgrade.md reports in up\n"
-    _golden("upgrade-every-case.md", (tmp_path / "up" / "every-case.upgrade.md").read_text())
-    _golden("upgrade-every-case-layer.json", (tmp_path / "up" / "every-case.json").read_text())
+    golden.check("upgrade-every-case.md", (tmp_path / "up" / "every-case.upgrade.md").read_text())
+    golden.check("upgrade-every-case-layer.json", (tmp_path / "up" / "every-case.json").read_text())
     report = json.loads((tmp_path / "up" / "every-case.upgrade.json").read_text())
-    _golden("upgrade-every-case-report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
+    golden.check("upgrade-every-case-report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     layer = json.loads((tmp_path / "up" / "every-case.json").read_text())
     entries = {(t["techniqueID"], t.get("tactic")): t for t in layer["techniques"]}
     # Merged by the stated rule: the highest score with its colour, both comments, links once.
