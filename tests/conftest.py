@@ -104,10 +104,23 @@ def graph_18(release_cache):
     return build_graph([release_cache(d, "18.1") for d in ("enterprise", "mobile", "ics")])
 
 
+@pytest.fixture(scope="session")
+def workspace_18(config, mirror):
+    """The default build's inputs at ATT&CK 18.1 (every domain, every enabled table and
+    corpus), its graph built once for the whole session: the control, STIX and page tests
+    read the same workspace instead of loading it three times."""
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.open(config, mirror, "18.1")
+    ws.graph()
+    return ws
+
+
 # Fixtures that load the whole default graph (three domains, every enabled table and corpus:
 # 10-15 s on an idle 2-core machine, each), make a real build or a site. A test that uses
 # one is `slow`: `make check` (pytest -m 'not slow and not reference') leaves it out.
 SLOW_FIXTURES = frozenset({
+    "workspace_18",                              # the default inputs at 18.1 (aliased by the three below)
     "full_graph", "full_layers",                 # tests/test_layer_sets.py: the 1,440 layers of the default build
     "default_ws", "default_stix", "attack_stix",  # tests/stix/: every bundle of the default build
     "workspace", "azure2021_workspace",          # tests/controls/: the default graph, and one with the 2021 Azure table

@@ -30,11 +30,9 @@ def with_enabled(config: Config, enable: tuple[str, ...] = (), disable: tuple[st
 
 
 @pytest.fixture(scope="session")
-def workspace(config, mirror) -> Workspace:
+def workspace(workspace_18) -> Workspace:
     """Default sources, target 18.1, every domain; graph built once for the session."""
-    ws = Workspace.open(config, mirror, "18.1")
-    ws.graph()
-    return ws
+    return workspace_18
 
 
 AZURE_2021 = "mapex/azure-06.29.2021/attack-8.2/enterprise"

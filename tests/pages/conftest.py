@@ -31,13 +31,9 @@ def small_docs(small_build):
 
 
 @pytest.fixture(scope="session")
-def real_workspace(config, mirror):
+def real_workspace(workspace_18):
     """Default sources, ATT&CK 18.1, every domain: the default build's inputs."""
-    from pipeline.workspace import Workspace
-
-    ws = Workspace.open(config, mirror, "18.1")
-    ws.graph()
-    return ws
+    return workspace_18
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,9 @@ def small_ws(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def default_ws(config, mirror):
+def default_ws(workspace_18):
     """Default sources, ATT&CK 18.1, every domain, graph built once."""
-    from pipeline.workspace import Workspace
-
-    ws = Workspace.open(config, mirror, "18.1")
-    ws.graph()
-    return ws
+    return workspace_18
 
 
 @pytest.fixture(scope="session")
