@@ -143,7 +143,7 @@ def main() -> None:
         "cold_max_mappings": cold_maps,
         "warm_max_mappings": warm_maps,
         "files": files,
-        "detections": summary.get("detections", summary.get("counts", {})),
+        "detection_nodes": summary.get("nodes", {}).get("detection"),
         "max_map_count": Path("/proc/sys/vm/max_map_count").read_text().strip() if Path("/proc/sys/vm/max_map_count").exists() else "",
         "load_average": os.getloadavg(),
     }
