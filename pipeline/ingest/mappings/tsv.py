@@ -11,7 +11,8 @@ enough to refuse the file on (the published tables show neither):
 - the last line has no line end and fewer cells than the line before it.
 
 A cut that falls exactly on a line end, or inside a last cell of free text, leaves
-no trace in the file itself; the lock (`fetch`) and `verify` catch those by digest.
+no trace in the file itself: `fetch` catches those, as it checks every copy against
+the digests of `data/sources.lock`.
 """
 
 from __future__ import annotations
