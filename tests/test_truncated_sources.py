@@ -179,12 +179,21 @@ def test_a_corpus_folder_that_cannot_be_listed_is_unread(sigma, tmp_path):
     assert load.files == 0 and load.unread == f"{folder}: cannot list the folder (Not a directory)"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root lists any folder")
-def test_a_subfolder_that_cannot_be_listed_is_one_warning(sigma):
+def test_a_subfolder_that_cannot_be_listed_is_one_warning(sigma, monkeypatch):
+    """A folder the user may not list: its mode is 000, and (as root lists any folder)
+    listing it raises as it would for anyone else."""
     source, folder, files = sigma
     locked = folder / "locked"
     locked.mkdir()
     shutil.move(files[0], locked / files[0].name)
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
     locked.chmod(0)
     try:
         load = load_source(source, folder, cache_dir=None)
