@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--results", default=str(ROOT / "bench" / "results" / "verify.json"))
     args = ap.parse_args()
-    tool = shutil.which("attack-pipeline", path=str(Path(sys.executable).parent)) or "attack-pipeline"
+    # This checkout's code, whatever an installed `attack-pipeline` points at.
+    tool = [sys.executable, "-m", "pipeline"]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp) / "outputs"
         if not args.out:
             print("building the default build …", flush=True)
-            timed([tool, "build", "--mirror", args.mirror, "--out", str(out)], env=os.environ | {"ATTACK_PIPELINE_OFFLINE": "1"})
+            timed([*tool, "build", "--mirror", args.mirror, "--out", str(out)], env=env | {"ATTACK_PIPELINE_OFFLINE": "1"})
         root = out.resolve()
         doc = json.loads((root / "manifest.json").read_text())
         artifacts = doc["artifacts"]
@@ -66,7 +67,7 @@ def main() -> None:
 
         verify, reference = [], []
         for _ in range(args.repeat):
-            verify.append(timed([tool, "verify", "--out", str(out)]))
+            verify.append(timed([*tool, "verify", "--out", str(out)], env=env))
             reference.append(timed(["sha256sum", "-c", "--quiet", str(sums)], cwd=root))
 
         from pipeline.build import foreign_files, integrity

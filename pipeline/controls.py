@@ -149,12 +149,12 @@ def _with_unknown_controls(rt: ReconciledTable, cat: ControlCatalog) -> Reconcil
 
 
 # Problems that mean a file of a source could not be parsed at all (not one bad row).
-_FILE_FAILURES = ("unreadable", "bad-json", "bad-yaml", "too-deep", "bad-encoding")
+_FILE_FAILURES = ("unreadable", "bad-json", "bad-yaml", "too-deep", "bad-encoding", "truncated")
 
 
 def unreadable(issues, rows: int | None = None) -> Issue | None:
     """The problem that kept a file of a source from being read, if one did: a file that is
-    not valid JSON/YAML/UTF-8, too deep, not in its format at all (a format problem with no
+    not valid JSON/YAML/UTF-8, too deep, cut short, not in its format at all (a format problem with no
     record is the file's), or empty when nothing else was read."""
     for issue in issues:
         if issue.code in _FILE_FAILURES or (issue.code == "bad-format" and issue.record is None):

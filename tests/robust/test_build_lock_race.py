@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import socket
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ RACERS = 6
 HOLD = 0.05
 # A waiter retries this many times before it gives up (it never should: each holder lets go).
 ATTEMPTS = 10_000
+# Only against a hang: a racer that neither holds nor gives up within this is stuck.
+REPORT_WAIT = 300
 
 
 def _hold(lock: BuildLock, inside, most) -> None:
@@ -70,7 +73,13 @@ def _round(path: Path, dead: int, wait: bool) -> tuple[list[tuple[str, int]], in
     procs = [ctx.Process(target=_race, args=(str(path), barrier, results, inside, most, wait)) for _ in range(RACERS)]
     for p in procs:
         p.start()
-    got = [results.get() for _ in range(RACERS)]  # one report from each, whatever it got
+    try:  # one report from each, whatever it got; a racer that hangs fails the test, not the run
+        got = [results.get(timeout=REPORT_WAIT) for _ in range(RACERS)]
+    except queue.Empty:
+        codes = [p.exitcode for p in procs]
+        for p in procs:
+            p.kill()
+        raise AssertionError(f"a racer never reported (exit codes, None for still running: {codes})") from None
     for p in procs:
         p.join(60)  # a guard against a hang only: each has already reported
     assert [p.exitcode for p in procs] == [0] * RACERS, "a racer did not finish"

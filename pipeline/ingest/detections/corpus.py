@@ -58,6 +58,9 @@ class SourceLoad:
     # file that holds none without being wrong (a card with no query). With `detections`
     # these account for every file listed.
     no_records: tuple[tuple[str, int], ...] = ()
+    # Why the source as a whole could not be read (its folder cannot be listed, or not
+    # one of its rule files could be read), else "": a build stops on it.
+    unread: str = ""
 
 
 def source_name(source: Source) -> str:
@@ -76,10 +79,16 @@ def default_jobs() -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
 
 
-def list_files(root: Path, wanted: Callable[[str], bool]) -> list[str]:
-    """Relative POSIX paths of the files an adapter reads, sorted; symlinked folders are not followed."""
+# Codes of a rule file that gave nothing because it could not be read or parsed.
+BROKEN = frozenset({"detection-file-unreadable", "detection-file-skipped", "detection-parser-failure"})
+
+
+def list_files(root: Path, wanted: Callable[[str], bool], failed: list[OSError] | None = None) -> list[str]:
+    """Relative POSIX paths of the files an adapter reads, sorted; symlinked folders are
+    not followed. Folders that cannot be listed are appended to `failed` (os.walk would
+    skip them without a word: a corpus would silently shrink)."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=None if failed is None else failed.append):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = os.path.relpath(dirpath, root)
         for name in filenames:
@@ -144,6 +153,7 @@ class _Pending:
     futures: list = field(default_factory=list)
     cached: int = 0
     waited: float = 0.0
+    unread: str = ""
 
 
 def _prepare(source: Source, root: Path, cache_dir: Path | None) -> _Pending:
@@ -151,9 +161,16 @@ def _prepare(source: Source, root: Path, cache_dir: Path | None) -> _Pending:
     started = time.perf_counter()
     module = adapter(source.format)
     info = source_info(source)
-    files = list_files(root, module.wanted)
+    failed: list[OSError] = []
+    files = list_files(root, module.wanted, failed)
     cache = ParsedCache(cache_dir, info.name, parser_digest([module.__file__, *_SHARED_CODE]))
     p = _Pending(source=source, info=info, root=root, files=files, cache=cache, started=started)
+    for exc in failed:
+        folder = exc.filename or str(root)
+        if os.path.normpath(folder) == os.path.normpath(root):
+            p.unread = f"{root}: cannot list the folder ({exc.strerror or exc})"
+        else:
+            p.issues.append(Issue(code="detection-folder-unreadable", problem=f"cannot list the folder ({exc.strerror or exc}); its rule files are left out", file=folder))
     base = str(root)
     for rel in files:
         display = os.path.join(base, rel)
@@ -252,6 +269,11 @@ def _finish(p: _Pending) -> SourceLoad:
                 record = _renamed(record, unique)
             seen[record.id] = rel
             detections.append(record)
+    broken = sum(n for code, n in why.items() if code in BROKEN)
+    unread = p.unread
+    if not unread and p.files and broken == len(p.files):
+        first = next(i for i in issues if i.code in BROKEN)
+        unread = f"{p.root}: none of its {len(p.files):,} rule files could be read (the first: {first.one_line()})"
     return SourceLoad(
         info=p.info,
         root=str(p.root),
@@ -263,6 +285,7 @@ def _finish(p: _Pending) -> SourceLoad:
         empty=empty,
         seconds=p.waited + time.perf_counter() - started,
         no_records=tuple(sorted(why.items())),
+        unread=unread,
     )
 
 

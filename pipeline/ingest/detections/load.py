@@ -1,8 +1,10 @@
 """Every detection a workspace knows: the rule corpora of the selected sources and
 ATT&CK's own analytics, reconciled to the target release.
 
-A detection corpus that is not in the mirror is a warning, not a failure: the graph of
-ATT&CK and mappings is still worth building without it (`--strict` makes it fatal).
+An enabled corpus that cannot be read as a whole (not in the mirror, its folder cannot
+be listed, not one of its rule files readable) is an unread source: `show` and `stats`
+name it first, and a build stops on it unless `--keep-going`, rather than publish a
+build without it. A few broken rule files only cost themselves: one warning each.
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ def load_detections(
         detections.extend(analytics_as_detections(releases))
     reconciled = reconcile_detections(detections, ReleaseIndex.of(releases), tactic_successions(ws))
     for load in loads:
+        if load.unread:  # named first among the warnings, and a build stops on it
+            ws.unread.setdefault(load.info.source_id, load.unread)
+            issues.append(Issue(code="source-unreadable", problem=f"cannot be read, its detections are missing: {load.unread}", record=f"source {load.info.source_id!r}"))
         issues.extend(load.issues)
     issues.extend(reconciled.issues)
     return DetectionSet(loads=tuple(loads), reconciled=reconciled, issues=tuple(issues), include_attack=include_attack)

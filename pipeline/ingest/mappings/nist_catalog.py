@@ -18,7 +18,6 @@ control.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from pipeline.errors import Issue
 from pipeline.ingest.mappings.common import TableSpec, parse_json, read_bytes, text
 from pipeline.ingest.mappings.ids import control_family, control_parent, normalise_control_id
+from pipeline.ingest.mappings.tsv import tsv_rows
 from pipeline.model_controls import Control, ControlCatalog
 
 # A catalogue id, then the label of a statement part if the row is one: `a.`, `a.1.`
@@ -88,11 +88,15 @@ def _tsv_rows(path: Path, c: _Collector) -> list[list[str]] | None:
     if data is None:
         return None
     try:
-        return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter="\t"))
+        lines, cut = tsv_rows(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         c.issue("bad-encoding", f"not UTF-8 text: {exc.reason} at byte {exc.start}")
     except csv.Error as exc:
         c.issue("bad-format", f"unreadable TSV: {exc}")
+    else:
+        if cut is None:
+            return [cells for _, cells in lines]
+        c.issue("truncated", cut)  # a catalogue cut short is not read at all
     return None
 
 

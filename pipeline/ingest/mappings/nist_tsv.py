@@ -15,7 +15,6 @@ reuses `NistRows`) reads through the same row logic.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from pathlib import Path
 from typing import Callable
@@ -23,6 +22,7 @@ from typing import Callable
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe, is_pattern
 from pipeline.ingest.mappings.ids import normalise_control_id, normalise_technique_id
+from pipeline.ingest.mappings.tsv import tsv_rows
 from pipeline.model_controls import Mapping, MappingTable
 
 REQUIRED = ("controlid", "techniqueid")
@@ -168,14 +168,17 @@ def read_nist_tsv(
     except UnicodeDecodeError as exc:
         b.issue("bad-encoding", f"not UTF-8 text: {exc.reason} at byte {exc.start}")
         return b.table()
-    rows = NistRows(b, techniques, controls)
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter="\t")
     try:
-        header = next(reader, None)
-        if header is None or not rows.header(header, "line 1"):
-            return b.table()
-        for cells in reader:
-            rows.row(cells, f"line {reader.line_num}")
+        lines, cut = tsv_rows(content)
     except csv.Error as exc:
-        b.issue("bad-format", f"unreadable TSV: {exc}", f"line {reader.line_num}")
+        b.issue("bad-format", f"unreadable TSV: {exc}")
+        return b.table()
+    if cut is not None:  # a table cut short is not read at all: no silent half table
+        b.issue("truncated", cut)
+        return b.table()
+    rows = NistRows(b, techniques, controls)
+    if not lines or not rows.header(lines[0][1], "line 1"):
+        return b.table()
+    for line, cells in lines[1:]:
+        rows.row(cells, f"line {line}")
     return b.table()

@@ -39,6 +39,8 @@ def _version(value: object) -> str | None:
 
 
 _FAILED = object()
+# The keys the published layout (`mapping_format.md`) ends a file with, after `techniques`.
+_CLOSING = ("comments", "references")
 
 
 def _load(data: bytes, b: TableBuilder, file: str):
@@ -90,6 +92,11 @@ def read_security_stack_file(path: Path, b: TableBuilder, file: str) -> None:
         return
     if not isinstance(doc, dict):
         b.issue("bad-format", f"top level is a YAML {type(doc).__name__}, not a mapping; skipped", None, file)
+        return
+    if not data.endswith((b"\n", b"\r")) and doc and list(doc)[-1] not in _CLOSING:
+        # A YAML file cut mid-line often still parses, into a capability with fewer
+        # techniques (or none: "not mappable"). Its last line then has no line end.
+        b.issue("truncated", f"ends without a line end in `{list(doc)[-1]}`, before the closing `comments`/`references`: the file is cut short", None, file)
         return
     name = text(doc.get("name")).strip()
     if not name:
