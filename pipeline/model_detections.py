@@ -171,3 +171,9 @@ def detection_from_dict(data: Any) -> Detection:
         return Detection(**kwargs)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
+
+
+def source_name(source) -> str:
+    """`detections/sigma` → `sigma`: the prefix of detection ids and node keys, from a
+    detection source of the sources file (`pipeline.config.Source`)."""
+    return source.id.rstrip("/").rsplit("/", 1)[-1]

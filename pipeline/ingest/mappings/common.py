@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.errors import Issue
-from pipeline.ingest.mappings.frameworks import framework as framework_info
+from pipeline.model_frameworks import framework as framework_info
 from pipeline.ingest.mappings.ids import normalise_subject_id, normalise_technique_id
 from pipeline.ingest.mappings.vocabulary import (
     SCORE_CATEGORIES,

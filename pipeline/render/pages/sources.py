@@ -13,7 +13,7 @@ from pipeline.render.pages.site import FORMAT_LABELS, DetectionSource, MappingSo
 
 def detection_sources(config) -> dict[str, DetectionSource]:
     """Enabled detection corpora by short name, in the order of the sources file."""
-    from pipeline.ingest.detections.corpus import source_name
+    from pipeline.model_detections import source_name
 
     out = {}
     for s in config.enabled("detection"):
