@@ -177,3 +177,8 @@ def source_name(source) -> str:
     """`detections/sigma` → `sigma`: the prefix of detection ids and node keys, from a
     detection source of the sources file (`pipeline.config.Source`)."""
     return source.id.rstrip("/").rsplit("/", 1)[-1]
+
+
+# The source name of the detections read from ATT&CK's own analytics (v18 on): not a
+# corpus of the sources file, so the graph and the reports tell them apart by it.
+ATTACK_ANALYTICS_SOURCE = "attack"

@@ -27,11 +27,6 @@ RULES = ROOT / "docs" / "architecture.json"
 
 # Breaches of today, "<module> imports <module>" or "<module> calls <name>".
 ALLOWED = frozenset({
-    # Reference data still kept with the readers (control ids, relation vocabulary, the
-    # ATT&CK analytics' source name): it belongs with the model.
-    "pipeline.graph.controls imports pipeline.ingest.mappings.ids",
-    "pipeline.graph.controls imports pipeline.ingest.mappings.vocabulary",
-    "pipeline.graph.detections imports pipeline.ingest.detections.attack_analytics",
     # The default of RenderContext.units (render everything) is the build's Units.
     "pipeline.render imports pipeline.build.units",
 })

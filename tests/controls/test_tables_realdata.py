@@ -20,7 +20,7 @@ import yaml
 from pipeline.config import load_config
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.mapex import read_mapex
-from pipeline.ingest.mappings.vocabulary import normalise_kind
+from pipeline.model_vocabulary import normalise_kind
 from pipeline.gather import gather
 from pipeline.render import RENDERERS
 from pipeline.render.tables import render
