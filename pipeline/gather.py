@@ -16,6 +16,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Callable, Iterable
 
+from pipeline.build.units import Units
 from pipeline.errors import PipelineError
 from pipeline.render import RENDERERS, DomainDiff, MappingReport, RenderContext
 
@@ -67,7 +68,6 @@ def gather(
         found["attack_texts"] = attack_texts(ws)
     if "diffs" in parts:
         found["diffs"] = diffs(ws)
-    extra = {} if units is None else {"units": units}
     return RenderContext(
         graph=g,
         attack_version=ws.attack_version,
@@ -81,7 +81,7 @@ def gather(
         options=MappingProxyType(options),
         progress=within,
         profiles=tuple(profiles),
-        **extra,
+        units=Units() if units is None else units,  # no previous build: every unit is rendered
         **found,
     )
 

@@ -66,9 +66,9 @@ class RenderContext:
     site_url: str = ""
     # Options of the command line for renderers (`stix_include_attack`).
     options: Mapping[str, object] = field(default_factory=dict)
-    # Parts that may be taken from the previous build (`pipeline.build.units`); the
-    # default renders everything.
-    units: object = field(default_factory=lambda: _all_units())
+    # Parts that may be taken from the previous build (`pipeline.build.units.Units`);
+    # `pipeline.gather` gives one that renders everything unless the build passes its own.
+    units: object = None
     # `progress(done, total)` inside a long renderer (the pages), for the build's bar.
     progress: Callable[[int, int], None] | None = field(default=None, compare=False)
     # Results of the organisation profiles of the build (`pipeline.profile.results`).
@@ -94,12 +94,6 @@ class RenderContext:
         if value is None:
             raise NotGathered(f"the render context was gathered without {name!r}; gather it for this renderer")
         return value
-
-
-def _all_units():
-    from pipeline.build.units import Units
-
-    return Units()
 
 
 Renderer = Callable[[RenderContext, Path], list[Path]]

@@ -23,7 +23,7 @@ def file_stem(source_id: str) -> str:
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.reconcile import accounting
 
-    units = ctx.units
+    units = ctx.part("units")
     base = out.joinpath(*DIR)
     written: list[Path] = []
     entries = []

@@ -28,7 +28,7 @@ def render(ctx, out: Path) -> list[Path]:
             from pipeline.render.profiles.badges import badges_by_technique
 
             site.profile_badges = badges_by_technique(ctx.profiles)
-        return _write_by_unit(site, out / "docs", ctx.units, ctx.progress)
+        return _write_by_unit(site, out / "docs", ctx.part("units"), ctx.progress)
 
 
 def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:

@@ -73,7 +73,7 @@ def render(ctx, out: Path) -> list[Path]:
     from pipeline.perf import paused_gc
 
     base = out / "stix"
-    units = ctx.units
+    units = ctx.part("units")
     order: list[tuple[str, tuple | None]] = []  # every bundle's unit, in index order; (memo,) if taken
 
     def skip(name: str, sources: list[str]) -> bool:

@@ -88,6 +88,7 @@ def render(ctx, out: Path) -> list[Path]:
     from pipeline.render.xlsx import write_workbook
 
     g = ctx.graph
+    units = ctx.part("units")
     base = out / DIR
     domains = ctx.domains
     tactics = tactic_names(g)
@@ -103,9 +104,9 @@ def render(ctx, out: Path) -> list[Path]:
 
             stem = f"{stem}-{digest(ft.framework + '/' + ft.framework_version)}"
         stems.add((ft.domain, stem.lower()))
-        files, entry = ctx.units.run(
+        files, entry = units.run(
             f"tables/{ft.domain}/{ft.framework}/{ft.framework_version}",
-            ctx.units.framework_sources(ft.framework),
+            units.framework_sources(ft.framework),
             lambda ft=ft, stem=stem: framework_files(ft, g, base / ft.domain, stem, ctx.attack_version, live[ft.domain], tactics),
         )
         written += files
