@@ -46,6 +46,7 @@ def gather(
     `graph`: the workspace's graph when the caller has it (a test's own graph);
     `progress` reports only the loading of that graph: the build counts its steps."""
     g = ws.graph(progress) if graph is None else graph
+    units = Units() if units is None else units  # no previous build: every unit is rendered
     options = dict(options or {})
     wanted = set(RENDERERS if renderers is None else renderers)
     parts = {p for name in wanted for p in NEEDS.get(name, ())}
@@ -57,7 +58,7 @@ def gather(
     if "controls" in parts:
         found["controls"] = ws.controls()
     if "mapping_reports" in parts:
-        found["mapping_reports"] = mapping_reports(ws)
+        found["mapping_reports"] = mapping_reports(ws, units)
     if "detection_loads" in parts:
         found["detection_loads"] = () if ws.attack_only else tuple(ws.detections().loads)
     if "attack_objects" in parts:
@@ -81,21 +82,28 @@ def gather(
         options=MappingProxyType(options),
         progress=within,
         profiles=tuple(profiles),
-        units=Units() if units is None else units,  # no previous build: every unit is rendered
+        units=units,
         **found,
     )
 
 
-def mapping_reports(ws) -> tuple[MappingReport, ...]:
+def mapping_reports(ws, units) -> tuple[MappingReport, ...]:
     """Every mapping source, enabled or not, reconciled (the enabled ones were already,
     for the graph: the workspace keeps them), so that a user sees what switching a
-    table on would bring."""
+    table on would bring. A report the previous build holds for the same inputs is
+    taken from it (`units`) and its source not read: most tables are disabled, and
+    reading them costs more than the rest of the reports."""
     from pipeline.controls import mapping_sources, reconcile_source
     from pipeline.perf import paused_gc
+    from pipeline.render.reconcile import unit
 
     out = []
     with paused_gc():  # ~120,000 records that live to the end: nothing for the collector
         for source in mapping_sources(ws, enabled_only=False):
+            taken = units.take(*unit(source, units, ws.config))
+            if taken is not None:
+                out.append(MappingReport(source=source, taken=taken))
+                continue
             try:
                 out.append(MappingReport(source=source, table=reconcile_source(ws, source)))
             except PipelineError as exc:

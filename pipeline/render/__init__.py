@@ -26,11 +26,14 @@ import networkx as nx
 @dataclass(frozen=True)
 class MappingReport:
     """One mapping source of the sources file, enabled or not, as reconciled to the
-    target release (`table`), or why it could not be read (`problem`)."""
+    target release (`table`), or why it could not be read (`problem`), or `taken`:
+    `(memo,)` of its report unit, taken unchanged from the previous build (then the
+    source was not read at all)."""
 
     source: object
     table: object = None
     problem: str = ""
+    taken: tuple | None = None
 
 
 @dataclass(frozen=True)

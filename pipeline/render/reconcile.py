@@ -20,6 +20,14 @@ def file_stem(source_id: str) -> str:
     return report_stem(source_id)
 
 
+def unit(source, units, config) -> tuple[str, list[str]]:
+    """The render unit of one source's report: its name and the sources it reads (the
+    table and its framework's catalogues). The gatherer takes the units it can from the
+    previous build before reading anything (`pipeline.gather.mapping_reports`)."""
+    catalogs = [sid for sid in units.framework_sources(source.framework) if config.source(sid).kind == "catalog"]
+    return f"reconcile/{source.id}", [source.id, *catalogs]
+
+
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.reconcile import accounting
 
@@ -28,9 +36,11 @@ def render(ctx, out: Path) -> list[Path]:
     written: list[Path] = []
     entries = []
     for found in ctx.part("mapping_reports"):  # reconciled while gathering (pipeline.gather)
-        source = found.source
-        catalogs = [sid for sid in units.framework_sources(source.framework) if ctx.config.source(sid).kind == "catalog"]
-        files, entry = units.run(f"reconcile/{source.id}", [source.id, *catalogs], lambda found=found: _one(found, ctx.graph, base))
+        if found.taken is not None:  # the previous build's report, taken by the gatherer
+            entries.append(found.taken[0])
+            continue
+        files, entry = _one(found, ctx.graph, base)
+        units.record(unit(found.source, units, ctx.config)[0], files, entry)
         written += files
         entries.append(entry)
     read = sorted((e for e in entries if "report" in e), key=lambda e: e["report"]["source"])
