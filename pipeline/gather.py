@@ -21,12 +21,15 @@ from pipeline.errors import PipelineError
 from pipeline.render import RENDERERS, DomainDiff, MappingReport, RenderContext
 
 # The parts of the context that some renderers read, by renderer.
+# `conversions`: the Sigma rules converted to the query languages, kept on the graph's
+# detection nodes (`pipeline.convert.gather`), not a field of the context.
 NEEDS = {
-    "reconcile": ("mapping_reports", "detection_loads"),
-    "stix": ("controls", "attack_objects"),
+    "reconcile": ("mapping_reports", "detection_loads", "conversions"),
+    "stix": ("controls", "attack_objects", "conversions"),
     "tables": ("controls",),
     "diff": ("diffs",),
-    "docs": ("attack_texts",),
+    "queries": ("conversions",),
+    "docs": ("attack_texts", "conversions"),
 }
 
 
@@ -50,7 +53,7 @@ def gather(
     options = dict(options or {})
     wanted = set(RENDERERS if renderers is None else renderers)
     parts = {p for name in wanted for p in NEEDS.get(name, ())}
-    if not ws.attack_only:
+    if "conversions" in parts and not ws.attack_only:
         from pipeline.convert.gather import gather as convert
 
         convert(ws, g)  # Sigma rules → query languages, on the graph's nodes (the build's did it already)
