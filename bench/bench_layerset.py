@@ -43,7 +43,7 @@ def main() -> None:
     from dataclasses import replace
 
     from pipeline.build.units import Units
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.navigator import render
     from pipeline.workspace import Workspace
 
@@ -51,7 +51,7 @@ def main() -> None:
     ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), Path(args.mirror), "18.1")
     g = ws.graph()
     graph_s = time.perf_counter() - t0
-    ctx = RenderContext(graph=g, workspace=ws, site_url="https://soc.example.org/attack/")
+    ctx = gather(ws, g, renderers=("layers",), site_url="https://soc.example.org/attack/")
 
     times, written, size = [], [], 0
     for _ in range(args.repeat):

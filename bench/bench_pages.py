@@ -35,7 +35,7 @@ def main() -> None:
     from dataclasses import replace
 
     from pipeline.build.units import Units
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.pages import render
     from pipeline.workspace import Workspace
 
@@ -43,7 +43,7 @@ def main() -> None:
     ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), Path(args.mirror))
     g = ws.graph()
     load_s = time.perf_counter() - t0
-    ctx = RenderContext(graph=g, workspace=ws)
+    ctx = gather(ws, g, renderers=("docs",))
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     walls, cpus = [], []

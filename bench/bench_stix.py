@@ -30,14 +30,14 @@ def render_once(ctx) -> tuple[float, float, int, int]:
 def main() -> int:
     args = arguments(__doc__)
 
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.stix import INCLUDE_ATTACK
 
     ws, g, seconds = default_workspace(args.attack_version)
     print(f"graph of the default build (not timed): {seconds:.1f} s, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
     results = {}
     for include in (False, True):
-        ctx = RenderContext(graph=g, workspace=ws, options={INCLUDE_ATTACK: include})
+        ctx = gather(ws, g, renderers=("stix",), options={INCLUDE_ATTACK: include})
         runs = [render_once(ctx) for _ in range(max(1, args.repeat))]
         walls = [r[0] for r in runs]
         results[include] = min(walls)

@@ -24,14 +24,14 @@ BUDGET_S = 5.0
 def main() -> int:
     args = arguments(__doc__)
 
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.tables import render
 
     ws, g, seconds = default_workspace(args.attack_version)
     tables = ws.controls().tables
     rows = sum(len(rt.remapped) for rt in tables)
     print(f"graph of the default build (not timed): {seconds:.1f} s, {len(tables)} tables, {rows} mappings")
-    ctx = RenderContext(graph=g, workspace=ws)
+    ctx = gather(ws, g, renderers=("tables",))
     runs = [render_once(render, ctx, "bench-tables-") for _ in range(max(1, args.repeat))]
     walls = [r[0] for r in runs]
     _, cpu, files, size = min(runs)

@@ -64,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from pipeline.config import load_config
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.navigator import render
     from pipeline.workspace import Workspace
 
@@ -73,7 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), Path(args.mirror), "12.1", ("enterprise",))
-        render(RenderContext(graph=ws.graph(), workspace=ws), tmp / "b12")  # untimed
+        render(gather(ws, renderers=("layers",)), tmp / "b12")  # untimed
         layers = sorted((tmp / "b12" / "layers").rglob("*.json"))
         entries = sum(len(json.loads(p.read_text())["techniques"]) for p in layers)
         ours, theirs = [], []

@@ -242,3 +242,21 @@ class AttackRelease:
     def get(self, key: str) -> AttackObject | None:
         """Object by node key (`technique:T1046`)."""
         return self._by_key.get(key)
+
+
+# What pages quote from a bundle beyond the records (read by `pipeline.ingest.attack_texts`).
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A source ATT&CK cites: its citation name, URL and description."""
+
+    name: str
+    url: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AttackTexts:
+    """Citation name → reference, and node key (`technique:T1046`) → contributors."""
+
+    references: dict[str, Reference] = field(default_factory=dict)
+    contributors: dict[str, tuple[str, ...]] = field(default_factory=dict)

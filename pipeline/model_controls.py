@@ -80,7 +80,7 @@ def capability_key(framework: str, capability_id: str) -> str:
 class Mapping:
     """One row of a mapping table: a control or capability related to one ATT&CK technique.
 
-    `kind` is the normalised mapping type (see `pipeline.ingest.mappings.vocabulary`);
+    `kind` is the normalised mapping type (see `pipeline.model_vocabulary`);
     `mapping_type` is the table's own word for it. `original_*` hold the ids exactly as
     published (`AC-04`, a regular expression of a NIST table). `non_mappable` rows keep
     `status="non_mappable"` with either the subject or the technique missing.
@@ -181,3 +181,14 @@ class ControlCatalog:
     framework_version: str
     controls: dict[str, Control]
     issues: tuple[Issue, ...] = ()
+
+
+def control_parent(control_id: str) -> str | None:
+    """`AC-2(1)` → `AC-2`; a base control has no parent."""
+    head, sep, _ = control_id.partition("(")
+    return head if sep else None
+
+
+def control_family(control_id: str) -> str:
+    """`AC-2(1)` → `AC`, `DE.AE-02.01` → `DE.AE`, `IAM-16` → `IAM`."""
+    return control_id.rsplit("-", 1)[0] if "-" in control_id else ""

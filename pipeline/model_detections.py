@@ -171,3 +171,14 @@ def detection_from_dict(data: Any) -> Detection:
         return Detection(**kwargs)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
+
+
+def source_name(source) -> str:
+    """`detections/sigma` → `sigma`: the prefix of detection ids and node keys, from a
+    detection source of the sources file (`pipeline.config.Source`)."""
+    return source.id.rstrip("/").rsplit("/", 1)[-1]
+
+
+# The source name of the detections read from ATT&CK's own analytics (v18 on): not a
+# corpus of the sources file, so the graph and the reports tell them apart by it.
+ATTACK_ANALYTICS_SOURCE = "attack"

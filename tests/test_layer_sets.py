@@ -346,11 +346,11 @@ def test_layers_are_byte_identical_on_rebuild(full_layers, config, mirror, tmp_p
     script.write_text(
         "import hashlib, sys\nfrom pathlib import Path\n"
         "from pipeline.config import load_config\nfrom pipeline.workspace import Workspace\n"
-        "from pipeline.render import RenderContext\nfrom pipeline.render.navigator import render\n"
+        "from pipeline.gather import gather\nfrom pipeline.render.navigator import render\n"
         "def main():\n"
         "    ws = Workspace.open(load_config(Path(sys.argv[1])), Path(sys.argv[2]), '18.1')\n"
         "    out = Path(sys.argv[3])\n"
-        f"    for p in sorted(render(RenderContext(graph=ws.graph(), workspace=ws, site_url={SITE!r}), out)):\n"
+        f"    for p in sorted(render(gather(ws, renderers=('layers',), site_url={SITE!r}), out)):\n"
         "        print(p.relative_to(out / 'layers').as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())\n"
         "if __name__ == '__main__':\n    main()\n"
     )

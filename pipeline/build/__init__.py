@@ -130,7 +130,8 @@ def build(
     """`profiles`: parsed organisation profiles (`pipeline.model_profile.Profile`); their
     digests join the fingerprint, their results go to `profiles/<id>/`."""
     from pipeline.fetch.cache import cache_dir
-    from pipeline.render import RENDERERS, RenderContext
+    from pipeline.gather import gather as gather_context
+    from pipeline.render import RENDERERS
 
     out = Path(os.path.abspath(out))
     tree.check_replaceable(out)
@@ -193,22 +194,22 @@ def build(
             previous=None if force else live,
             previous_doc=None if force else previous,
             previous_signatures={} if force else integrity.read_signatures(live),
-            digest=lambda sid: source_digest(ws, memo, sid),
+            digest=_outside_digests(ws, memo, inputs).__getitem__,
             config=ws.config,
         )
         gathered = _profile_results(ws, g, profiles)
         stage("profiles")
-        ctx = RenderContext(
-            graph=g, workspace=ws, site_url=ws.config.site_url, options=options, units=units,
-            progress=getattr(progress, "within", None), profiles=gathered,
-        )
         try:
+            # Everything the renderers read, before the first one runs: no renderer reads a
+            # source, and the issues the reports list are all the issues the build counts.
+            ctx = gather_context(ws, g, options=options, units=units, within=getattr(progress, "within", None), profiles=gathered)
+            stage("gather")
             for name, render in RENDERERS.items():
                 progress(f"rendering {name}")
                 reached(f"render:{name}")
                 units.check_written(render(ctx, tmp))
                 stage(name)
-            memo.save()  # hashes of sources outside the inputs, taken by render units
+            memo.save()  # hashes of sources outside the inputs, taken for render units
             progress("indexing the answers")
             write_answers(ws, g, fp, code)
             stage("answers")
@@ -216,7 +217,7 @@ def build(
             reached("manifest")
             signatures: dict[str, list[int]] = {}
             doc = manifest.write(
-                tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ws.issues), units=units,
+                tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ctx.issues), units=units,
                 missing=missing, signatures=signatures,
             )
             stage("manifest")
@@ -235,8 +236,20 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildResult(
-        out, folder, False, doc["artifacts"], stages, len(ws.issues), sorted(units.reused), damaged=damaged, missing=missing
+        out, folder, False, doc["artifacts"], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing
     )
+
+
+def _outside_digests(ws, memo: HashMemo, inputs) -> dict[str, str | None]:
+    """sha256 of every mapping table and catalogue that is not among the inputs (disabled
+    ones, which only their reconciliation reports read), taken before rendering so that
+    render units read no source; a unit naming any other source is a bug (KeyError)."""
+    known = {i.source_id for i in inputs}
+    return {
+        s.id: source_digest(ws, memo, s.id)
+        for s in ws.config.sources
+        if s.kind in ("mapping", "catalog") and s.id not in known
+    }
 
 
 def _missing_line(missing: list[dict], consequence: str) -> str:

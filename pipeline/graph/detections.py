@@ -13,7 +13,7 @@ from typing import Iterable
 
 import networkx as nx
 
-from pipeline.ingest.detections.attack_analytics import SOURCE as ATTACK_SOURCE
+from pipeline.model_detections import ATTACK_ANALYTICS_SOURCE as ATTACK_SOURCE
 from pipeline.model_detections import Detection
 
 

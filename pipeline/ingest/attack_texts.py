@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -26,23 +25,7 @@ import orjson
 from pipeline.ingest.attack import ATTACK_SOURCE_NAMES, KIND_OF_TYPE, _attack_ref
 from pipeline.ingest.bundle import read_bundle
 from pipeline.ingest.release_cache import NO_CACHE_ENV
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """A source ATT&CK cites: its citation name, URL and description."""
-
-    name: str
-    url: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AttackTexts:
-    """Citation name → reference, and node key (`technique:T1046`) → contributors."""
-
-    references: dict[str, Reference] = field(default_factory=dict)
-    contributors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+from pipeline.model import AttackTexts, Reference
 
 
 def texts_of_objects(objects: Iterable) -> AttackTexts:

@@ -18,6 +18,7 @@ from typing import Callable
 
 import orjson
 
+from pipeline.atomic import write_atomic
 from pipeline.model import AttackRelease, Technique
 
 INDEX_FORMAT = 2
@@ -155,10 +156,7 @@ def cached_index(
     index = ReleaseIndex.of(load())
     if entry is not None:
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(index.to_json())
-            os.replace(tmp, entry)
+            write_atomic(entry, index.to_json())
         except OSError:
             pass
     return index

@@ -15,24 +15,17 @@ from pipeline.render.writing import write_json
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.diff import run
-    from pipeline.fetch.newest import available
-    from pipeline.workspace import Workspace
+    from pipeline.diff.run import write
 
-    ws = ctx.workspace
     reports = out / "reports"
     index: dict[str, dict] = {}
     written: list[Path] = []
-    for domain in ws.domains:
-        previous = run.previous_version(
-            ws.config, domain, ws.attack_version, lambda v, d=domain: available(ws.config, ws.mirror, d, v)
-        )
-        if previous is None:
-            index[domain] = {"skipped": f"no {domain} release older than {ws.attack_version} in the sources"}
+    for d in ctx.part("diffs"):  # compared while gathering (pipeline.gather.diffs)
+        if d.result is None:
+            index[d.domain] = {"skipped": d.skipped}
             continue
-        old_ws = Workspace.open(ws.config, ws.mirror, previous, (domain,))
-        files = run.write(run.compare(old_ws, ws, domain), reports)
-        index[domain] = {"old": previous, "new": ws.attack_version, "files": [p.name for p in files]}
+        files = write(d.result, reports)
+        index[d.domain] = {"old": d.previous, "new": ctx.attack_version, "files": [p.name for p in files]}
         written.extend(files)
     written.append(write_json(reports / "diffs.json", index))
     return written

@@ -24,15 +24,12 @@ DIR = "queries"
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.convert.gather import gather
-
     g = ctx.graph
-    ws = ctx.workspace
-    if ws.attack_only or gather(ws, g) is None:  # gathered by the build already: results only
+    if ctx.attack_only:  # no corpora: no queries (the conversions were gathered with the context)
         return []
     info = g.graph.get("query_conversions") or {}
     written: list[Path] = []
-    index: dict = {"attack_version": ws.attack_version, "languages": {}}
+    index: dict = {"attack_version": ctx.attack_version, "languages": {}}
     for language in info.get("languages", ()):
         t = TARGETS[language]
         converter = info["counts"][language]["converter"]
@@ -46,7 +43,7 @@ def render(ctx, out: Path) -> list[Path]:
                 continue
             n = g.nodes[key]
             path = folder / f"{attack_id(n['id'])}{t.suffix}"  # file names: pipeline.render.naming
-            path.write_text(pack_text(language, n["id"], n["name"], usable, ws.attack_version, converter), encoding="utf-8")
+            path.write_text(pack_text(language, n["id"], n["name"], usable, ctx.attack_version, converter), encoding="utf-8")
             written.append(path)
             files.append({"technique": n["id"], "name": n["name"], "path": f"{DIR}/{language}/{path.name}", "queries": [{k: v for k, v in e.items() if k != "flags"} for e in usable]})
         index["languages"][language] = {

@@ -75,8 +75,7 @@ def text(g, attack_version: str, domains: tuple[str, ...], navigator: str = DEFA
 
 
 def render(ctx, out: Path) -> list[Path]:
-    ws = ctx.workspace
     navigator = str(ctx.options.get("navigator_url") or DEFAULT_NAVIGATOR)
     path = out / "README.md"
-    path.write_text(text(ctx.graph, ws.attack_version, tuple(ws.domains), navigator, ctx.site_url), encoding="utf-8")
+    path.write_text(text(ctx.graph, ctx.attack_version, ctx.domains, navigator, ctx.site_url), encoding="utf-8")
     return [path]

@@ -20,48 +20,53 @@ def file_stem(source_id: str) -> str:
     return report_stem(source_id)
 
 
+def unit(source, units, config) -> tuple[str, list[str]]:
+    """The render unit of one source's report: its name and the sources it reads (the
+    table and its framework's catalogues). The gatherer takes the units it can from the
+    previous build before reading anything (`pipeline.gather.mapping_reports`)."""
+    catalogs = [sid for sid in units.framework_sources(source.framework) if config.source(sid).kind == "catalog"]
+    return f"reconcile/{source.id}", [source.id, *catalogs]
+
+
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.controls import mapping_sources
-    from pipeline.perf import paused_gc
     from pipeline.reconcile import accounting
 
-    ws = ctx.workspace
-    units = ctx.units
+    units = ctx.part("units")
     base = out.joinpath(*DIR)
     written: list[Path] = []
     entries = []
-    with paused_gc():  # ~120,000 records that live to the end: nothing for the collector
-        for source in mapping_sources(ws, enabled_only=False):
-            catalogs = [sid for sid in units.framework_sources(source.framework) if ws.config.source(sid).kind == "catalog"]
-            files, entry = units.run(f"reconcile/{source.id}", [source.id, *catalogs], lambda source=source: _one(ws, ctx.graph, source, base))
-            written += files
-            entries.append(entry)
+    for found in ctx.part("mapping_reports"):  # reconciled while gathering (pipeline.gather)
+        if found.taken is not None:  # the previous build's report, taken by the gatherer
+            entries.append(found.taken[0])
+            continue
+        files, entry = _one(found, ctx.graph, base)
+        units.record(unit(found.source, units, ctx.config)[0], files, entry)
+        written += files
+        entries.append(entry)
     read = sorted((e for e in entries if "report" in e), key=lambda e: e["report"]["source"])
     index = [e["report"] for e in read]
     skipped = [e["skipped"] for e in entries if "skipped" in e]
     books: dict[str, list] = {"mappings": [e["books"] for e in read], "detections": []}
-    if not ws.attack_only:
-        books["detections"] = accounting.detection_books(ws.detections().loads, ctx.graph)
+    if not ctx.attack_only:
+        books["detections"] = accounting.detection_books(ctx.part("detection_loads"), ctx.graph)
         books["queries"] = accounting.query_books(ctx.graph)
     written.append(write_json(base / "accounting.json", books))
     (base / "accounting.md").write_text(accounting.markdown(books), encoding="utf-8")
     written.append(base / "accounting.md")
-    written.append(write_json(base / "index.json", {"target_attack_version": ws.attack_version, "sources": index, "skipped": skipped}))
+    written.append(write_json(base / "index.json", {"target_attack_version": ctx.attack_version, "sources": index, "skipped": skipped}))
     return written
 
 
-def _one(ws, graph, source, base: Path) -> tuple[list[Path], dict]:
-    """The report of one mapping source with its books (rows read, dropped, in the
-    graph), or why it could not be read."""
-    from pipeline.controls import reconcile_source
-    from pipeline.errors import PipelineError
+def _one(found, graph, base: Path) -> tuple[list[Path], dict]:
+    """The report of one mapping source (a `MappingReport`) with its books (rows read,
+    dropped, in the graph), or why it could not be read."""
     from pipeline.reconcile import accounting
     from pipeline.reconcile.mappings import report
 
-    try:
-        rt = reconcile_source(ws, source)
-    except PipelineError as exc:
-        return [], {"skipped": {"source": source.id, "enabled": source.enabled, "problem": exc.one_line()}}
+    rt = found.table
+    if rt is None:
+        source = found.source
+        return [], {"skipped": {"source": source.id, "enabled": source.enabled, "problem": found.problem}}
     rep = report(rt)
     rep["accounting"] = accounting.mapping_books(rt, graph)
     stem = file_stem(rt.table.source_id)

@@ -11,13 +11,12 @@ from pipeline.render.writing import write_json
 
 def render(ctx, out: Path) -> list[Path]:
     g = ctx.graph
-    ws = ctx.workspace
-    summary = query.stats(g) | {"attack_version": ws.attack_version, "pipeline_version": __version__}
-    unread = getattr(ws, "unread", {})
+    summary = query.stats(g) | {"attack_version": ctx.attack_version, "pipeline_version": __version__}
+    unread = ctx.unread
     if unread:  # a build that went on without them (--keep-going): say so where the counts are
         summary["missing_sources"] = [{"source": sid, "problem": problem} for sid, problem in sorted(unread.items())]
     issues = sorted(
-        (i.as_dict() for i in ws.issues),
+        (i.as_dict() for i in ctx.issues),
         key=lambda d: (d["file"] or "", d["record"] or "", d["code"], d["problem"]),
     )
     written = [
@@ -25,7 +24,7 @@ def render(ctx, out: Path) -> list[Path]:
         write_json(out / "reports" / "issues.json", issues),
     ]
     skipped = g.graph.get("skipped_relationships", {})
-    for release in ws.releases():
+    for release in ctx.releases:
         report = {
             "domain": release.domain,
             "attack_version": release.version,

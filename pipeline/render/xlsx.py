@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
-from pipeline.errors import ConfigError
+from pipeline.core.epoch import source_date_epoch
 
 MAX_CELL_CHARS = 32767
 MAX_ROWS = 1_048_576
@@ -161,13 +161,9 @@ _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.workshe
 def fixed_instant() -> datetime:
     """The one timestamp every workbook carries: SOURCE_DATE_EPOCH (reproducible-builds
     convention) when set, else 2000-01-01T00:00:00Z. Zip times cannot precede 1980."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw:
+    when = source_date_epoch()
+    if when is None:
         return DEFAULT_EPOCH
-    try:
-        when = datetime.fromtimestamp(int(raw), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        raise ConfigError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {raw!r}") from None
     return max(when, datetime(1980, 1, 1, tzinfo=timezone.utc))
 
 

@@ -18,6 +18,7 @@ from typing import Iterator
 import orjson
 
 from pipeline.build import manifest, pin
+from pipeline.core.epoch import source_date_epoch
 from pipeline.errors import PipelineError
 
 # The folders of a build that pages link and the site serves for download.
@@ -68,9 +69,9 @@ def build_epoch(root: Path) -> int:
     wins (reproducible-builds convention); a build without release reports falls back
     to the date the file system gives its manifest.
     """
-    env = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if env.isdigit():
-        return int(env)
+    given = source_date_epoch()
+    if given is not None:
+        return int(given.timestamp())
     dates = []
     for report in sorted((root / "reports").glob("attack-*.json")):
         try:

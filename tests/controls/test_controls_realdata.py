@@ -23,7 +23,7 @@ from pipeline.graph import build_graph, query
 from pipeline.graph.controls import add_controls
 from pipeline.graph.views import technique_view
 from pipeline.ingest.mappings import CATALOG_FORMATS, MAPPING_FORMATS
-from pipeline.ingest.mappings.vocabulary import normalise_kind
+from pipeline.model_vocabulary import normalise_kind
 from pipeline.reconcile.mappings import report
 
 from pipeline.config import load_config

@@ -20,8 +20,9 @@ import yaml
 from pipeline.config import load_config
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.mapex import read_mapex
-from pipeline.ingest.mappings.vocabulary import normalise_kind
-from pipeline.render import RENDERERS, RenderContext
+from pipeline.model_vocabulary import normalise_kind
+from pipeline.gather import gather
+from pipeline.render import RENDERERS
 from pipeline.render.tables import render
 from pipeline.render.tables.rows import MAPPING_HEADER
 from pipeline.workspace import Workspace
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.realdata
 
 
 def _render(ws, out: Path) -> Path:
-    render(RenderContext(graph=ws.graph(), workspace=ws), out)
+    render(gather(ws, renderers=("tables",)), out)
     return out / "tables"
 
 

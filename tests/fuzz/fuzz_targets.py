@@ -130,7 +130,7 @@ def _nist_xlsx(path: Path):
 
 
 def _check_table(table, path: Path) -> int:
-    from pipeline.ingest.mappings.vocabulary import KINDS
+    from pipeline.model_vocabulary import KINDS
     from pipeline.model_controls import MappingTable
 
     if not isinstance(table, MappingTable):

@@ -24,7 +24,7 @@ from pipeline.ingest.mappings.nist_catalog import read_nist_catalog_stix, read_n
 from pipeline.ingest.mappings.nist_tsv import read_nist_tsv
 from pipeline.ingest.mappings.nist_xlsx import read_nist_xlsx
 from pipeline.ingest.mappings.security_stack import read_security_stack
-from pipeline.ingest.mappings.vocabulary import KINDS
+from pipeline.model_vocabulary import KINDS
 from pipeline.model_controls import ControlCatalog, MappingTable
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -39,11 +39,11 @@ def real_workspace(workspace_18):
 @pytest.fixture(scope="session")
 def real_docs(real_workspace, tmp_path_factory):
     """The docs tree of the default build, rendered once: (docs dir, written paths)."""
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.pages import render
 
     out = tmp_path_factory.mktemp("real")
-    written = render(RenderContext(graph=real_workspace.graph(), workspace=real_workspace), out)
+    written = render(gather(real_workspace, renderers=("docs",)), out)
     return out / "docs", written
 
 
@@ -54,11 +54,12 @@ AZURE_2025 = "mapex/azure-04.26.2025/attack-16.1/enterprise"
 @pytest.fixture(scope="session")
 def seed_site(config, mirror, tmp_path_factory):
     """Enterprise 18.1 with the 2021 Azure table (the seed page's) instead of the 2025 one."""
-    from pipeline.render.pages.sources import site_for_workspace
+    from pipeline.gather import gather
+    from pipeline.render.pages.sources import site_for_context
     from pipeline.workspace import Workspace
 
     sources = tuple(
         dataclasses.replace(s, enabled=s.id == AZURE_2021) if s.id in (AZURE_2021, AZURE_2025) else s for s in config.sources
     )
     ws = Workspace.open(dataclasses.replace(config, sources=sources, _by_id={}), mirror, "18.1", ("enterprise",))
-    return site_for_workspace(ws.graph(), ws, tmp_path_factory.mktemp("seed"))
+    return site_for_context(gather(ws, renderers=("docs",)), tmp_path_factory.mktemp("seed"))

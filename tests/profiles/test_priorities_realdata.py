@@ -217,7 +217,7 @@ def test_two_profiles_render_side_by_side(scored, default_graph, tmp_path):
     _, res = scored
     other = copy.deepcopy(res)
     other["profile"] |= {"id": "second-soc", "name": "Second SOC"}
-    ctx = RenderContext(graph=default_graph, workspace=None, profiles=(res, other))
+    ctx = RenderContext(graph=default_graph, profiles=(res, other))
     written = {p.relative_to(tmp_path).as_posix() for p in render(ctx, tmp_path)}
     for slug in ("sample-soc", "second-soc"):
         assert {f"profiles/{slug}/results.json", f"profiles/{slug}/priorities.csv", f"profiles/{slug}/layers/priorities.json", f"docs/profiles/{slug}.md"} <= written
@@ -231,6 +231,6 @@ def test_two_profiles_render_side_by_side(scored, default_graph, tmp_path):
     assert f"| 1 | [{res['top'][0]}](../techniques/{res['top'][0]}.md)" in page
     # The same results give the same bytes.
     again = tmp_path / "again"
-    render(RenderContext(graph=default_graph, workspace=None, profiles=(res, other)), again)
+    render(RenderContext(graph=default_graph, profiles=(res, other)), again)
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (again / rel).read_bytes(), rel

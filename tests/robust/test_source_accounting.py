@@ -76,14 +76,14 @@ def rule_files(fmt: str, root: Path) -> int:
 
 @pytest.fixture(scope="module")
 def books(mirror, tmp_path_factory):
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.reconcile import render
     from pipeline.workspace import Workspace
 
     ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), mirror, None, ())
     g = ws.graph()
     out = tmp_path_factory.mktemp("accounting")
-    render(RenderContext(graph=g, workspace=ws, site_url="", options={}), out)
+    render(gather(ws, g, renderers=("reconcile",), site_url="", options={}), out)
     doc = orjson.loads((out / "reports" / "reconcile" / "accounting.json").read_bytes())
     assert "Where every row went" in (out / "reports" / "reconcile" / "accounting.md").read_text()
     return ws, g, doc

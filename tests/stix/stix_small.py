@@ -160,10 +160,10 @@ def read(path: Path) -> dict:
 
 def render_stix(ws, out: Path, *, include_attack: bool = False) -> Path:
     """The STIX renderer alone, as `build` runs it; returns `out/stix`."""
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.stix import INCLUDE_ATTACK, render
 
-    render(RenderContext(graph=ws.graph(), workspace=ws, options={INCLUDE_ATTACK: include_attack}), out)
+    render(gather(ws, renderers=("stix",), options={INCLUDE_ATTACK: include_attack}), out)
     return out / "stix"
 
 

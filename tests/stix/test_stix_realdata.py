@@ -234,14 +234,14 @@ def test_ids_survive_a_change_of_attack_release(config, mirror, default_stix):
     """The same tables built against ATT&CK 16.1 (their own release) and 18.1."""
     from pipeline.graph import build_graph
     from pipeline.graph.controls import add_controls
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.stix.mappings import mapping_bundles
     from pipeline.workspace import Workspace
 
     ws = Workspace.open(config, mirror, "16.1", ("enterprise",))
     g = build_graph(ws.releases())
     add_controls(g, ws.controls())
-    old = {r.path: r.bundle.to_dict(r.grouping) for r in mapping_bundles(RenderContext(graph=g, workspace=ws))}
+    old = {r.path: r.bundle.to_dict(r.grouping) for r in mapping_bundles(gather(ws, g, renderers=("stix",)))}
     for rel in (NIST, AZURE):
         before = {o["id"]: o for o in old[rel]["objects"]}
         after = {o["id"]: o for o in load(default_stix, rel)["objects"]}

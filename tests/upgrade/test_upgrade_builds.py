@@ -30,12 +30,12 @@ EXPECTED = {
 
 
 def _layers(config, mirror, version: str, out: Path) -> Path:
-    from pipeline.render import RenderContext
+    from pipeline.gather import gather
     from pipeline.render.navigator import render
     from pipeline.workspace import Workspace
 
     ws = Workspace.open(config, mirror, version, ("enterprise",))
-    render(RenderContext(graph=ws.graph(), workspace=ws), out)
+    render(gather(ws, renderers=("layers",)), out)
     return out / "layers"
 
 

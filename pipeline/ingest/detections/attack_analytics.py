@@ -13,9 +13,9 @@ from pathlib import PurePath
 from typing import Iterable
 
 from pipeline.model import Analytic, AttackRelease, DetectionStrategy
+from pipeline.model_detections import ATTACK_ANALYTICS_SOURCE as SOURCE
 from pipeline.model_detections import Detection, TechniqueRef
 
-SOURCE = "attack"
 FORMAT = "attack-stix"
 
 

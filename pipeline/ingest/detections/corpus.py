@@ -26,7 +26,7 @@ from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
 from pipeline.ingest.detections.common import MAX_FILE_BYTES, FileContext, SourceInfo, one_line, path_id
 from pipeline.limits import read_upto
-from pipeline.model_detections import Detection
+from pipeline.model_detections import Detection, source_name
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
 _HERE = Path(__file__).resolve().parent
@@ -61,11 +61,6 @@ class SourceLoad:
     # Why the source as a whole could not be read (its folder cannot be listed, or not
     # one of its rule files could be read), else "": a build stops on it.
     unread: str = ""
-
-
-def source_name(source: Source) -> str:
-    """`detections/sigma` → `sigma`: the prefix of detection ids and node keys."""
-    return source.id.rstrip("/").rsplit("/", 1)[-1]
 
 
 def source_info(source: Source) -> SourceInfo:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.errors import Issue
-from pipeline.ingest.mappings.frameworks import framework as framework_info
+from pipeline.model_frameworks import framework as framework_info
 from pipeline.ingest.mappings.ids import normalise_subject_id, normalise_technique_id
-from pipeline.ingest.mappings.vocabulary import (
+from pipeline.model_vocabulary import (
     SCORE_CATEGORIES,
     SCORE_VALUES,
     SCORED_TYPES,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from pipeline.graph.query import normalise_technique_id
+from pipeline.model_controls import control_family, control_parent
 
 __all__ = [
     "CONTROL_ID_FRAMEWORKS",
@@ -39,17 +40,6 @@ def normalise_control_id(text: str) -> str | None:
     family, number, enhancement = m.groups()
     base = f"{family.upper()}-{int(number)}"
     return f"{base}({int(enhancement)})" if enhancement is not None else base
-
-
-def control_parent(control_id: str) -> str | None:
-    """`AC-2(1)` → `AC-2`; a base control has no parent."""
-    head, sep, _ = control_id.partition("(")
-    return head if sep else None
-
-
-def control_family(control_id: str) -> str:
-    """`AC-2(1)` → `AC`, `DE.AE-02.01` → `DE.AE`, `IAM-16` → `IAM`."""
-    return control_id.rsplit("-", 1)[0] if "-" in control_id else ""
 
 
 def normalise_subject_id(text: object, framework: str) -> str | None:

@@ -14,7 +14,7 @@ from pipeline.render.navigator.validate import semantic_problems
 
 def render(ctx, out: Path) -> list[Path]:
     g = ctx.graph
-    units = ctx.units
+    units = ctx.part("units")
     index = TechniqueIndex.of(g)
     written = []
     made: set[Path] = set()

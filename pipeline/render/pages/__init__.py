@@ -17,18 +17,18 @@ from pipeline.render.pages.site import Site
 
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.perf import paused_gc
-    from pipeline.render.pages.sources import site_for_workspace
+    from pipeline.render.pages.sources import site_for_context
 
     # Rendering makes hundreds of thousands of short-lived strings and dicts, freed by
     # reference counting; with the collector running, each of its full passes would walk
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
-        site = site_for_workspace(ctx.graph, ctx.workspace, out, ctx.site_url, str(ctx.options.get("navigator_url") or ""))
+        site = site_for_context(ctx, out)
         if ctx.profiles:
             from pipeline.render.profiles.badges import badges_by_technique
 
             site.profile_badges = badges_by_technique(ctx.profiles)
-        return _write_by_unit(site, out / "docs", ctx.units, ctx.progress)
+        return _write_by_unit(site, out / "docs", ctx.part("units"), ctx.progress)
 
 
 def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:

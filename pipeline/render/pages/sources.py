@@ -1,5 +1,5 @@
-"""What the pages need from the workspace: source labels, licences and upstream links,
-the mapping tables of the build, and ATT&CK's citations and contributors."""
+"""What the pages need from the render context: source labels, licences and upstream
+links, the mapping tables of the build, and ATT&CK's citations and contributors."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from pathlib import Path
 import networkx as nx
 
 from pipeline.errors import ConfigError
-from pipeline.ingest.attack_texts import AttackTexts, cached_attack_texts, merge
 from pipeline.render.pages.site import FORMAT_LABELS, DetectionSource, MappingSource, Site
 
 
 def detection_sources(config) -> dict[str, DetectionSource]:
     """Enabled detection corpora by short name, in the order of the sources file."""
-    from pipeline.ingest.detections.corpus import source_name
+    from pipeline.model_detections import source_name
 
     out = {}
     for s in config.enabled("detection"):
@@ -52,30 +51,17 @@ def mapping_sources(g: nx.MultiDiGraph, config) -> list[MappingSource]:
     return out
 
 
-def attack_texts(ws) -> AttackTexts:
-    """Citations and contributors of the target release's bundles (cached per bundle)."""
-    from pipeline.fetch.cache import cache_dir
-
-    parts = []
-    for release in ws.releases():
-        source = ws.config.attack_release(release.domain, release.version)
-        parts.append(cached_attack_texts(ws.resolve(source).path, cache_dir(None, ws.config.file)))
-    return merge(parts)
-
-
-def site_for_workspace(g: nx.MultiDiGraph, ws, out: Path, site_url: str = "", navigator: str = "") -> Site:
-    from pipeline.convert.gather import gather
-
-    if "query_conversions" not in g.graph:  # done by the build; outside one (tests, a renderer alone) here
-        gather(ws, g)
+def site_for_context(ctx, out: Path) -> Site:
+    """The pages' `Site` from the render context (`pipeline.render.RenderContext`)."""
+    navigator = str(ctx.options.get("navigator_url") or "")
     extra = {"navigator": navigator} if navigator else {}
     return Site.gather(
-        g,
+        ctx.graph,
         out,
-        ws.attack_version,
-        texts=attack_texts(ws),
-        detection_sources=detection_sources(ws.config),
-        mapping_sources=mapping_sources(g, ws.config),
-        site_url=site_url,
+        ctx.attack_version,
+        texts=ctx.part("attack_texts"),
+        detection_sources=detection_sources(ctx.config),
+        mapping_sources=mapping_sources(ctx.graph, ctx.config),
+        site_url=ctx.site_url,
         **extra,
     )

@@ -49,7 +49,7 @@ def bundles(ctx, skip_mappings=None, skip_detections=None) -> list:
     from pipeline.render.stix.mappings import mapping_bundles
 
     include = bool(ctx.options.get(INCLUDE_ATTACK))
-    attack = AttackObjects(ctx.workspace) if include else None
+    attack = AttackObjects(ctx.part("attack_objects")) if include else None
     outside = set() if include else live_techniques(ctx.graph)
     out = []
     for r in mapping_bundles(ctx, skip_mappings) + detection_bundles(ctx, skip_detections):
@@ -73,7 +73,7 @@ def render(ctx, out: Path) -> list[Path]:
     from pipeline.perf import paused_gc
 
     base = out / "stix"
-    units = ctx.units
+    units = ctx.part("units")
     order: list[tuple[str, tuple | None]] = []  # every bundle's unit, in index order; (memo,) if taken
 
     def skip(name: str, sources: list[str]) -> bool:
@@ -100,8 +100,8 @@ def render(ctx, out: Path) -> list[Path]:
             written.append(path)
             summaries.append(r.summary)
     index = {
-        "attack_version": ctx.workspace.attack_version,
-        "domains": list(ctx.workspace.domains),
+        "attack_version": ctx.attack_version,
+        "domains": list(ctx.domains),
         "include_attack": bool(ctx.options.get(INCLUDE_ATTACK)),
         "spec_version": "2.1",
         "vocabulary_version": VOCABULARY_VERSION,

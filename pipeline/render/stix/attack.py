@@ -13,37 +13,21 @@ objects are otherwise copied as published, markings included.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 _REF_FIELDS = ("created_by_ref", "x_mitre_modified_by_ref")
 
 
 class AttackObjects:
-    """Raw objects of the target releases, read once, by STIX id."""
+    """Raw objects of the target releases by STIX id, as gathered before rendering
+    (`pipeline.gather.attack_objects`)."""
 
-    def __init__(self, ws) -> None:
-        self._ws = ws
-        self._by_id: dict[str, dict] | None = None
-
-    def _load(self) -> dict[str, dict]:
-        from pipeline.ingest.bundle import read_bundle
-
-        out: dict[str, dict] = {}
-        for domain in self._ws.domains:
-            source = self._ws.config.attack_release(domain, self._ws.attack_version)
-            if source is None:
-                continue
-            objects, _spec = read_bundle(self._ws.resolve(source).path)
-            for obj in objects:
-                if isinstance(obj, dict) and isinstance(obj.get("id"), str):
-                    out.setdefault(obj["id"], obj)
-        return out
+    def __init__(self, by_id: Mapping[str, dict]) -> None:
+        self._by_id = by_id
 
     def closure(self, ids: Iterable[str]) -> dict[str, dict]:
         """The objects with these ids and every object they reference, upgraded to 2.1;
         ids the releases do not hold are left out (the caller checks its references)."""
-        if self._by_id is None:
-            self._by_id = self._load()
         out: dict[str, dict] = {}
         todo = sorted(set(ids))
         while todo:

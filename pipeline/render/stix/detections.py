@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from urllib.parse import quote
 
-from pipeline.ingest.detections.corpus import source_name
+from pipeline.model_detections import source_name
 from pipeline.model_detections import Detection
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, stix_id
@@ -138,12 +138,7 @@ def _technique_edges(g, key: str) -> list[tuple[str, dict]]:
 def detection_bundles(ctx, skip=None) -> list[Rendered]:
     """One bundle per detection source; `skip(source name)` true leaves one out."""
     g = ctx.graph
-    ws = ctx.workspace
-    if "query_conversions" not in g.graph and not ws.attack_only:  # made by the build; outside one, here
-        from pipeline.convert.gather import gather
-
-        gather(ws, g)
-    config = ws.config
+    config = ctx.config
     sources = {source_name(s): s for s in config.sources if s.kind == "detection"}
     by_source: dict[str, list[str]] = defaultdict(list)
     for n, node in g.nodes(data=True):
@@ -157,7 +152,7 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
         if skip is not None and skip(name):
             continue
         source = sources.get(name)
-        title = f"{name} detections for ATT&CK {ws.attack_version}"
+        title = f"{name} detections for ATT&CK {ctx.attack_version}"
         b = Bundle(name=f"detections/{files[name]}", title=title, extension=ext)
         statement = licence_statement(source, config.repositories) if source else f"Contains data from {name}."
         mark = b.marking(statement)
@@ -202,7 +197,7 @@ def detection_bundles(ctx, skip=None) -> list[Rendered]:
             if not linked:
                 counts["no_technique"] += 1
         rendered.finish(
-            ws.attack_version,
+            ctx.attack_version,
             sorted(domains),
             {"description": f"{title}: each rule or query of {name} as an indicator, with an indicates relationship to every technique it names."},
             {

@@ -15,18 +15,16 @@ from `VOCABULARY_DATE` — never from the clock.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
-from pipeline.errors import ConfigError
+from pipeline.core.epoch import source_date_epoch
 
 NAMESPACE = uuid.UUID("98d20cd3-42bd-449a-b139-4083a0817026")
 # The date of vocabulary 1.0.0: the producer's own objects (identity, markings,
 # extension definitions) and objects whose source gives no date.
 VOCABULARY_DATE = "2026-01-01T00:00:00.000Z"
-EPOCH_ENV = "SOURCE_DATE_EPOCH"
 
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$")
@@ -48,14 +46,8 @@ def stix_id(stix_type: str, key: str) -> str:
 
 def fallback_timestamp() -> str:
     """`SOURCE_DATE_EPOCH` (seconds, UTC) when set, else `VOCABULARY_DATE`."""
-    raw = os.environ.get(EPOCH_ENV, "").strip()
-    if not raw:
-        return VOCABULARY_DATE
-    try:
-        moment = datetime.fromtimestamp(int(raw), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        raise ConfigError(f"{EPOCH_ENV} must be a whole number of seconds since 1970, not {raw!r}") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    moment = source_date_epoch()
+    return VOCABULARY_DATE if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def from_us_date(text: object) -> str | None:

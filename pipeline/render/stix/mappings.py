@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from pipeline.ingest.mappings.frameworks import framework as framework_info
+from pipeline.model_frameworks import framework as framework_info
 from pipeline.model_controls import Control
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, from_us_date, stix_id
@@ -179,9 +179,8 @@ def mapping_bundles(ctx, skip=None) -> list[Rendered]:
     """One bundle per framework version; `skip(framework, version)` true leaves one out
     (a build that takes it unchanged from the previous one)."""
     g = ctx.graph
-    ws = ctx.workspace
-    config = ws.config
-    control_set = ws.controls()
+    config = ctx.config
+    control_set = ctx.part("controls")
     edges, controls = _index(g)
     tables_by: dict[tuple[str, str], list] = defaultdict(list)
     for rt in control_set.tables:
@@ -198,7 +197,7 @@ def mapping_bundles(ctx, skip=None) -> list[Rendered]:
         names.add(name.lower())
         if skip is not None and skip(fw, ver):
             continue
-        title = f"{label} {ver}".strip() + f" mappings to ATT&CK {ws.attack_version}"
+        title = f"{label} {ver}".strip() + f" mappings to ATT&CK {ctx.attack_version}"
         b = Bundle(name=f"mappings/{name}", title=title, extension=ext)
         stamps = _dates(tables)
         table_marks = {rt.table.source_id: b.marking(licence_statement(config.source(rt.table.source_id), config.repositories)) for rt in tables}
@@ -243,7 +242,7 @@ def mapping_bundles(ctx, skip=None) -> list[Rendered]:
                     counts["related_to"] += 1
         domains = sorted({rt.table.domain for rt in tables})
         rendered.finish(
-            ws.attack_version,
+            ctx.attack_version,
             domains,
             {
                 "description": f"{title}: controls and capabilities of {label} {ver}".strip() + f", with one relationship per mapping to an ATT&CK {', '.join(domains)} technique.",

@@ -88,15 +88,15 @@ def render(ctx, out: Path) -> list[Path]:
     from pipeline.render.xlsx import write_workbook
 
     g = ctx.graph
-    ws = ctx.workspace
+    units = ctx.part("units")
     base = out / DIR
-    domains = tuple(ws.domains)
+    domains = ctx.domains
     tactics = tactic_names(g)
     live = {d: live_techniques(g, d) for d in domains}
     written: list[Path] = []
     index = []
     stems: set[tuple[str, str]] = set()
-    groups = [ft for ft in group_tables(ws.controls()) if ft.domain in live]
+    groups = [ft for ft in group_tables(ctx.part("controls")) if ft.domain in live]
     for ft in groups:
         stem = file_stem(ft.framework, ft.framework_version)
         if (ft.domain, stem.lower()) in stems:  # names that differ only in unsafe characters or case
@@ -104,16 +104,16 @@ def render(ctx, out: Path) -> list[Path]:
 
             stem = f"{stem}-{digest(ft.framework + '/' + ft.framework_version)}"
         stems.add((ft.domain, stem.lower()))
-        files, entry = ctx.units.run(
+        files, entry = units.run(
             f"tables/{ft.domain}/{ft.framework}/{ft.framework_version}",
-            ctx.units.framework_sources(ft.framework),
-            lambda ft=ft, stem=stem: framework_files(ft, g, base / ft.domain, stem, ws.attack_version, live[ft.domain], tactics),
+            units.framework_sources(ft.framework),
+            lambda ft=ft, stem=stem: framework_files(ft, g, base / ft.domain, stem, ctx.attack_version, live[ft.domain], tactics),
         )
         written += files
         index.append(entry)
     sheets, n = coverage_sheets(g, domains, {ft.framework for ft in groups}, tactics)
-    written.append(write_workbook(base / "coverage.xlsx", sheets, title=f"ATT&CK {ws.attack_version} coverage").path)
+    written.append(write_workbook(base / "coverage.xlsx", sheets, title=f"ATT&CK {ctx.attack_version} coverage").path)
     written.append(
-        write_json(base / "index.json", {"attack_version": ws.attack_version, "tables": index, "coverage": {"file": "coverage.xlsx", "techniques": n}})
+        write_json(base / "index.json", {"attack_version": ctx.attack_version, "tables": index, "coverage": {"file": "coverage.xlsx", "techniques": n}})
     )
     return written

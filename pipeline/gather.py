@@ -1,0 +1,163 @@
+"""Gather, then render: everything the renderers read, computed once from a workspace.
+
+The workspace loads sources on demand (and may download); renderers must not, so that
+the network is never touched mid-build, every renderer sees the same inputs and the
+issues a report lists are all the issues the build found. `gather` asks the workspace
+for each part before the first renderer runs and returns the frozen `RenderContext`
+the renderers take.
+
+Parts that only one renderer reads and that cost time (the previous release's diff,
+the reports of disabled mapping tables) are gathered only for the renderers named, so
+a caller rendering the tables alone does not build a second graph.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Callable, Iterable
+
+from pipeline.build.units import Units
+from pipeline.errors import PipelineError
+from pipeline.render import RENDERERS, DomainDiff, MappingReport, RenderContext
+
+# The parts of the context that some renderers read, by renderer.
+# `conversions`: the Sigma rules converted to the query languages, kept on the graph's
+# detection nodes (`pipeline.convert.gather`), not a field of the context.
+NEEDS = {
+    "reconcile": ("mapping_reports", "detection_loads", "conversions"),
+    "stix": ("controls", "attack_objects", "conversions"),
+    "tables": ("controls",),
+    "diff": ("diffs",),
+    "queries": ("conversions",),
+    "docs": ("attack_texts", "conversions"),
+}
+
+
+def gather(
+    ws,
+    graph=None,
+    *,
+    renderers: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    site_url: str | None = None,
+    options: dict | None = None,
+    units=None,
+    within: Callable[[int, int], None] | None = None,
+    profiles: tuple = (),
+) -> RenderContext:
+    """The render context of `ws` for `renderers` (default: every registered one).
+    `graph`: the workspace's graph when the caller has it (a test's own graph);
+    `progress` reports only the loading of that graph: the build counts its steps."""
+    g = ws.graph(progress) if graph is None else graph
+    units = Units() if units is None else units  # no previous build: every unit is rendered
+    options = dict(options or {})
+    wanted = set(RENDERERS if renderers is None else renderers)
+    parts = {p for name in wanted for p in NEEDS.get(name, ())}
+    if "conversions" in parts and not ws.attack_only:
+        from pipeline.convert.gather import gather as convert
+
+        convert(ws, g)  # Sigma rules → query languages, on the graph's nodes (the build's did it already)
+    found: dict[str, object] = {}
+    if "controls" in parts:
+        found["controls"] = ws.controls()
+    if "mapping_reports" in parts:
+        found["mapping_reports"] = mapping_reports(ws, units)
+    if "detection_loads" in parts:
+        found["detection_loads"] = () if ws.attack_only else tuple(ws.detections().loads)
+    if "attack_objects" in parts:
+        from pipeline.render.stix import INCLUDE_ATTACK
+
+        found["attack_objects"] = attack_objects(ws) if options.get(INCLUDE_ATTACK) else MappingProxyType({})
+    if "attack_texts" in parts:
+        found["attack_texts"] = attack_texts(ws)
+    if "diffs" in parts:
+        found["diffs"] = diffs(ws)
+    return RenderContext(
+        graph=g,
+        attack_version=ws.attack_version,
+        domains=tuple(ws.domains),
+        config=ws.config,
+        attack_only=ws.attack_only,
+        releases=tuple(ws.releases()),
+        issues=tuple(ws.issues),  # last: every part above may have added some
+        unread=MappingProxyType(dict(ws.unread)),
+        site_url=ws.config.site_url if site_url is None else site_url,
+        options=MappingProxyType(options),
+        progress=within,
+        profiles=tuple(profiles),
+        units=units,
+        **found,
+    )
+
+
+def mapping_reports(ws, units) -> tuple[MappingReport, ...]:
+    """Every mapping source, enabled or not, reconciled (the enabled ones were already,
+    for the graph: the workspace keeps them), so that a user sees what switching a
+    table on would bring. A report the previous build holds for the same inputs is
+    taken from it (`units`) and its source not read: most tables are disabled, and
+    reading them costs more than the rest of the reports."""
+    from pipeline.controls import mapping_sources, reconcile_source
+    from pipeline.perf import paused_gc
+    from pipeline.render.reconcile import unit
+
+    out = []
+    with paused_gc():  # ~120,000 records that live to the end: nothing for the collector
+        for source in mapping_sources(ws, enabled_only=False):
+            taken = units.take(*unit(source, units, ws.config))
+            if taken is not None:
+                out.append(MappingReport(source=source, taken=taken))
+                continue
+            try:
+                out.append(MappingReport(source=source, table=reconcile_source(ws, source)))
+            except PipelineError as exc:
+                out.append(MappingReport(source=source, problem=exc.one_line()))
+    return tuple(out)
+
+
+def attack_objects(ws) -> MappingProxyType:
+    """The raw objects of the target releases' bundles by STIX id (the first of a
+    duplicated id wins), for bundles that embed what they reference."""
+    from pipeline.ingest.bundle import read_bundle
+
+    out: dict[str, dict] = {}
+    for domain in ws.domains:
+        source = ws.config.attack_release(domain, ws.attack_version)
+        if source is None:
+            continue
+        objects, _spec = read_bundle(ws.resolve(source).path)
+        for obj in objects:
+            if isinstance(obj, dict) and isinstance(obj.get("id"), str):
+                out.setdefault(obj["id"], obj)
+    return MappingProxyType(out)
+
+
+def attack_texts(ws):
+    """Citations and contributors of the target release's bundles (cached per bundle)."""
+    from pipeline.fetch.cache import cache_dir
+    from pipeline.ingest.attack_texts import cached_attack_texts, merge
+
+    parts = []
+    for release in ws.releases():
+        source = ws.config.attack_release(release.domain, release.version)
+        parts.append(cached_attack_texts(ws.resolve(source).path, cache_dir(None, ws.config.file)))
+    return merge(parts)
+
+
+def diffs(ws) -> tuple[DomainDiff, ...]:
+    """Each domain compared with the next-older release listed in the sources that is at
+    hand (mirror or cache: a build never downloads for its report)."""
+    from pipeline.diff import run
+    from pipeline.fetch.newest import available
+    from pipeline.workspace import Workspace
+
+    out = []
+    for domain in ws.domains:
+        previous = run.previous_version(
+            ws.config, domain, ws.attack_version, lambda v, d=domain: available(ws.config, ws.mirror, d, v)
+        )
+        if previous is None:
+            out.append(DomainDiff(domain=domain, skipped=f"no {domain} release older than {ws.attack_version} in the sources"))
+            continue
+        old_ws = Workspace.open(ws.config, ws.mirror, previous, (domain,))
+        out.append(DomainDiff(domain=domain, previous=previous, result=run.compare(old_ws, ws, domain)))
+    return tuple(out)
