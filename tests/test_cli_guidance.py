@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -283,6 +284,75 @@ def test_show_and_stats_answer_from_the_build(run, tiny, tmp_path):
     # Another release or domain is not this build's: the sources answer.
     r = run("show", "T1046", *opts, "--out", str(tmp_path / "elsewhere"), "--verbose")
     assert r.exit_code == 0 and r.stderr.startswith("no build in")
+
+
+AZURE_SOURCE = """
+[[source]]
+id = "mapex/azure-04.26.2025/attack-16.1/enterprise"
+kind = "mapping"
+format = "mapex-json"
+url = "https://example.org/azure.json"
+mirror = "mappings/azure.json"
+framework = "azure"
+framework_version = "04/26/2025"
+domain = "enterprise"
+attack_version = "16.1"
+"""
+
+
+def azure_table(rows: list[tuple[str, str, str, str]]) -> dict:
+    """A Mappings Explorer table: (technique, capability, category, value) per row."""
+    return {
+        "metadata": {
+            "mapping_version": "1", "attack_version": "16.1", "technology_domain": "enterprise", "author": "",
+            "contact": "", "creation_date": "04/26/2025", "last_update": "04/26/2025", "organization": "",
+            "mapping_framework": "azure", "mapping_framework_version": "04/26/2025",
+            "mapping_types": {"technique_scores": {"name": "technique_scores", "description": ""}},
+            "capability_groups": {"defender": "Microsoft Defender", "firewall": "Azure Firewall"},
+        },
+        "mapping_objects": [
+            {"comments": f"{cap} gives {value} {category} of {tid}.", "attack_object_id": tid, "attack_object_name": "",
+             "references": [], "capability_description": cap.title(), "capability_id": cap, "mapping_type": "technique_scores",
+             "score_category": category, "score_value": value, "related_score": "", "capability_group": cap, "status": "complete"}
+            for tid, cap, category, value in rows
+        ],
+    }
+
+
+def test_layer_answers_from_the_build_with_the_same_bytes(run, tiny, tmp_path):
+    opts, mirror, sources = tiny
+    sources.write_text(sources.read_text() + AZURE_SOURCE)
+    f.write(mirror / "mappings" / "azure.json", azure_table([
+        ("T1046", "firewall", "protect", "significant"), ("T1046", "defender", "detect", "partial"),
+        ("T1003.001", "defender", "detect", "minimal"), ("T1003", "defender", "protect", "partial"),
+    ]))
+    out = tmp_path / "outputs"
+    assert run("build", *opts, "--out", str(out), "--quiet").exit_code == 0
+    queries = (
+        ("--framework", "azure", "--style", "value"),
+        ("--framework", "all", "--category", "detect", "--style", "category"),
+        ("--framework", "azure", "--min-value", "partial", "--name", "Partial or better"),
+    )
+    for n, query in enumerate(queries):
+        fresh, built = tmp_path / f"fresh-{n}.json", tmp_path / f"built-{n}.json"
+        r = run("layer", *opts, *query, "--build", str(out), "--from-sources", "--out", str(fresh))
+        assert r.exit_code == 0, r.output
+        r = run("layer", *opts, *query, "--build", str(out), "--verbose", "--out", str(built))
+        assert r.exit_code == 0 and r.stderr.startswith(f"answering from the build in {out}\n"), r.stderr
+        assert built.read_bytes() == fresh.read_bytes(), query
+    assert json.loads(built.read_text())["techniques"], "the query matched nothing: the comparison proves little"
+    # No build there, or its graph gone from the cache: the sources answer, same bytes.
+    for build_dir in (tmp_path / "elsewhere", out):
+        if build_dir == out:
+            from pipeline.answers import file_for, graph_file_for
+
+            fingerprint = json.loads((out / "manifest.json").read_text())["fingerprint"]
+            graph = graph_file_for(file_for(Path(os.environ["ATTACK_PIPELINE_CACHE"]), fingerprint))
+            graph.unlink()  # the answers stay: `show` still answers from them
+        again = tmp_path / "again.json"
+        r = run("layer", *opts, *queries[-1], "--build", str(build_dir), "--verbose", "--out", str(again))
+        assert r.exit_code == 0 and r.stderr.startswith(f"no build in {build_dir} made from these sources"), r.stderr
+        assert again.read_bytes() == built.read_bytes()
 
 
 def test_build_writes_the_outputs_readme_and_lists_it(run, tiny, tmp_path):
