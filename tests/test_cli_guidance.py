@@ -121,6 +121,28 @@ def test_warnings_are_one_line_by_default_and_listed_with_verbose(run, tiny):
     assert len(lines) == 1 and "unknown type 'x-vendor-widget'" in lines[0]
 
 
+
+def test_answers_from_a_build_word_its_warnings_as_a_load_does(run, tiny, tmp_path):
+    opts, mirror, _ = tiny
+    doc = f.small_bundle()
+    doc["objects"].append({"type": "x-vendor-widget", "id": "x-vendor-widget--1"})
+    f.write(mirror / "attack" / "enterprise-attack-99.0.json.gz", doc, gz=True)
+    out = tmp_path / "outputs"
+    assert run("build", *opts, "--out", str(out), "--quiet").exit_code == 0
+    for command in (("show", "T1046"), ("stats",)):
+        r = run(*command, *opts, "--out", str(out))
+        assert (r.exit_code, r.stderr) == (0, f"1 warning about the inputs (--verbose lists them; all of them: {out}/reports/issues.json)\n")
+        loaded = run(*command, *opts, "--out", str(out), "--from-sources", "--verbose")
+        built = run(*command, *opts, "--out", str(out), "--verbose")
+        warned = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
+        assert warned == [line for line in loaded.stderr.splitlines() if line.startswith("warning: ")]
+        assert len(warned) == 1 and "unknown type 'x-vendor-widget'" in warned[0]
+        assert run(*command, *opts, "--out", str(out), "--quiet").stderr == ""
+        strict = run(*command, *opts, "--out", str(out), "--strict")
+        assert strict.exit_code == 1 and strict.stderr.endswith(
+            f"error: 1 warning(s) in the build ({out}/reports/issues.json) and --strict is set\n"
+        )
+
 def test_top_level_help_gives_whole_first_sentences(run):
     r = run("--help")
     listing = r.stdout.split("Commands:")[1]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, detail, errors_as_exit, progress, source_options, summary_line
+from pipeline.cli.common import CliError, detail, errors_as_exit, progress, report_build_issues, source_options
 
 CATEGORIES = ("protect", "detect", "respond", "mitigate", "exploit", "impact", "related")
 
@@ -108,10 +108,7 @@ def _graph_of_build(ws, build_dir: Path, domain: str):
     g, store = found
     try:
         detail(f"answering from the build in {build_dir}")
-        warnings = int(store.meta.get("warnings", 0))
-        summary_line(warnings, str(build_dir))
-        if ws.strict and warnings:
-            raise CliError(f"{warnings} warning(s) in the build ({build_dir}/reports/issues.json) and --strict is set")
+        report_build_issues(ws, int(store.meta.get("warnings", 0)), build_dir)
     finally:
         store.close()
     return g
