@@ -454,3 +454,18 @@ def test_readme_command_table_matches_the_help_of_every_command(run):
         for p in command.params:
             if isinstance(p, click.Argument) and p.required:
                 assert (p.metavar or p.name.upper()).split("...")[0].strip("[]") in usage, f"README: `{name}` lacks {p.name}"
+
+
+def test_pruning_keeps_four_answer_files_and_two_graphs(tmp_path):
+    from pipeline import answers
+
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    for n in range(6):  # oldest first
+        for path in (folder / f"{n:032d}.sqlite", answers.graph_file_for(folder / f"{n:032d}.sqlite")):
+            path.write_bytes(b"x")
+            os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    keep = folder / f"{0:032d}.sqlite"  # the one just written need not be the newest by time
+    answers._prune(folder, keep=keep)
+    assert sorted(p.name for p in folder.glob("*.sqlite")) == [f"{n:032d}.sqlite" for n in (0, 3, 4, 5)]
+    assert sorted(p.name for p in folder.glob("*.graph.pickle")) == [f"{n:032d}.graph.pickle" for n in (0, 5)]
