@@ -363,6 +363,8 @@ def test_layer_answers_from_the_build_with_the_same_bytes(run, tiny, tmp_path):
         assert r.exit_code == 0 and r.stderr.startswith(f"answering from the build in {out}\n"), r.stderr
         assert built.read_bytes() == fresh.read_bytes(), query
     assert json.loads(built.read_text())["techniques"], "the query matched nothing: the comparison proves little"
+    quiet = run("layer", *opts, "--framework", "azure", "--build", str(out), "--quiet", "--out", str(tmp_path / "q.json"))
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, f"wrote {tmp_path / 'q.json'}: 3 techniques of enterprise ATT&CK 99.0\n", "")
     # No build there, or its graph gone from the cache: the sources answer, same bytes.
     for build_dir in (tmp_path / "elsewhere", out):
         if build_dir == out:
