@@ -7,7 +7,7 @@ OUT ?= outputs
 SITE ?= site
 ATTACK_VERSION ?=
 VERSION_OPT := $(if $(ATTACK_VERSION),--attack-version $(ATTACK_VERSION),)
-# The tests `make check` leaves out: see docs/testing.md.
+# The tests `make check` runs (tests/markers.py names the files): see docs/testing.md.
 CHECK_MARKERS ?= check and not slow and not reference
 
 .PHONY: help install all site test check bench fuzz clean distclean
