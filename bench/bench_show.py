@@ -1,7 +1,8 @@
-"""Whole-process time of `attack-pipeline show T1046` and `stats`: answered from the
-build's answers (pipeline.graph.answers) against reading the sources and building the
-graph (`--from-sources`, what every `show` did before), in one run, on the default inputs
-and optionally with the Sigma corpus repeated SCALE times.
+"""Whole-process time of `attack-pipeline show T1046`, `stats` and `layer --framework
+nist_800_53`: answered from the build (its answers, pipeline.answers, and for `layer` its
+pickled graph) against reading the sources and building the graph (`--from-sources`, what
+every such command did before), in one run, on the default inputs and optionally with the
+Sigma corpus repeated SCALE times.
 
     python bench/bench_show.py [--mirror DIR] [--runs 5] [--ref-runs 2] [--scale 10] [--out DIR]
 
@@ -106,9 +107,10 @@ def main() -> None:
         subprocess.run(cli("build", "--out", str(out), "--quiet"), env=env, cwd=ROOT, check=True)
         print(f"build (not timed below): {time.perf_counter() - started:.1f} s, Sigma x{args.scale}")
         rows = []
-        for name, question in (("show T1046", ["show", "T1046"]), ("stats", ["stats"])):
-            fast_cmd = cli(*question, "--out", str(out), "--quiet")
-            slow_cmd = cli(*question, "--out", str(out), "--from-sources", "--quiet")
+        layer = ["layer", "--framework", "nist_800_53", "--out", str(tmp_path / "layer.json"), "--build"]
+        for name, question in (("show T1046", ["show", "T1046", "--out"]), ("stats", ["stats", "--out"]), ("layer", layer)):
+            fast_cmd = cli(*question, str(out), "--quiet")
+            slow_cmd = cli(*question, str(out), "--from-sources", "--quiet")
             run(fast_cmd, env)  # warm the file system cache alike for both
             fast, slow = [], []
             for i in range(max(args.runs, args.ref_runs)):

@@ -24,6 +24,7 @@ hypothesis_settings.register_profile("fixed", derandomize=True, database=None, d
 hypothesis_settings.register_profile("fuzz", derandomize=False, deadline=timedelta(seconds=5), print_blob=True)
 hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "fixed"))
 
+from markers import CHECK_FILES
 from testpaths import ROOT, mirror_dir
 
 
@@ -128,6 +129,7 @@ SLOW_FIXTURES = frozenset({
     "enterprise_site",                           # tests/site/: a real build and its site, in Chromium
     "books",                                     # tests/robust/test_source_accounting.py: every enabled table row by row
     "small",                                     # tests/robust/test_kill_build.py: real builds killed at 50 points
+    "default_build",                             # tests/test_build.py: a real build of the default inputs (~35 s)
 })
 # Slow for another reason than a fixture, with the reason.
 SLOW_TESTS = {
@@ -141,7 +143,10 @@ SLOW_TESTS = {
     "test_build_strict": "a build of the default inputs",
     "test_build_writes_a_report_per_mapping_source": "a build of the default inputs",
     "test_show_lists_controls_by_framework": "the whole default graph, read from the sources",
+    "test_navlayers_exporters_render_the_coverage_layer": "mitreattack-python's SVG and Excel exporters on a real layer (~35 s)",
+    "test_layer_command": "the whole Enterprise graph read from the sources, twice",
 }
+
 
 
 def pytest_collection_modifyitems(items):
@@ -151,3 +156,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.realdata)
         if names & SLOW_FIXTURES or item.originalname in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+        path = Path(str(item.path))
+        if path.is_relative_to(ROOT) and path.relative_to(ROOT).as_posix() in CHECK_FILES:
+            item.add_marker(pytest.mark.check)

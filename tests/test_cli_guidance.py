@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -119,6 +120,28 @@ def test_warnings_are_one_line_by_default_and_listed_with_verbose(run, tiny):
     lines = [line for line in r.stderr.splitlines() if line.startswith("warning: ")]
     assert len(lines) == 1 and "unknown type 'x-vendor-widget'" in lines[0]
 
+
+
+def test_answers_from_a_build_word_its_warnings_as_a_load_does(run, tiny, tmp_path):
+    opts, mirror, _ = tiny
+    doc = f.small_bundle()
+    doc["objects"].append({"type": "x-vendor-widget", "id": "x-vendor-widget--1"})
+    f.write(mirror / "attack" / "enterprise-attack-99.0.json.gz", doc, gz=True)
+    out = tmp_path / "outputs"
+    assert run("build", *opts, "--out", str(out), "--quiet").exit_code == 0
+    for command in (("show", "T1046"), ("stats",)):
+        r = run(*command, *opts, "--out", str(out))
+        assert (r.exit_code, r.stderr) == (0, f"1 warning about the inputs (--verbose lists them; all of them: {out}/reports/issues.json)\n")
+        loaded = run(*command, *opts, "--out", str(out), "--from-sources", "--verbose")
+        built = run(*command, *opts, "--out", str(out), "--verbose")
+        warned = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
+        assert warned == [line for line in loaded.stderr.splitlines() if line.startswith("warning: ")]
+        assert len(warned) == 1 and "unknown type 'x-vendor-widget'" in warned[0]
+        assert run(*command, *opts, "--out", str(out), "--quiet").stderr == ""
+        strict = run(*command, *opts, "--out", str(out), "--strict")
+        assert strict.exit_code == 1 and strict.stderr.endswith(
+            f"error: 1 warning(s) in the build ({out}/reports/issues.json) and --strict is set\n"
+        )
 
 def test_top_level_help_gives_whole_first_sentences(run):
     r = run("--help")
@@ -285,6 +308,77 @@ def test_show_and_stats_answer_from_the_build(run, tiny, tmp_path):
     assert r.exit_code == 0 and r.stderr.startswith("no build in")
 
 
+AZURE_SOURCE = """
+[[source]]
+id = "mapex/azure-04.26.2025/attack-16.1/enterprise"
+kind = "mapping"
+format = "mapex-json"
+url = "https://example.org/azure.json"
+mirror = "mappings/azure.json"
+framework = "azure"
+framework_version = "04/26/2025"
+domain = "enterprise"
+attack_version = "16.1"
+"""
+
+
+def azure_table(rows: list[tuple[str, str, str, str]]) -> dict:
+    """A Mappings Explorer table: (technique, capability, category, value) per row."""
+    return {
+        "metadata": {
+            "mapping_version": "1", "attack_version": "16.1", "technology_domain": "enterprise", "author": "",
+            "contact": "", "creation_date": "04/26/2025", "last_update": "04/26/2025", "organization": "",
+            "mapping_framework": "azure", "mapping_framework_version": "04/26/2025",
+            "mapping_types": {"technique_scores": {"name": "technique_scores", "description": ""}},
+            "capability_groups": {"defender": "Microsoft Defender", "firewall": "Azure Firewall"},
+        },
+        "mapping_objects": [
+            {"comments": f"{cap} gives {value} {category} of {tid}.", "attack_object_id": tid, "attack_object_name": "",
+             "references": [], "capability_description": cap.title(), "capability_id": cap, "mapping_type": "technique_scores",
+             "score_category": category, "score_value": value, "related_score": "", "capability_group": cap, "status": "complete"}
+            for tid, cap, category, value in rows
+        ],
+    }
+
+
+def test_layer_answers_from_the_build_with_the_same_bytes(run, tiny, tmp_path):
+    opts, mirror, sources = tiny
+    sources.write_text(sources.read_text() + AZURE_SOURCE)
+    f.write(mirror / "mappings" / "azure.json", azure_table([
+        ("T1046", "firewall", "protect", "significant"), ("T1046", "defender", "detect", "partial"),
+        ("T1003.001", "defender", "detect", "minimal"), ("T1003", "defender", "protect", "partial"),
+    ]))
+    out = tmp_path / "outputs"
+    assert run("build", *opts, "--out", str(out), "--quiet").exit_code == 0
+    queries = (
+        ("--framework", "azure", "--style", "value"),
+        ("--framework", "all", "--category", "detect", "--style", "category"),
+        ("--framework", "azure", "--min-value", "partial", "--name", "Partial or better"),
+    )
+    for n, query in enumerate(queries):
+        fresh, built = tmp_path / f"fresh-{n}.json", tmp_path / f"built-{n}.json"
+        r = run("layer", *opts, *query, "--build", str(out), "--from-sources", "--out", str(fresh))
+        assert r.exit_code == 0, r.output
+        r = run("layer", *opts, *query, "--build", str(out), "--verbose", "--out", str(built))
+        assert r.exit_code == 0 and r.stderr.startswith(f"answering from the build in {out}\n"), r.stderr
+        assert built.read_bytes() == fresh.read_bytes(), query
+    assert json.loads(built.read_text())["techniques"], "the query matched nothing: the comparison proves little"
+    quiet = run("layer", *opts, "--framework", "azure", "--build", str(out), "--quiet", "--out", str(tmp_path / "q.json"))
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, f"wrote {tmp_path / 'q.json'}: 3 techniques of enterprise ATT&CK 99.0\n", "")
+    # No build there, or its graph gone from the cache: the sources answer, same bytes.
+    for build_dir in (tmp_path / "elsewhere", out):
+        if build_dir == out:
+            from pipeline.answers import file_for, graph_file_for
+
+            fingerprint = json.loads((out / "manifest.json").read_text())["fingerprint"]
+            graph = graph_file_for(file_for(Path(os.environ["ATTACK_PIPELINE_CACHE"]), fingerprint))
+            graph.unlink()  # the answers stay: `show` still answers from them
+        again = tmp_path / "again.json"
+        r = run("layer", *opts, *queries[-1], "--build", str(build_dir), "--verbose", "--out", str(again))
+        assert r.exit_code == 0 and r.stderr.startswith(f"no build in {build_dir} made from these sources"), r.stderr
+        assert again.read_bytes() == built.read_bytes()
+
+
 def test_build_writes_the_outputs_readme_and_lists_it(run, tiny, tmp_path):
     opts, _, _ = tiny
     out = tmp_path / "outputs"
@@ -362,3 +456,18 @@ def test_readme_command_table_matches_the_help_of_every_command(run):
         for p in command.params:
             if isinstance(p, click.Argument) and p.required:
                 assert (p.metavar or p.name.upper()).split("...")[0].strip("[]") in usage, f"README: `{name}` lacks {p.name}"
+
+
+def test_pruning_keeps_four_answer_files_and_two_graphs(tmp_path):
+    from pipeline import answers
+
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    for n in range(6):  # oldest first
+        for path in (folder / f"{n:032d}.sqlite", answers.graph_file_for(folder / f"{n:032d}.sqlite")):
+            path.write_bytes(b"x")
+            os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    keep = folder / f"{0:032d}.sqlite"  # the one just written need not be the newest by time
+    answers._prune(folder, keep=keep)
+    assert sorted(p.name for p in folder.glob("*.sqlite")) == [f"{n:032d}.sqlite" for n in (0, 3, 4, 5)]
+    assert sorted(p.name for p in folder.glob("*.graph.pickle")) == [f"{n:032d}.graph.pickle" for n in (0, 5)]

@@ -80,8 +80,9 @@ def answers_meta(ws, fp: str, code: str) -> dict:
 
 
 def write_answers(ws, g, fp: str, code: str) -> None:
-    """The build's graph as answers for `show` and `stats` (pipeline.answers); only
-    speed is lost when the cache cannot take them."""
+    """The build's graph as answers for `show` and `stats` (pipeline.answers), and
+    pickled whole for `layer`; only speed is lost when the cache cannot take them."""
+    import pickle
     import sqlite3
 
     from pipeline import answers
@@ -89,16 +90,22 @@ def write_answers(ws, g, fp: str, code: str) -> None:
     from pipeline.graph import query
 
     meta = answers_meta(ws, fp, code) | {"stats": query.stats(g)}
+    path = answers.file_for(cache_dir(None, ws.config.file), fp)
     try:
-        answers.write(g, answers.file_for(cache_dir(None, ws.config.file), fp), meta)
+        answers.write_graph(g, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+    try:
+        answers.write(g, path, meta)
     except (OSError, sqlite3.Error):
         pass
 
 
-def answers_of_build(ws, out: Path):
+def answers_of_build(ws, out: Path, *, domain: str | None = None):
     """The answers of the build in `out` when it was made from what this workspace would
-    read (release, domains, sources file, mirror, code), else None. The inputs' contents
-    are not re-hashed: that would cost as much as the corpora are large."""
+    read (release, domains, sources file, mirror, code), else None. With `domain`, a
+    build of any domains that include it will do (a layer covers one domain). The
+    inputs' contents are not re-hashed: that would cost as much as the corpora are large."""
     from pipeline.build.fingerprint import code_fingerprint
     from pipeline.fetch.cache import cache_dir
     from pipeline import answers
@@ -111,10 +118,28 @@ def answers_of_build(ws, out: Path):
     if found is None:
         return None
     want = answers_meta(ws, doc["fingerprint"], code_fingerprint())
-    if any(found.meta.get(k) != want[k] for k in want if k != "warnings"):
+    skip = {"warnings"} | ({"domains"} if domain else set())
+    if any(found.meta.get(k) != want[k] for k in want if k not in skip) or (domain and domain not in found.meta.get("domains", [])):
         found.close()
         return None
     return found
+
+
+def graph_of_build(ws, out: Path, domain: str):
+    """(graph, answers) of the build in `out` when it matches this workspace (see
+    answers_of_build) and its graph is still in the cache, else None. The caller closes
+    the answers, whose meta holds the build's warning count."""
+    from pipeline import answers
+    from pipeline.fetch.cache import cache_dir
+
+    store = answers_of_build(ws, out, domain=domain)
+    if store is None:
+        return None
+    g = answers.read_graph(answers.file_for(cache_dir(None, ws.config.file), store.meta["fingerprint"]))
+    if g is None:
+        store.close()
+        return None
+    return g, store
 
 
 def build(

@@ -144,6 +144,26 @@ def report_issues(issues: list[Issue], strict: bool, *, where: str = "") -> None
         raise CliError(f"{len(issues)} warning(s) and --strict is set")
 
 
+def report_build_issues(ws, warnings: int, out: Path) -> None:
+    """The warnings of the build a command answers from, as `report_issues` words those of
+    a load: one summary line; with --verbose every one of them, read back from the
+    build's reports/issues.json; with --strict an error when there are any."""
+    summary_line(warnings, str(out))
+    if verbosity() > 0 and warnings:
+        import orjson
+
+        try:
+            kept = orjson.loads((out / "reports" / "issues.json").read_bytes())
+            issues = [Issue(**{k: d.get(k) for k in ("code", "problem", "file", "record")}) for d in kept]
+        except (OSError, orjson.JSONDecodeError, TypeError, AttributeError):
+            issues = []
+            click.echo(f"warning: {warnings} warning(s) in the build, but {out}/reports/issues.json cannot be read", err=True)
+        for issue in issues:
+            click.echo(f"warning: {issue.one_line()}", err=True)
+    if ws.strict and warnings:
+        raise CliError(f"{warnings} warning(s) in the build ({out}/reports/issues.json) and --strict is set")
+
+
 def summary_line(count: int, where: str = "") -> None:
     if not count or verbosity() != 0:
         return

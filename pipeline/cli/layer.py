@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, errors_as_exit, progress, source_options
+from pipeline.cli.common import CliError, detail, errors_as_exit, progress, report_build_issues, source_options
 
 CATEGORIES = ("protect", "detect", "respond", "mitigate", "exploit", "impact", "related")
 
@@ -30,7 +30,11 @@ CATEGORIES = ("protect", "detect", "respond", "mitigate", "exploit", "impact", "
               "category: colour by category, mixed marked.")
 @click.option("--name", default="", help="Layer name (default: made from the query).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Layer file to write.")
-def command(ws, frameworks, families, categories, min_value, platforms, detection_sources, style, name, out: Path) -> None:
+@click.option("--build", "build_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"), show_default=True,
+              help="Answer from the graph of the build in this folder when it was made from the same sources, release and code.")
+@click.option("--from-sources", is_flag=True, help="Read the sources and build the graph even when a build could answer.")
+def command(ws, frameworks, families, categories, min_value, platforms, detection_sources, style, name, out: Path,
+            build_dir: Path, from_sources: bool) -> None:
     """Write one ATT&CK Navigator layer (format 4.5) of the controls and detections a
     query selects, e.g. Azure Protect scores of at least Partial on Windows:
 
@@ -38,7 +42,8 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
         attack-pipeline layer --framework azure --category protect \\
             --min-value partial --platform Windows --style value --out azure-protect.json
 
-    The layer covers one domain: --domain once (default enterprise)."""
+    The layer covers one domain: --domain once (default enterprise). The graph comes
+    from the last build (--build) when it matches, else from the sources."""
     import orjson
 
     from pipeline.atomic import check_writable, write_atomic
@@ -55,7 +60,6 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
     domain = ws.domains[0] if len(ws.domains) == 1 else "enterprise"
     if domain not in ws.domains:
         raise CliError(f"no {domain} release {ws.attack_version} in the sources")
-    ws.domains = (domain,)  # read only the layer's domain
     q = LayerQuery(
         domain=domain,
         frameworks=frameworks,
@@ -68,9 +72,16 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
         name=name,
     )
     with errors_as_exit():
-        with progress(3) as step:
-            g = ws.graph(step)
-            step("making the layer")
+        g = None if from_sources else _graph_of_build(ws, build_dir, domain)
+        if g is None:
+            if not from_sources:
+                detail(f"no build in {build_dir} made from these sources: reading them (attack-pipeline build makes layers fast)")
+            ws.domains = (domain,)  # read only the layer's domain
+            with progress(ws.graph_steps() + 1) as step:
+                g = ws.graph(step)
+                step("making the layer")
+                layer = query_layer(g, q, ws.config.site_url)
+        else:
             layer = query_layer(g, q, ws.config.site_url)
         data = layer.to_dict(g)
         found = problems(data, g)
@@ -84,3 +95,20 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
     if not scored:
         click.echo("warning: the query matched no technique; the layer is empty", err=True)
     click.echo(f"wrote {out}: {scored} techniques of {domain} ATT&CK {ws.attack_version}")
+
+
+def _graph_of_build(ws, build_dir: Path, domain: str):
+    """The last build's whole graph when it was made from these sources (its warnings
+    summarised as `show` does), else None."""
+    from pipeline.build import graph_of_build
+
+    found = graph_of_build(ws, build_dir, domain)
+    if found is None:
+        return None
+    g, store = found
+    try:
+        detail(f"answering from the build in {build_dir}")
+        report_build_issues(ws, int(store.meta.get("warnings", 0)), build_dir)
+    finally:
+        store.close()
+    return g

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import CliError, answer_options, detail, emit_json, progress, source_options, summary_line
+from pipeline.cli.common import CliError, answer_options, detail, emit_json, progress, report_build_issues, source_options
 from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
 
 
@@ -71,9 +71,7 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
     if store is not None:
         detail(f"answering from the build in {out}")
         try:
-            summary_line(int(store.meta.get("warnings", 0)), str(out))
-            if ws.strict and store.meta.get("warnings"):
-                raise CliError(f"{store.meta['warnings']} warning(s) in the build ({out}/reports/issues.json) and --strict is set")
+            report_build_issues(ws, int(store.meta.get("warnings", 0)), out)
             match = _one(ws, text, answers.order(store.by_id_or_name(wanted)), store.all_names)
             view = store.view(match.key)
             if match.kind == "revoked":

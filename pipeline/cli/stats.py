@@ -6,7 +6,7 @@ import click
 
 from pathlib import Path
 
-from pipeline.cli.common import CliError, answer_options, detail, emit_json, progress, source_options, summary_line
+from pipeline.cli.common import answer_options, detail, emit_json, progress, report_build_issues, source_options
 
 
 @click.command("stats")
@@ -54,10 +54,7 @@ def _from_build(ws, out: Path) -> dict | None:
         return None
     try:
         detail(f"answering from the build in {out}")
-        warnings = int(store.meta.get("warnings", 0))
-        summary_line(warnings, str(out))
-        if ws.strict and warnings:
-            raise CliError(f"{warnings} warning(s) in the build ({out}/reports/issues.json) and --strict is set")
+        report_build_issues(ws, int(store.meta.get("warnings", 0)), out)
         return dict(store.meta["stats"])
     finally:
         store.close()
