@@ -109,3 +109,34 @@ def test_site_serves_its_layers_linking_its_own_address(hostile_build, tmp_path)
     # A download without links to move is the build's file, hard-linked.
     bundle = next(p for p in sorted((hostile_build / "stix").rglob("*.json")))
     assert (real / bundle.relative_to(hostile_build)).samefile(bundle)
+
+
+def test_navigator_link_opens_the_layer_the_site_serves(hostile_build, tmp_path, serve, browser):
+    """End to end, no rebuild: the site is made for the address it is served at and for
+    the team's Navigator; in Chromium, T1046's Navigator link names that Navigator and a
+    `#layerURL=` the site serves, and that layer links pages of the same site."""
+    from urllib.parse import parse_qs, urlsplit
+
+    site = tmp_path / "served"
+    url = serve(site)  # the address first (a free port), the site made for it next
+    result = CliRunner().invoke(
+        cli, ["site", "--out", str(hostile_build), "--site-dir", str(site), "--site-url", url, "--navigator-url", "https://nav.intranet.example/"]
+    )
+    assert result.exit_code == 0, result.output
+    page = browser.new_page()
+    try:
+        page.goto(url + "techniques/T1046/", wait_until="networkidle")
+        links = page.eval_on_selector_all("article a", "els => els.filter(e => e.textContent.includes('in ATT&CK Navigator')).map(e => e.href)")
+        assert links and all(link.startswith("https://nav.intranet.example/#layerURL=") for link in links)
+        for link in links:
+            layer_url = parse_qs(urlsplit(link).fragment)["layerURL"][0]
+            assert layer_url.startswith(url + "layers/"), layer_url
+            response = page.request.get(layer_url)
+            assert response.ok and response.headers["content-type"] == "application/json"
+            layer = response.json()
+            assert layer["domain"] == "enterprise-attack" and layer["techniques"]
+            pages = [entry["url"] for t in layer["techniques"] for entry in t.get("links", ())]
+            assert pages and all(p.startswith(url) for p in pages), pages[:3]
+            assert page.request.get(pages[0]).ok
+    finally:
+        page.close()
