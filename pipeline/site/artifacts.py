@@ -49,16 +49,19 @@ def rewrite_links(markdown: str, src_uri: str) -> str:
     return _LINK.sub(fix, markdown)
 
 
-# A layer's page link, as the build writes it (orjson, indent 2): `{base}/techniques/<id>/`
-# for the entry's own technique. The first one names the address the build linked.
-_TECHNIQUE_LINK = re.compile(rb'"url": "(https?://[^"\\]*?)/techniques/T\d{4}(?:\.\d{3})?/"')
+# A layer's link to a page of the site, as the build writes it (orjson, indent 2):
+# `{base}/techniques/<id>/`, `{base}/controls/<framework>/<id>/` or
+# `{base}/frameworks/<framework>/`. The first one names the address the build linked.
+_PAGE_LINK = re.compile(
+    rb'"url": "(https?://[^"\\]*?)/(?:techniques/T\d{4}(?:\.\d{3})?|controls/[^"/\\]+/[^"/\\]+|frameworks/[^"/\\]+)/"'
+)
 LAYER_FOLDERS = ("layers/", "profiles/")
 
 
 def rebase_layer(data: bytes, site_url: str) -> bytes:
     """A Navigator layer (JSON bytes) with its links to the build's site moved to
     `site_url`; the same bytes when it has none, or they already point there."""
-    m = _TECHNIQUE_LINK.search(data)
+    m = _PAGE_LINK.search(data)
     if not m or not site_url:
         return data
     new = orjson.dumps(site_url.rstrip("/"))[1:-1]

@@ -85,6 +85,9 @@ def test_rebase_layer_moves_the_build_address_to_the_site_address():
     assert rebase_layer(data, "https://old.example/a") is data
     bare = orjson.dumps({"techniques": [{"techniqueID": "T1046"}]}, option=orjson.OPT_INDENT_2)
     assert rebase_layer(bare, "https://new.example/") is bare
+    # A layer of a framework that maps no technique links the framework's page alone.
+    empty = orjson.dumps({"links": [{"label": "NIST in the docs", "url": "https://old.example/a/frameworks/nist_800_53/"}], "techniques": []}, option=orjson.OPT_INDENT_2)
+    assert orjson.loads(rebase_layer(empty, "https://new.example/"))["links"][0]["url"] == "https://new.example/frameworks/nist_800_53/"
 
 
 def test_site_serves_its_layers_linking_its_own_address(hostile_build, tmp_path):
