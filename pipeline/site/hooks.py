@@ -1,6 +1,7 @@
 """mkdocs hooks of the site (mkdocs.yml `hooks:` names this file).
 
-- `on_files`: the build's artifacts join the site's files (see `artifacts`).
+- `on_files`: the build's artifacts join the site's files (see `artifacts`), layers
+  linking the site's own address.
 - `on_page_markdown`: artifact links rewritten to the files mkdocs sees; the "Open in
   ATT&CK Navigator" links made for the site's own address and Navigator (`navigator`);
   detection pages left out of the search index (material's per-page
