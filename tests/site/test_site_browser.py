@@ -92,10 +92,12 @@ def search(page, site_url: str, query: str) -> list[str]:
         ("AC-4", "controls/nist_800_53/AC-4/"),
         ("CVE-2025-0282", "controls/kev/CVE-2025-0282/"),
         ("Information Flow Enforcement", "controls/nist_800_53/AC-4/"),
+        ("azure_network_security_groups", "controls/azure/azure_network_security_groups/"),
+        ("Microsoft Sentinel", "controls/azure/microsoft_sentinel/"),
     ],
 )
 def test_search_finds_the_page_first(page, site_url, query, first, artifacts_dir):
-    """A technique by its name, a control by its id or name, a CVE by its id."""
+    """A technique by its name, a control or capability by its id or name, a CVE by its id."""
     found = search(page, site_url, query)
     assert found and found[0] == first, (query, found[:5])
     if query == "AC-4":
