@@ -16,7 +16,7 @@ its ratio to mkdocs-material as configured before (`material-full`):
 - `zensical`: the successor generator by the same authors, when it can be installed
   (its theme package must be in the package index; the result says why not otherwise).
 
-The search index is the same for all (control and detection pages as today); the
+The search index is the same for all (control pages by title, no detection page); the
 optimize and privacy plugins of material are not used by any candidate (offline site,
 no external assets to fetch).
 

@@ -13,6 +13,12 @@ unchecked), the artifacts join mkdocs' file collection straight from the build f
 it (`rewrite_links`: one `../` fewer). mkdocs then checks every link — a link to a
 missing artifact is a warning, which fails the site build — and writes each artifact's
 URL relative to the page, which is the link the page had.
+
+The layers' own links (each technique's page, its controls' pages) are absolute: the
+build wrote them for its `site_url`. A site made for another address (`site
+--site-url`, no rebuild) serves its layers with those links moved to its own address
+(`rebase_layer`): the layer a Navigator opens from the site then links that site, not
+wherever the build was first meant to go. The build's files are never written.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import posixpath
 import re
 import shutil
 from pathlib import Path
+
+import orjson
 
 from pipeline.site.source import ARTIFACT_FOLDERS
 
@@ -41,6 +49,27 @@ def rewrite_links(markdown: str, src_uri: str) -> str:
     return _LINK.sub(fix, markdown)
 
 
+# A layer's link to a page of the site, as the build writes it (orjson, indent 2):
+# `{base}/techniques/<id>/`, `{base}/controls/<framework>/<id>/` or
+# `{base}/frameworks/<framework>/`. The first one names the address the build linked.
+_PAGE_LINK = re.compile(
+    rb'"url": "(https?://[^"\\]*?)/(?:techniques/T\d{4}(?:\.\d{3})?|controls/[^"/\\]+/[^"/\\]+|frameworks/[^"/\\]+)/"'
+)
+LAYER_FOLDERS = ("layers/", "profiles/")
+
+
+def rebase_layer(data: bytes, site_url: str) -> bytes:
+    """A Navigator layer (JSON bytes) with its links to the build's site moved to
+    `site_url`; the same bytes when it has none, or they already point there."""
+    m = _PAGE_LINK.search(data)
+    if not m or not site_url:
+        return data
+    new = orjson.dumps(site_url.rstrip("/"))[1:-1]
+    if m.group(1) == new:
+        return data
+    return data.replace(b'"url": "' + m.group(1) + b"/", b'"url": "' + new + b"/")
+
+
 def artifact_paths(root: Path) -> list[str]:
     """Every file of the build's artifact folders, as paths relative to the build."""
     out = []
@@ -53,10 +82,11 @@ def artifact_paths(root: Path) -> list[str]:
     return out
 
 
-def artifact_files(root: Path, config) -> list:
+def artifact_files(root: Path, config, site_url: str = "") -> list:
     """mkdocs File objects for the artifacts, read from the build folder, written by
     hard link where the file system allows (the build is immutable; 200 MB is not
-    copied for nothing), else copied."""
+    copied for nothing), else copied; a layer whose links name another address than
+    `site_url` is written rebased instead."""
     from mkdocs.structure.files import File
 
     class Artifact(File):
@@ -74,6 +104,12 @@ def artifact_files(root: Path, config) -> list:
         def copy_file(self, dirty: bool = False) -> None:
             dest = self.abs_dest_path
             os.makedirs(os.path.dirname(dest), exist_ok=True)
+            if site_url and self.src_uri.startswith(LAYER_FOLDERS) and self.src_uri.endswith(".json"):
+                data = Path(self.abs_src_path).read_bytes()
+                rebased = rebase_layer(data, site_url)
+                if rebased is not data:
+                    Path(dest).write_bytes(rebased)
+                    return
             try:
                 os.link(self.abs_src_path, dest)
             except OSError:

@@ -1,19 +1,25 @@
 """mkdocs hooks of the site (mkdocs.yml `hooks:` names this file).
 
-- `on_files`: the build's artifacts join the site's files (see `artifacts`).
+- `on_files`: the build's artifacts join the site's files (see `artifacts`), layers
+  linking the site's own address.
 - `on_page_markdown`: artifact links rewritten to the files mkdocs sees; the "Open in
   ATT&CK Navigator" links made for the site's own address and Navigator (`navigator`);
   detection pages left out of the search index (material's per-page
   `search.exclude`): they are eight in ten pages and most of the index, and a search
   for a rule is answered by the technique pages that list them.
+- `on_page_markdown` also boosts technique pages in the search (material's per-page
+  `search.boost`, a factor on every score of the page's entries): a control's title can
+  hold a technique's words ("Chromium Network Service Use-After-Free") and, title
+  against title, lunr prefers the shorter one; boosted, a technique's own name finds its
+  page first, while an id still finds its control (an id is in no technique title, and
+  a title match weighs a thousand text matches).
 - `on_page_content`: tables and code blocks left out of the index (material skips an
   element marked `data-search-exclude`). A technique page lists every query that names
   it, so its tables and queries were 26 MB of a 29 MB index; titles, descriptions and
   headings (detection titles among them) are what a search should find. Control and
-  capability pages are left out like detection pages: indexed by their titles, they
-  outranked the technique pages for a technique's own name ("Network Service" found
-  two control pages before T1046); a control is reached from its framework and
-  technique pages until the index can hold control titles without that.
+  capability pages (CVEs among them) are indexed by their title alone — id and name,
+  so "AC-4" and "CVE-2025-0282" find them — never their text (a control page lists
+  the techniques it maps, which would make every control a hit for a technique's name).
   The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
@@ -36,14 +42,16 @@ from pathlib import Path
 from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
 
-NOT_SEARCHED = ("detections/", "controls/")
-TITLE_ONLY: tuple[str, ...] = ()
+NOT_SEARCHED = ("detections/",)
+TITLE_ONLY = ("controls/",)
+# Search boost of a page by its folder (material's `search.boost`); others have 1.
+SEARCH_BOOST = {"techniques/": 2}
 log = logging.getLogger("mkdocs.hooks.attack_pipeline")
 
 
 def on_files(files, config):
     root = Path(config["extra"]["build_root"])
-    for f in artifact_files(root, config):
+    for f in artifact_files(root, config, config["extra"].get("layer_base", "")):
         files.append(f)
     return files
 
@@ -52,6 +60,9 @@ def on_page_markdown(markdown, page, config, files):
     src = page.file.src_uri
     if src.startswith(NOT_SEARCHED) and src.count("/") > 1:
         page.meta["search"] = {"exclude": True}
+    for folder, boost in SEARCH_BOOST.items():
+        if src.startswith(folder):
+            page.meta["search"] = {**(page.meta.get("search") or {}), "boost": boost}
     extra = config["extra"]
     markdown = navigator_links(rewrite_links(markdown, src), src, extra.get("layer_base", ""), extra.get("navigator_url", ""))
     return markdown

@@ -37,6 +37,9 @@ BAD_IDS = [
     "../../../escape-map", "/tmp/absolute-map", "nul\x00id", "..", "id<script>x</script>", "javascript:alert(1)",
     "</title><script>window.PWNED=1</script>", "\" onmouseover=\"window.PWNED=1", "' autofocus onfocus='window.PWNED=1",
 ]
+GROUP_ID = "G9999"
+GROUP_NAME = f"Crew {TITLE_BREAK}"
+T1018_NAME = f"Remote System Discovery {HTML}"
 SIGMA_IDS = ["../../../../escape-rule", "/tmp/absolute-rule", "rule\x00nul", "</title><script>window.PWNED=1</script>"]
 
 
@@ -46,14 +49,22 @@ def bundle() -> dict:
     t1046 = sf.technique("T1046", "Network Service Discovery", "discovery")
     t1046["description"] = TEXT
     t1046["x_mitre_contributors"] = [HTML, "{{ 7*7 }}"]
-    t1018 = sf.technique("T1018", f"Remote System Discovery {HTML}", "discovery")
+    t1018 = sf.technique("T1018", T1018_NAME, "discovery")
     mit = {
         "type": "course-of-action", "id": sf.sid("course-of-action", "M1030"), "name": f"Segmentation {HTML}",
         "description": TEXT, "external_references": sf.ref("M1030", "mitigations"),
     }
     rel = sf.relationship("mitigates", mit, t1046)
     rel["description"] = TEXT
-    return sf.bundle(sf.matrix(disc), disc, t1046, t1018, mit, rel)
+    # A group whose name breaks out of a title: its page, its heatmap and the layer of
+    # what it uses carry it.
+    group = {
+        "type": "intrusion-set", "id": sf.sid("intrusion-set", GROUP_ID), "name": GROUP_NAME,
+        "description": TEXT, "aliases": [GROUP_NAME, HTML], "external_references": sf.ref(GROUP_ID, "groups"),
+    }
+    uses = sf.relationship("uses", group, t1018)
+    uses["description"] = TEXT
+    return sf.bundle(sf.matrix(disc), disc, t1046, t1018, mit, rel, group, uses)
 
 
 def mapex() -> dict:

@@ -177,3 +177,40 @@ def test_search_results_stay_inert(hostile_site, browser, serve):
     finally:
         page.close()
     assert dialogs == []
+
+
+def test_pictures_show_hostile_names_as_text(hostile_site, browser, serve, artifacts_dir):
+    """The heatmaps of the home and group pages, the coverage charts and the group's
+    title: a technique or group name that breaks out of an element or attribute is
+    their text and tooltip, and nothing of it is an element or runs."""
+    url = serve(hostile_site)
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    cell = "(sel) => { const e = document.querySelector(sel); return e && {text: e.textContent, title: e.getAttribute('title')}; }"
+    try:
+        for rel in ("", f"groups/{site_hostile.GROUP_ID}/"):
+            page.goto(url + rel, wait_until="networkidle")
+            figures = page.locator("figure.atk-heatmap")
+            assert figures.count() >= 1, rel
+            shown = page.evaluate(cell, "figure.atk-heatmap .atk-cell[data-technique='T1018']")
+            assert shown["text"] == site_hostile.T1018_NAME, rel
+            assert shown["title"].startswith(f"T1018 {site_hostile.T1018_NAME}"), rel
+            # Inside the pictures: links and cells only, no element a payload makes.
+            smuggled = page.eval_on_selector_all(
+                "figure.atk-heatmap *, svg.atk-chart *",
+                "els => els.filter(e => ['SCRIPT', 'IMG', 'IFRAME', 'TEXTAREA', 'STYLE'].includes(e.tagName) || e.tagName.toLowerCase() === 'title' && !e.closest('svg') || [...e.attributes].some(a => a.name.startsWith('on') || a.name === 'autofocus')).map(e => e.outerHTML.slice(0, 80))",
+            )
+            assert smuggled == [], (rel, smuggled)
+            page.mouse.move(1, 1)
+            box = figures.first.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + min(box["height"] / 2, 200))
+            assert page.evaluate(FLAGS), rel
+            assert page.evaluate(INJECTED) == [], rel
+        # The group page: its title and heading are the name, as text.
+        assert page.locator("h1").first.inner_text() == f"{site_hostile.GROUP_ID} {site_hostile.GROUP_NAME}"
+        assert page.title().startswith(f"{site_hostile.GROUP_ID} {site_hostile.GROUP_NAME}")
+        page.screenshot(path=str(artifacts_dir / "site-hostile-group.png"))
+    finally:
+        page.close()
+    assert dialogs == []

@@ -78,8 +78,13 @@ def test_site_is_offline_keeps_controls_out_of_nav_and_searches_them_by_title(ho
     assert "techniques/T1046/" in locations
     assert "detections/sigma/" in locations, "a source's list page is searched"
     assert not [loc for loc in locations if loc.startswith("detections/") and loc.count("/") > 2]
-    # Control and capability pages are left out: reached from framework and technique pages.
-    assert not [d for d in docs if d["location"].startswith("controls/") and d["location"].count("/") > 2]
+    # Control and capability pages are searched by their title (id and name) alone,
+    # technique pages boosted above them.
+    controls = [d for d in docs if d["location"].startswith("controls/") and d["location"].count("/") > 2]
+    assert {d["location"] for d in controls} >= {"controls/azure/azure_firewall/", "controls/azure/azure_sentinel/"}
+    assert [d["text"] for d in controls if d["text"]] == []
+    assert {d.get("boost") for d in docs if d["location"].startswith("techniques/")} == {2}
+    assert {d.get("boost") for d in controls} == {None}
 
 
 def test_artifact_links_are_rewritten_to_site_files():

@@ -166,8 +166,10 @@ def test_not_found_page(page, site_url):
     assert response.ok and "Page not found" in response.text()
 
 
-@pytest.mark.parametrize("rel", ["", "techniques/T1046/", "groups/G0007/", "frameworks/azure/", "controls/nist_800_53/AC-4/"])
-def test_every_table_column_is_on_a_phone_screen(page, site_url, rel):
+@pytest.mark.parametrize(
+    "rel", ["", "techniques/T1046/", "groups/G0007/", "frameworks/azure/", "frameworks/nist_800_53/", "controls/nist_800_53/AC-4/", "controls/kev/CVE-2025-0282/"]
+)
+def test_every_table_column_is_on_a_phone_screen(page, site_url, rel, artifacts_dir):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(site_url + rel, wait_until="networkidle")
     for d in page.locator("details").all():
@@ -179,3 +181,6 @@ def test_every_table_column_is_on_a_phone_screen(page, site_url, rel):
     )
     assert outside == [], (rel, outside)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), rel
+    if rel == "techniques/T1046/":
+        page.locator("h3", has_text="NIST 800-53").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "site-T1046-390px.png"))
