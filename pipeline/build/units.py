@@ -84,6 +84,12 @@ class Units:
 
         return sorted(s.id for s in self.config.sources if s.kind == "detection" and source_name(s) == name)
 
+    def detection_sources(self) -> list[str]:
+        """Every enabled detection corpus (the query packs hold the queries of all of them)."""
+        if self.config is None:
+            return []
+        return sorted(s.id for s in self.config.sources if s.kind == "detection" and s.enabled)
+
     def key(self, name: str, sources: Iterable[str], content: str = "") -> str:
         """`content`: a digest of graph data the unit reads beyond its sources' files
         (a technique card reads one technique's edges from every source)."""

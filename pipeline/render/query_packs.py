@@ -30,6 +30,10 @@ def render(ctx, out: Path) -> list[Path]:
     ws = ctx.workspace
     if ws.attack_only or gather(ws, g) is None:  # gathered by the build already: results only
         return []
+    # One render unit: the packs read the corpora's detections and conversions only (and
+    # ATT&CK, in every unit's key), so an edited mapping table takes them as they were.
+    if ctx.units.take(DIR, ctx.units.detection_sources()) is not None:
+        return []
     info = g.graph.get("query_conversions") or {}
     written: list[Path] = []
     index: dict = {"attack_version": ws.attack_version, "languages": {}}
@@ -59,4 +63,5 @@ def render(ctx, out: Path) -> list[Path]:
             "files": files,
         }
     written.append(write_json(out / DIR / "index.json", index))
+    ctx.units.record(DIR, written)
     return written
