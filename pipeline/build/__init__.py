@@ -155,7 +155,6 @@ def build(
     """`profiles`: parsed organisation profiles (`pipeline.model_profile.Profile`); their
     digests join the fingerprint, their results go to `profiles/<id>/`."""
     from pipeline.fetch.cache import cache_dir
-    from pipeline.render import RENDERERS, RenderContext
 
     out = Path(os.path.abspath(out))
     tree.check_replaceable(out)
@@ -198,6 +197,9 @@ def build(
                     ))
                 tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
                 return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)), missing=missing)
+
+        # Imported once the build is known to render (a tenth of a second a no-op saves).
+        from pipeline.render import RENDERERS, RenderContext
 
         g = ws.graph(progress)
         # Loading leaves almost no cycles (28 objects on the default build; the loaders
