@@ -16,7 +16,7 @@ import pickle
 import re
 import sqlite3
 import textwrap
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -72,21 +72,31 @@ def node_view(g: nx.MultiDiGraph, key: str) -> dict:
         view["path"] = record.path
         view["references"] = list(record.references)
     elif record is not None and is_dataclass(record):
-        for field, value in asdict(record).items():
-            if field in ("description", "text", "aliases", "platforms", "url", "attack_id") and value:
-                view.setdefault(field, value)
-    techniques = {}
-    for _, v, d in g.out_edges(key, data=True):
-        if g.nodes[v]["kind"] == "technique":
-            techniques.setdefault(v, set()).add(d.get("relation", ""))
-    for u, _, d in g.in_edges(key, data=True):
-        if g.nodes[u]["kind"] == "technique":
-            techniques.setdefault(u, set()).add(d.get("relation", ""))
+        # The few fields shown, not `asdict` of the whole record (it copies every field
+        # deeply); the view is only ever serialised, which reads them as they are.
+        for f in fields(record):
+            if f.name in _RECORD_FIELDS:
+                value = getattr(record, f.name)
+                if value:
+                    view.setdefault(f.name, value)
+    techniques: dict[str, set] = {}
+    nodes = g.nodes
+    # The adjacency dicts directly: networkx's edge views cost most of the time on 12,000 nodes.
+    for neighbours in (g.succ[key], g.pred[key]):
+        for v, keyed in neighbours.items():
+            if nodes[v]["kind"] == "technique":
+                relations = techniques.setdefault(v, set())
+                for d in keyed.values():
+                    relations.add(d.get("relation", ""))
     view["techniques"] = sorted(
-        ({"id": g.nodes[t]["id"], "name": g.nodes[t]["name"], "relations": sorted(r)} for t, r in techniques.items()),
+        ({"id": nodes[t]["id"], "name": nodes[t]["name"], "relations": sorted(r)} for t, r in techniques.items()),
         key=lambda t: t["id"],
     )
     return view
+
+
+_RECORD_FIELDS = frozenset(("description", "text", "aliases", "platforms", "url", "attack_id"))
+
 
 
 def revoked_view(g: nx.MultiDiGraph, key: str) -> dict:

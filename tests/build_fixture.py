@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pages import pages_fixture
+from pipeline.build import sweep
 from pipeline.cli import cli
 
 TABLE_ID = "mapex/azure-test/enterprise"
@@ -47,6 +48,7 @@ class Small:
         rule.write_text(re.sub(r"Detects a scanner[^\"]*", f"Detects a scanner ({n}).", text), encoding="utf-8")
 
     def folders(self) -> list[str]:
+        sweep.wait(self.builds)  # older builds are deleted in the background
         return sorted(p.name for p in self.builds.iterdir() if p.is_dir())
 
 

@@ -32,6 +32,6 @@ def overlay(src: Path, dst: Path, rel: str, whole: str | None = None) -> Path:
 
 
 def _link_siblings(src: Path, dst: Path, skip: str) -> None:
-    for child in src.iterdir():
+    for child in src.absolute().iterdir():  # absolute: a relative link would point from `dst`
         if child.name != skip:
             os.symlink(child, dst / child.name)

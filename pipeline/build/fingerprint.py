@@ -9,6 +9,7 @@ only what changed.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +62,8 @@ class HashMemo:
             except (OSError, orjson.JSONDecodeError):
                 pass
 
-    def file_hash(self, path: Path) -> Digest:
-        st = path.stat()
+    def file_hash(self, path: Path | str) -> Digest:
+        st = os.stat(path)
         key = str(path)
         hit = self.known.get(key)
         if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:

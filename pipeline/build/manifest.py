@@ -6,6 +6,7 @@ timestamps: two builds of the same inputs have the same manifest.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -30,22 +31,35 @@ def artifacts(
     known = known or {}
     sigs = signatures if signatures is not None else {}
     out = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.name not in (NAME,) and not path.name.startswith(".attack-pipeline"):
-            rel = path.relative_to(root).as_posix()
-            if rel in known:
-                sha, size = known[rel]
-                st = path.stat()
-                if st.st_size != size:
-                    raise RuntimeError(f"{rel} was taken from the previous build and changed size while building")
-                sigs[rel] = integrity.signature(st)
-            else:
-                sha, size, sigs[rel] = integrity.hash_file(path)
-            entry = {"path": rel, "sha256": sha, "size": size}
-            if rel in owner:
-                entry["unit"] = owner[rel]
-            out.append(entry)
+    for rel in _files(root):
+        path = os.path.join(root, rel)
+        if rel in known:
+            sha, size = known[rel]
+            st = os.stat(path)
+            if st.st_size != size:
+                raise RuntimeError(f"{rel} was taken from the previous build and changed size while building")
+            sigs[rel] = integrity.signature(st)
+        else:
+            sha, size, sigs[rel] = integrity.hash_file(path)
+        entry = {"path": rel, "sha256": sha, "size": size}
+        if rel in owner:
+            entry["unit"] = owner[rel]
+        out.append(entry)
     return out
+
+
+def _files(root: Path) -> list[str]:
+    """The build's files (not the bookkeeping), relative, in the order of sorted paths
+    (component by component: `a/b` before `a.b`). Strings and `os.walk`, not `Path.rglob`:
+    on 12,500 files the path objects cost more than hashing the bytes."""
+    found = []
+    for dirpath, _dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        for name in filenames:
+            if name != NAME and not name.startswith(".attack-pipeline") and os.path.isfile(os.path.join(dirpath, name)):
+                found.append(prefix + name)
+    return sorted(found, key=lambda rel: rel.split("/"))
 
 
 def write(

@@ -4,7 +4,8 @@
 renames it to its id, and only then replaces the symlink (rename of a link is atomic),
 so a reader or a killed build only ever sees a whole build. The previous build is kept
 (a rollback is one `ln -sfn`), older ones are pruned — except a folder that a reader has
-pinned (`pin.py`), which a later prune removes.
+pinned (`pin.py`), which a later prune removes. Pruning renames a folder out of the way
+at once and deletes it in the background (`sweep.py`).
 
 Which build is "the one before" is recorded, not guessed: each publish appends the new
 build id to `HISTORY` in the builds folder, and prune keeps the live build and the newest
@@ -20,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.atomic import write_atomic
-from pipeline.build import pin
+from pipeline.build import pin, sweep
 from pipeline.build.integrity import MARKER
 from pipeline.build.killpoints import reached
 from pipeline.errors import PipelineError
@@ -133,9 +134,12 @@ def prune(out: Path) -> None:
     ids = history(base)
     rollbacks = [base / i for i in reversed(ids) if (base / i).is_dir() and (live is None or (base / i).resolve() != live.resolve())]
     kept.update(p.resolve() for p in rollbacks[: KEEP - 1])
+    retired = []
     for p in entries:
         if p.resolve() not in kept:
-            pin.remove(p)  # a folder a reader pins stays, for a later prune
+            gone = pin.retire(p)  # a folder a reader pins stays, for a later prune
+            if gone is not None:
+                retired.append(gone)
     remaining = [i for i in ids if (base / i).is_dir()]
     if remaining != ids:
         try:
@@ -146,3 +150,4 @@ def prune(out: Path) -> None:
     for stray in out.parent.glob(f".{glob.escape(out.name)}.link-*"):
         if stray.is_symlink():
             stray.unlink(missing_ok=True)
+    sweep.start(base, retired)  # the deletion itself, in the background

@@ -67,6 +67,7 @@ class Units:
     reused: set[str] = field(default_factory=set)  # file paths taken from the previous build
     known: dict[str, tuple[str, int]] = field(default_factory=dict)  # reused path -> (sha256, size)
     _keys: dict[str, str] = field(default_factory=dict)
+    _by_unit: dict[str, list[dict]] | None = None
 
     # -- dependencies ---------------------------------------------------------------
     def framework_sources(self, framework: str) -> list[str]:
@@ -83,6 +84,12 @@ class Units:
         from pipeline.ingest.detections.corpus import source_name
 
         return sorted(s.id for s in self.config.sources if s.kind == "detection" and source_name(s) == name)
+
+    def detection_sources(self) -> list[str]:
+        """Every enabled detection corpus (the query packs hold the queries of all of them)."""
+        if self.config is None:
+            return []
+        return sorted(s.id for s in self.config.sources if s.kind == "detection" and s.enabled)
 
     def key(self, name: str, sources: Iterable[str], content: str = "") -> str:
         """`content`: a digest of graph data the unit reads beyond its sources' files
@@ -129,7 +136,7 @@ class Units:
         before = (self.previous_doc.get("units") or {}).get(name)
         if not isinstance(before, dict) or before.get("key") != key or "memo" not in before:
             return None
-        files = [a for a in self.previous_doc.get("artifacts", []) if a.get("unit") == name]
+        files = self._previous_files().get(name, [])
         # The new manifest will vouch for these bytes: a file changed since the previous
         # build wrote it (even to the same size) makes the unit render again.
         if any(integrity.compare(self.previous, a, self.previous_signatures) is not None for a in files):
@@ -140,6 +147,16 @@ class Units:
             self.reused.add(a["path"])
             self.known[a["path"]] = (a["sha256"], a["size"])
         return (before["memo"],)
+
+    def _previous_files(self) -> dict[str, list[dict]]:
+        """The previous manifest's artifacts by unit, indexed once (a build asks for
+        1,200 units among 12,500 files)."""
+        if self._by_unit is None:
+            self._by_unit = {}
+            for a in (self.previous_doc or {}).get("artifacts", []):
+                if a.get("unit") is not None:
+                    self._by_unit.setdefault(a["unit"], []).append(a)
+        return self._by_unit
 
     def check_written(self, paths: Iterable[Path]) -> None:
         """A renderer wrote `paths`: none of them may be a file of a reused unit."""

@@ -263,7 +263,7 @@ def settings_applied(flags: dict, config=None) -> Iterator:
 
 
 @contextlib.contextmanager
-def progress(total: int | None = None, *, console=None) -> Iterator[Callable[[str], None]]:
+def progress(total: int | Callable[[], int] | None = None, *, console=None) -> Iterator[Callable[[str], None]]:
     """A progress bar on stderr when it is a terminal (never with --quiet, in CI or a
     pipe); see pipeline.cli.progress."""
     from pipeline.cli.progress import progress_bar

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 class Steps:
@@ -64,8 +64,10 @@ def columns():
 
 
 @contextlib.contextmanager
-def progress_bar(total: int | None, *, console=None, enabled: bool = True) -> Iterator[Steps]:
-    """A bar on `console` (default: stderr when it is a terminal and CI is not set)."""
+def progress_bar(total: int | Callable[[], int] | None, *, console=None, enabled: bool = True) -> Iterator[Steps]:
+    """A bar on `console` (default: stderr when it is a terminal and CI is not set).
+    `total` may be a function, called only when a bar is drawn (planning a build's
+    steps imports every renderer: a tenth of a second a no-op build in a pipe need not pay)."""
     if console is None:
         if not enabled or not sys.stderr.isatty() or os.environ.get("CI"):
             yield Steps()
@@ -78,6 +80,8 @@ def progress_bar(total: int | None, *, console=None, enabled: bool = True) -> It
         return
     from rich.progress import Progress
 
+    if callable(total):
+        total = total()
     with Progress(*columns(), console=console, transient=True, refresh_per_second=8) as bar:
         steps = Steps(bar, bar.add_task("starting", total=total), total)
         yield steps

@@ -36,7 +36,7 @@ class Digest:
         return "tree sha256" if self.is_tree else "sha256"
 
 
-def file_digest(path: Path) -> Digest:
+def file_digest(path: Path | str) -> Digest:
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
@@ -46,30 +46,40 @@ def file_digest(path: Path) -> Digest:
     return Digest(sha256=h.hexdigest(), size=size)
 
 
-def tree_digest(folder: Path, file_hash: Callable[[Path], Digest] | None = None) -> Digest:
+def tree_digest(folder: Path, file_hash: Callable[[str], Digest] | None = None) -> Digest:
     """Tree hash of every regular file under `folder`.
 
     Each pair is encoded as `path NUL sha256 LF` (a NUL cannot occur in a file
     name, so the encoding is unambiguous) and pairs are sorted by the UTF-8 bytes
     of the path, which makes the hash independent of the file system's order.
     A symbolic link is an error: following it could read outside the folder.
+    `file_hash` gets each file's path as a string. The walk reads each directory
+    once and asks nothing more of the file system (the kind of each entry comes
+    with the listing): every build walks the 9,000 files of the corpora.
     """
     pairs: list[tuple[bytes, str]] = []
     size = 0
-    for dirpath, dirnames, filenames in os.walk(folder):
-        base = Path(dirpath)
-        for name in dirnames + filenames:
-            path = base / name
-            if path.is_symlink():
-                raise InputError("symbolic links are not allowed in a folder source", file=str(path))
-        for name in filenames:
-            path = base / name
-            if not path.is_file():
-                raise InputError("not a regular file", file=str(path))
-            d = (file_hash or file_digest)(path)
-            rel = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape")
-            pairs.append((rel, d.sha256))
-            size += d.size
+    hash_one = file_hash or file_digest
+    todo = [(str(folder), "")]
+    while todo:
+        here, rel_dir = todo.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError:
+            continue  # as os.walk: a folder that cannot be listed holds nothing
+        for entry in entries:
+            if entry.is_symlink():
+                raise InputError("symbolic links are not allowed in a folder source", file=entry.path)
+        for entry in entries:
+            rel = rel_dir + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                todo.append((entry.path, rel + "/"))
+            elif entry.is_file(follow_symlinks=False):
+                d = hash_one(entry.path)
+                pairs.append((rel.encode("utf-8", "surrogateescape"), d.sha256))
+                size += d.size
+            else:
+                raise InputError("not a regular file", file=entry.path)
     h = hashlib.sha256()
     for rel, sha in sorted(pairs):
         h.update(rel + b"\0" + sha.encode("ascii") + b"\n")

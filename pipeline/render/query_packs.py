@@ -27,6 +27,11 @@ def render(ctx, out: Path) -> list[Path]:
     g = ctx.graph
     if ctx.attack_only:  # no corpora: no queries (the conversions were gathered with the context)
         return []
+    # One render unit: the packs read the corpora's detections and conversions only (and
+    # ATT&CK, in every unit's key), so an edited mapping table takes them as they were.
+    units = ctx.part("units")
+    if units.take(DIR, units.detection_sources()) is not None:
+        return []
     info = g.graph.get("query_conversions") or {}
     written: list[Path] = []
     index: dict = {"attack_version": ctx.attack_version, "languages": {}}
@@ -56,4 +61,5 @@ def render(ctx, out: Path) -> list[Path]:
             "files": files,
         }
     written.append(write_json(out / DIR / "index.json", index))
+    units.record(DIR, written)
     return written

@@ -40,6 +40,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pipeline.build import sweep
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261124
 KILL_POINTS = int(os.environ.get("ATTACK_PIPELINE_KILL_POINTS", "50"))
@@ -171,7 +173,9 @@ def check_live(small: Small) -> dict:
 
 
 def build_folders(small: Small) -> list[str]:
-    """The folders beside the outputs (the build history and signatures are files there)."""
+    """The folders beside the outputs (the build history and signatures are files there),
+    once the background deletion of the pruned ones has finished."""
+    sweep.wait(small.builds)
     return sorted(p.name for p in small.builds.iterdir() if p.is_dir())
 
 

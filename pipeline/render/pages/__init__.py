@@ -35,7 +35,8 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
     """The unit of a page that reads one framework's, one detection corpus's or one
     technique's data only: control and capability pages with their framework's page,
     detection pages with their source's list, a technique card alone (its digest:
-    `depends.py`). Tactic and index pages read every source: no unit."""
+    `depends.py`), a group page alone (its digest: `group.group_digest`). Tactic and
+    index pages read every source: no unit."""
     kind, _, rest = key.partition(":")
     if kind in ("control", "capability"):
         fw = site.g.nodes[key]["framework"]
@@ -47,6 +48,8 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
         return f"pages/detections/{rest}", ("detection", rest)
     elif kind == "technique":
         return f"pages/techniques/{rest}", ("technique", key)
+    elif kind == "group":
+        return f"pages/groups/{site.g.nodes[key]['id']}", ("group", key)
     else:
         return None
     return f"pages/frameworks/{fw}", ("framework", fw)
@@ -55,6 +58,7 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
 def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
     from pipeline.render.pages.builders import page_keys
     from pipeline.render.pages.depends import technique_digest
+    from pipeline.render.pages.group import group_digest
 
     todo: list[str] = []
     fresh: dict[str, list[str]] = {}
@@ -72,6 +76,8 @@ def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
                 digest = technique_digest(site.g, ident, memo) if units.out is not None else ""
                 badges = site.profile_badges.get(ident)
                 taken = units.take(name, (), digest + ("|" + "|".join(badges) if badges else ""))
+            elif kind == "group":
+                taken = units.take(name, (), group_digest(site, ident) if units.out is not None else "")
             else:
                 sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
                 taken = units.take(name, sources)

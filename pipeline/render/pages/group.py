@@ -4,7 +4,10 @@ numbers, and every technique with its procedure and coverage."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+
+import orjson
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES
 from pipeline.model import DOMAINS
@@ -25,6 +28,18 @@ def used_techniques(site: Site, key: str) -> dict[str, dict[str, str]]:
         for domain in ([d["domain"]] if d.get("domain") else g.nodes[v]["domains"]):
             out.setdefault(domain, {})[v] = d.get("description", "") or out.get(domain, {}).get(v, "")
     return out
+
+
+def group_digest(site: Site, key: str) -> str:
+    """What a group page reads besides ATT&CK (which every render unit's key holds): the
+    coverage of each technique the group uses and the download links the build has for
+    it. A build keeps the page of a group whose techniques' coverage did not change."""
+    page = site.pages[key]
+    seen = []
+    for domain, techniques in sorted(used_techniques(site, key).items()):
+        coverage = [(k, site.coverage[k].controls, site.coverage[k].detections) for k in sorted(techniques)]
+        seen.append((domain, coverage, [str(x) for x in group_downloads(site, page, domain, site.g.nodes[key]["id"])]))
+    return hashlib.sha256(orjson.dumps(seen)).hexdigest()
 
 
 def group_context(site: Site, key: str) -> dict:
