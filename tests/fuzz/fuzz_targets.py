@@ -293,7 +293,17 @@ def _trim_xlsx(data: bytes, keep: int = 40) -> bytes:
 
 
 def _head_lines(data: bytes, keep: int = 60) -> bytes:
-    return b"\n".join(data.split(b"\n")[:keep]) + b"\n"
+    """The first `keep` lines, and on to the end of the row if a quoted cell spans lines
+    there: a seed cut inside a quoted cell is a file cut short, which the readers refuse."""
+    lines = data.split(b"\n")
+    head: list[bytes] = []
+    quoted = False
+    for line in lines:
+        head.append(line)
+        quoted ^= line.count(b'"') % 2 == 1
+        if len(head) >= keep and not quoted:
+            break
+    return b"\n".join(head) + b"\n"
 
 
 TARGETS: dict[str, Target] = {
