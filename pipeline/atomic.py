@@ -12,8 +12,22 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux shows it in /proc; elsewhere
+    the usual 022 is assumed): setting it to read it would race with other threads."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
-    """`content` as bytes, or a function writing to the open temporary file."""
+    """`content` as bytes, or a function writing to the open temporary file. The file
+    gets the mode `open()` would give it (0644 under the usual umask), not the private
+    0600 of a temporary file: a layer, a report or the lock is for others to read too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -22,6 +36,7 @@ def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> Non
                 fh.write(content)
             else:
                 content(fh)
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)
