@@ -17,7 +17,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pipeline.build import pin, tree
+from pipeline.build import pin, sweep, tree
 from pipeline.cli import cli
 from pipeline.site import make
 from pipeline.site.serve import server
@@ -53,6 +53,7 @@ def test_two_site_runs_on_one_site_path(hostile_build, hostile_site, tmp_path):
                 assert code == 0 and output.startswith("built the site of "), output
         assert 0 in [code for code, _ in results], results
         assert _tree(site) == expected, f"round {round_}: the published site is not whole"
+        sweep.wait(tmp_path / ".site.builds")  # older sites are deleted in the background
         left = sorted(p.name for p in (tmp_path / ".site.builds").iterdir() if p.is_dir())
         assert not [n for n in left if n.startswith((".new-", pin.GONE))] and 1 <= len(left) <= 2, left
         assert not (tmp_path / ".site.lock").exists()
@@ -77,6 +78,12 @@ def _workspace(root: Path):
     return Workspace.open(load_config(root / "sources.toml"), root / "mirror")
 
 
+def _builds(out: Path) -> list[str]:
+    """The build folders beside `out`, once the background deletion of pruned ones is over."""
+    sweep.wait(tree.builds_dir(out))
+    return sorted(p.name for p in tree.builds_dir(out).iterdir() if p.is_dir())
+
+
 def test_builds_that_finish_while_the_site_reads_do_not_remove_its_build(tmp_path, monkeypatch):
     """Two builds (of other options, so of other build ids) finish while mkdocs is about
     to read the build folder: without the pin the second prunes it (the live build and
@@ -96,7 +103,7 @@ def test_builds_that_finish_while_the_site_reads_do_not_remove_its_build(tmp_pat
     def run_after_two_builds(config_file, *progress):
         build(ws, out, options={"stix_include_attack": True})
         build(ws, out, options={"stix_include_attack": False})
-        seen.append((out.resolve(), first.is_dir(), sorted(p.name for p in tree.builds_dir(out).iterdir() if p.is_dir())))
+        seen.append((out.resolve(), first.is_dir(), _builds(out)))
         real_run(config_file, *progress)
 
     monkeypatch.setattr(make, "run_mkdocs", run_after_two_builds)
@@ -107,7 +114,7 @@ def test_builds_that_finish_while_the_site_reads_do_not_remove_its_build(tmp_pat
     assert (result.folder / "techniques" / "T1046" / "index.html").is_file()
     assert _tree(result.site) == expected
     assert build(ws, out, options={"stix_include_attack": False}).up_to_date  # a no-op build, which prunes
-    assert not first.exists() and len([p for p in tree.builds_dir(out).iterdir() if p.is_dir()]) == 2
+    assert not first.exists() and len(_builds(out)) == 2
 
 
 def test_a_pinned_folder_is_left_by_prune_and_by_publish(tmp_path):
@@ -124,10 +131,10 @@ def test_a_pinned_folder_is_left_by_prune_and_by_publish(tmp_path):
         # and the fourth's prune left it.
         assert folders[0].is_dir() and (folders[0] / "page.txt").read_text() == "0"
         assert folders[2].name == "same-id-2"
-        assert sorted(p.name for p in tree.builds_dir(out).iterdir() if p.is_dir()) == ["same-id", "same-id-2", "third"]
+        assert _builds(out) == ["same-id", "same-id-2", "third"]
         assert pin.remove(folders[0]) is False
     tree.prune(out)
-    assert sorted(p.name for p in tree.builds_dir(out).iterdir() if p.is_dir()) == ["same-id-2", "third"]
+    assert _builds(out) == ["same-id-2", "third"]
 
 
 def test_reading_a_link_to_nothing_pins_nothing(tmp_path):
