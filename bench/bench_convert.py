@@ -133,7 +133,7 @@ def warm_step(mirror: str) -> dict:
     code = """
 import json, sys, time
 from pathlib import Path
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from pipeline.workspace import Workspace
 from pipeline.convert.gather import gather
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.config import load_config  # noqa: E402
+from pipeline.core.config import load_config  # noqa: E402
 from pipeline.fetch import resolve  # noqa: E402
 from pipeline.ingest.detections.corpus import default_jobs, load_sources  # noqa: E402
 

@@ -24,8 +24,8 @@ BUDGET_S = 3.0
 
 
 def run(attack_version: str, cache: Path) -> dict:
-    from pipeline.config import load_config
-    from pipeline.controls import reconcile_all
+    from pipeline.core.config import load_config
+    from pipeline.reconcile.controls import reconcile_all
     from pipeline.fetch import resolve_mirror_dir
     from pipeline.workspace import Workspace
 

@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "pages.json"))
     args = ap.parse_args()
 
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from dataclasses import replace
 
     from pipeline.build.units import Units

@@ -1,5 +1,5 @@
 """Whole-process time of `attack-pipeline show T1046`, `stats` and `layer --framework
-nist_800_53`: answered from the build (its answers, pipeline.answers, and for `layer` its
+nist_800_53`: answered from the build (its answers, pipeline.build.answers, and for `layer` its
 pickled graph) against reading the sources and building the graph (`--from-sources`, what
 every such command did before), in one run, on the default inputs and optionally with the
 Sigma corpus repeated SCALE times.

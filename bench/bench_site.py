@@ -96,7 +96,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.site.config import LEAN_EXTENSIONS, MARKDOWN_EXTENSIONS
     from pipeline.site.make import make_site
     from pipeline.workspace import Workspace

@@ -63,7 +63,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "upgrade.json"))
     args = ap.parse_args()
 
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.gather import gather
     from pipeline.render.navigator import render
     from pipeline.workspace import Workspace

@@ -41,9 +41,9 @@ import fuzz_targets as ft  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 INSTRUMENTED = [
-    "pipeline.limits", "pipeline.config", "pipeline.ingest.bundle", "pipeline.ingest.attack", "pipeline.ingest.mappings",
+    "pipeline.core.limits", "pipeline.core.config", "pipeline.ingest.bundle", "pipeline.ingest.attack", "pipeline.ingest.mappings",
     "pipeline.ingest.detections.cards", "pipeline.ingest.detections.sigma", "pipeline.ingest.detections.elastic",
-    "pipeline.ingest.detections.splunk", "pipeline.model_detections", "pipeline.graph",
+    "pipeline.ingest.detections.splunk", "pipeline.model.detections", "pipeline.graph",
 ]
 
 

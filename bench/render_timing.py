@@ -26,7 +26,7 @@ def arguments(doc: str) -> argparse.Namespace:
 def default_workspace(attack_version: str):
     """(workspace, graph, seconds) of the default build, tables and catalogues read too
     (as `build` does before any renderer runs)."""
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.fetch import resolve_mirror_dir
     from pipeline.workspace import Workspace
 

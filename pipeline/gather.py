@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Callable, Iterable
 
 from pipeline.build.units import Units
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 from pipeline.render import RENDERERS, DomainDiff, MappingReport, RenderContext
 
 # The parts of the context that some renderers read, by renderer.
@@ -96,8 +96,8 @@ def mapping_reports(ws, units) -> tuple[MappingReport, ...]:
     table on would bring. A report the previous build holds for the same inputs is
     taken from it (`units`) and its source not read: most tables are disabled, and
     reading them costs more than the rest of the reports."""
-    from pipeline.controls import mapping_sources, reconcile_source
-    from pipeline.perf import paused_gc
+    from pipeline.reconcile.controls import mapping_sources, reconcile_source
+    from pipeline.core.perf import paused_gc
     from pipeline.render.reconcile import unit
 
     out = []

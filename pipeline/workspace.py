@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pipeline.config import Config, version_key
-from pipeline.errors import ConfigError, Issue
+from pipeline.core.config import Config, version_key
+from pipeline.core.errors import ConfigError, Issue
 from pipeline.fetch import Resolver, resolve  # noqa: F401 - resolve: mirror-only lookups
-from pipeline.model import DOMAINS, AttackRelease
+from pipeline.model.attack import DOMAINS, AttackRelease
 
 Progress = Callable[[str], None]
 
@@ -94,7 +94,7 @@ class Workspace:
 
     def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
         if self._releases is None:
-            from pipeline.perf import paused_gc
+            from pipeline.core.perf import paused_gc
 
             out = []
             with paused_gc():
@@ -123,12 +123,39 @@ class Workspace:
         of mirror or cache copies here, so commands stay fast: `fetch` verifies them."""
         return Resolver.for_config(self.config, self.mirror).resolve(source)
 
+    def expands_patterns(self, source) -> bool:
+        """Whether a mapping table's ids are patterns to expand against a release's
+        techniques and a catalogue's controls (NIST's tables: `AC-2(*)`, `T1055.*`)."""
+        from pipeline.ingest.mappings import EXPANDING_FORMATS
+
+        return source.format in EXPANDING_FORMATS
+
+    def read_mapping_table(self, source, *, techniques=None, controls=None):
+        """One mapping source parsed (no reconciliation): the reading half of
+        `pipeline.reconcile.controls`, which decides and never opens a file itself.
+        `techniques` and `controls` are the ids patterns may stand for, when it expands them."""
+        from pipeline.ingest.mappings import Universe, read_mapping_table
+
+        return read_mapping_table(
+            source,
+            self.resolve(source).path,
+            file=source.mirror_path,
+            techniques=Universe(techniques) if techniques is not None else None,
+            controls=Universe(controls) if controls is not None else None,
+        )
+
+    def read_catalog(self, source):
+        """One control catalogue parsed, from wherever its source resolves."""
+        from pipeline.ingest.mappings import read_catalog
+
+        return read_catalog(source, self.resolve(source).path, file=source.mirror_path)
+
     def graph(self, progress: Progress | None = None):
         if self._graph is None and self.attack_only:
             self._graph = self._attack_graph(progress)
         if self._graph is None:
             from pipeline.graph import build_graph
-            from pipeline.perf import paused_gc
+            from pipeline.core.perf import paused_gc
 
             releases = self.releases(progress)
             if progress:
@@ -149,7 +176,7 @@ class Workspace:
             return 0
         if self.attack_only:
             return len(self.domains) + 1
-        from pipeline.controls import mapping_sources
+        from pipeline.reconcile.controls import mapping_sources
         from pipeline.ingest.detections.load import select_sources
 
         return len(self.domains) + 1 + len(mapping_sources(self, enabled_only=True)) + len(select_sources(self.config, None)[0])
@@ -159,7 +186,7 @@ class Workspace:
         from pipeline.fetch.cache import cache_dir
         from pipeline.graph import build_graph
         from pipeline.ingest.release_cache import cached_attack_graph
-        from pipeline.perf import paused_gc
+        from pipeline.core.perf import paused_gc
 
         bundles = []
         for domain in self.domains:
@@ -215,7 +242,7 @@ class Workspace:
     def controls(self, progress: Progress | None = None):
         """Enabled mapping tables and catalogues, reconciled to the target release (read once)."""
         if self._controls is None:
-            from pipeline.controls import load_controls
+            from pipeline.reconcile.controls import load_controls
 
             self._controls = load_controls(self, progress)
         return self._controls

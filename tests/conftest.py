@@ -76,7 +76,7 @@ def _cache_outside_the_repository(tmp_path_factory) -> None:
 
 @pytest.fixture(scope="session")
 def config():
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     return load_config(ROOT / "data" / "sources.toml")
 

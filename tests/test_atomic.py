@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from pipeline.atomic import write_atomic
+from pipeline.core.atomic import write_atomic
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])

@@ -12,7 +12,7 @@ import pytest
 
 from mirror_overlay import overlay
 from pipeline.build import build
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from pipeline.workspace import Workspace
 
 AWS = "mappings/mappings-explorer/aws/attack-16.1/aws-12.12.2024/enterprise/aws-12.12.2024_attack-16.1-enterprise.json"

@@ -246,7 +246,7 @@ def test_sources_lists_ids_and_short_names(run, tiny):
 
 
 def test_short_names_resolve_and_unknown_ids_list_close_matches(run, tiny, tmp_path):
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     _, _, sources = tiny
     config = load_config(with_mappings(sources))
@@ -368,7 +368,7 @@ def test_layer_answers_from_the_build_with_the_same_bytes(run, tiny, tmp_path):
     # No build there, or its graph gone from the cache: the sources answer, same bytes.
     for build_dir in (tmp_path / "elsewhere", out):
         if build_dir == out:
-            from pipeline.answers import file_for, graph_file_for
+            from pipeline.build.answers import file_for, graph_file_for
 
             fingerprint = json.loads((out / "manifest.json").read_text())["fingerprint"]
             graph = graph_file_for(file_for(Path(os.environ["ATTACK_PIPELINE_CACHE"]), fingerprint))
@@ -415,7 +415,7 @@ def test_progress_reaches_100_percent_at_the_end_of_a_build(tiny, tmp_path):
 
     from pipeline.build import build, planned_steps
     from pipeline.cli.common import progress
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     _, mirror, sources = tiny
@@ -459,7 +459,7 @@ def test_readme_command_table_matches_the_help_of_every_command(run):
 
 
 def test_pruning_keeps_four_answer_files_and_two_graphs(tmp_path):
-    from pipeline import answers
+    from pipeline.build import answers
 
     folder = tmp_path / "answers"
     folder.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 import stix_factory as f
 from pipeline.diff.tactics import as_document, markdown, tactic_changes
 from pipeline.ingest.attack import read_attack_release
-from pipeline.model_detections import Detection, TacticRef, TechniqueRef
+from pipeline.model.detections import Detection, TacticRef, TechniqueRef
 from pipeline.reconcile.detections import ReleaseIndex as DetectionIndex, reconcile_detections
 from pipeline.reconcile.release_index import ReleaseIndex
 from pipeline.reconcile.tactics import successions

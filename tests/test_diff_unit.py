@@ -17,7 +17,7 @@ from pipeline.cli import cli
 from pipeline.diff.attack import diff_releases, parse_version, version_section
 from pipeline.diff.coverage import coverage_impact
 from pipeline.diff.document import diff_document
-from pipeline.diff.render import layer, markdown
+from pipeline.diff.formats import layer, markdown
 from pipeline.graph import build_graph
 from pipeline.ingest.attack import read_attack_release
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import stix_factory as f
 from pipeline.cli import cli
-from pipeline.render.attack_excel import write_release
+from pipeline.excel.workbook import write_release
 
 LIVE_TYPES = {
     "attack-pattern", "x-mitre-tactic", "course-of-action", "intrusion-set", "malware", "tool", "campaign",
@@ -267,7 +267,7 @@ def test_cli_bad_bundle_is_one_line_exit_1(run, hostile_mirror, tmp_path):
 
 def test_ingest_keeps_dates_contributors_references_and_extras(tmp_path):
     from pipeline.ingest.attack import read_attack_release
-    from pipeline.model import ExternalReference, RelatedAsset
+    from pipeline.model.attack import ExternalReference, RelatedAsset
 
     doc = f.small_bundle()
     objs = {o.get("name"): o for o in doc["objects"]}

@@ -17,8 +17,8 @@ import os
 import pytest
 
 from fetch_support import mirror_data
-from pipeline.config import load_config
-from pipeline.errors import PipelineError
+from pipeline.core.config import load_config
+from pipeline.core.errors import PipelineError
 from pipeline.fetch.hashing import tree_digest
 from pipeline.fetch.http import Downloader
 from test_fetch_network import (

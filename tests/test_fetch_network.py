@@ -24,13 +24,13 @@ from click.testing import CliRunner
 
 from fetch_support import mirror_data
 from pipeline.cli import cli
-from pipeline.config import load_config
-from pipeline.errors import PipelineError, SourceNotFound
+from pipeline.core.config import load_config
+from pipeline.core.errors import PipelineError, SourceNotFound
 from pipeline.fetch import Resolver
 from pipeline.fetch.mirror import find_in_mirror
 from pipeline.fetch.hashing import digest, file_digest, tree_digest
 from pipeline.fetch.http import DownloadError, Downloader
-from pipeline.fetch.lock import Lock, LockMismatch
+from pipeline.fetch.digest_lock import Lock, LockMismatch
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = Downloader(timeout=0.3, retries=2, backoff=0.01)

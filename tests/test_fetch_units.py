@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fetch_support import mirror_data
-from pipeline.config import load_config
-from pipeline.errors import ConfigError, InputError
+from pipeline.core.config import load_config
+from pipeline.core.errors import ConfigError, InputError
 from pipeline.fetch.archive import UnsafeArchive, extract_folder, member_parts
 from pipeline.fetch.cache import install_file, install_folder
 from pipeline.fetch.hashing import Digest, file_digest, tree_digest
-from pipeline.fetch.lock import Lock, LockMismatch
+from pipeline.fetch.digest_lock import Lock, LockMismatch
 from pipeline.fetch.official import official_sha256
 
 ROOT = Path(__file__).resolve().parent.parent

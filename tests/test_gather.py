@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 import stix_factory as f
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from pipeline.fetch import Resolver
 from pipeline.gather import gather
 from pipeline.render import RENDERERS, NotGathered, RenderContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import stix_factory as f
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.ingest.attack import read_attack_release
 
 

@@ -26,14 +26,14 @@ from hypothesis import strategies as st
 
 import stix_factory as f
 from testpaths import ROOT
-from pipeline.controls import ControlSet
-from pipeline.errors import PipelineError
+from pipeline.reconcile.controls import ControlSet
+from pipeline.core.errors import PipelineError
 from pipeline.graph import build_graph
 from pipeline.graph.controls import add_controls
 from pipeline.graph.detections import add_detections
 from pipeline.ingest.attack import read_attack_release
-from pipeline.model_controls import Mapping, MappingTable
-from pipeline.model_detections import Detection, Query, TechniqueRef
+from pipeline.model.controls import Mapping, MappingTable
+from pipeline.model.detections import Detection, Query, TechniqueRef
 from pipeline.reconcile.mappings import NameCheck, ReconciledTable, Remapped
 from pipeline.render.navigator import validate
 from pipeline.render.navigator.layer import TechniqueIndex
@@ -345,7 +345,7 @@ def test_layers_are_byte_identical_on_rebuild(full_layers, config, mirror, tmp_p
     script = tmp_path / "render_layers.py"
     script.write_text(
         "import hashlib, sys\nfrom pathlib import Path\n"
-        "from pipeline.config import load_config\nfrom pipeline.workspace import Workspace\n"
+        "from pipeline.core.config import load_config\nfrom pipeline.workspace import Workspace\n"
         "from pipeline.gather import gather\nfrom pipeline.render.navigator import render\n"
         "def main():\n"
         "    ws = Workspace.open(load_config(Path(sys.argv[1])), Path(sys.argv[2]), '18.1')\n"

@@ -14,9 +14,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline import limits
-from pipeline.config import load_config
-from pipeline.errors import ConfigError, InputError, PipelineError
+from pipeline.core import limits
+from pipeline.core.config import load_config
+from pipeline.core.errors import ConfigError, InputError, PipelineError
 from pipeline.ingest.attack import read_attack_release
 from pipeline.ingest.detections import sigma, splunk
 from pipeline.ingest.detections.common import FileContext, SourceInfo

@@ -176,7 +176,7 @@ def _hostile_mirror(root: Path) -> Path:
 
 def test_build_of_hostile_ids_writes_only_portable_names(tmp_path):
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     sources = _hostile_mirror(tmp_path)
@@ -221,8 +221,8 @@ def _relative_links(markdown: str) -> list[str]:
     ],
 )
 def test_sources_whose_ids_or_frameworks_differ_only_by_case_are_refused(tmp_path, extra, message):
-    from pipeline.config import load_config
-    from pipeline.errors import ConfigError
+    from pipeline.core.config import load_config
+    from pipeline.core.errors import ConfigError
 
     sources = _hostile_mirror(tmp_path)
     keys = {"id": "x", "kind": "mapping", "format": "mapex-json", "url": "https://example.org/m", "mirror": "mappings/CON-0.json",

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from test_fetch_network import FAST, Server, ok  # noqa: F401 - the local server of the fetch tests
 from testpaths import ROOT
 from pipeline.cli import cli
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from pipeline.fetch.newest import default_release
 from pipeline.fetch.official import official_sha256
 
@@ -140,7 +140,7 @@ def test_the_default_is_the_newest_release_at_hand(tmp_path):
 
 
 def test_a_bad_digest_in_the_sources_file_is_one_line(tmp_path):
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     sources = _sources(tmp_path, "http://127.0.0.1:9", "ABC")
     with pytest.raises(ConfigError, match=r"releases\[1\]: sha256 'ABC' is not 64 lower-case hex digits"):

@@ -10,13 +10,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.model_controls import Mapping, MappingTable
+from pipeline.model.controls import Mapping, MappingTable
 from pipeline.reconcile.mappings import NameCheck, ReconciledTable, Remapped
 from pipeline.render.tables.csv_out import safe_cell, write_csv
 from pipeline.render.tables.rows import MAPPING_HEADER, FrameworkTables, mapping_row, notes
 from pipeline.render.tables.unified import document
 from pipeline.render.tables.yaml_out import dumps
-from pipeline.render.xlsx import fixed_instant
+from pipeline.excel.xlsx import fixed_instant
 
 TRIGGERS = "=+-@\t\r\n"
 cells = st.one_of(st.text(), st.sampled_from(["=1+1", "+A1", "-2", "@SUM(A1)", "\tx", "a,b", 'say "hi"', "x\r\ny", ""]))

@@ -2,7 +2,7 @@
 
 Tables and catalogues are cut in the middle of a row (copies of the real files in
 /tmp): each must give no rows and one problem naming the file, which makes the build
-stop (pipeline.controls.unreadable); the real files themselves must not look cut.
+stop (pipeline.reconcile.controls.unreadable); the real files themselves must not look cut.
 Detection corpora: a few broken rule files cost only themselves, one warning line
 each; a corpus none of whose files can be read, or whose folder cannot be listed, is
 an unread source and stops the build.
@@ -19,8 +19,8 @@ import pytest
 
 from build_fixture import run, small_mirror
 from mirror_overlay import overlay
-from pipeline.config import load_config
-from pipeline.controls import unreadable
+from pipeline.core.config import load_config
+from pipeline.reconcile.controls import unreadable
 from pipeline.ingest.detections.corpus import load_source
 from pipeline.ingest.mappings import read_catalog, read_mapping_table
 from testpaths import ROOT

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import ConfigError
-from pipeline.render.xlsx import (
+from pipeline.core.errors import ConfigError
+from pipeline.excel.xlsx import (
     MAX_CELL_CHARS,
     Sheet,
     SheetCache,

@@ -24,7 +24,7 @@ from pipeline.build.killpoints import reached
 from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, hash_inputs, settings, source_digest
 from pipeline.build.lock import BuildLock
 from pipeline.build.units import Units
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 MARKER = tree.MARKER
 
@@ -81,12 +81,12 @@ def answers_meta(ws, fp: str, code: str) -> dict:
 
 
 def write_answers(ws, g, fp: str, code: str) -> None:
-    """The build's graph as answers for `show` and `stats` (pipeline.answers), and
+    """The build's graph as answers for `show` and `stats` (pipeline.build.answers), and
     pickled whole for `layer`; only speed is lost when the cache cannot take them."""
     import pickle
     import sqlite3
 
-    from pipeline import answers
+    from pipeline.build import answers
     from pipeline.fetch.cache import cache_dir
     from pipeline.graph import query
 
@@ -116,7 +116,7 @@ def _same_answers(path: Path, meta: dict) -> bool:
     """True when `path` holds the answers of a build with this fingerprint (inputs,
     settings and code, so the same graph) and the same meta: writing them again would
     write the same rows (2 s on the default build)."""
-    from pipeline import answers
+    from pipeline.build import answers
 
     found = answers.Answers.open(path)
     if found is None:
@@ -134,7 +134,7 @@ def answers_of_build(ws, out: Path, *, domain: str | None = None):
     inputs' contents are not re-hashed: that would cost as much as the corpora are large."""
     from pipeline.build.fingerprint import code_fingerprint
     from pipeline.fetch.cache import cache_dir
-    from pipeline import answers
+    from pipeline.build import answers
 
     live = tree.current(Path(os.path.abspath(out)))
     doc = manifest.read(live)
@@ -155,7 +155,7 @@ def graph_of_build(ws, out: Path, domain: str):
     """(graph, answers) of the build in `out` when it matches this workspace (see
     answers_of_build) and its graph is still in the cache, else None. The caller closes
     the answers, whose meta holds the build's warning count."""
-    from pipeline import answers
+    from pipeline.build import answers
     from pipeline.fetch.cache import cache_dir
 
     store = answers_of_build(ws, out, domain=domain)
@@ -178,7 +178,7 @@ def build(
     options: dict | None = None,
     profiles: tuple = (),
 ) -> BuildResult:
-    """`profiles`: parsed organisation profiles (`pipeline.model_profile.Profile`); their
+    """`profiles`: parsed organisation profiles (`pipeline.model.profile.Profile`); their
     digests join the fingerprint, their results go to `profiles/<id>/`."""
     from pipeline.fetch.cache import cache_dir
 
@@ -363,7 +363,7 @@ def check_foreign(out: Path) -> None:
 def _profile_results(ws, g, profiles: tuple) -> tuple:
     if not profiles:
         return ()
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
     from pipeline.profile import results
     from pipeline.profile.threat import load_threat
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.atomic import write_atomic
+from pipeline.core.atomic import write_atomic
 from pipeline.fetch.hashing import Digest, file_digest, tree_digest
 
 _CODE_SUFFIXES = (".py", ".j2", ".json", ".toml", ".yml", ".yaml", ".css", ".html")
@@ -106,7 +106,7 @@ def build_inputs(ws) -> list:
 
 
 def hash_inputs(ws, memo: HashMemo) -> list[Input]:
-    from pipeline.errors import PipelineError
+    from pipeline.core.errors import PipelineError
 
     out = []
     for source in build_inputs(ws):
@@ -141,7 +141,7 @@ def settings(ws, code: str, options: dict | None = None) -> dict:
 def source_digest(ws, memo: HashMemo, source_id: str) -> str | None:
     """sha256 of a source that is not among the build's inputs (a disabled table that
     only its reconciliation report reads); None when it is not at hand."""
-    from pipeline.errors import PipelineError
+    from pipeline.core.errors import PipelineError
 
     try:
         return memo.digest(ws.resolve(ws.config.source(source_id)).path).sha256

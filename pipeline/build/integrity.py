@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.atomic import write_atomic
+from pipeline.core.atomic import write_atomic
 
 MANIFEST = "manifest.json"
 MARKER = ".attack-pipeline-output"

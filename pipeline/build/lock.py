@@ -15,7 +15,7 @@ import os
 import socket
 from pathlib import Path
 
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 
 class BuildLocked(PipelineError):

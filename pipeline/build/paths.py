@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.build.integrity import MARKER
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 
 def _real(path: Path) -> Path:

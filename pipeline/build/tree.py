@@ -20,11 +20,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
+from pipeline.core.atomic import write_atomic
 from pipeline.build import pin, sweep
 from pipeline.build.integrity import MARKER
 from pipeline.build.killpoints import reached
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 KEEP = 2
 HISTORY = ".history"  # build ids in the order they were published, one a line, newest last

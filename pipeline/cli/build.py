@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.settings import DEFAULT_NAVIGATOR
+from pipeline.core.settings import DEFAULT_NAVIGATOR
 from pipeline.cli.common import CliError, errors_as_exit, info, progress, source_options, summary_line, verbosity
 
 

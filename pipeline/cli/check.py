@@ -49,7 +49,7 @@ def command(ws, profile: Path, out: Path, baseline: Path | None, top_n: int | No
     import orjson
 
     from pipeline import __version__
-    from pipeline.atomic import write_atomic
+    from pipeline.core.atomic import write_atomic
     from pipeline.ingest.profiles.toml_profile import load_profile
     from pipeline.profile.check import evaluate, junit_xml, sarif as sarif_doc, summary_lines
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import click
 
-from pipeline.errors import Issue, PipelineError
+from pipeline.core.errors import Issue, PipelineError
 
 VERBOSITY = "attack_pipeline.verbosity"
 # Warnings about what the user asked for (a domain or a source left out), always shown;
@@ -45,7 +45,7 @@ def _mirror_setting(_ctx, _param, value):
     command that takes --mirror honours `attack-pipeline init`."""
     if value not in (None, ""):
         return value
-    from pipeline import settings
+    from pipeline.core import settings
 
     try:
         return settings.resolve({}).get("mirror")
@@ -82,7 +82,7 @@ def source_options(func: Callable) -> Callable:
     @strict_option
     @wraps(func)
     def wrapper(*args, sources_file, mirror, attack_version, domains, strict, **kwargs):
-        from pipeline.config import load_config
+        from pipeline.core.config import load_config
         from pipeline.fetch import resolve_mirror_dir
         from pipeline.workspace import Workspace
 
@@ -242,7 +242,7 @@ def settings_applied(flags: dict, config=None) -> Iterator:
     """The resolved settings (flag > environment > project file > user config) for one
     command. The cache is handed to the stages as ATTACK_PIPELINE_CACHE, which they
     read, and put back as it was afterwards."""
-    from pipeline import settings
+    from pipeline.core import settings
 
     chosen = settings.resolve(flags, sources_site_url=(config.site_url, config.file) if config is not None else None)
     ctx = click.get_current_context(silent=True)

@@ -19,9 +19,9 @@ def command(sources_file, mirror, cache, site_url, navigator_url, as_json: bool)
     level that gives a value wins: flag > environment (ATTACK_PIPELINE_*) > project
     file (./attack-pipeline.toml) > user config (written by `attack-pipeline init`).
     site_url is also read from [settings] of the sources file, after the project file."""
-    from pipeline import settings
-    from pipeline.config import load_config
-    from pipeline.errors import PipelineError
+    from pipeline.core import settings
+    from pipeline.core.config import load_config
+    from pipeline.core.errors import PipelineError
 
     flags = {"mirror": mirror, "cache": cache, "site_url": site_url, "navigator_url": navigator_url}
     with errors_as_exit():

@@ -40,7 +40,7 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
     sub-technique conversions, version changes with the changed fields; and the
     impact on the controls and detections in the graph. Writes a Markdown report, the
     same content as JSON, and a Navigator layer colouring the changed techniques."""
-    from pipeline.config import load_config, version_key
+    from pipeline.core.config import load_config, version_key
     from pipeline.diff import run
     from pipeline.fetch import resolve_mirror_dir
     from pipeline.workspace import Workspace
@@ -50,7 +50,7 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
             raise click.BadParameter(f"{value!r} is not an ATT&CK release (e.g. 16.1)", param_hint=name)
     if version_key(old) >= version_key(new):
         raise click.BadParameter(f"OLD ({old}) must be an older release than NEW ({new})", param_hint="OLD")
-    from pipeline.atomic import check_writable
+    from pipeline.core.atomic import check_writable
 
     with errors_as_exit():
         config = load_config(sources_file)
@@ -75,7 +75,7 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
 
 
 def _summary(doc: dict, written: list[Path]) -> str:
-    from pipeline.diff.render import KIND_TITLES, SHORT
+    from pipeline.diff.formats import KIND_TITLES, SHORT
 
     lines = [f"ATT&CK {doc['domain']} {doc['old']} → {doc['new']}"]
     for kind, counts in doc["counts"].items():

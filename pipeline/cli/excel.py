@@ -33,8 +33,8 @@ def command(ws, out_dir: Path, per_type: bool) -> None:
     workbook per domain plus one per object type; identical inputs give identical
     files, and source text is never written as a formula.
     """
-    from pipeline.errors import Issue
-    from pipeline.render.attack_excel import write_release
+    from pipeline.core.errors import Issue
+    from pipeline.excel.workbook import write_release
 
     written = []
     with progress(len(ws.domains) * 14) as step:

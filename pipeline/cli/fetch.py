@@ -78,8 +78,8 @@ def command(
     """
     if update and locked:
         raise click.UsageError("--update and --locked exclude each other")
-    from pipeline.config import load_config
-    from pipeline.errors import PipelineError
+    from pipeline.core.config import load_config
+    from pipeline.core.errors import PipelineError
     from pipeline.fetch import Resolver, resolve_mirror_dir
     from pipeline.fetch.cache import cache_dir
     from pipeline.fetch.http import Downloader
@@ -144,8 +144,8 @@ def _select(config, source_ids: tuple[str, ...], include_disabled: bool, attack_
         for version in dict.fromkeys(attack_versions):
             releases = [s for s in config.attack_releases() if s.attack_version == version]
             if not releases:
-                from pipeline.config import version_key
-                from pipeline.errors import ConfigError
+                from pipeline.core.config import version_key
+                from pipeline.core.errors import ConfigError
 
                 listed = sorted({s.attack_version or "" for s in config.attack_releases()}, key=version_key)
                 raise ConfigError(f"no ATT&CK release {version} in the sources (listed: {', '.join(listed)})", file=config.file)
@@ -157,7 +157,7 @@ def _select(config, source_ids: tuple[str, ...], include_disabled: bool, attack_
 def _waiting_releases(config, resolver, chosen: list) -> tuple[list, list[str]]:
     """Offline: ATT&CK releases newer than every one at hand cannot be fetched yet, and
     that is not a failure (the default target is the newest one at hand); one note each."""
-    from pipeline.config import version_key
+    from pipeline.core.config import version_key
     from pipeline.fetch.newest import default_release
 
     newest = {d: default_release(config, resolver.mirror, d).version for d in {s.domain for s in chosen if s.kind == "attack"}}

@@ -20,8 +20,8 @@ def command(mirror: Path | None, cache: Path | None, site_url: str | None, navig
     $XDG_CONFIG_HOME/attack-pipeline or ~/.config/attack-pipeline on Linux), read by
     every command. Values given here are merged into an existing file. Flags, the
     environment and ./attack-pipeline.toml still win over it: see `attack-pipeline config`."""
-    from pipeline import settings
-    from pipeline.atomic import write_atomic
+    from pipeline.core import settings
+    from pipeline.core.atomic import write_atomic
 
     given = {
         "mirror": str(mirror.expanduser().resolve()) if mirror else None,

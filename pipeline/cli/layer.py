@@ -46,7 +46,7 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
     from the last build (--build) when it matches, else from the sources."""
     import orjson
 
-    from pipeline.atomic import check_writable, write_atomic
+    from pipeline.core.atomic import check_writable, write_atomic
     from pipeline.render.navigator.query import LayerQuery, query_layer
     from pipeline.render.navigator.validate import problems
 

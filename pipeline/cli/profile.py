@@ -84,7 +84,7 @@ def command() -> None:
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def init(file: Path, name: str, force: bool) -> None:
     """Write a commented starter profile to FILE (default profiles/profile.toml)."""
-    from pipeline.atomic import write_atomic
+    from pipeline.core.atomic import write_atomic
     from pipeline.ingest.profiles.toml_profile import _slug
 
     if file.exists() and not force:
@@ -107,7 +107,7 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
     """A profile that reads DeTT&CT administration files (checked before it is written)."""
     import os
 
-    from pipeline.atomic import write_atomic
+    from pipeline.core.atomic import write_atomic
     from pipeline.ingest.profiles import dettect
 
     if not (techniques or data_sources or groups):

@@ -18,7 +18,7 @@ def command(ws, source_id: str, as_json: bool) -> None:
     to the target ATT&CK release: unchanged, renamed, revoked (followed to the
     replacement), deprecated and unknown techniques, tactic changes, and names
     that disagree with the table's own release. Full reports come with `build`."""
-    from pipeline.controls import reconcile_source
+    from pipeline.reconcile.controls import reconcile_source
     from pipeline.reconcile.mappings import report
 
     source = ws.config.source(source_id, kind="mapping")

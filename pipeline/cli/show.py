@@ -49,7 +49,7 @@ def command(
         emit_json(found)
         return
     if found.get("kind") not in (None, "technique") and "technique" not in found and "query_redirect" not in found:
-        from pipeline.answers import text_of
+        from pipeline.build.answers import text_of
 
         click.echo(text_of(found))
         return
@@ -62,7 +62,7 @@ def command(
 def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
     """The view of what `text` names, from the build's answers or from the graph."""
     from pipeline.build import answers_of_build
-    from pipeline import answers
+    from pipeline.build import answers
 
     if not text.strip():
         raise click.BadParameter("give an id or a name", param_hint="ID_OR_NAME")
@@ -98,7 +98,7 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
 def _query_pack(ws, text: str, language: str) -> str:
     """The technique's query pack in `language` (the text of queries/<language>/<id>),
     found by id or name like any `show`; converting needs the graph, not the answers."""
-    from pipeline import answers
+    from pipeline.build import answers
     from pipeline.graph import query
 
     with progress(len(ws.domains) + 1) as step:
@@ -128,7 +128,7 @@ ATTACK_KINDS = ("technique", "revoked", "tactic", "group", "software", "campaign
 
 def _one(ws, text: str, matches: list, names):
     """Exactly one match, else an error that lists the candidates or the close matches."""
-    from pipeline import answers
+    from pipeline.build import answers
 
     if len(matches) == 1:
         return matches[0]

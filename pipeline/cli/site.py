@@ -45,8 +45,8 @@ def _site_url(value: str | None, key: str = "site_url") -> str:
     """--site-url, else the settings (environment, project file, sources file, user config)."""
     if value is not None:
         return _url(f"--{key.replace('_', '-')}", value)
-    from pipeline.config import load_config
-    from pipeline.errors import PipelineError
+    from pipeline.core.config import load_config
+    from pipeline.core.errors import PipelineError
 
     try:
         config = load_config(None)

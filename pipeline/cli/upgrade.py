@@ -39,7 +39,7 @@ def command(layers: tuple[Path, ...], target: str | None, out: Path, domain: str
     score), deprecated (kept disabled), unknown (left out, kept in the report). A bad
     layer is one error line and nothing is written. Exit code 1 when an entry needs a
     decision (listed in the reports)."""
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.fetch import resolve_mirror_dir
     from pipeline.upgrade.run import BadLayers, upgrade_layers, write
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 
-from pipeline.atomic import write_atomic
+from pipeline.core.atomic import write_atomic
 from pipeline.convert.targets import Target, target
 
 SIGMA_FORMAT = "sigma-yaml"
@@ -174,7 +174,7 @@ def convert_rules(
     progress: Progress | None = None,
 ) -> Conversions:
     """`rules`: detection id → Sigma text. Every rule gets one result per language."""
-    from pipeline.perf import paused_gc
+    from pipeline.core.perf import paused_gc
 
     with paused_gc():  # tens of thousands of small objects that live to the end of the build
         return _convert_rules(rules, languages, cache_dir, jobs, progress)

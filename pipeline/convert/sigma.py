@@ -7,7 +7,7 @@ class and the first sentence of its message with quoted values folded (`'Hashes'
 message's first line as the backend wrote it, for the rule's own page.
 
 The YAML is read by libyaml under the same limits as the detection parse
-(`pipeline.limits`), then handed to pySigma as documents. Anything pySigma raises on a rule (its own errors, a RecursionError on deep nesting, a
+(`pipeline.core.limits`), then handed to pySigma as documents. Anything pySigma raises on a rule (its own errors, a RecursionError on deep nesting, a
 ValueError from a pipeline) is that rule's reason and nothing more.
 """
 
@@ -42,7 +42,7 @@ def convert(text: str, backend: Any) -> dict[str, Any]:
     """`text` (a Sigma rule file, every YAML document of it) converted by `backend`."""
     from sigma.collection import SigmaCollection
 
-    from pipeline.limits import yaml_load_all
+    from pipeline.core.limits import yaml_load_all
 
     try:
         # What `SigmaCollection.from_yaml` does, with libyaml and the project's YAML limits

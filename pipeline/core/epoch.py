@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 ENV = "SOURCE_DATE_EPOCH"
 

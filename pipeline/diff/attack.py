@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from pipeline.model import AttackObject, AttackRelease, Revocation, Tactic, Technique
+from pipeline.model.attack import AttackObject, AttackRelease, Revocation, Tactic, Technique
 
 SECTIONS: tuple[str, ...] = (
     "additions",

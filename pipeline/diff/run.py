@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipeline.config import Config, version_key
-from pipeline.errors import ConfigError
-from pipeline.model import AttackRelease
+from pipeline.core.config import Config, version_key
+from pipeline.core.errors import ConfigError
+from pipeline.model.attack import AttackRelease
 
 Progress = Callable[[str], None]
 
@@ -55,7 +55,7 @@ def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -
     from pipeline.diff.attack import diff_releases
     from pipeline.diff.coverage import coverage_impact
     from pipeline.diff.document import diff_document
-    from pipeline.diff.render import layer
+    from pipeline.diff.formats import layer
     from pipeline.diff.tactics import as_document, tactic_changes
 
     old_ws.share_parsed(new_ws)
@@ -80,8 +80,8 @@ def _release(ws, domain: str) -> AttackRelease:
 
 
 def write(result: DiffResult, out_dir: Path) -> list[Path]:
-    from pipeline.diff.render import markdown
-    from pipeline.render.writing import write_json
+    from pipeline.diff.formats import markdown
+    from pipeline.core.writing import write_json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / f"{result.stem}.md"

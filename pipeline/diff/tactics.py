@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from pipeline.model import AttackRelease, Tactic, Technique
+from pipeline.model.attack import AttackRelease, Tactic, Technique
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,7 +16,7 @@ import tarfile
 import zlib
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 MAX_BYTES = 4 << 30  # a decompression bomb stops here, long before the disk fills
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable, TypeVar
 
-from pipeline.config import Source
+from pipeline.core.config import Source
 
 CACHE_ENV = "ATTACK_PIPELINE_CACHE"
 STALE_PART_SECONDS = 3600

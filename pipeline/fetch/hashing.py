@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 CHUNK = 1 << 20
 

@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable
 from urllib.parse import urlsplit
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 CHUNK = 1 << 16
 # Answers that may change on a retry; every other HTTP error is final.
@@ -52,7 +52,7 @@ class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _default_timeout() -> float:
-    from pipeline.limits import current
+    from pipeline.core.limits import current
 
     return current().http_timeout
 

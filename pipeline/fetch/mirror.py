@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import MIRROR_ENV, Source
-from pipeline.errors import ConfigError, SourceNotFound
+from pipeline.core.config import MIRROR_ENV, Source
+from pipeline.core.errors import ConfigError, SourceNotFound
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import Config, version_key
+from pipeline.core.config import Config, version_key
 from pipeline.fetch.resolver import Resolver
 
 

@@ -12,7 +12,7 @@ mirror's copy, which is re-joined or compressed (other bytes, same content).
 
 from __future__ import annotations
 
-from pipeline.config import Source
+from pipeline.core.config import Source
 
 
 def published_sha256(source: Source) -> str | None:

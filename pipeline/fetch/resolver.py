@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 from urllib.parse import quote
 
-from pipeline.config import Config, Repository, Source
-from pipeline.errors import SourceNotFound
+from pipeline.core.config import Config, Repository, Source
+from pipeline.core.errors import SourceNotFound
 from pipeline.fetch.cache import cache_dir, discard, find_cached, install_file, install_folder
 from pipeline.fetch.hashing import Digest, digest
-from pipeline.fetch.lock import Lock, LockMismatch, lock_path_for
+from pipeline.fetch.digest_lock import Lock, LockMismatch, lock_path_for
 from pipeline.fetch.mirror import Resolved, find_in_mirror, mirror_candidates
 from pipeline.fetch.official import official_sha256
 

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import networkx as nx
 
-from pipeline.model import AttackObject, AttackRelease, DataComponent, DetectionStrategy, Technique, Analytic
+from pipeline.model.attack import AttackObject, AttackRelease, DataComponent, DetectionStrategy, Technique, Analytic
 
 # STIX relationship_type → graph relation (edges keep the STIX direction).
 RELATIONS = {

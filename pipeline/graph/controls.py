@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 
 import networkx as nx
 
-from pipeline.model_controls import Capability, Control, ControlCatalog, Mapping, control_family, control_parent
-from pipeline.model_frameworks import framework as framework_info
-from pipeline.model_vocabulary import relation_of
+from pipeline.model.controls import Capability, Control, ControlCatalog, Mapping, control_family, control_parent
+from pipeline.model.frameworks import framework as framework_info
+from pipeline.model.vocabulary import relation_of
 from pipeline.reconcile.mappings import ReconciledTable, Remapped
 
 

@@ -13,8 +13,8 @@ from typing import Iterable
 
 import networkx as nx
 
-from pipeline.model_detections import ATTACK_ANALYTICS_SOURCE as ATTACK_SOURCE
-from pipeline.model_detections import Detection
+from pipeline.model.detections import ATTACK_ANALYTICS_SOURCE as ATTACK_SOURCE
+from pipeline.model.detections import Detection
 
 
 def node_key(detection: Detection) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from pipeline.model import Revocation
+from pipeline.model.attack import Revocation
 
 _TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 

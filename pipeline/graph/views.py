@@ -8,7 +8,7 @@ import networkx as nx
 
 from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.query import Lookup, neighbours, subtechniques
-from pipeline.model import Analytic, DetectionStrategy
+from pipeline.model.attack import Analytic, DetectionStrategy
 
 USED_BY_KINDS = ("group", "software", "campaign")
 

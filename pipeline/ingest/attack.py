@@ -13,9 +13,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
-from pipeline.errors import Issue
+from pipeline.core.errors import Issue
 from pipeline.ingest.bundle import read_bundle
-from pipeline.model import (
+from pipeline.model.attack import (
     Analytic,
     Asset,
     AttackObject,

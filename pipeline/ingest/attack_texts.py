@@ -2,7 +2,7 @@
 
 ATT&CK descriptions cite sources as `(Citation: Name)`; the name is the `source_name`
 of an external reference on the citing object, with its URL and description. The
-records of `pipeline.model` leave references and `x_mitre_contributors` out (no other
+records of `pipeline.model.attack` leave references and `x_mitre_contributors` out (no other
 stage needs them, and the release diff compares every record field), so the pages
 read them here, once per bundle, into two lookups. Malformed entries are skipped:
 this is decoration, never a reason to stop a build.
@@ -25,7 +25,7 @@ import orjson
 from pipeline.ingest.attack import ATTACK_SOURCE_NAMES, KIND_OF_TYPE, _attack_ref
 from pipeline.ingest.bundle import read_bundle
 from pipeline.ingest.release_cache import NO_CACHE_ENV
-from pipeline.model import AttackTexts, Reference
+from pipeline.model.attack import AttackTexts, Reference
 
 
 def texts_of_objects(objects: Iterable) -> AttackTexts:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # `check` imports this package on its fast path: no networkx at import
     import networkx as nx
 
-    from pipeline.model_profile import Profile
+    from pipeline.model.profile import Profile
     from pipeline.profile.threat import ThreatData
 
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from pipeline.model_profile import STATUS_ORDER
+from pipeline.model.profile import STATUS_ORDER
 
 CHECKS = {
     "coverage-regression": "Coverage of a technique is lower than in the baseline build",

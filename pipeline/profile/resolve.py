@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
-from pipeline.model_detections import Detection
-from pipeline.model_profile import Profile
+from pipeline.model.detections import Detection
+from pipeline.model.profile import Profile
 from pipeline.profile.threat import ThreatData, resolve_technique
 
 STALE = ("revoked", "deprecated", "dead_end", "unknown")

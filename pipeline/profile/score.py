@@ -35,7 +35,7 @@ from collections import defaultdict
 import networkx as nx
 
 from pipeline.graph.coverage import NON_COVERING
-from pipeline.model_profile import STATUS_ORDER, WEIGHT_NAMES
+from pipeline.model.profile import STATUS_ORDER, WEIGHT_NAMES
 from pipeline.profile.resolve import Resolved
 from pipeline.profile.threat import CtidReconciled
 

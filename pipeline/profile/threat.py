@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from pipeline.errors import Issue
+from pipeline.core.errors import Issue
 
 CTID_FORMAT = "ctid-top-techniques-json"
 MISP_FORMAT = "misp-galaxy-cluster"

@@ -20,9 +20,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
-from pipeline.errors import Issue
-from pipeline.model import AttackRelease, Revocation, Tactic, Technique
-from pipeline.model_detections import Detection, TacticRef, TechniqueRef
+from pipeline.core.errors import Issue
+from pipeline.model.attack import AttackRelease, Revocation, Tactic, Technique
+from pipeline.model.detections import Detection, TacticRef, TechniqueRef
 from pipeline.reconcile.tactics import Succession
 
 STALE = ("deprecated", "revoked", "dead_end", "unknown")

@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from pipeline.config import version_key
-from pipeline.errors import Issue
-from pipeline.model_controls import Mapping, MappingTable
+from pipeline.core.config import version_key
+from pipeline.core.errors import Issue
+from pipeline.model.controls import Mapping, MappingTable
 from pipeline.reconcile.release_index import ReleaseIndex
 
 STATUSES = ("unchanged", "renamed", "revoked", "deprecated", "unknown", "non_mappable")

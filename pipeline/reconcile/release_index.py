@@ -18,8 +18,8 @@ from typing import Callable
 
 import orjson
 
-from pipeline.atomic import write_atomic
-from pipeline.model import AttackRelease, Technique
+from pipeline.core.atomic import write_atomic
+from pipeline.model.attack import AttackRelease, Technique
 
 INDEX_FORMAT = 2
 CACHE_ENV = "ATTACK_PIPELINE_CACHE"

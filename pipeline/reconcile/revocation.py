@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pipeline.errors import Issue
-from pipeline.model import AttackObject, Relationship, Revocation
+from pipeline.core.errors import Issue
+from pipeline.model.attack import AttackObject, Relationship, Revocation
 
 
 def resolve_revocations(

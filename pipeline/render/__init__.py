@@ -56,13 +56,13 @@ class RenderContext:
     graph: nx.MultiDiGraph
     attack_version: str = ""
     domains: tuple[str, ...] = ()
-    # The sources file as data (`pipeline.config.Config`): labels, licences, settings.
+    # The sources file as data (`pipeline.core.config.Config`): labels, licences, settings.
     config: object = None
     # True: the graph holds ATT&CK only (no mapping tables, no detection corpora).
     attack_only: bool = False
-    # The target releases (`pipeline.model.AttackRelease`), one per domain.
+    # The target releases (`pipeline.model.attack.AttackRelease`), one per domain.
     releases: tuple = ()
-    # Every issue found while gathering (`pipeline.errors.Issue`), in the order found.
+    # Every issue found while gathering (`pipeline.core.errors.Issue`), in the order found.
     issues: tuple = ()
     # Enabled sources that could not be read (source id -> the problem, one line).
     unread: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -77,7 +77,7 @@ class RenderContext:
     # Results of the organisation profiles of the build (`pipeline.profile.results`).
     profiles: tuple = ()
     # Parts only some renderers read; None when the caller did not gather them (`part`).
-    # The enabled mapping tables and catalogues, reconciled (`pipeline.model_controls.ControlSet`).
+    # The enabled mapping tables and catalogues, reconciled (`pipeline.model.controls.ControlSet`).
     controls: object = None
     # Every mapping source, enabled or not, for the reconciliation reports.
     mapping_reports: tuple[MappingReport, ...] | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.render.writing import write_json
+from pipeline.core.writing import write_json
 
 
 def render(ctx, out: Path) -> list[Path]:

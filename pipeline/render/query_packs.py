@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline.convert.packs import pack_text, technique_queries
 from pipeline.convert.targets import TARGETS
 from pipeline.render.naming import attack_id
-from pipeline.render.writing import write_json
+from pipeline.core.writing import write_json
 
 DIR = "queries"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.settings import DEFAULT_NAVIGATOR
+from pipeline.core.settings import DEFAULT_NAVIGATOR
 
 
 def _frameworks(g) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.render.writing import write_json
+from pipeline.core.writing import write_json
 
 DIR = ("reports", "reconcile")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.graph import query
-from pipeline.render.writing import write_json
+from pipeline.core.writing import write_json
 
 
 def render(ctx, out: Path) -> list[Path]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.build.lock import BuildLock, BuildLocked
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 from pipeline.site.source import BuildSource, reading
 
 SHOWN_WARNINGS = 5

@@ -19,7 +19,7 @@ import orjson
 
 from pipeline.build import manifest, pin
 from pipeline.core.epoch import source_date_epoch
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 # The folders of a build that pages link and the site serves for download.
 ARTIFACT_FOLDERS = ("layers", "reports", "stix", "tables", "profiles", "queries")

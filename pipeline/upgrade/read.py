@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import orjson
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 # The largest layer of a full build is under 1 MB; a user's layer of every technique with
 # long comments stays far below this. Anything larger is refused before it is read.

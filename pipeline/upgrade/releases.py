@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import Config, version_key
-from pipeline.errors import ConfigError, InputError
+from pipeline.core.config import Config, version_key
+from pipeline.core.errors import ConfigError, InputError
 from pipeline.reconcile.mappings import nearest_release
 from pipeline.reconcile.release_index import ReleaseIndex
 
@@ -62,7 +62,7 @@ class DomainReleases:
         self._landings: dict[tuple[str, str], Landing] = {}
 
     def index(self, version: str) -> ReleaseIndex:
-        from pipeline.controls import release_index
+        from pipeline.reconcile.controls import release_index
 
         return release_index(self.ws, self.domain, version)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import Config
-from pipeline.errors import ConfigError, InputError
+from pipeline.core.config import Config
+from pipeline.core.errors import ConfigError, InputError
 from pipeline.upgrade.read import LayerInput, read_layers
 from pipeline.upgrade.releases import DomainReleases
 
@@ -142,7 +142,7 @@ def write(results: list[Upgraded], out_dir: Path) -> list[Path]:
     """Each layer and its two reports, atomically; returns the layer files."""
     import orjson
 
-    from pipeline.atomic import write_atomic
+    from pipeline.core.atomic import write_atomic
     from pipeline.upgrade.report import markdown
 
     written = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Config, load_config
+from pipeline.core.config import Config, load_config
 from pipeline.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]

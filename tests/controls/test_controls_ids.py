@@ -11,7 +11,7 @@ from pipeline.ingest.mappings.ids import (
     normalise_subject_id,
     slug_id,
 )
-from pipeline.model_vocabulary import KINDS, normalise_kind, relation_of
+from pipeline.model.vocabulary import KINDS, normalise_kind, relation_of
 
 
 @pytest.mark.parametrize(

@@ -17,16 +17,16 @@ import orjson
 import pytest
 import yaml
 
-from pipeline.controls import ControlSet, catalog, reconcile_source, release_index
+from pipeline.reconcile.controls import ControlSet, catalog, reconcile_source, release_index
 from pipeline.fetch import resolve
 from pipeline.graph import build_graph, query
 from pipeline.graph.controls import add_controls
 from pipeline.graph.views import technique_view
 from pipeline.ingest.mappings import CATALOG_FORMATS, MAPPING_FORMATS
-from pipeline.model_vocabulary import normalise_kind
+from pipeline.model.vocabulary import normalise_kind
 from pipeline.reconcile.mappings import report
 
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 
 from seed_mappings import parse_seed
 

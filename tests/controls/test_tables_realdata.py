@@ -17,10 +17,10 @@ import orjson
 import pytest
 import yaml
 
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.mapex import read_mapex
-from pipeline.model_vocabulary import normalise_kind
+from pipeline.model.vocabulary import normalise_kind
 from pipeline.gather import gather
 from pipeline.render import RENDERERS
 from pipeline.render.tables import render
@@ -112,7 +112,7 @@ def test_t1046_rows_match_the_seed(seed_tables):
 
 
 def test_nist_workbook_controls_and_unmapped_sheets(mirror, workspace, default_tables):
-    from pipeline.controls import catalog
+    from pipeline.reconcile.controls import catalog
 
     book = default_tables / "enterprise" / "nist_800_53--rev5.xlsx"
     controls = as_dicts(sheet_rows(book, "controls"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.config import Source
+from pipeline.core.config import Source
 from pipeline.ingest.detections.common import FileContext, SourceInfo
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.ingest.detections import elastic, splunk
 from pipeline.ingest.detections.corpus import load_source
 

@@ -24,7 +24,7 @@ from typing import Callable
 
 import orjson
 
-from pipeline.errors import Issue, PipelineError
+from pipeline.core.errors import Issue, PipelineError
 
 ROOT = Path(__file__).resolve().parents[2]
 TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -130,8 +130,8 @@ def _nist_xlsx(path: Path):
 
 
 def _check_table(table, path: Path) -> int:
-    from pipeline.model_vocabulary import KINDS
-    from pipeline.model_controls import MappingTable
+    from pipeline.model.vocabulary import KINDS
+    from pipeline.model.controls import MappingTable
 
     if not isinstance(table, MappingTable):
         raise ContractViolation(f"not a MappingTable: {type(table).__name__}")
@@ -159,7 +159,7 @@ def _catalog_stix(path: Path):
 
 
 def _check_catalog(cat, path: Path) -> int:
-    from pipeline.model_controls import ControlCatalog
+    from pipeline.model.controls import ControlCatalog
 
     if not isinstance(cat, ControlCatalog):
         raise ContractViolation(f"not a ControlCatalog: {type(cat).__name__}")
@@ -204,7 +204,7 @@ def _detection(kind: str) -> Callable[[Path], object]:
 
 
 def _check_detections(result, path: Path) -> int:
-    from pipeline.model_detections import Detection, detection_from_dict
+    from pipeline.model.detections import Detection, detection_from_dict
 
     records, ctx = result
     if not isinstance(records, list):
@@ -222,8 +222,8 @@ def _check_detections(result, path: Path) -> int:
 
 
 def _config(path: Path):
-    from pipeline.config import load_config
-    from pipeline.limits import activate
+    from pipeline.core.config import load_config
+    from pipeline.core.limits import activate
 
     previous = activate(None)
     try:
@@ -233,7 +233,7 @@ def _config(path: Path):
 
 
 def _check_config(config, path: Path) -> int:
-    from pipeline.config import Config
+    from pipeline.core.config import Config
 
     if not isinstance(config, Config):
         raise ContractViolation(f"not a Config: {type(config).__name__}")

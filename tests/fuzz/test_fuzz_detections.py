@@ -9,10 +9,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.ingest.detections import cards, elastic, sigma, splunk
 from pipeline.ingest.detections.common import FileContext, SourceInfo
-from pipeline.model_detections import Detection, detection_from_dict
+from pipeline.model.detections import Detection, detection_from_dict
 
 CARD = (
     "# T1046 Network Service Scanning\n\nDescription with https://attack.mitre.org/techniques/T1484/001/.\n\n## Query\n\n"

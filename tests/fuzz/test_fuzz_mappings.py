@@ -17,15 +17,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import Issue
+from pipeline.core.errors import Issue
 from pipeline.ingest.mappings import TableSpec, Universe
 from pipeline.ingest.mappings.mapex import read_mapex
 from pipeline.ingest.mappings.nist_catalog import read_nist_catalog_stix, read_nist_catalog_tsv
 from pipeline.ingest.mappings.nist_tsv import read_nist_tsv
 from pipeline.ingest.mappings.nist_xlsx import read_nist_xlsx
 from pipeline.ingest.mappings.security_stack import read_security_stack
-from pipeline.model_vocabulary import KINDS
-from pipeline.model_controls import ControlCatalog, MappingTable
+from pipeline.model.vocabulary import KINDS
+from pipeline.model.controls import ControlCatalog, MappingTable
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")

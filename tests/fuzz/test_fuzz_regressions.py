@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 import fuzz_targets as ft
-from pipeline.config import load_config
-from pipeline.errors import ConfigError, InputError, Issue, PipelineError
+from pipeline.core.config import load_config
+from pipeline.core.errors import ConfigError, InputError, Issue, PipelineError
 from testpaths import ROOT
 
 

@@ -14,7 +14,7 @@ def small_build(tmp_path_factory):
     import pages_fixture
 
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     root = tmp_path_factory.mktemp("small")

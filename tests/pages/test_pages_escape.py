@@ -226,7 +226,7 @@ def test_a_framework_in_two_versions_gets_a_folder_per_version(tmp_path):
     """AC-4 of rev4 and of rev5 are different controls: their pages must not collide."""
     import networkx as nx
 
-    from pipeline.render.pages.site import MappingSource, Site
+    from pipeline.render.pages.pageset import MappingSource, Site
 
     g = nx.MultiDiGraph()
     g.add_node("technique:T1046", kind="technique", id="T1046", name="N", deprecated=False, domains=("enterprise",), subtechnique=False)

@@ -148,7 +148,7 @@ def test_splunk_and_esql_sit_in_tabs_exactly_as_converted(seed_site, mirror):
     wrote it, balanced, SPL without page escaping, ES|QL starting at `from`."""
     from pipeline.convert.gather import attach
     from pipeline.convert.run import convert_rules
-    from pipeline.render.pages.site import Site
+    from pipeline.render.pages.pageset import Site
 
     g = seed_site.g.copy()
     rules = {g.nodes[k]["id"]: g.nodes[k]["record"].queries[0].text for k in sigma_rules_of(seed_site, "technique:T1046")}

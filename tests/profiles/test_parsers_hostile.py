@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.ingest.profiles import dettect
 from pipeline.ingest.profiles.threat import read_ctid_techniques, read_misp_actors
 from pipeline.ingest.profiles.toml_profile import read_elastic_export

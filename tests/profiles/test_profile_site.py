@@ -16,7 +16,7 @@ from pipeline.ingest.profiles.toml_profile import parse_profile  # noqa: E402
 
 def test_profile_page_on_the_site(tmp_path):
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.site.make import make_site
     from pipeline.workspace import Workspace
 

@@ -119,8 +119,8 @@ def test_counts_account_for_every_rule(tmp_path):
 
 
 def test_query_languages_setting(tmp_path):
-    from pipeline.config import load_config
-    from pipeline.errors import ConfigError
+    from pipeline.core.config import load_config
+    from pipeline.core.errors import ConfigError
 
     base = '[attack]\nmirror = "a/{domain}-{version}.json"\nurl_stix20 = "https://x/{version}"\nurl_stix21 = "https://x/{version}"\nreleases = [{ domain = "enterprise", version = "18.1", stix = "2.0" }]\n'
     path = tmp_path / "sources.toml"

@@ -16,7 +16,7 @@ from pipeline.cli import cli
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     root = tmp_path_factory.mktemp("queries-small")
@@ -100,7 +100,7 @@ def test_show_query_prints_the_pack(small):
 
 def test_a_second_build_converts_nothing(small):
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     root, first = small

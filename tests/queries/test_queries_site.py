@@ -17,7 +17,7 @@ LANGUAGES = ("kusto", "splunk", "esql")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from pipeline.build import build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.site.make import make_site
     from pipeline.workspace import Workspace
 

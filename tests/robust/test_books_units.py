@@ -16,7 +16,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Source
+from pipeline.core.config import Source
 from pipeline.graph.detections import add_detections
 from pipeline.ingest.detections.corpus import load_source
 from pipeline.ingest.mappings import TableSpec, Universe

@@ -26,7 +26,7 @@ import orjson
 import pytest
 import yaml
 
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from testpaths import ROOT
 
 RULE_FILES = {  # format → (suffixes, first folders or None for any)

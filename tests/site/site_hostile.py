@@ -169,7 +169,7 @@ def write_mirror(root: Path, site_url: str = "") -> Path:
 def build(root: Path, site_url: str = "") -> Path:
     """The whole build of the hostile mirror under `root/out`."""
     from pipeline.build import build as run_build
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     sources = write_mirror(root, site_url)

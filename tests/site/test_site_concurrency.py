@@ -72,7 +72,7 @@ def test_a_second_site_run_stops_with_one_line_while_one_holds_the_site(hostile_
 
 
 def _workspace(root: Path):
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     return Workspace.open(load_config(root / "sources.toml"), root / "mirror")

@@ -37,7 +37,7 @@ def test_source_date_epoch_wins_and_a_bare_build_falls_back_to_its_manifest(tmp_
 def test_a_bad_source_date_epoch_is_one_error_line_as_for_stix_and_workbooks(tmp_path, monkeypatch):
     import pytest
 
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     root = _build(tmp_path / "a", {"enterprise": "2025-10-28T14:00:00.000Z"})
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")

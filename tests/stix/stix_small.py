@@ -147,7 +147,7 @@ def write_mirror(root: Path) -> Path:
 
 
 def open_workspace(root: Path):
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.workspace import Workspace
 
     sources = write_mirror(root)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.stix_bundle import read_stix_mappings
-from pipeline.model_controls import MappingTable
+from pipeline.model.controls import MappingTable
 
 SPEC = TableSpec(source_id="own", format="stix-mappings", framework="azure", framework_version="1", domain="enterprise")
 IDS = st.sampled_from(["course-of-action--a", "vulnerability--b", "attack-pattern--c", "relationship--d", "grouping--e"])

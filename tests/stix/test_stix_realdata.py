@@ -271,7 +271,7 @@ def control_edges(g) -> Counter:
 def test_the_pipeline_ingests_its_own_bundles_and_gets_the_same_edges(config, mirror, default_ws, default_stix, tmp_path):
     """NIST, Azure and KEV (two domains in one bundle, `targets` relationships) replaced by
     their own STIX bundles, listed as `stix-mappings` sources."""
-    from pipeline.config import Source
+    from pipeline.core.config import Source
     from pipeline.graph import build_graph
     from pipeline.graph.controls import add_controls
     from pipeline.workspace import Workspace

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import stix_small
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.render.stix import check_references
 from pipeline.render.stix.bundle import IDENTITY_ID, check_shapes, tlp_white
 from pipeline.render.stix.ids import NAMESPACE, VOCABULARY_DATE, fallback_timestamp, from_us_date, normalise_timestamp, stix_id
@@ -193,7 +193,7 @@ def test_build_include_attack_embeds_attack_objects_as_stix21(tmp_path, monkeypa
 
 def test_a_bundle_is_a_mapping_source_again(small_ws, tmp_path):
     """The NIST bundle read back through the `stix-mappings` adapter gives the same rows."""
-    from pipeline.config import Source
+    from pipeline.core.config import Source
     from pipeline.ingest.mappings import read_mapping_table
 
     base = stix_small.render_stix(small_ws, tmp_path / "out")

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.reconcile.release_index import ReleaseIndex, RevokedEntry, TechniqueEntry
 from pipeline.upgrade.read import read_layers
 from pipeline.upgrade.releases import DomainReleases

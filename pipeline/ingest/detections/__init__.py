@@ -21,7 +21,7 @@ ADAPTERS: dict[str, str] = {
 
 
 def adapter(fmt: str) -> ModuleType:
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     name = ADAPTERS.get(fmt)
     if name is None:

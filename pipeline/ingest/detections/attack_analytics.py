@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Iterable
 
-from pipeline.model import Analytic, AttackRelease, DetectionStrategy
-from pipeline.model_detections import ATTACK_ANALYTICS_SOURCE as SOURCE
-from pipeline.model_detections import Detection, TechniqueRef
+from pipeline.model.attack import Analytic, AttackRelease, DetectionStrategy
+from pipeline.model.detections import ATTACK_ANALYTICS_SOURCE as SOURCE
+from pipeline.model.detections import Detection, TechniqueRef
 
 FORMAT = "attack-stix"
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from pipeline.atomic import write_atomic
-from pipeline.errors import Issue
-from pipeline.model_detections import Detection, detection_from_dict
+from pipeline.core.atomic import write_atomic
+from pipeline.core.errors import Issue
+from pipeline.model.detections import Detection, detection_from_dict
 
 CACHE_ENV = "ATTACK_PIPELINE_CACHE"
 _LAYOUT = 1

@@ -26,7 +26,7 @@ from pipeline.ingest.detections.common import (
     tactic_shortname,
     technique_refs,
 )
-from pipeline.model_detections import Detection, Query, TacticRef
+from pipeline.model.detections import Detection, Query, TacticRef
 
 FORMAT = "hunting-cards"
 SUFFIXES = (".md", ".txt")

@@ -11,8 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from pipeline.errors import InputError, Issue
-from pipeline.model_detections import HOW_TECHNIQUE, Detection, TechniqueRef
+from pipeline.core.errors import InputError, Issue
+from pipeline.model.detections import HOW_TECHNIQUE, Detection, TechniqueRef
 
 # No rule file of the public corpora is above 300 KB; anything far larger is a mistake
 # or an attack on the parser, and is refused before it is parsed.
@@ -100,7 +100,7 @@ def _yaml_documents(text: str, ctx: FileContext) -> list:
     (the `yaml_max_depth` limit)."""
     import yaml
 
-    from pipeline.limits import YamlLimitError, yaml_load_all
+    from pipeline.core.limits import YamlLimitError, yaml_load_all
 
     try:
         return [doc for doc in yaml_load_all(text) if doc is not None]

@@ -20,19 +20,19 @@ from typing import Callable, Iterable, Sequence
 
 import orjson
 
-from pipeline.config import Source
-from pipeline.errors import InputError, Issue
+from pipeline.core.config import Source
+from pipeline.core.errors import InputError, Issue
 from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
 from pipeline.ingest.detections.common import MAX_FILE_BYTES, FileContext, SourceInfo, one_line, path_id
-from pipeline.limits import read_upto
-from pipeline.model_detections import Detection, source_name
+from pipeline.core.limits import read_upto
+from pipeline.model.detections import Detection, source_name
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
 _HERE = Path(__file__).resolve().parent
 # Code every adapter's output depends on, besides the adapter itself.
 _SHARED_CODE = [str(_HERE / n) for n in ("__init__.py", "common.py", "cache.py", "corpus.py")] + [
-    str(_HERE.parent.parent / "model_detections.py")
+    str(_HERE.parent.parent / "model" / "detections.py")
 ]
 # Below this many files to parse, starting worker processes costs more than it saves.
 MIN_PARALLEL_FILES = 200

@@ -21,7 +21,7 @@ from pipeline.ingest.detections.common import (
     technique_refs,
     text_of,
 )
-from pipeline.model_detections import Detection, Query, TacticRef
+from pipeline.model.detections import Detection, Query, TacticRef
 
 FORMAT = "elastic-toml"
 SUFFIXES = (".toml",)

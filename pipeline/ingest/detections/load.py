@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from pipeline.config import Source
-from pipeline.errors import ConfigError, Issue, PipelineError
+from pipeline.core.config import Source
+from pipeline.core.errors import ConfigError, Issue, PipelineError
 from pipeline.ingest.detections.attack_analytics import SOURCE as ATTACK_SOURCE, analytics_as_detections
 from pipeline.ingest.detections.cache import default_cache_dir
 from pipeline.ingest.detections.corpus import SourceLoad, load_sources, source_name
-from pipeline.model_detections import Detection
+from pipeline.model.detections import Detection
 from pipeline.reconcile.detections import Reconciled, ReleaseIndex, reconcile_detections
 
 Progress = Callable[[str], None]
@@ -60,8 +60,8 @@ def tactic_successions(ws) -> dict:
     """Tactic shortnames the previous release at hand had and the target no longer has
     (pipeline.reconcile.tactics), over the workspace's domains; an older release that
     cannot be read only costs the successions it would have given."""
-    from pipeline.config import version_key
-    from pipeline.controls import release_index
+    from pipeline.core.config import version_key
+    from pipeline.reconcile.controls import release_index
     from pipeline.fetch.newest import available
     from pipeline.reconcile.tactics import successions
 

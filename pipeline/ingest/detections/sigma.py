@@ -30,7 +30,7 @@ from pipeline.ingest.detections.common import (
     text_of,
     yaml_mappings,
 )
-from pipeline.model_detections import Detection, Query, TacticRef
+from pipeline.model.detections import Detection, Query, TacticRef
 
 FORMAT = "sigma-yaml"
 SUFFIXES = (".yml", ".yaml")

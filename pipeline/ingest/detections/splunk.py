@@ -21,7 +21,7 @@ from pipeline.ingest.detections.common import (
     text_of,
     yaml_mappings,
 )
-from pipeline.model_detections import Detection, Query
+from pipeline.model.detections import Detection, Query
 
 FORMAT = "splunk-yaml"
 SUFFIXES = (".yml", ".yaml")

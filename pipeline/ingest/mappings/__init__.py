@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.mapex import read_mapex
@@ -21,7 +21,7 @@ from pipeline.ingest.mappings.nist_tsv import read_nist_tsv
 from pipeline.ingest.mappings.nist_xlsx import read_nist_xlsx
 from pipeline.ingest.mappings.security_stack import read_security_stack
 from pipeline.ingest.mappings.stix_bundle import read_stix_mappings
-from pipeline.model_controls import ControlCatalog, MappingTable
+from pipeline.model.controls import ControlCatalog, MappingTable
 
 MAPPING_FORMATS: dict[str, Callable[..., MappingTable]] = {
     "mapex-json": read_mapex,

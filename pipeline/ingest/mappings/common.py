@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pipeline.errors import Issue
-from pipeline.model_frameworks import framework as framework_info
+from pipeline.core.errors import Issue
+from pipeline.model.frameworks import framework as framework_info
 from pipeline.ingest.mappings.ids import normalise_subject_id, normalise_technique_id
-from pipeline.model_vocabulary import (
+from pipeline.model.vocabulary import (
     SCORE_CATEGORIES,
     SCORE_VALUES,
     SCORED_TYPES,
     normalise_kind,
     normalise_score,
 )
-from pipeline.model_controls import Capability, Mapping, MappingTable
+from pipeline.model.controls import Capability, Mapping, MappingTable
 
 
 def text(value: object) -> str:
@@ -89,7 +89,7 @@ class TableSpec:
 def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None) -> bytes | None:
     """File bytes (gunzipped if need be), or None after `issue(code, problem, record, file)`
     when the file is unreadable or empty."""
-    from pipeline.errors import InputError
+    from pipeline.core.errors import InputError
     from pipeline.ingest.bundle import read_json_bytes
 
     try:
@@ -107,8 +107,8 @@ def parse_json(data: bytes, issue: Callable[..., None]) -> tuple[bool, object]:
     """(True, document), or (False, None) after reporting invalid or too deeply nested JSON."""
     import orjson
 
-    from pipeline.errors import InputError
-    from pipeline.limits import loads_json
+    from pipeline.core.errors import InputError
+    from pipeline.core.limits import loads_json
 
     try:
         return True, loads_json(data, "")

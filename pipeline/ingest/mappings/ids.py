@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from pipeline.graph.query import normalise_technique_id
-from pipeline.model_controls import control_family, control_parent
+from pipeline.model.controls import control_family, control_parent
 
 __all__ = [
     "CONTROL_ID_FRAMEWORKS",

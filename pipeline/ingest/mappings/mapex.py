@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from pipeline.ingest.mappings.common import TableSpec, text
-from pipeline.model_controls import MappingTable
+from pipeline.model.controls import MappingTable
 
 _VERSION = re.compile(r"^\d+\.\d+$")
 

@@ -22,11 +22,11 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.errors import Issue
+from pipeline.core.errors import Issue
 from pipeline.ingest.mappings.common import TableSpec, parse_json, read_bytes, text
 from pipeline.ingest.mappings.ids import control_family, control_parent, normalise_control_id
 from pipeline.ingest.mappings.tsv import tsv_rows
-from pipeline.model_controls import Control, ControlCatalog
+from pipeline.model.controls import Control, ControlCatalog
 
 # A catalogue id, then the label of a statement part if the row is one: `a.`, `a.1.`
 # after a control, `(a)`, `(a)(1)` after an enhancement.

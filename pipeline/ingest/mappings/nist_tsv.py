@@ -23,7 +23,7 @@ from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe, is_pattern
 from pipeline.ingest.mappings.ids import normalise_control_id, normalise_technique_id
 from pipeline.ingest.mappings.tsv import tsv_rows
-from pipeline.model_controls import Mapping, MappingTable
+from pipeline.model.controls import Mapping, MappingTable
 
 REQUIRED = ("controlid", "techniqueid")
 # Normalised header → field; "mitigates" is the 12.1 tables' mapping-type column.

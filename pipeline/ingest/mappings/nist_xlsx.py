@@ -16,7 +16,7 @@ from pathlib import Path
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.nist_tsv import NistRows
-from pipeline.model_controls import MappingTable
+from pipeline.model.controls import MappingTable
 
 # What a damaged workbook raises from zipfile, zlib and the XML parser under openpyxl:
 # SyntaxError covers ElementTree's and lxml's parse errors; zipfile raises

@@ -18,8 +18,8 @@ import yaml
 
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec, read_bytes, text, texts
 from pipeline.ingest.mappings.ids import slug_id
-from pipeline.limits import YamlLimitError, yaml_load
-from pipeline.model_controls import Capability, MappingTable
+from pipeline.core.limits import YamlLimitError, yaml_load
+from pipeline.model.controls import Capability, MappingTable
 
 
 def _version(value: object) -> str | None:

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.ingest.mappings.common import TableSpec, text, texts
-from pipeline.model_controls import MappingTable
+from pipeline.model.controls import MappingTable
 
 SUBJECT_TYPES = ("course-of-action", "vulnerability")
 

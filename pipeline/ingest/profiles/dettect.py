@@ -18,9 +18,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError
-from pipeline.limits import read_limited, yaml_load
-from pipeline.model_profile import (
+from pipeline.core.errors import InputError
+from pipeline.core.limits import read_limited, yaml_load
+from pipeline.model.profile import (
     DettectDataSource,
     DettectDataSourceDetail,
     DettectDataSources,
@@ -412,6 +412,6 @@ def dump_yaml(data: dict) -> str:
 
 
 def write_dettect(path: Path, data: dict) -> None:
-    from pipeline.atomic import write_atomic
+    from pipeline.core.atomic import write_atomic
 
     write_atomic(path, dump_yaml(data).encode("utf-8"))

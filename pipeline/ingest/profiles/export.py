@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.ingest.profiles import dettect
-from pipeline.model_profile import DettectDataSource, DettectDataSourceDetail, DettectDataSources, DettectSystem, Kept, Profile
+from pipeline.model.profile import DettectDataSource, DettectDataSourceDetail, DettectDataSources, DettectSystem, Kept, Profile
 
 
 def data_sources_of(profile: Profile) -> DettectDataSources | None:

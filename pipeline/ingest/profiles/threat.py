@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError
-from pipeline.limits import loads_json, read_limited
+from pipeline.core.errors import InputError
+from pipeline.core.limits import loads_json, read_limited
 
 _GROUP = re.compile(r"^G\d{4}$")
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")

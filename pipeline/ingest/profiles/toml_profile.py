@@ -19,11 +19,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, InputError, Issue
-from pipeline.limits import read_limited
-from pipeline.model import DOMAINS
-from pipeline.model_detections import Detection
-from pipeline.model_profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
+from pipeline.core.errors import ConfigError, InputError, Issue
+from pipeline.core.limits import read_limited
+from pipeline.model.attack import DOMAINS
+from pipeline.model.detections import Detection
+from pipeline.model.profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
 
 OWN_SOURCE = "own"
 MAX_TOP_N = 1000

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 from pipeline.render.navigator.layer import TechniqueIndex
 from pipeline.render.navigator.sets import all_layers
 from pipeline.render.navigator.validate import semantic_problems

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from pipeline.model_frameworks import framework as framework_info
+from pipeline.model.frameworks import framework as framework_info
 from pipeline.render.navigator.layer import Layer, Link, Meta, TechniqueIndex
 from pipeline.render.navigator.links import control_url, framework_url
 from pipeline.render.navigator.refs import SCORE_CATEGORIES, Ref, category_key, natural_key

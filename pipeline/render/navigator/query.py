@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 from pipeline.render.navigator.frameworks import table_slugs, tables
 from pipeline.render.navigator.layer import Layer, Meta, TechniqueIndex
 from pipeline.render.navigator.refs import VALUE_RANK, Ref, category_key, collect_refs, natural_key

@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.pageset import Site
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.perf import paused_gc
+    from pipeline.core.perf import paused_gc
     from pipeline.render.pages.sources import site_for_context
 
     # Rendering makes hundreds of thousands of short-lived strings and dicts, freed by

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from pipeline.render.pages.environment import template
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.pageset import Site
 
 # Page kinds in the order they are written: key prefix → template.
 KINDS: dict[str, str] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pipeline.render.pages.downloads import control_downloads
 from pipeline.render.pages.escape import Md, cell, para, text, url_text
 from pipeline.render.pages.mappings import mapping_notes, mapping_type
-from pipeline.render.pages.site import Row, Site
+from pipeline.render.pages.pageset import Row, Site
 
 
 def _mapped(site: Site, page: str, key: str) -> list[dict]:

@@ -13,10 +13,10 @@ indentation is removed. Plain Markdown readers see the same text as an indented 
 from __future__ import annotations
 
 from pipeline.convert.targets import TARGETS
-from pipeline.model_detections import Detection
+from pipeline.model.detections import Detection
 from pipeline.render.pages.escape import Md, fence, link, text
 from pipeline.render.pages.queries import flags_md
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.pageset import Site
 
 SIGMA_FORMAT = "sigma-yaml"
 # Rules shown before the rest of a language's list folds.

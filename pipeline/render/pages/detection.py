@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pipeline.model_detections import Detection
+from pipeline.model.detections import Detection
 from pipeline.render.pages.converted import detection_section, is_sigma
 from pipeline.render.pages.escape import EMPTY, Md, cell, codespan, link, para, text, url_text
 from pipeline.render.pages.queries import flags_md, language_label, queries_md
-from pipeline.render.pages.site import Row, Site
+from pipeline.render.pages.pageset import Row, Site
 
 
 def _techniques(site: Site, page: str, key: str) -> list[dict]:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from pipeline.render.pages import paths
 from pipeline.render.pages.escape import Md, text
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.pageset import Site
 from pipeline.render.naming import bundle_stem, report_stem
 
 

@@ -10,12 +10,12 @@ from collections import Counter
 import orjson
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES
-from pipeline.model import DOMAINS
+from pipeline.model.attack import DOMAINS
 from pipeline.render.pages.downloads import group_downloads
 from pipeline.render.pages.escape import Md, cell, link, text
 from pipeline.render.pages.pictures import group_heatmap
 from pipeline.render.pages.prose import Citations, prose
-from pipeline.render.pages.site import Row, Site
+from pipeline.render.pages.pageset import Row, Site
 
 
 def used_techniques(site: Site, key: str) -> dict[str, dict[str, str]]:

@@ -8,12 +8,12 @@ from collections import Counter
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage
 from pipeline.graph.query import techniques_of_tactic
-from pipeline.model import DOMAINS
+from pipeline.model.attack import DOMAINS
 from pipeline.render.pages.downloads import framework_downloads
 from pipeline.render.pages.escape import Md, cell, link, text
 from pipeline.render.pages.pictures import coverage_heatmap, framework_chart, framework_heatmap, tactic_chart
 from pipeline.render.pages.prose import prose
-from pipeline.render.pages.site import Row, Site
+from pipeline.render.pages.pageset import Row, Site
 
 
 def _counts(covs: list[Coverage]) -> dict[str, int]:

@@ -12,7 +12,7 @@ from pipeline.graph.coverage import CLASS_LABELS, CLASSES, NON_COVERING
 from pipeline.render.navigator.refs import VALUE_RANK
 from pipeline.render.navigator.sets import CLASS_COLORS
 from pipeline.render.pages.escape import Md
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.pageset import Site
 from pipeline.render.pictures import charts
 from pipeline.render.pictures.heatmap import heatmap
 from pipeline.render.pictures.matrix import Matrix, matrix_of

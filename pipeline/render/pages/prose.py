@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from pipeline.model import Reference
+from pipeline.model.attack import Reference
 from pipeline.render.pages.escape import Md, codespan, safe_url
 
 _CITATION = re.compile(r"\(Citation:\s*([^)]*?)\s*\)")

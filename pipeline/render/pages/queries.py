@@ -7,9 +7,9 @@ it (a popular Sigma rule appears on several), which is most of the pages' bytes.
 
 from __future__ import annotations
 
-from pipeline.model_detections import Detection
+from pipeline.model.detections import Detection
 from pipeline.render.pages.escape import Md, codespan, fence, link, text
-from pipeline.render.pages.site import Site
+from pipeline.render.pages.pageset import Site
 
 # Fence info strings: the seed's `Kusto` for KQL; a Sigma rule is YAML (highlighters know
 # YAML, none knows Sigma), the page says "Sigma" beside it.

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import networkx as nx
 
-from pipeline.errors import ConfigError
-from pipeline.render.pages.site import FORMAT_LABELS, DetectionSource, MappingSource, Site
+from pipeline.core.errors import ConfigError
+from pipeline.render.pages.pageset import FORMAT_LABELS, DetectionSource, MappingSource, Site
 
 
 def detection_sources(config) -> dict[str, DetectionSource]:
     """Enabled detection corpora by short name, in the order of the sources file."""
-    from pipeline.model_detections import source_name
+    from pipeline.model.detections import source_name
 
     out = {}
     for s in config.enabled("detection"):

@@ -15,7 +15,7 @@ from pipeline.graph.coverage import CLASS_LABELS, Coverage
 from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.detections import detections_of
 from pipeline.graph.views import _analytic
-from pipeline.model import DOMAINS
+from pipeline.model.attack import DOMAINS
 from pipeline.convert.targets import TARGETS
 from pipeline.render.pages.converted import card_section, is_sigma, languages
 from pipeline.render.pages.downloads import technique_downloads
@@ -24,7 +24,7 @@ from pipeline.render.pages.mappings import mapping_notes_html, mapping_type_html
 from pipeline.render.pages.pictures import technique_picture
 from pipeline.render.pages.prose import Citations, prose
 from pipeline.render.pages.queries import header_md, queries_md
-from pipeline.render.pages.site import Row, Site
+from pipeline.render.pages.pageset import Row, Site
 
 # The seed card's rows after the tactics: states a hunting card may mark.
 STATE_ROWS = ("Vulnerability", "Misconfiguration", "Malware, component")

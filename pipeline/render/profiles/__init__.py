@@ -22,13 +22,13 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 from pipeline.render.navigator.layer import TechniqueIndex
 from pipeline.render.navigator.validate import semantic_problems
 from pipeline.render.profiles.layers import layers_of
 from pipeline.render.profiles.page import page_of
 from pipeline.render.profiles.table import priorities_csv
-from pipeline.render.writing import write_json
+from pipeline.core.writing import write_json
 
 
 def render(ctx, out: Path) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from pipeline.model_profile import WEIGHT_NAMES
+from pipeline.model.profile import WEIGHT_NAMES
 
 _ACTIVE = ("=", "+", "-", "@", "\t", "\r", "\n")
 

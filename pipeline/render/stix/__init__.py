@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 
 INCLUDE_ATTACK = "stix_include_attack"
 
@@ -68,9 +68,9 @@ def bundles(ctx, skip_mappings=None, skip_detections=None) -> list:
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.render.stix.ids import NAMESPACE
     from pipeline.render.stix.vocabulary import VOCABULARY_VERSION
-    from pipeline.render.writing import write_json
+    from pipeline.core.writing import write_json
 
-    from pipeline.perf import paused_gc
+    from pipeline.core.perf import paused_gc
 
     base = out / "stix"
     units = ctx.part("units")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
 from pipeline.render.stix.ids import VOCABULARY_DATE, stix_id
 from pipeline.render.stix.vocabulary import VOCABULARY_VERSION, schema_text
 

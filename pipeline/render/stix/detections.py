@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from urllib.parse import quote
 
-from pipeline.model_detections import source_name
-from pipeline.model_detections import Detection
+from pipeline.model.detections import source_name
+from pipeline.model.detections import Detection
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, stix_id
 from pipeline.render.naming import part, unique

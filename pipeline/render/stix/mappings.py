@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from pipeline.model_frameworks import framework as framework_info
-from pipeline.model_controls import Control
+from pipeline.model.frameworks import framework as framework_info
+from pipeline.model.controls import Control
 from pipeline.render.stix.bundle import Bundle, extension_definition, licence_statement
 from pipeline.render.stix.ids import fallback_timestamp, from_us_date, stix_id
 from pipeline.render.naming import bundle_stem

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 VOCABULARY_VERSION = "1.0.0"
 
-# Mapping kind (pipeline.model_vocabulary) → (relationship_type, reversed).
+# Mapping kind (pipeline.model.vocabulary) → (relationship_type, reversed).
 # `reversed` means the relationship runs technique → subject: STIX's own phrasing for an
 # exploitation technique is "attack-pattern targets vulnerability".
 RELATIONSHIP_TYPES: dict[str, tuple[str, bool]] = {

@@ -7,7 +7,7 @@
     tables/index.json                             every file above with its framework, domain and counts
 
 One set of files per enabled framework version and domain (the unified format names
-one domain per file). Workbooks go through `pipeline.render.xlsx`: fixed timestamps,
+one domain per file). Workbooks go through `pipeline.excel.xlsx`: fixed timestamps,
 text never a formula.
 """
 
@@ -51,8 +51,8 @@ def framework_files(ft: FrameworkTables, g, folder: Path, stem: str, attack_vers
     from pipeline.render.tables.csv_out import write_csv
     from pipeline.render.tables.unified import document
     from pipeline.render.tables.yaml_out import write_yaml
-    from pipeline.render.writing import write_json
-    from pipeline.render.xlsx import Sheet, write_workbook
+    from pipeline.core.writing import write_json
+    from pipeline.excel.xlsx import Sheet, write_workbook
 
     rows = mapping_rows(ft)
     if has_controls(ft):
@@ -84,8 +84,8 @@ def framework_files(ft: FrameworkTables, g, folder: Path, stem: str, attack_vers
 
 def render(ctx, out: Path) -> list[Path]:
     from pipeline.render.tables.coverage_book import coverage_sheets
-    from pipeline.render.writing import write_json
-    from pipeline.render.xlsx import write_workbook
+    from pipeline.core.writing import write_json
+    from pipeline.excel.xlsx import write_workbook
 
     g = ctx.graph
     units = ctx.part("units")

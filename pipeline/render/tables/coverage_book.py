@@ -12,7 +12,7 @@ import networkx as nx
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage, coverage_by_technique
 from pipeline.graph.query import tactic_order, techniques_of_tactic
-from pipeline.render.xlsx import Sheet, Styled
+from pipeline.excel.xlsx import Sheet, Styled
 
 TECHNIQUE_HEADER = ("Domain", "ATT&CK ID", "ATT&CK Name", "Sub-technique Of", "Tactics", "Platforms")
 

@@ -2,7 +2,7 @@
 
 A CSV cell has no "this is text" flag, so a cell a spreadsheet would read as a
 formula or a DDE call (first character `=`, `+`, `-`, `@`, tab, CR, LF: the triggers
-of `pipeline.render.xlsx`) gets a leading apostrophe, the usual defence; the value
+of `pipeline.excel.xlsx`) gets a leading apostrophe, the usual defence; the value
 itself is unchanged in the JSON and YAML exports. The byte-order mark lets Excel
 detect UTF-8 (without it, it reads the file in the local code page).
 """
@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from pipeline.render.xlsx import FORMULA_TRIGGERS
+from pipeline.excel.xlsx import FORMULA_TRIGGERS
 
 
 def safe_cell(value: object) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from pipeline.model_controls import ControlCatalog
+from pipeline.model.controls import ControlCatalog
 from pipeline.reconcile.mappings import ReconciledTable, Remapped
 
 # The columns of a Mappings Explorer page (the first six), then what a reconciled row adds.

@@ -27,7 +27,7 @@ STATUSES = frozenset({"complete", "in_progress", "non_mappable"})
 def _date(value: str) -> str:
     if _DATE.match(value or ""):
         return value
-    from pipeline.render.xlsx import fixed_instant
+    from pipeline.excel.xlsx import fixed_instant
 
     return fixed_instant().strftime("%m/%d/%Y")
 

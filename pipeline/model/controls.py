@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.errors import Issue
+from pipeline.core.errors import Issue
 
 SUBJECT_KINDS: tuple[str, ...] = ("control", "capability")
 
@@ -80,7 +80,7 @@ def capability_key(framework: str, capability_id: str) -> str:
 class Mapping:
     """One row of a mapping table: a control or capability related to one ATT&CK technique.
 
-    `kind` is the normalised mapping type (see `pipeline.model_vocabulary`);
+    `kind` is the normalised mapping type (see `pipeline.model.vocabulary`);
     `mapping_type` is the table's own word for it. `original_*` hold the ids exactly as
     published (`AC-04`, a regular expression of a NIST table). `non_mappable` rows keep
     `status="non_mappable"` with either the subject or the technique missing.

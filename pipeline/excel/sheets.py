@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from pipeline.model import (
+from pipeline.model.attack import (
     Analytic,
     AttackObject,
     AttackRelease,

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from pipeline.model import AttackRelease
-from pipeline.render import attack_sheets as s
-from pipeline.render.attack_matrix import build_matrix, matrix_sheet_name, platform_views
-from pipeline.render.xlsx import Sheet, SheetCache, WorkbookReport, write_workbook
+from pipeline.model.attack import AttackRelease
+from pipeline.excel import sheets as s
+from pipeline.excel.matrix import build_matrix, matrix_sheet_name, platform_views
+from pipeline.excel.xlsx import Sheet, SheetCache, WorkbookReport, write_workbook
 
 # Object types with relationship sheets in their own workbook (attackToExcel's relatedType).
 RELATED_TYPE = {

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.core.atomic import write_atomic
+from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.fetch.hashing import Digest
 
 LOCK_VERSION = 1

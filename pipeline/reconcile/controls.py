@@ -1,6 +1,7 @@
 """The control side of a build: read mapping tables and catalogues, reconcile them.
 
-One place decides which release each table is expanded and name-checked against,
+The reading itself is the workspace's (`read_catalog`, `read_mapping_table`): this module
+decides, and never opens a file. One place decides which release each table is expanded and name-checked against,
 which catalogue gives its controls their text, and which sources reach the graph
 (the enabled ones). Everything read is memoised on the `Workspace`, so the graph,
 the reports and `reconcile` share one read of each file and of each release.
@@ -8,13 +9,13 @@ the reports and `reconcile` share one read of each file and of each release.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
-from pipeline.config import Source
-from pipeline.errors import ConfigError, Issue, PipelineError
-from pipeline.model_controls import ControlCatalog
-from pipeline.perf import paused_gc
+from pipeline.core.config import Source
+from pipeline.core.errors import ConfigError, Issue, PipelineError
+from pipeline.model.controls import ControlCatalog
+from pipeline.core.perf import paused_gc
 from pipeline.reconcile.mappings import NameCheck, ReconciledTable, nearest_release, reconcile_table
 from pipeline.reconcile.release_index import ReleaseIndex, cached_index, default_cache_dir
 
@@ -78,15 +79,13 @@ def catalog(ws, framework: str, version: str) -> ControlCatalog | None:
     memo = _memo(ws, "catalog")
     key = (framework, version)
     if key not in memo:
-        from pipeline.ingest.mappings import read_catalog
-
         found = [s for s in ws.config.sources if s.kind == CATALOG_KIND and s.framework == framework and s.framework_version == version]
         found.sort(key=lambda s: (not s.enabled, s.format != "nist-controls-tsv", s.id))
         memo[key] = None
         if found:
             source = found[0]
             try:
-                memo[key] = read_catalog(source, ws.resolve(source).path, file=source.mirror_path)
+                memo[key] = ws.read_catalog(source)
             except PipelineError as exc:
                 if source.enabled:
                     ws.unread[source.id] = exc.one_line()
@@ -101,21 +100,18 @@ def reconcile_source(ws, source: Source) -> ReconciledTable:
         return memo[source.id]
     if source.kind != MAPPING_KIND:
         raise ConfigError(f"source {source.id!r} is a {source.kind} source, not a mapping table", file=ws.config.file)
-    from pipeline.ingest.mappings import EXPANDING_FORMATS, Universe, read_mapping_table
-
     domain = source.domain or "enterprise"
     target = release_index(ws, domain, ws.attack_version)
-    found = ws.resolve(source)
     kwargs = {}
     declared_version = source.attack_version or ws.attack_version
-    if source.format in EXPANDING_FORMATS:
+    if ws.expands_patterns(source):
         index, _ = name_check_release(ws, domain, declared_version)
         cat = catalog(ws, source.framework or "", source.framework_version or "")
-        kwargs["techniques"] = Universe(index.live_ids()) if index is not None else None
-        kwargs["controls"] = Universe(cat.controls) if cat is not None else None
+        kwargs["techniques"] = index.live_ids() if index is not None else None
+        kwargs["controls"] = cat.controls if cat is not None else None
     tables = _memo(ws, "tables")
     if source.id not in tables:  # parsed once per process, whatever the target release
-        tables[source.id] = read_mapping_table(source, found.path, file=source.mirror_path, **kwargs)
+        tables[source.id] = ws.read_mapping_table(source, **kwargs)
     table = tables[source.id]
     declared, check = name_check_release(ws, domain, table.attack_version or declared_version)
     result = reconcile_table(table, target, declared, check, enabled=source.enabled)
@@ -128,8 +124,6 @@ def reconcile_source(ws, source: Source) -> ReconciledTable:
 
 def _with_unknown_controls(rt: ReconciledTable, cat: ControlCatalog) -> ReconciledTable:
     """Report controls a table maps that its framework's catalogue does not list (once per control)."""
-    from dataclasses import replace
-
     seen: set[str] = set()
     extra = []
     for m in rt.table.mappings:

@@ -18,8 +18,8 @@ from urllib.parse import quote
 import networkx as nx
 
 from pipeline.graph.coverage import Coverage, coverage_by_technique
-from pipeline.model import AttackTexts
-from pipeline.model_frameworks import framework as framework_info
+from pipeline.model.attack import AttackTexts
+from pipeline.model.frameworks import framework as framework_info
 from pipeline.render.pages import paths
 from pipeline.render.pages.escape import Md, local, text
 

@@ -173,7 +173,7 @@ def write_graph(g: nx.MultiDiGraph, answers_file: Path) -> None:
     references, which `show` has in its views and layers never read): on the default inputs
     that is a third of the file and more than half of its load time, and the share grows
     with the corpora. The records are put back on the build's graph afterwards."""
-    from pipeline.atomic import write_atomic
+    from pipeline.core.atomic import write_atomic
 
     kept = {k: d.pop("record") for k, d in g.nodes(data=True) if d.get("kind") == "detection" and "record" in d}
     try:
@@ -186,7 +186,7 @@ def write_graph(g: nx.MultiDiGraph, answers_file: Path) -> None:
 def read_graph(answers_file: Path) -> "nx.MultiDiGraph | None":
     """The pickled graph of a build (see write_graph), or None when it is missing or
     unreadable (pruned, written by other code): the caller reads the sources instead."""
-    from pipeline.perf import paused_gc
+    from pipeline.core.perf import paused_gc
 
     try:
         with open(graph_file_for(answers_file), "rb") as fh, paused_gc():

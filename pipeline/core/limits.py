@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.core.errors import ConfigError, InputError
 
 # orjson refuses documents nested deeper than this itself; the project's limit may only be lower.
 ORJSON_MAX_DEPTH = 1024

@@ -175,7 +175,7 @@ def detection_from_dict(data: Any) -> Detection:
 
 def source_name(source) -> str:
     """`detections/sigma` → `sigma`: the prefix of detection ids and node keys, from a
-    detection source of the sources file (`pipeline.config.Source`)."""
+    detection source of the sources file (`pipeline.core.config.Source`)."""
     return source.id.rstrip("/").rsplit("/", 1)[-1]
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.model import AttackRelease, Technique
-from pipeline.render.xlsx import Sheet, column_letter
+from pipeline.model.attack import AttackRelease, Technique
+from pipeline.excel.xlsx import Sheet, column_letter
 
 MATRIX_COLUMN_WIDTH = 20.0
 # The platform order of ATT&CK's matrices per domain (the order attackToExcel uses);

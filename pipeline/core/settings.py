@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 APP = "attack-pipeline"
 USER_FILE = "config.toml"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.model_detections import Detection
+from pipeline.model.detections import Detection
 
 STATUSES = ("implemented", "partial", "planned")
 # Coverage of a technique by a profile, from worst to best (`check` compares these).

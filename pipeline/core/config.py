@@ -13,9 +13,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.limits import Limits, activate, from_settings, read_limited
-from pipeline.model import DOMAINS
+from pipeline.core.errors import ConfigError, InputError
+from pipeline.core.limits import Limits, activate, from_settings, read_limited
+from pipeline.model.attack import DOMAINS
 
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
 MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
@@ -168,7 +168,7 @@ def default_sources_file() -> Path:
     local = Path("data/sources.toml")
     if local.is_file():
         return local
-    return Path(__file__).resolve().parent.parent / "data" / "sources.toml"
+    return Path(__file__).resolve().parents[2] / "data" / "sources.toml"
 
 
 def _need(table: dict, key: str, where: str, file: str, kind: type = str):

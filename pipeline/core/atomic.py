@@ -48,7 +48,7 @@ def check_writable(path: Path, *, folder: bool) -> None:
     work, so that `--out /proc/x` is one line at once rather than after the loading.
     Creates the folder (or the file's folder), which writing would create anyway, and
     a temporary file in it, removed at once."""
-    from pipeline.errors import PipelineError
+    from pipeline.core.errors import PipelineError
 
     where = path if folder else path.parent
     if not folder and path.is_dir():
