@@ -145,7 +145,7 @@ def test_real_default_build_file_names_are_portable(default_build):
     """Every file and folder name of the default build is valid on Windows (no device
     name such as CON or LPT9 with any extension, no trailing dot or space, no character
     Windows refuses) and no two paths are equal ignoring case (macOS, Windows)."""
-    from test_naming import portable_problems, tree
+    from portable_names import portable_problems, tree
 
     paths = tree(default_build.resolve())
     assert len(paths) > 10_000

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from test_attack_realdata import KIND
+from attack_kinds import KIND
 
 pytestmark = pytest.mark.realdata
 

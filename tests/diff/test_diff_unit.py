@@ -21,7 +21,7 @@ from pipeline.diff.formats import layer, markdown
 from pipeline.graph import build_graph
 from pipeline.ingest.attack import read_attack_release
 
-GOLDEN = Path(__file__).parent / "golden" / "diff-small.md"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "diff-small.md"
 T0 = "2024-01-01T00:00:00.000Z"
 T1 = "2025-06-01T00:00:00.000Z"
 

@@ -32,7 +32,7 @@ from pipeline.fetch.hashing import digest, file_digest, tree_digest
 from pipeline.fetch.http import DownloadError, Downloader
 from pipeline.fetch.digest_lock import Lock, LockMismatch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAST = Downloader(timeout=0.3, retries=2, backoff=0.01)
 
 

@@ -22,7 +22,7 @@ from pipeline.fetch.hashing import Digest, file_digest, tree_digest
 from pipeline.fetch.digest_lock import Lock, LockMismatch
 from pipeline.fetch.official import official_sha256
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write_tree(base: Path, files: dict[str, bytes]) -> Path:

@@ -10,22 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from attack_kinds import KIND
 from testpaths import mirror_dir
 
 ATTACK_SOURCES = {"mitre-attack", "mitre-mobile-attack", "mitre-ics-attack"}
-KIND = {
-    "x-mitre-tactic": "tactic",
-    "course-of-action": "mitigation",
-    "intrusion-set": "group",
-    "malware": "software",
-    "tool": "software",
-    "campaign": "campaign",
-    "x-mitre-data-source": "datasource",
-    "x-mitre-data-component": "datacomponent",
-    "x-mitre-detection-strategy": "detection_strategy",
-    "x-mitre-analytic": "analytic",
-    "x-mitre-asset": "asset",
-}
 
 
 def _bundles() -> list[tuple[str, str]]:

@@ -300,7 +300,7 @@ def test_t1046_in_the_nist_overview(full_layers):
     assert f"{SITE}controls/nist_800_53/SC-46/" in {link["url"] for link in entry["links"]}
 
 
-# The 2025 Azure table's rows on T1046 (the seed's six rows under their 2025 ids, tests/controls).
+# The 2025 Azure table's rows on T1046 (the seed's six rows under their 2025 ids, tests/ingest/mappings).
 AZURE_T1046 = {
     "protect": {"azure_network_security_groups": "Partial", "azure_web_application_firewall": "Partial", "azure_firewall": "Partial"},
     "detect": {"microsoft_sentinel": "Partial", "azure_web_application_firewall": "Partial", "azure_network_watcher_traffic_analytics": "Significant"},

@@ -4,13 +4,12 @@
 naming functions on hostile ids (examples, then a property test), and the whole build of
 a small mirror whose control, capability, rule and source ids are Windows device names,
 end in a dot or a space, or differ only by case. The real default build's file list is
-checked in tests/test_build.py (`test_real_default_build_file_names_are_portable`).
+checked in tests/build/test_build.py (`test_real_default_build_file_names_are_portable`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,36 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import stix_factory as sf
+from portable_names import portable_problems, tree
 from pipeline.render import naming
 
 DEVICES = ["CON", "con", "PRN", "AUX", "aux", "NUL", "COM1", "com9", "LPT1", "LPT9", "LPT9.txt", "CON.json", "aux.x.y", "AUX .md"]
 HOSTILE = DEVICES + ["x.", "y ", "z. ", "..", ".", "", " ", "a/b", "a\\b", 'q"uote', "c:d", "a|b", "w?", "s*", "<>", "nul\x00id", "index", "README"]
 CASE_PAIRS = ["action.malware.vector.Remote injection", "action.malware.vector.remote injection", "Spyware", "spyware", "AC-2(1)", "ac-2-1"]
-
-
-def portable_problems(paths: list[str]) -> list[str]:
-    """Every reason the relative paths would not survive a copy to macOS or Windows."""
-    out = []
-    seen: dict[str, str] = {}
-    for rel in sorted(paths):
-        for part in rel.split("/"):
-            why = naming.problem(part)
-            if why:
-                out.append(f"{rel}: {part!r} is {why}")
-        folded = rel.lower()
-        if folded in seen:
-            out.append(f"{rel}: the same file as {seen[folded]} ignoring case")
-        seen[folded] = rel
-    return out
-
-
-def tree(root: Path) -> list[str]:
-    """Every file and folder under `root`, relative, as `os.walk` sees them."""
-    out = []
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            out.append(Path(folder, name).relative_to(root).as_posix())
-    return out
 
 
 def test_device_names_are_recognised_with_any_extension_or_case():

@@ -27,11 +27,15 @@ from pipeline.render.tables import render
 from pipeline.render.tables.rows import MAPPING_HEADER
 from pipeline.workspace import Workspace
 
-from seed_mappings import parse_seed
-
-from .test_controls_realdata import SEED_AZURE_SCORES
+from seed_mappings import SEED_AZURE_SCORES, parse_seed
 
 pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="session")
+def workspace(workspace_18):
+    """The default build's inputs at 18.1 (tests/conftest.py)."""
+    return workspace_18
 
 
 def _render(ws, out: Path) -> Path:

@@ -4,14 +4,9 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "site"))
-
-import site_hostile  # noqa: E402
-
-from pipeline.ingest.profiles.toml_profile import parse_profile  # noqa: E402
+import site_hostile
+from pipeline.ingest.profiles.toml_profile import parse_profile
 
 
 def test_profile_page_on_the_site(tmp_path):

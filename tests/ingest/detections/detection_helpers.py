@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.core.config import Source
 from pipeline.ingest.detections.common import FileContext, SourceInfo
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def ctx_for(fmt: str, relpath: str = "rules/x.yml", name: str = "test") -> FileContext:

@@ -28,9 +28,8 @@ from pipeline.reconcile.mappings import report
 
 from pipeline.core.config import load_config
 
-from seed_mappings import parse_seed
-
-from .conftest import AZURE_2021, AZURE_2025, SOURCES
+from seed_mappings import SEED_AZURE_SCORES, parse_seed
+from testpaths import AZURE_2021, AZURE_2025, SOURCES
 
 pytestmark = pytest.mark.realdata
 
@@ -311,8 +310,6 @@ def test_padded_and_plain_nist_ids_are_one_control_node(workspace):
 # --- The seed: T1046 on the Mappings Explorer page ---------------------------------------------
 
 
-# Score of each seed row of the 2021 Azure table, in seed order (from the brief).
-SEED_AZURE_SCORES = [("protect", "partial"), ("detect", "partial"), ("protect", "partial"), ("detect", "partial"), ("protect", "partial"), ("detect", "significant")]
 RENAMED_IN_2025 = {
     "network_security_groups": "azure_network_security_groups",
     "azure_sentinel": "microsoft_sentinel",

@@ -174,7 +174,7 @@ def test_splunk_and_esql_sit_in_tabs_exactly_as_converted(seed_site, mirror):
 
 
 def test_card_queries_still_lead_with_the_seed(card):
-    seed = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "technique-card-T1046.md"
+    seed = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "technique-card-T1046.md"
     if not seed.is_file():
         pytest.skip("seed card not found")
     seed_blocks = fenced_blocks(seed.read_text(encoding="utf-8"))

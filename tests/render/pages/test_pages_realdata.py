@@ -22,7 +22,7 @@ from pipeline.render.pages.builders import page_markdown
 
 pytestmark = pytest.mark.realdata
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[4] / "shared" / "seeds"
 # Score of each seed row of the 2021 Azure table, in seed order (published in the 2021 table).
 SEED_AZURE_SCORES = ["protect, partial", "detect, partial", "protect, partial", "detect, partial", "protect, partial", "detect, significant"]
 

@@ -18,7 +18,7 @@ from pipeline.render.stix.bundle import IDENTITY_ID, check_shapes, tlp_white
 from pipeline.render.stix.ids import NAMESPACE, VOCABULARY_DATE, fallback_timestamp, from_us_date, normalise_timestamp, stix_id
 from pipeline.render.stix.vocabulary import DETECTION_PROPERTIES, MAPPING_PROPERTIES, RELATIONSHIP_TYPES
 
-FORMATS = Path(__file__).resolve().parents[2] / "docs" / "output-formats.md"
+FORMATS = Path(__file__).resolve().parents[3] / "docs" / "output-formats.md"
 
 
 def by_id(bundle: dict) -> dict[str, dict]:
