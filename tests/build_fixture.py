@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pages import pages_fixture
+import pages_fixture
 from pipeline.build import sweep
 from pipeline.cli import cli
 

@@ -10,6 +10,7 @@ deadline per input and the example database to replay what it found."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ hypothesis_settings.register_profile("fuzz", derandomize=False, deadline=timedel
 hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "fixed"))
 
 from markers import CHECK_FILES
-from testpaths import ROOT, mirror_dir
+from testpaths import AZURE_2021, AZURE_2025, ROOT, SOURCES, mirror_dir
 
 
 def pytest_addoption(parser):
@@ -78,7 +79,7 @@ def _cache_outside_the_repository(tmp_path_factory) -> None:
 def config():
     from pipeline.core.config import load_config
 
-    return load_config(ROOT / "data" / "sources.toml")
+    return load_config(SOURCES)
 
 
 @pytest.fixture(scope="session")
@@ -117,19 +118,68 @@ def workspace_18(config, mirror):
     return ws
 
 
+
+def with_enabled(config, enable: tuple[str, ...] = (), disable: tuple[str, ...] = ()):
+    """The same sources with some switched on or off (a user edits `enabled` in the file)."""
+    sources = tuple(
+        dataclasses.replace(s, enabled=True) if s.id in enable else dataclasses.replace(s, enabled=False) if s.id in disable else s
+        for s in config.sources
+    )
+    return dataclasses.replace(config, sources=sources, _by_id={})
+
+
+@pytest.fixture(scope="session")
+def azure2021_workspace(config, mirror):
+    """Default sources but the 2021 Azure table (the seed's) instead of the 2025 one, Enterprise
+    18.1: the mapping tests (tests/ingest/mappings/) and the tables renderer's (tests/render/)."""
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.open(with_enabled(config, enable=(AZURE_2021,), disable=(AZURE_2025,)), mirror, "18.1", ("enterprise",))
+    ws.graph()
+    return ws
+
+
+# The organisation-profile tests (tests/ingest/profiles/, tests/profile/, tests/cli/): the real
+# DeTT&CT samples, CTID and MISP data, the default graph.
+@pytest.fixture(scope="session")
+def samples(mirror) -> Path:
+    return mirror / "profiles" / "dettect" / "sample-data"
+
+
+@pytest.fixture(scope="session")
+def threat(mirror):
+    from pipeline.ingest.profiles.threat import read_ctid_techniques, read_misp_actors
+    from pipeline.profile.threat import ThreatData
+
+    t = mirror / "threat"
+    return ThreatData(
+        ctid=read_ctid_techniques(t / "top-attack-techniques" / "src" / "data" / "Techniques.json"),
+        actors=read_misp_actors(t / "misp-galaxy" / "clusters" / "threat-actor.json", t / "misp-galaxy" / "clusters" / "mitre-intrusion-set.json"),
+        ctid_file="threat/top-attack-techniques",
+    )
+
+
+@pytest.fixture(scope="session")
+def default_graph(config, mirror):
+    """ATT&CK 18.1 with every enabled mapping table and detection corpus."""
+    from pipeline.workspace import Workspace
+
+    return Workspace.open(config, mirror, "18.1").graph()
+
+
 # Fixtures that load the whole default graph (three domains, every enabled table and corpus:
 # 10-15 s on an idle 2-core machine, each), make a real build or a site. A test that uses
 # one is `slow`: `make check` (pytest -m 'not slow and not reference') leaves it out.
 SLOW_FIXTURES = frozenset({
     "workspace_18",                              # the default inputs at 18.1 (aliased by the three below)
-    "full_graph", "full_layers",                 # tests/test_layer_sets.py: the 1,440 layers of the default build
-    "default_ws", "default_stix", "attack_stix",  # tests/stix/: every bundle of the default build
-    "workspace", "azure2021_workspace",          # tests/controls/: the default graph, and one with the 2021 Azure table
-    "real_workspace", "real_docs", "seed_site",  # tests/pages/: the whole docs tree of the default build
+    "full_graph", "full_layers",                 # tests/render/test_layer_sets.py: the 1,440 layers of the default build
+    "default_ws", "default_stix", "attack_stix",  # tests/render/stix/: every bundle of the default build
+    "workspace", "azure2021_workspace",          # tests/ingest/mappings/, tests/render/test_tables_realdata.py: the default graph, and one with the 2021 Azure table
+    "real_workspace", "real_docs", "seed_site",  # tests/render/pages/: the whole docs tree of the default build
     "enterprise_site",                           # tests/site/: a real build and its site, in Chromium
-    "books",                                     # tests/robust/test_source_accounting.py: every enabled table row by row
-    "small",                                     # tests/robust/test_kill_build.py: real builds killed at 50 points
-    "default_build",                             # tests/test_build.py: a real build of the default inputs (~35 s)
+    "books",                                     # tests/reconcile/test_source_accounting.py: every enabled table row by row
+    "small",                                     # tests/build/test_kill_build.py: real builds killed at 50 points
+    "default_build",                             # tests/build/test_build.py: a real build of the default inputs (~35 s)
 })
 # Slow for another reason than a fixture, with the reason.
 SLOW_TESTS = {

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "mappings-page-T1046.txt"
+# Score of each seed row of the 2021 Azure table, in seed order (from the brief).
+SEED_AZURE_SCORES = [("protect", "partial"), ("detect", "partial"), ("protect", "partial"), ("detect", "partial"), ("protect", "partial"), ("detect", "significant")]
 _ROW = re.compile(r"^(?:.*®)?(\S+) \| (.+?) \| (\w+) \| (T\d{4}(?:\.\d{3})?) \| (.+?) \|")
 
 

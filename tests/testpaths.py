@@ -6,8 +6,13 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "data" / "sources.toml"
+# The two Azure tables of the default sources: the 2025 one is enabled, the 2021 one is the
+# seed page's (tests/conftest.py `azure2021_workspace` swaps them).
+AZURE_2021 = "mapex/azure-06.29.2021/attack-8.2/enterprise"
+AZURE_2025 = "mapex/azure-04.26.2025/attack-16.1/enterprise"
 # The hypothesis profile tests/conftest.py loads ("fixed" unless this names another). Here
-# rather than in conftest.py: `from conftest import` meets tests/stix/conftest.py first in
+# rather than in conftest.py: `from conftest import` meets tests/render/stix/conftest.py first in
 # a whole run.
 HYPOTHESIS_PROFILE_ENV = "ATTACK_PIPELINE_HYPOTHESIS"
 

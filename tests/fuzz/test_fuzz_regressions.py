@@ -1,7 +1,7 @@
 """Inputs the fuzzing found that broke a parser's contract, each kept as a regression test.
 
 (Resource-limit findings — libyaml's crash on deep nesting, the 256 MB read buffer —
-are tested in tests/test_limits.py.)
+are tested in tests/core/test_limits.py.)
 """
 
 from __future__ import annotations
