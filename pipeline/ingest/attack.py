@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.core.errors import Issue
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.ingest.bundle import read_bundle
 from pipeline.model.attack import (
     Analytic,
@@ -215,11 +216,11 @@ def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[st
     }
 
 
-def read_attack_release(path: Path, *, domain: str, version: str, file: str | None = None) -> AttackRelease:
+def read_attack_release(path: Path, *, domain: str, version: str, file: str | None = None, limits: Limits = DEFAULT) -> AttackRelease:
     """Load one domain of one release. `version` comes from the sources file: the
     mirror's joined bundles do not say which release they are."""
     file = file or str(path)
-    objects, spec = read_bundle(path)
+    objects, spec = read_bundle(path, limits=limits)
     r = _Reader(objects, domain=domain, file=file)
     if r.collection_version and r.collection_version != version:
         r.issue("version-mismatch", f"bundle says release {r.collection_version}, the sources file says {version}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import ConfigError, InputError, Issue
-from pipeline.core.limits import read_limited
+from pipeline.core.limits import DEFAULT, Limits, read_limited
 from pipeline.model.attack import DOMAINS
 from pipeline.model.detections import Detection
 from pipeline.model.profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
@@ -101,9 +101,9 @@ class _Digest:
         self.h.update(label.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
 
 
-def read_bytes(path: Path, key: str, file: str) -> bytes:
+def read_bytes(path: Path, key: str, file: str, limits: Limits) -> bytes:
     try:
-        return read_limited(path, str(path))
+        return read_limited(path, str(path), limits=limits)
     except FileNotFoundError:
         raise ConfigError(f"file not found: {path}", file=file, record=key) from None
     except IsADirectoryError:
@@ -114,12 +114,12 @@ def read_bytes(path: Path, key: str, file: str) -> bytes:
         raise ConfigError(exc.problem, file=file, record=key) from None
 
 
-def load_profile(path: Path) -> tuple[Profile, list[Issue]]:
+def load_profile(path: Path, *, limits: Limits = DEFAULT) -> tuple[Profile, list[Issue]]:
     """The profile and the warnings its imported rule files gave (a rule file that cannot
-    be read is skipped and reported, like a corpus's)."""
+    be read is skipped and reported, like a corpus's); every file is read under `limits`."""
     path = Path(path)
     file = str(path)
-    data = read_bytes(path, "", file)
+    data = read_bytes(path, "", file, limits)
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -130,10 +130,10 @@ def load_profile(path: Path) -> tuple[Profile, list[Issue]]:
         raise ConfigError("not valid TOML: nested too deeply", file=file) from None
     digest = _Digest()
     digest.add("profile", data)
-    return parse_profile(raw, file, path.parent, digest)
+    return parse_profile(raw, file, path.parent, digest, limits=limits)
 
 
-def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = None) -> tuple[Profile, list[Issue]]:
+def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = None, *, limits: Limits = DEFAULT) -> tuple[Profile, list[Issue]]:
     from pipeline.ingest.profiles import dettect
 
     c = _Checker(file)
@@ -208,7 +208,7 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             raise c.fail(f"{key}.{extra[0]}", f"only with source = \"…\", not with {kinds[0]}")
         if "elastic_export" in body:
             p = c.path(body["elastic_export"], f"{key}.elastic_export", base)
-            data = read_bytes(p, f"{key}.elastic_export", file)
+            data = read_bytes(p, f"{key}.elastic_export", file, limits)
             digest.add(f"elastic:{p.name}", data)
             found, ids, problems = read_elastic_export(data, str(p))
             own.extend(found)
@@ -218,7 +218,7 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             p = c.path(body["sigma_folder"], f"{key}.sigma_folder", base)
             if not p.is_dir():
                 raise c.fail(f"{key}.sigma_folder", f"not a folder: {p}")
-            found, problems = read_sigma_folder(p, digest)
+            found, problems = read_sigma_folder(p, digest, limits)
             own.extend(found)
             exported.extend(("sigma", d.native_id) for d in found)
             issues.extend(problems)
@@ -232,12 +232,12 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
         log_sources = c.texts(d.get("log_sources", []), "data.log_sources")
         if "dettect_data_sources" in d:
             p = c.path(d["dettect_data_sources"], "data.dettect_data_sources", base)
-            digest.add("dettect-data-sources", read_bytes(p, "data.dettect_data_sources", file))
-            data_sources = _dettect(dettect.read_data_sources, p, "data.dettect_data_sources", file)
+            digest.add("dettect-data-sources", read_bytes(p, "data.dettect_data_sources", file, limits))
+            data_sources = _dettect(dettect.read_data_sources, p, "data.dettect_data_sources", file, limits)
         if "dettect_techniques" in d:
             p = c.path(d["dettect_techniques"], "data.dettect_techniques", base)
-            digest.add("dettect-techniques", read_bytes(p, "data.dettect_techniques", file))
-            techniques = _dettect(dettect.read_techniques, p, "data.dettect_techniques", file)
+            digest.add("dettect-techniques", read_bytes(p, "data.dettect_techniques", file, limits))
+            techniques = _dettect(dettect.read_techniques, p, "data.dettect_techniques", file, limits)
 
     threats: list[ThreatRef] = []
     sectors: tuple[str, ...] = ()
@@ -260,8 +260,8 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
         countries = c.texts(t.get("countries", []), "threat.countries")
         if "dettect_groups" in t:
             p = c.path(t["dettect_groups"], "threat.dettect_groups", base)
-            digest.add("dettect-groups", read_bytes(p, "threat.dettect_groups", file))
-            groups_file = _dettect(dettect.read_groups, p, "threat.dettect_groups", file)
+            digest.add("dettect-groups", read_bytes(p, "threat.dettect_groups", file, limits))
+            groups_file = _dettect(dettect.read_groups, p, "threat.dettect_groups", file, limits)
 
     profile = Profile(
         file=file,
@@ -289,9 +289,9 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
     return profile, issues
 
 
-def _dettect(reader, path: Path, key: str, file: str):
+def _dettect(reader, path: Path, key: str, file: str, limits: Limits):
     try:
-        return reader(path)
+        return reader(path, limits=limits)
     except InputError as exc:
         raise ConfigError(f"{exc.one_line()}", file=file, record=key) from None
 
@@ -337,11 +337,11 @@ def read_elastic_export(data: bytes, file: str) -> tuple[list[Detection], list[s
     return out, ids, issues
 
 
-def read_sigma_folder(folder: Path, digest: _Digest) -> tuple[list[Detection], list[Issue]]:
+def read_sigma_folder(folder: Path, digest: _Digest, limits: Limits = DEFAULT) -> tuple[list[Detection], list[Issue]]:
     from pipeline.ingest.detections import sigma
     from pipeline.ingest.detections.common import FileContext, SourceInfo
 
-    info = SourceInfo(name=OWN_SOURCE, source_id="profile", format=sigma.FORMAT)
+    info = SourceInfo(name=OWN_SOURCE, source_id="profile", format=sigma.FORMAT, limits=limits)
     out: list[Detection] = []
     issues: list[Issue] = []
     for p in sorted(folder.rglob("*")):
@@ -350,7 +350,7 @@ def read_sigma_folder(folder: Path, digest: _Digest) -> tuple[list[Detection], l
             continue
         ctx = FileContext(info, rel, str(p))
         try:
-            data = read_limited(p, str(p))
+            data = read_limited(p, str(p), limits=limits)
         except (OSError, InputError) as exc:
             issues.append(Issue(code="profile-rule-skipped", problem=f"cannot read ({exc}); skipped", file=str(p)))
             continue
