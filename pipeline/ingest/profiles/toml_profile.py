@@ -134,12 +134,45 @@ def load_profile(path: Path, *, limits: Limits = DEFAULT) -> tuple[Profile, list
 
 
 def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = None, *, limits: Limits = DEFAULT) -> tuple[Profile, list[Issue]]:
-    from pipeline.ingest.profiles import dettect
-
+    """A profile's TOML table checked section by section, in the order its errors are
+    reported: [profile], [weights], [controls], [[detections]], [data], [threat]."""
     c = _Checker(file)
     digest = digest or _Digest()
-    issues: list[Issue] = []
     c.table(raw, "", TOP_KEYS)
+    head, name, slug, domain, top_n = _head(c, raw)
+    weights = _weights(c, raw)
+    controls = _controls(c, raw)
+    rules, own, exported, issues = _detections(c, raw, base, file, digest, limits)
+    components, log_sources, data_sources, techniques = _data(c, raw, base, file, digest, limits)
+    threats, sectors, countries, groups_file = _threat(c, raw, base, file, digest, limits)
+    profile = Profile(
+        file=file,
+        name=name,
+        slug=slug,
+        digest=digest.h.hexdigest(),
+        description=c.text(head.get("description", ""), "profile.description", empty_ok=True),
+        domain=domain,
+        platforms=c.texts(head.get("platforms", []), "profile.platforms"),
+        controls=tuple(controls),
+        rules=tuple(rules),
+        exported_rules=tuple(dict.fromkeys(exported)),
+        own_rules=tuple(own),
+        data_components=components,
+        log_sources=log_sources,
+        data_sources=data_sources,
+        techniques=techniques,
+        threats=tuple(threats),
+        sectors=sectors,
+        countries=countries,
+        groups_file=groups_file,
+        weights=weights,
+        top_n=top_n,
+    )
+    return profile, issues
+
+
+def _head(c: _Checker, raw: dict) -> tuple[dict, str, str, str, int]:
+    """[profile]: the table, and its name, id (slug), domain and top_n checked."""
     head = c.table(raw.get("profile"), "profile", PROFILE_KEYS) if "profile" in raw else None
     if head is None:
         raise c.fail("profile", "missing table [profile] (name = \"…\" at least)")
@@ -157,14 +190,22 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
     top_n = head.get("top_n", 20)
     if isinstance(top_n, bool) or not isinstance(top_n, int) or not 1 <= top_n <= MAX_TOP_N:
         raise c.fail("profile.top_n", f"must be a whole number from 1 to {MAX_TOP_N}, not {top_n!r}")
+    return head, name, slug, domain, top_n
 
+
+def _weights(c: _Checker, raw: dict) -> Weights:
+    """[weights]: the priority factors, at least one of them above 0."""
     weights = Weights()
     if "weights" in raw:
         w = c.table(raw["weights"], "weights", WEIGHT_KEYS)
         weights = Weights(**{k: c.number(v, f"weights.{k}") for k, v in w.items()})
         if not any(getattr(weights, k) for k in ("threat", "prevalence", "choke_point", "actionability")):
             raise c.fail("weights", "at least one of threat, prevalence, choke_point, actionability must be above 0")
+    return weights
 
+
+def _controls(c: _Checker, raw: dict) -> list[ControlState]:
+    """[controls.<framework>]: each control in one status only."""
     controls: list[ControlState] = []
     for fw, body in c.table(raw.get("controls", {}), "controls", None).items():
         key = f"controls.{fw}"
@@ -179,7 +220,15 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
                     raise c.fail(f"{key}.{status}[{i}]", f"{cid!r} is already listed as {seen[cid]}")
                 seen[cid] = status
                 controls.append(ControlState(framework=fw, control_id=cid, status=status, version=version))
+    return controls
 
+
+def _detections(
+    c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits
+) -> tuple[list[RuleSelection], list[Detection], list[tuple[str, str]], list[Issue]]:
+    """[[detections]]: rules chosen from a corpus, and the team's own rules (an Elastic
+    export or a Sigma folder, read and added to the digest), with their warnings."""
+    issues: list[Issue] = []
     rules: list[RuleSelection] = []
     own: list[Detection] = []
     exported: list[tuple[str, str]] = []
@@ -222,6 +271,12 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             own.extend(found)
             exported.extend(("sigma", d.native_id) for d in found)
             issues.extend(problems)
+    return rules, own, exported, issues
+
+
+def _data(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits):
+    """[data]: components, log sources and the DeTT&CT files (read and added to the digest)."""
+    from pipeline.ingest.profiles import dettect
 
     components: tuple[str, ...] = ()
     log_sources: tuple[str, ...] = ()
@@ -238,6 +293,13 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             p = c.path(d["dettect_techniques"], "data.dettect_techniques", base)
             digest.add("dettect-techniques", read_bytes(p, "data.dettect_techniques", file, limits))
             techniques = _dettect(dettect.read_techniques, p, "data.dettect_techniques", file, limits)
+    return components, log_sources, data_sources, techniques
+
+
+def _threat(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits):
+    """[threat]: listed groups, campaigns and software with their weights, sectors,
+    countries and a DeTT&CT group file (read and added to the digest)."""
+    from pipeline.ingest.profiles import dettect
 
     threats: list[ThreatRef] = []
     sectors: tuple[str, ...] = ()
@@ -262,31 +324,7 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             p = c.path(t["dettect_groups"], "threat.dettect_groups", base)
             digest.add("dettect-groups", read_bytes(p, "threat.dettect_groups", file, limits))
             groups_file = _dettect(dettect.read_groups, p, "threat.dettect_groups", file, limits)
-
-    profile = Profile(
-        file=file,
-        name=name,
-        slug=slug,
-        digest=digest.h.hexdigest(),
-        description=c.text(head.get("description", ""), "profile.description", empty_ok=True),
-        domain=domain,
-        platforms=c.texts(head.get("platforms", []), "profile.platforms"),
-        controls=tuple(controls),
-        rules=tuple(rules),
-        exported_rules=tuple(dict.fromkeys(exported)),
-        own_rules=tuple(own),
-        data_components=components,
-        log_sources=log_sources,
-        data_sources=data_sources,
-        techniques=techniques,
-        threats=tuple(threats),
-        sectors=sectors,
-        countries=countries,
-        groups_file=groups_file,
-        weights=weights,
-        top_n=top_n,
-    )
-    return profile, issues
+    return threats, sectors, countries, groups_file
 
 
 def _dettect(reader, path: Path, key: str, file: str, limits: Limits):
