@@ -63,15 +63,12 @@ def main() -> None:
     from pipeline.ingest.mappings import Universe
 
     result: dict[str, float] = {}
-    result["billion_laughs_s"] = median_time(refused(lambda: limits.yaml_load(LAUGHS), limits.YamlLimitError), args.repeat)
+    result["billion_laughs_s"] = median_time(refused(lambda: limits.yaml_load(LAUGHS, limits=limits.DEFAULT), limits.YamlLimitError), args.repeat)
     for name, deep in (("deep_sequence_s", "- " * 100_000 + "x"), ("deep_flow_s", "[" * 100_000), ("deep_mapping_s", "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 1200)))):
-        result[name] = median_time(refused(lambda deep=deep: limits.yaml_load(deep), limits.YamlLimitError), args.repeat)
+        result[name] = median_time(refused(lambda deep=deep: limits.yaml_load(deep, limits=limits.DEFAULT), limits.YamlLimitError), args.repeat)
     bomb = gzip.compress(b"[" + b" " * 50_000_000 + b"]")
-    previous = limits.activate(limits.Limits(max_file_bytes=1_000_000))
-    try:
-        result["gzip_bomb_s"] = median_time(refused(lambda: limits.gunzip_limited(bomb, "bomb.json.gz"), InputError), args.repeat)
-    finally:
-        limits.activate(previous)
+    megabyte = limits.Limits(max_file_bytes=1_000_000)
+    result["gzip_bomb_s"] = median_time(refused(lambda: limits.gunzip_limited(bomb, "bomb.json.gz", limits=megabyte), InputError), args.repeat)
     universe = Universe(["T1003", "T1003.001", "T1046", "AC-2"])
     hostile = "".join(f"({'|'.join([c] * 13)})" for c in "T1003.001") + "(X|Y)?"
     result["nist_pattern_s"] = median_time(lambda: Universe(list(universe.ids)).expand(hostile), args.repeat)
@@ -89,7 +86,7 @@ def main() -> None:
             orjson.loads(data)
             plain.append(time.perf_counter() - start)
             start = time.perf_counter()
-            limits.loads_json(data, "enterprise")
+            limits.loads_json(data, "enterprise", limits=limits.DEFAULT)
             limited.append(time.perf_counter() - start)
         result["enterprise_orjson_s"] = statistics.median(plain)
         result["enterprise_loads_json_s"] = statistics.median(limited)

@@ -124,7 +124,7 @@ def attack_objects(ws) -> MappingProxyType:
         source = ws.config.attack_release(domain, ws.attack_version)
         if source is None:
             continue
-        objects, _spec = read_bundle(ws.resolve(source).path)
+        objects, _spec = read_bundle(ws.resolve(source).path, limits=ws.config.limits)
         for obj in objects:
             if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                 out.setdefault(obj["id"], obj)
@@ -139,7 +139,7 @@ def attack_texts(ws):
     parts = []
     for release in ws.releases():
         source = ws.config.attack_release(release.domain, release.version)
-        parts.append(cached_attack_texts(ws.resolve(source).path, cache_dir(None, ws.config.file)))
+        parts.append(cached_attack_texts(ws.resolve(source).path, cache_dir(None, ws.config.file), limits=ws.config.limits))
     return merge(parts)
 
 

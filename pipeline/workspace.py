@@ -6,6 +6,7 @@ the graph, so selection rules (default version, domain fallbacks) live here once
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -116,7 +117,8 @@ class Workspace:
         from pipeline.ingest.attack import read_attack_release
         from pipeline.ingest.release_cache import cached_read
 
-        return cached_read(read_attack_release, path, domain=domain, version=version, cache=cache_dir(None, self.config.file))
+        read = functools.partial(read_attack_release, limits=self.config.limits)
+        return cached_read(read, path, domain=domain, version=version, cache=cache_dir(None, self.config.file))
 
     def resolve(self, source):
         """Mirror, then cache, then a checked download (pipeline.fetch.resolver); no hashing
@@ -140,6 +142,7 @@ class Workspace:
             source,
             self.resolve(source).path,
             file=source.mirror_path,
+            limits=self.config.limits,
             techniques=Universe(techniques) if techniques is not None else None,
             controls=Universe(controls) if controls is not None else None,
         )
@@ -148,7 +151,7 @@ class Workspace:
         """One control catalogue parsed, from wherever its source resolves."""
         from pipeline.ingest.mappings import read_catalog
 
-        return read_catalog(source, self.resolve(source).path, file=source.mirror_path)
+        return read_catalog(source, self.resolve(source).path, file=source.mirror_path, limits=self.config.limits)
 
     def graph(self, progress: Progress | None = None):
         if self._graph is None and self.attack_only:

@@ -23,6 +23,7 @@ from pipeline.build.collector import quiet_collector
 from pipeline.build.killpoints import reached
 from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, hash_inputs, settings, source_digest
 from pipeline.build.lock import BuildLock
+from pipeline.build.manifest import Artifact
 from pipeline.build.units import Units
 from pipeline.core.errors import PipelineError
 
@@ -34,7 +35,7 @@ class BuildResult:
     out: Path
     folder: Path
     up_to_date: bool
-    artifacts: list[dict] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
     warnings: int = 0
     # Files taken unchanged from the previous build (render units whose inputs did not change).
@@ -48,13 +49,13 @@ class BuildResult:
     def rendered(self) -> list[str]:
         """Files this build wrote itself."""
         taken = set(self.reused)
-        return [a["path"] for a in self.artifacts if a["path"] not in taken]
+        return [a.path for a in self.artifacts if a.path not in taken]
 
     def counts(self) -> dict[str, int]:
         """Artifacts per top-level folder of the output tree."""
         out: dict[str, int] = {}
         for a in self.artifacts:
-            top = a["path"].split("/")[0] if "/" in a["path"] else "(top)"
+            top = a.path.split("/")[0] if "/" in a.path else "(top)"
             out[top] = out.get(top, 0) + 1
         return dict(sorted(out.items()))
 
@@ -222,7 +223,8 @@ def build(
                         missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
                     ))
                 tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
-                return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)), missing=missing)
+                listed = [Artifact.from_dict(a) for a in previous.get("artifacts", [])]
+                return BuildResult(out, live, True, listed, stages, int(previous.get("warnings", 0)), missing=missing)
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         from pipeline.gather import gather as gather_context
@@ -247,7 +249,7 @@ def build(
         units = Units(
             out=tmp,
             settings=settings(ws, code, options),
-            inputs={i.source_id: i.as_dict() for i in inputs},
+            inputs={i.source_id: i for i in inputs},
             previous=None if force else live,
             previous_doc=None if force else previous,
             previous_signatures={} if force else integrity.read_signatures(live),
@@ -294,7 +296,7 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildResult(
-        out, folder, False, doc["artifacts"], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing
+        out, folder, False, [Artifact.from_dict(a) for a in doc["artifacts"]], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing
     )
 
 

@@ -11,7 +11,6 @@ artifacts. Views are JSON; the names table carries what lookups by name need.
 from __future__ import annotations
 
 import difflib
-import os
 import pickle
 import re
 import sqlite3
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import orjson
+
+from pipeline.core.atomic import atomic_path
 
 if TYPE_CHECKING:  # reading answers must not pay for importing networkx
     import networkx as nx
@@ -107,12 +108,9 @@ def revoked_view(g: nx.MultiDiGraph, key: str) -> dict:
 
 def write(g: nx.MultiDiGraph, path: Path, meta: dict, progress: Callable[[int, int], None] | None = None) -> None:
     """Every answerable node's view into a fresh SQLite file, swapped in atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.unlink(missing_ok=True)
     keys = sorted(k for k, d in g.nodes(data=True) if d.get("kind") in KINDS)
     revoked = sorted(k for k in g.graph.get("revoked", {}) if k.startswith("technique:") and k not in g)
-    try:
+    with atomic_path(path) as tmp:
         db = sqlite3.connect(tmp)
         with db:
             db.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB)")
@@ -132,9 +130,6 @@ def write(g: nx.MultiDiGraph, path: Path, meta: dict, progress: Callable[[int, i
                 [(k, g.graph["revoked"][k].attack_id, _json(revoked_view(g, k))) for k in revoked],
             )
         db.close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     _prune(path.parent, keep=path)
 
 

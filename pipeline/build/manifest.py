@@ -7,6 +7,7 @@ timestamps: two builds of the same inputs have the same manifest.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -17,12 +18,35 @@ from pipeline.build import integrity
 NAME = "manifest.json"
 
 
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One file of a build: its path relative to the build, its sha256 and size, and the
+    render unit that wrote it (None for the parts rendered on every build)."""
+
+    path: str
+    sha256: str
+    size: int
+    unit: str | None = None
+
+    def as_dict(self) -> dict:
+        """Its entry in manifest.json (`unit` only when it has one)."""
+        entry = {"path": self.path, "sha256": self.sha256, "size": self.size}
+        if self.unit is not None:
+            entry["unit"] = self.unit
+        return entry
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> "Artifact":
+        """An entry of a manifest read back (KeyError when it lacks a field)."""
+        return cls(path=entry["path"], sha256=entry["sha256"], size=entry["size"], unit=entry.get("unit"))
+
+
 def artifacts(
     root: Path,
     owner: dict[str, str] | None = None,
     known: dict[str, tuple[str, int]] | None = None,
     signatures: dict[str, list[int]] | None = None,
-) -> list[dict]:
+) -> list[Artifact]:
     """Every file of the build with its hash; `owner` names the render unit of a file,
     `known` gives the hash of files taken unchanged from the previous build (checked
     against their bytes when they were taken). `signatures` receives the stat signature
@@ -41,10 +65,7 @@ def artifacts(
             sigs[rel] = integrity.signature(st)
         else:
             sha, size, sigs[rel] = integrity.hash_file(path)
-        entry = {"path": rel, "sha256": sha, "size": size}
-        if rel in owner:
-            entry["unit"] = owner[rel]
-        out.append(entry)
+        out.append(Artifact(rel, sha, size, owner.get(rel)))
     return out
 
 
@@ -76,8 +97,8 @@ def write(
         "domains": list(ws.domains),
         "warnings": warnings,
         "inputs": [i.as_dict() for i in inputs],
-        "artifacts": artifacts(root, units.owner if units else None, units.known if units else None, sigs),
-        "units": dict(sorted(units.done.items())) if units else {},
+        "artifacts": [a.as_dict() for a in artifacts(root, units.owner if units else None, units.known if units else None, sigs)],
+        "units": {name: record.as_dict() for name, record in sorted(units.done.items())} if units else {},
     }
     if missing:
         doc["missing_sources"] = list(missing)

@@ -35,6 +35,8 @@ from typing import Callable, Iterable
 import orjson
 
 from pipeline.build import integrity
+from pipeline.build.fingerprint import Input
+from pipeline.build.manifest import Artifact
 
 # Inputs every unit reads: the releases (ids, names, tactics) and the schema tables are checked with.
 _SHARED_KINDS = ("attack", "schema")
@@ -42,6 +44,18 @@ _SHARED_KINDS = ("attack", "schema")
 
 def _hash(value: object) -> str:
     return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRecord:
+    """What a build did with one render unit: its key and its memo (the manifest's
+    `units` entry, read back by the next build)."""
+
+    key: str
+    memo: object = None
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "memo": self.memo}
 
 
 @dataclass
@@ -54,20 +68,20 @@ class Units:
 
     out: Path | None = None
     settings: dict = field(default_factory=dict)
-    inputs: dict[str, dict] = field(default_factory=dict)  # source id -> manifest input entry
+    inputs: dict[str, Input] = field(default_factory=dict)  # source id -> the build's input
     previous: Path | None = None
     previous_doc: dict | None = None
     # Stat signatures of the previous build's files when their hashes were taken (integrity.py).
     previous_signatures: dict[str, list[int]] = field(default_factory=dict)
     digest: Callable[[str], str | None] = lambda _id: None
     config: object = None
-    # What this build did: unit name -> {"key", "memo"}; file path -> unit name.
-    done: dict[str, dict] = field(default_factory=dict)
+    # What this build did: unit name -> its record; file path -> unit name.
+    done: dict[str, UnitRecord] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)
     reused: set[str] = field(default_factory=set)  # file paths taken from the previous build
     known: dict[str, tuple[str, int]] = field(default_factory=dict)  # reused path -> (sha256, size)
     _keys: dict[str, str] = field(default_factory=dict)
-    _by_unit: dict[str, list[dict]] | None = None
+    _by_unit: dict[str, list[Artifact]] | None = None
 
     # -- dependencies ---------------------------------------------------------------
     def framework_sources(self, framework: str) -> list[str]:
@@ -94,11 +108,11 @@ class Units:
     def key(self, name: str, sources: Iterable[str], content: str = "") -> str:
         """`content`: a digest of graph data the unit reads beyond its sources' files
         (a technique card reads one technique's edges from every source)."""
-        shared = sorted((i["source"], i["sha256"]) for i in self.inputs.values() if i["kind"] in _SHARED_KINDS)
+        shared = sorted((i.source_id, i.sha256) for i in self.inputs.values() if i.kind in _SHARED_KINDS)
         own = []
         for sid in sorted(set(sources)):
             entry = self.inputs.get(sid)
-            own.append((sid, entry["sha256"] if entry else self.digest(sid)))
+            own.append((sid, entry.sha256 if entry else self.digest(sid)))
         return _hash({"settings": self.settings, "shared": shared, "unit": name, "sources": own, "content": content})
 
     # -- running units ----------------------------------------------------------------
@@ -121,11 +135,11 @@ class Units:
         key = self._keys[name] = self.key(name, sources, content)
         taken = self._take(name, key)
         if taken is not None:
-            self.done[name] = {"key": key, "memo": taken[0]}
+            self.done[name] = UnitRecord(key, taken[0])
         return taken
 
     def record(self, name: str, paths: Iterable[Path], memo: object = None) -> None:
-        self.done[name] = {"key": self._keys[name], "memo": memo}
+        self.done[name] = UnitRecord(self._keys[name], memo)
         if self.out is not None:
             for p in paths:
                 self.owner[p.relative_to(self.out).as_posix()] = name
@@ -139,23 +153,23 @@ class Units:
         files = self._previous_files().get(name, [])
         # The new manifest will vouch for these bytes: a file changed since the previous
         # build wrote it (even to the same size) makes the unit render again.
-        if any(integrity.compare(self.previous, a, self.previous_signatures) is not None for a in files):
+        if any(integrity.compare(self.previous, a.as_dict(), self.previous_signatures) is not None for a in files):
             return None
         for a in files:
-            _link(self.previous / a["path"], self.out / a["path"])
-            self.owner[a["path"]] = name
-            self.reused.add(a["path"])
-            self.known[a["path"]] = (a["sha256"], a["size"])
+            _link(self.previous / a.path, self.out / a.path)
+            self.owner[a.path] = name
+            self.reused.add(a.path)
+            self.known[a.path] = (a.sha256, a.size)
         return (before["memo"],)
 
-    def _previous_files(self) -> dict[str, list[dict]]:
+    def _previous_files(self) -> dict[str, list[Artifact]]:
         """The previous manifest's artifacts by unit, indexed once (a build asks for
         1,200 units among 12,500 files)."""
         if self._by_unit is None:
             self._by_unit = {}
             for a in (self.previous_doc or {}).get("artifacts", []):
                 if a.get("unit") is not None:
-                    self._by_unit.setdefault(a["unit"], []).append(a)
+                    self._by_unit.setdefault(a["unit"], []).append(Artifact.from_dict(a))
         return self._by_unit
 
     def check_written(self, paths: Iterable[Path]) -> None:

@@ -50,7 +50,7 @@ def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool, 
     if chosen is not None and chosen.get("navigator_url") not in (None, DEFAULT_NAVIGATOR):
         options["navigator_url"] = chosen["navigator_url"]  # only then: default builds keep their fingerprint
     with errors_as_exit():
-        found = read_profiles(profiles, ws.config.file)
+        found = read_profiles(profiles, ws.config.file, ws.config.limits)
     with errors_as_exit(), progress(lambda: planned_steps(ws) + (1 if found else 0)) as step:
         result = build(ws, out, step, force=force, keep_going=keep_going, options=options, profiles=found)
     total = len(result.artifacts)

@@ -54,7 +54,7 @@ def command(ws, profile: Path, out: Path, baseline: Path | None, top_n: int | No
     from pipeline.profile.check import evaluate, junit_xml, sarif as sarif_doc, summary_lines
 
     with errors_as_exit():
-        found, issues = load_profile(profile)
+        found, issues = load_profile(profile, limits=ws.config.limits)
     report_issues(issues, False)
     res = _read_results(_results_in(out, found.slug)) if out.exists() else None
     if res is not None and (res["profile"].get("digest") != found.digest or res.get("attack_version") != ws.attack_version):

@@ -97,7 +97,7 @@ def command(
             cache=cache,
             allow_network=not offline,
             base_url=base_url if base_url is not None else config.base_url,
-            downloader=Downloader(timeout=timeout, retries=retries) if timeout is not None else Downloader(retries=retries),
+            downloader=Downloader(timeout=timeout if timeout is not None else config.limits.http_timeout, retries=retries),
             update=update,
             may_pin=not locked,
             warn=warnings.append,

@@ -108,6 +108,7 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
     import os
 
     from pipeline.core.atomic import write_atomic
+    from pipeline.core.limits import from_environment
     from pipeline.ingest.profiles import dettect
 
     if not (techniques or data_sources or groups):
@@ -118,15 +119,16 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
         raise CliError("--name: quotes, backslashes and control characters cannot be written into the profile")
     domain = "enterprise"
     with errors_as_exit():
+        limits = from_environment()  # no sources file here: the environment's and the defaults
         read = {}
         if techniques:
-            read["techniques"] = dettect.read_techniques(techniques)
+            read["techniques"] = dettect.read_techniques(techniques, limits=limits)
             domain = read["techniques"].domain
         if data_sources:
-            read["data_sources"] = dettect.read_data_sources(data_sources)
+            read["data_sources"] = dettect.read_data_sources(data_sources, limits=limits)
             domain = read["data_sources"].domain
         if groups:
-            read["groups"] = dettect.read_groups(groups)
+            read["groups"] = dettect.read_groups(groups, limits=limits)
     base = out.parent.resolve()
 
     def rel(p: Path) -> str:
@@ -153,7 +155,7 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
     import tomllib
 
     with errors_as_exit():
-        parse_profile(tomllib.loads(text), str(out), out.parent)
+        parse_profile(tomllib.loads(text), str(out), out.parent, limits=limits)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, text.encode("utf-8"))
     counts = []
@@ -172,11 +174,12 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
 def export_dettect(profile: Path, out: Path) -> None:
     """Write the profile's DeTT&CT administration files into a folder: the files it
     imported (equal in content), or a data-source file made from `data.components`."""
+    from pipeline.core.limits import from_environment
     from pipeline.ingest.profiles.export import export_files
     from pipeline.ingest.profiles.toml_profile import load_profile
 
     with errors_as_exit():
-        found, issues = load_profile(profile)
+        found, issues = load_profile(profile, limits=from_environment())  # no sources file here
         report_issues(issues, False)
         written = export_files(found, out)
     if not written:
@@ -185,7 +188,7 @@ def export_dettect(profile: Path, out: Path) -> None:
         click.echo(f"wrote {path}")
 
 
-def read_profiles(files, sources_file: str) -> tuple:
+def read_profiles(files, sources_file: str, limits) -> tuple:
     """Profiles given with --profile, else every `profiles/*.toml` beside the sources
     file; their warnings (unreadable team rules) are printed, their errors raise."""
     from pipeline.ingest.profiles.toml_profile import load_profile
@@ -196,7 +199,7 @@ def read_profiles(files, sources_file: str) -> tuple:
         paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
     out = []
     for path in paths:
-        found, issues = load_profile(path)
+        found, issues = load_profile(path, limits=limits)
         report_issues(issues, False)
         out.append(found)
     return tuple(out)

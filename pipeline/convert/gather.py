@@ -31,7 +31,7 @@ def gather(ws, g=None, progress: Progress | None = None, languages: tuple[str, .
     from pipeline.ingest.detections.corpus import default_jobs
 
     rules = sigma_texts(ws.detections(progress).detections)
-    found = convert_rules(rules, languages, cache_dir=default_cache_dir(ws.config.file), jobs=default_jobs(), progress=progress)
+    found = convert_rules(rules, languages, cache_dir=default_cache_dir(ws.config.file), jobs=default_jobs(), progress=progress, limits=ws.config.limits)
     attach(g, found)
     memo[(id(g), languages)] = found
     return found

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 import orjson
 
 from pipeline.core.atomic import write_atomic
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.convert.targets import Target, target
 
 SIGMA_FORMAT = "sigma-yaml"
@@ -148,16 +149,16 @@ def _valid(entry: Any) -> bool:
     return isinstance(entry.get("reason"), str) and isinstance(entry.get("detail"), str)
 
 
-def convert_batch(language: str, texts: Sequence[str]) -> bytes:
+def convert_batch(language: str, texts: Sequence[str], limits: Limits = DEFAULT) -> bytes:
     """Worker entry point: one backend for the batch, results as one JSON document."""
     from pipeline.convert.sigma import convert
 
     backend = target(language).backend()
-    return orjson.dumps([convert(t, backend) for t in texts])
+    return orjson.dumps([convert(t, backend, limits) for t in texts])
 
 
-def _convert_here(language: str, texts: Sequence[str]) -> list[dict]:
-    return orjson.loads(convert_batch(language, texts))
+def _convert_here(language: str, texts: Sequence[str], limits: Limits) -> list[dict]:
+    return orjson.loads(convert_batch(language, texts, limits))
 
 
 def sigma_texts(detections: Iterable) -> dict[str, str]:
@@ -172,15 +173,17 @@ def convert_rules(
     cache_dir: Path | None,
     jobs: int = 1,
     progress: Progress | None = None,
+    limits: Limits = DEFAULT,
 ) -> Conversions:
-    """`rules`: detection id → Sigma text. Every rule gets one result per language."""
+    """`rules`: detection id → Sigma text. Every rule gets one result per language; its
+    YAML is read under `limits`."""
     from pipeline.core.perf import paused_gc
 
     with paused_gc():  # tens of thousands of small objects that live to the end of the build
-        return _convert_rules(rules, languages, cache_dir, jobs, progress)
+        return _convert_rules(rules, languages, cache_dir, jobs, progress, limits)
 
 
-def _convert_rules(rules, languages, cache_dir, jobs, progress) -> Conversions:
+def _convert_rules(rules, languages, cache_dir, jobs, progress, limits: Limits) -> Conversions:
     started = time.perf_counter()
     targets = [target(name) for name in languages]
     keys = {rid: rule_key(text) for rid, text in rules.items()}
@@ -207,7 +210,7 @@ def _convert_rules(rules, languages, cache_dir, jobs, progress) -> Conversions:
     if todo:
         if progress:
             progress(f"converting {converted} Sigma rules")
-        for lang, key, value in _run(todo, jobs):
+        for lang, key, value in _run(todo, jobs, limits):
             results[lang][key] = value
             caches[lang].put(key, value)
     for cache in caches.values():
@@ -232,7 +235,7 @@ def _convert_rules(rules, languages, cache_dir, jobs, progress) -> Conversions:
     )
 
 
-def _run(todo: list[tuple[str, list[tuple[str, str]]]], jobs: int):
+def _run(todo: list[tuple[str, list[tuple[str, str]]]], jobs: int, limits: Limits):
     """(language, key, entry) for every rule of `todo`, on `jobs` cores."""
     batches = [(lang, items[i : i + BATCH_RULES]) for lang, items in todo for i in range(0, len(items), BATCH_RULES)]
     total = sum(len(items) for _, items in todo)
@@ -244,13 +247,13 @@ def _run(todo: list[tuple[str, list[tuple[str, str]]]], jobs: int):
         ctx.set_forkserver_preload(["pipeline.convert.run"])
         try:
             with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=ctx) as pool:
-                futures: list[Future] = [pool.submit(convert_batch, lang, [t for _, t in items]) for lang, items in batches]
+                futures: list[Future] = [pool.submit(convert_batch, lang, [t for _, t in items], limits) for lang, items in batches]
                 # This process converts the batches no worker has started, last first.
                 for n in range(len(batches) - 1, -1, -1):
                     if not futures[n].cancel():
                         break
                     lang, items = batches[n]
-                    done[n] = _convert_here(lang, [t for _, t in items])
+                    done[n] = _convert_here(lang, [t for _, t in items], limits)
                 for n, future in enumerate(futures):
                     if done[n] is None:
                         done[n] = orjson.loads(future.result())
@@ -259,6 +262,6 @@ def _run(todo: list[tuple[str, list[tuple[str, str]]]], jobs: int):
     for n, (lang, items) in enumerate(batches):
         values = done[n]
         if values is None:
-            values = _convert_here(lang, [t for _, t in items])
+            values = _convert_here(lang, [t for _, t in items], limits)
         for (key, _text), value in zip(items, values):
             yield lang, key, value

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline.core.limits import DEFAULT, Limits
+
 MAX_DETAIL = 400
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 # `…field name encountered: Signed`: the one name at the end is the rule's, not the reason.
@@ -38,8 +40,9 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
     return f"{type(exc).__name__}: {folded}" if folded else type(exc).__name__, detail
 
 
-def convert(text: str, backend: Any) -> dict[str, Any]:
-    """`text` (a Sigma rule file, every YAML document of it) converted by `backend`."""
+def convert(text: str, backend: Any, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """`text` (a Sigma rule file, every YAML document of it) converted by `backend`,
+    its YAML read under `limits`."""
     from sigma.collection import SigmaCollection
 
     from pipeline.core.limits import yaml_load_all
@@ -47,7 +50,7 @@ def convert(text: str, backend: Any) -> dict[str, Any]:
     try:
         # What `SigmaCollection.from_yaml` does, with libyaml and the project's YAML limits
         # instead of PyYAML's pure-Python loader (two thirds of pySigma's time per rule).
-        collection = SigmaCollection.from_dicts(yaml_load_all(text))
+        collection = SigmaCollection.from_dicts(yaml_load_all(text, limits=limits))
         queries = backend.convert(collection)
     except Exception as exc:  # noqa: BLE001 - the backend's failure is this rule's result
         reason, detail = reason_of(exc)

@@ -1,15 +1,17 @@
 """Write a file so that readers see the old bytes or the new ones, never a half.
 
-Caches, the lock and the build's bookkeeping are all rewritten in place; a killed process
-must not leave a truncated file that a later run would trust.
+Caches, the lock, the build's bookkeeping, the answers database and the workbooks are all
+rewritten in place; a killed process must not leave a truncated file that a later run
+would trust. Every such write goes through `atomic_path` (or `write_atomic` on it).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 
 def _umask() -> int:
@@ -24,23 +26,37 @@ def _umask() -> int:
     return 0o022
 
 
-def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
-    """`content` as bytes, or a function writing to the open temporary file. The file
-    gets the mode `open()` would give it (0644 under the usual umask), not the private
-    0600 of a temporary file: a layer, a report or the lock is for others to read too."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A fresh temporary file beside `path` (empty, so that SQLite, zipfile or a check can
+    open it by name) that replaces `path` when the block ends without an exception, and
+    is removed when it raises: readers see the old file or the whole new one, and a
+    killed process leaves at most a `.<name>.*.part` beside it, never a half of `path`.
+
+    The file gets the mode `open()` would give it (0644 under the usual umask), not the
+    private 0600 of a temporary file: a layer, a report, the lock or a cache entry is for
+    others to read too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(content, bytes):
-                fh.write(content)
-            else:
-                content(fh)
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())
-        os.replace(name, path)
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+    """`content` as bytes, or a function writing to the open temporary file (see
+    `atomic_path` for what readers and a crash see, and the file's mode)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        if isinstance(content, bytes):
+            fh.write(content)
+        else:
+            content(fh)
 
 
 def check_writable(path: Path, *, folder: bool) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from pipeline.core.errors import ConfigError, InputError
-from pipeline.core.limits import Limits, activate, from_settings, read_limited
+from pipeline.core.limits import Limits, from_environment, from_settings, read_limited
 from pipeline.model.attack import DOMAINS
 
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
@@ -315,7 +315,7 @@ def load_config(path: Path | None = None) -> Config:
     path = Path(path) if path is not None else default_sources_file()
     file = str(path)
     try:
-        raw = tomllib.loads(read_limited(path, file).decode("utf-8"))
+        raw = tomllib.loads(read_limited(path, file, limits=from_environment()).decode("utf-8"))  # its own [settings] are not read yet
     except FileNotFoundError:
         raise ConfigError("sources file not found (set --sources or ATTACK_PIPELINE_SOURCES)", file=file) from None
     except OSError as exc:
@@ -359,7 +359,6 @@ def load_config(path: Path | None = None) -> Config:
     if not isinstance(base_url, str) or (base_url and not re.match(r"^https?://[^/?#]+", base_url)):
         raise ConfigError("base_url must be empty or an http:// or https:// URL", file=file, record="[settings]")
     query_languages = _query_languages(settings, file)
-    activate(limits)
     return Config(
         file=file,
         sources=tuple(sources),

@@ -7,6 +7,11 @@ can nest deeply enough to exhaust the stack of code that walks it. These limits 
 such input early with a one-line error naming the file and the limit, before the
 input is read whole or expanded.
 
+Limits are a frozen value (`Limits`), made once from the sources file and the
+environment (`from_settings`, `from_environment`) and handed to every reader that needs
+them: nothing here holds them process-wide, so a worker process, a test or a second
+configuration in the same process reads with exactly the limits it was given.
+
 Limits come from, in order of precedence: environment variables
 (`ATTACK_PIPELINE_MAX_FILE_BYTES`, `ATTACK_PIPELINE_YAML_MAX_NODES`,
 `ATTACK_PIPELINE_JSON_MAX_DEPTH`, `ATTACK_PIPELINE_HTTP_TIMEOUT`), the `[settings]`
@@ -73,6 +78,10 @@ BOUNDS: dict[str, tuple[int | float, int | float]] = {
     "http_timeout": (0.001, 86_400.0),  # a day without data
 }
 
+DEFAULT = Limits()
+"""The documented defaults, for readers called without a configuration (tests, tools);
+the pipeline hands every reader the limits of its sources file and environment."""
+
 
 def _number(name: str, value: object) -> int | float:
     kind = float if name == "http_timeout" else int
@@ -106,36 +115,17 @@ def from_settings(settings: dict, file: str | None = None) -> Limits:
         raise ConfigError(exc.problem, file=file, record="[settings]") from None
 
 
-_active: Limits | None = None
-
-
-_from_env: dict[tuple[str, ...], Limits] = {}
-
-
-def current() -> Limits:
-    """The limits in force: those of the last sources file loaded, else environment and
-    defaults (memoised per environment: parsers ask once per file)."""
-    if _active is not None:
-        return _active
-    key = tuple(os.environ.get(name, "") for name in ENV.values())
-    found = _from_env.get(key)
-    if found is None:
-        found = _from_env[key] = from_settings({})
-    return found
-
-
-def activate(limits: Limits | None) -> Limits | None:
-    """Put `limits` in force (None: back to environment and defaults); returns the previous ones."""
-    global _active
-    previous, _active = _active, limits
-    return previous
+def from_environment() -> Limits:
+    """The limits without a sources file: the environment over the defaults (commands
+    and tools that read inputs before, or without, loading one)."""
+    return from_settings({})
 
 
 # ---------------------------------------------------------------------------- file size
 
 
-def check_size(size: int, file: str, what: str = "file") -> None:
-    limit = current().max_file_bytes
+def check_size(size: int, file: str, *, limits: Limits, what: str = "file") -> None:
+    limit = limits.max_file_bytes
     if size > limit:
         raise InputError(
             f"{what} is {size:,} bytes, over the limit of {limit:,} bytes (max_file_bytes; "
@@ -166,24 +156,24 @@ def read_upto(fh, size: int, limit: int) -> bytes:
     return data
 
 
-def read_limited(path: Path, file: str | None = None) -> bytes:
+def read_limited(path: Path, file: str | None = None, *, limits: Limits) -> bytes:
     """A file's bytes, refused before reading when it is larger than `max_file_bytes`
     (and after, when it grew past it while read)."""
     name = file or str(path)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        check_size(size, name)
-        data = read_upto(fh, size, current().max_file_bytes)
-    check_size(len(data), name)
+        check_size(size, name, limits=limits)
+        data = read_upto(fh, size, limits.max_file_bytes)
+    check_size(len(data), name, limits=limits)
     return data
 
 
-def gunzip_limited(data: bytes, file: str) -> bytes:
+def gunzip_limited(data: bytes, file: str, *, limits: Limits) -> bytes:
     """Decompress a gzip stream, stopping as soon as the output passes `max_file_bytes`
     (a small file can inflate a thousandfold)."""
     import zlib
 
-    limit = current().max_file_bytes
+    limit = limits.max_file_bytes
     out = []
     total = 0
     rest = data
@@ -211,7 +201,7 @@ def gunzip_limited(data: bytes, file: str) -> bytes:
 
 # ---------------------------------------------------------------------------- JSON nesting
 
-def loads_json(data: bytes, file: str):
+def loads_json(data: bytes, file: str, *, limits: Limits):
     """orjson.loads under the project's nesting limit (`json_max_depth`).
 
     orjson stops at 1024 levels by itself. Walking the parsed document again costs about
@@ -222,7 +212,7 @@ def loads_json(data: bytes, file: str):
     as one. Invalid JSON raises orjson.JSONDecodeError with positions in `data`."""
     import orjson
 
-    limit = current().json_max_depth
+    limit = limits.json_max_depth
     pad = ORJSON_MAX_DEPTH - limit
     if pad <= 0:
         return orjson.loads(data)
@@ -300,23 +290,15 @@ class YamlLimitError(Exception):
     """A YAML document expands past `yaml_max_nodes` or refers to itself."""
 
 
-def limited_loader(max_nodes: int | None = None):
+@functools.lru_cache(maxsize=16)
+def limited_loader(max_nodes: int) -> type:
     """A safe YAML loader class (libyaml's when present) that refuses documents whose alias
-    expansion exceeds `max_nodes` (default: the current `yaml_max_nodes`) or is recursive.
+    expansion exceeds `max_nodes` or is recursive (one class per limit, memoised: a class
+    is built once, not per file).
 
     The check runs on the composed node graph, before any Python object is built, so a
     billion-laughs file is refused in milliseconds."""
-    limit = max_nodes if max_nodes is not None else current().yaml_max_nodes
-    return _loader_class(limit)
-
-
-_LOADERS: dict[int, type] = {}
-
-
-def _loader_class(limit: int) -> type:
-    found = _LOADERS.get(limit)
-    if found is not None:
-        return found
+    limit = max_nodes
     base = _yaml_base()
 
     def _checked(self, node):
@@ -327,7 +309,7 @@ def _loader_class(limit: int) -> type:
             )
         return node
 
-    cls = type(
+    return type(
         f"LimitedSafeLoader{limit}",
         (base,),
         {
@@ -336,8 +318,6 @@ def _loader_class(limit: int) -> type:
             "__doc__": f"{base.__name__} refusing documents of more than {limit:,} expanded nodes.",
         },
     )
-    _LOADERS[limit] = cls
-    return cls
 
 
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -404,8 +384,7 @@ def yaml_depth_exceeds(data: str | bytes, limit: int) -> bool:
     return False
 
 
-def _text(data: str | bytes) -> str | bytes:
-    limits = current()
+def _text(data: str | bytes, limits: Limits) -> str | bytes:
     if yaml_depth_exceeds(data, limits.yaml_max_depth):
         raise YamlLimitError(
             f"YAML nested more than {limits.yaml_max_depth:,} levels deep "
@@ -425,40 +404,40 @@ def _has_anchor(text: str) -> bool:
     return False
 
 
-def _loader_for(data: str | bytes) -> type:
+def _loader_for(data: str | bytes, limits: Limits) -> type:
     """Aliases need anchors: without one the plain safe loader is enough and the alias
     count is skipped (UTF-16 bytes, with NULs, are not inspected: any `&` counts)."""
     if isinstance(data, bytes):
         if b"&" not in data:
             return _yaml_base()
         if b"\x00" in data:
-            return limited_loader()
+            return limited_loader(limits.yaml_max_nodes)
         data = data.decode("utf-8", "replace")
-    return limited_loader() if _has_anchor(data) else _yaml_base()
+    return limited_loader(limits.yaml_max_nodes) if _has_anchor(data) else _yaml_base()
 
 
-def yaml_load(data: str | bytes):
+def yaml_load(data: str | bytes, *, limits: Limits):
     """One YAML document through the limited safe loader."""
     import yaml
 
-    data = _text(data)
-    return yaml.load(data, Loader=_loader_for(data))  # noqa: S506 - a subclass of the *safe* loader
+    data = _text(data, limits)
+    return yaml.load(data, Loader=_loader_for(data, limits))  # noqa: S506 - a subclass of the *safe* loader
 
 
-def yaml_load_all(data: str | bytes) -> list:
+def yaml_load_all(data: str | bytes, *, limits: Limits) -> list:
     """Every YAML document through the limited safe loader."""
     import yaml
 
-    data = _text(data)
-    return list(yaml.load_all(data, Loader=_loader_for(data)))  # noqa: S506 - a subclass of the *safe* loader
+    data = _text(data, limits)
+    return list(yaml.load_all(data, Loader=_loader_for(data, limits)))  # noqa: S506 - a subclass of the *safe* loader
 
 
 __all__ = [
     "Limits",
     "YamlLimitError",
-    "activate",
+    "DEFAULT",
     "check_size",
-    "current",
+    "from_environment",
     "from_settings",
     "gunzip_limited",
     "limited_loader",

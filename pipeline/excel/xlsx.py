@@ -27,7 +27,6 @@ What it guarantees:
 from __future__ import annotations
 
 import math
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
+from pipeline.core.atomic import atomic_path
 from pipeline.core.epoch import source_date_epoch
 
 MAX_CELL_CHARS = 32767
@@ -540,8 +540,6 @@ def write_workbook(
     for sheet in sheets:
         names.append(safe_sheet_name(sheet.name, names))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     cache = cache or SheetCache()
     extents = [_extent(sheet) for sheet in sheets]
     styles = _Styles()
@@ -550,7 +548,7 @@ def write_workbook(
     def put(name: str, data: bytes) -> None:
         zf.writestr(_entry(name, when), data, compresslevel=COMPRESS_LEVEL)
 
-    try:
+    with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
             for name, text in _package_parts(names, sheets, extents, title, creator, when).items():
                 put(name, text.encode("utf-8"))
@@ -561,8 +559,4 @@ def write_workbook(
                 truncated += cut
                 rows += len(sheet.rows)
             put("xl/styles.xml", styles.xml().encode("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return WorkbookReport(path=path, sheets=len(sheets), rows=rows, truncated_cells=truncated)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable, TypeVar
 
+from pipeline.core.atomic import atomic_path
 from pipeline.core.config import Source
 
 CACHE_ENV = "ATTACK_PIPELINE_CACHE"
@@ -55,20 +56,12 @@ def install_file(target: Path, produce: Callable[[BinaryIO], None], check: Calla
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     _sweep(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w+b") as fh:
+    with atomic_path(target) as tmp:
+        with open(tmp, "w+b") as fh:
             produce(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        result = check(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        return result
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        return check(tmp)  # raising here keeps `target` as it was
 
 
 def install_folder(target: Path, produce: Callable[[Path], None], check: Callable[[Path], T]) -> T:

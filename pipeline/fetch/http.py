@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pipeline import __version__
 from pipeline.core.errors import PipelineError
+from pipeline.core.limits import DEFAULT
 
 CHUNK = 1 << 16
 # Answers that may change on a retry; every other HTTP error is final.
@@ -51,19 +52,13 @@ class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _default_timeout() -> float:
-    from pipeline.core.limits import current
-
-    return current().http_timeout
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Downloader:
-    """`timeout` bounds each connect and each read (default: the `http_timeout` limit,
-    from [settings] or ATTACK_PIPELINE_HTTP_TIMEOUT); attempts = 1 + `retries`,
+    """`timeout` bounds each connect and each read (callers pass the `http_timeout` limit,
+    from [settings] or ATTACK_PIPELINE_HTTP_TIMEOUT; its default otherwise); attempts = 1 + `retries`,
     waiting `backoff`, 2×`backoff`, 4×`backoff`… between them."""
 
-    timeout: float = field(default_factory=_default_timeout)
+    timeout: float = DEFAULT.http_timeout
     retries: int = 3
     backoff: float = 1.0
     max_redirects: int = 10

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from pipeline.core.config import Config, Repository, Source
 from pipeline.core.errors import SourceNotFound
+from pipeline.core.limits import DEFAULT
 from pipeline.fetch.cache import cache_dir, discard, find_cached, install_file, install_folder
 from pipeline.fetch.hashing import Digest, digest
 from pipeline.fetch.digest_lock import Lock, LockMismatch, lock_path_for
@@ -100,6 +101,7 @@ class Resolver:
         update: bool = False,
         may_pin: bool = True,
         warn: Callable[[str], None] | None = None,
+        http_timeout: float = DEFAULT.http_timeout,
     ) -> None:
         self.mirror = mirror
         self.cache = cache
@@ -111,6 +113,7 @@ class Resolver:
         self.update = update
         self.may_pin = may_pin
         self.warn = warn or (lambda _msg: None)
+        self.http_timeout = http_timeout  # for the downloader made on first use
         self._lock: Lock | None = None
         self._archives: dict[str, Path] | None = None
         self._scratch: Path | None = None
@@ -126,6 +129,7 @@ class Resolver:
         options.setdefault("allow_network", not os.environ.get(OFFLINE_ENV))
         options.setdefault("base_url", config.base_url)
         options.setdefault("lock_file", lock_path_for(config.file))
+        options.setdefault("http_timeout", config.limits.http_timeout)
         return cls(mirror=mirror, repositories=config.repositories, **options)
 
     def __enter__(self) -> "Resolver":
@@ -144,7 +148,7 @@ class Resolver:
         if self._downloader is None:
             from pipeline.fetch.http import Downloader
 
-            self._downloader = Downloader()
+            self._downloader = Downloader(timeout=self.http_timeout)
         return self._downloader
 
     @property

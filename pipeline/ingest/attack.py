@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.core.errors import Issue
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.ingest.bundle import read_bundle
 from pipeline.model.attack import (
     Analytic,
@@ -215,135 +216,17 @@ def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[st
     }
 
 
-def read_attack_release(path: Path, *, domain: str, version: str, file: str | None = None) -> AttackRelease:
+def read_attack_release(path: Path, *, domain: str, version: str, file: str | None = None, limits: Limits = DEFAULT) -> AttackRelease:
     """Load one domain of one release. `version` comes from the sources file: the
     mirror's joined bundles do not say which release they are."""
     file = file or str(path)
-    objects, spec = read_bundle(path)
+    objects, spec = read_bundle(path, limits=limits)
     r = _Reader(objects, domain=domain, file=file)
     if r.collection_version and r.collection_version != version:
         r.issue("version-mismatch", f"bundle says release {r.collection_version}, the sources file says {version}")
-
-    # Tactics in matrix order: live matrices first (Mobile keeps a deprecated second matrix).
-    matrices = sorted(r.matrices, key=lambda m: m.get("x_mitre_deprecated") is True)
-    tactic_order: list[str] = []
-    for matrix in matrices:
-        for ref in _list(matrix, "tactic_refs"):
-            tid = r.ids.get(ref) if isinstance(ref, str) else None
-            if tid and tid not in tactic_order:
-                tactic_order.append(tid)
-    for sid, kind in r.kinds.items():
-        if kind == "tactic" and sid in r.ids and r.ids[sid] not in tactic_order:
-            tactic_order.append(r.ids[sid])
-    rank = {tid: i for i, tid in enumerate(tactic_order)}
-    shortnames = {_str(r.raw[s], "x_mitre_shortname"): r.ids[s] for s, k in r.kinds.items() if k == "tactic" and s in r.ids}
-
-    parents: dict[str, str] = {}
-    for rel in r.relationships:
-        if rel.relation == "subtechnique-of" and r.kinds.get(rel.source_ref) == r.kinds.get(rel.target_ref) == "technique" and rel.target_ref in r.ids:
-            parents[rel.source_ref] = r.ids[rel.target_ref]
-
-    def tactics_of(obj: dict, sid: str) -> tuple[str, ...]:
-        found = []
-        for phase in _list(obj, "kill_chain_phases"):
-            if not isinstance(phase, dict) or _str(phase, "kill_chain_name") not in KILL_CHAINS:
-                continue
-            tid = shortnames.get(_str(phase, "phase_name"))
-            if tid is None:
-                if not (obj.get("revoked") or obj.get("x_mitre_deprecated")):
-                    r.issue("unknown-tactic", f"kill chain phase {phase.get('phase_name')!r} is not a tactic of this release", sid)
-            elif tid not in found:
-                found.append(tid)
-        return tuple(sorted(found, key=rank.__getitem__))
-
-    def technique(obj, sid, c):
-        attack_id = c["attack_id"]
-        parent = parents.get(sid)
-        if parent is None and (obj.get("x_mitre_is_subtechnique") is True or "." in attack_id):
-            parent = attack_id.split(".")[0]
-        return Technique(
-            **c,
-            tactics=tactics_of(obj, sid),
-            platforms=_strs(obj, "x_mitre_platforms"),
-            parent=parent,
-            detection=_str(obj, "x_mitre_detection"),
-            data_sources=_strs(obj, "x_mitre_data_sources"),
-            system_requirements=_strs(obj, "x_mitre_system_requirements"),
-            permissions_required=_strs(obj, "x_mitre_permissions_required"),
-            effective_permissions=_strs(obj, "x_mitre_effective_permissions"),
-            defense_bypassed=_strs(obj, "x_mitre_defense_bypassed"),
-            remote_support=_flag(obj, "x_mitre_remote_support"),
-            impact_type=_strs(obj, "x_mitre_impact_type"),
-            tactic_type=_strs(obj, "x_mitre_tactic_type"),
-        )
-
-    def log_sources(obj, sid):
-        out = []
-        for ref in _list(obj, "x_mitre_log_source_references"):
-            if not isinstance(ref, dict):
-                continue
-            dc = r.ids.get(_str(ref, "x_mitre_data_component_ref"), "")
-            if not dc:
-                r.issue("missing-object", f"log source {_str(ref, 'name')!r} names an unknown data component", sid)
-            out.append(LogSource(data_component=dc, name=_str(ref, "name"), channel=_str(ref, "channel")))
-        return tuple(out)
-
-    builders: dict[str, Callable[[dict, str, dict], AttackObject]] = {
-        "tactic": lambda o, s, c: Tactic(**c, shortname=_str(o, "x_mitre_shortname")),
-        "technique": technique,
-        "mitigation": lambda o, s, c: Mitigation(**c),
-        "group": lambda o, s, c: Group(**c, aliases=_strs(o, "aliases")),
-        "software": lambda o, s, c: Software(
-            **c,
-            software_type=o["type"],
-            aliases=_strs(o, "x_mitre_aliases"),
-            platforms=_strs(o, "x_mitre_platforms"),
-        ),
-        "campaign": lambda o, s, c: Campaign(
-            **c,
-            aliases=_strs(o, "aliases"),
-            first_seen=_str(o, "first_seen"),
-            last_seen=_str(o, "last_seen"),
-            first_seen_citation=_str(o, "x_mitre_first_seen_citation"),
-            last_seen_citation=_str(o, "x_mitre_last_seen_citation"),
-        ),
-        "datasource": lambda o, s, c: DataSource(
-            **c, platforms=_strs(o, "x_mitre_platforms"), collection_layers=_strs(o, "x_mitre_collection_layers")
-        ),
-        "datacomponent": lambda o, s, c: DataComponent(**c, data_source=r.ids.get(_str(o, "x_mitre_data_source_ref"), "")),
-        "detection_strategy": lambda o, s, c: DetectionStrategy(
-            **c, analytics=tuple(r.ids[a] for a in _strs(o, "x_mitre_analytic_refs") if a in r.ids)
-        ),
-        "analytic": lambda o, s, c: Analytic(**c, platforms=_strs(o, "x_mitre_platforms"), log_sources=log_sources(o, s)),
-        "asset": lambda o, s, c: Asset(
-            **c,
-            platforms=_strs(o, "x_mitre_platforms"),
-            sectors=_strs(o, "x_mitre_sectors"),
-            related_assets=_related_assets(o),
-        ),
-    }
-
-    live: dict[str, AttackObject] = {}
-    revoked: dict[str, AttackObject] = {}
-    for sid, obj in r.raw.items():
-        attack_id = r.ids.get(sid)
-        if attack_id is None:
-            continue
-        kind = r.kinds[sid]
-        common = _common(obj, attack_id, _attack_ref(obj), domain)
-        try:
-            record = builders[kind](obj, sid, common)
-        except (TypeError, ValueError, AttributeError) as exc:
-            r.issue("bad-object", f"unreadable {obj['type']}: {exc}; skipped", sid)
-            continue
-        (revoked if record.revoked else live)[sid] = record
-
-    for rel in r.relationships:
-        for end in (rel.source_ref, rel.target_ref):
-            if end not in r.raw and not end.startswith(("identity--", "marking-definition--", "x-mitre-matrix--")):
-                r.issue("missing-object", f"{rel.relation} relationship points to {end}, which is not in the bundle", rel.stix_id)
-                break
-
+    matrices, tactic_order = _tactic_order(r)
+    live, revoked = _Builder(r, tactic_order, domain).objects()
+    _check_relationship_ends(r)
     revocations = resolve_revocations(live, revoked, r.relationships, file=file, issues=r.issues)
     matrix = _str(matrices[0], "name") if matrices else ""
     return AttackRelease(
@@ -359,6 +242,160 @@ def read_attack_release(path: Path, *, domain: str, version: str, file: str | No
         issues=tuple(r.issues),
         revoked_objects=revoked,
     )
+
+
+def _tactic_order(r: _Reader) -> tuple[list[dict], list[str]]:
+    """The release's matrices (live ones first: Mobile keeps a deprecated second matrix)
+    and its tactic ids in matrix order, then tactics no matrix lists."""
+    matrices = sorted(r.matrices, key=lambda m: m.get("x_mitre_deprecated") is True)
+    tactic_order: list[str] = []
+    for matrix in matrices:
+        for ref in _list(matrix, "tactic_refs"):
+            tid = r.ids.get(ref) if isinstance(ref, str) else None
+            if tid and tid not in tactic_order:
+                tactic_order.append(tid)
+    for sid, kind in r.kinds.items():
+        if kind == "tactic" and sid in r.ids and r.ids[sid] not in tactic_order:
+            tactic_order.append(r.ids[sid])
+    return matrices, tactic_order
+
+
+def _check_relationship_ends(r: _Reader) -> None:
+    """One issue per relationship whose source or target is not in the bundle (identities,
+    markings and matrices are not read as objects and do not count)."""
+    for rel in r.relationships:
+        for end in (rel.source_ref, rel.target_ref):
+            if end not in r.raw and not end.startswith(("identity--", "marking-definition--", "x-mitre-matrix--")):
+                r.issue("missing-object", f"{rel.relation} relationship points to {end}, which is not in the bundle", rel.stix_id)
+                break
+
+
+class _Builder:
+    """Turns each raw object with an ATT&CK id into its record: one method per kind,
+    sharing what several kinds need (tactic shortnames and order, technique parents)."""
+
+    def __init__(self, r: _Reader, tactic_order: list[str], domain: str) -> None:
+        self.r = r
+        self.domain = domain
+        self.rank = {tid: i for i, tid in enumerate(tactic_order)}
+        self.shortnames = {_str(r.raw[s], "x_mitre_shortname"): r.ids[s] for s, k in r.kinds.items() if k == "tactic" and s in r.ids}
+        self.parents: dict[str, str] = {}
+        for rel in r.relationships:
+            if rel.relation == "subtechnique-of" and r.kinds.get(rel.source_ref) == r.kinds.get(rel.target_ref) == "technique" and rel.target_ref in r.ids:
+                self.parents[rel.source_ref] = r.ids[rel.target_ref]
+        self.builders: dict[str, Callable[[dict, str, dict], AttackObject]] = {
+            "tactic": self.tactic,
+            "technique": self.technique,
+            "mitigation": self.mitigation,
+            "group": self.group,
+            "software": self.software,
+            "campaign": self.campaign,
+            "datasource": self.datasource,
+            "datacomponent": self.datacomponent,
+            "detection_strategy": self.detection_strategy,
+            "analytic": self.analytic,
+            "asset": self.asset,
+        }
+
+    def objects(self) -> tuple[dict[str, AttackObject], dict[str, AttackObject]]:
+        """(live, revoked) records by STIX id; an object that cannot be built is an issue."""
+        r = self.r
+        live: dict[str, AttackObject] = {}
+        revoked: dict[str, AttackObject] = {}
+        for sid, obj in r.raw.items():
+            attack_id = r.ids.get(sid)
+            if attack_id is None:
+                continue
+            common = _common(obj, attack_id, _attack_ref(obj), self.domain)
+            try:
+                record = self.builders[r.kinds[sid]](obj, sid, common)
+            except (TypeError, ValueError, AttributeError) as exc:
+                r.issue("bad-object", f"unreadable {obj['type']}: {exc}; skipped", sid)
+                continue
+            (revoked if record.revoked else live)[sid] = record
+        return live, revoked
+
+    def tactics_of(self, obj: dict, sid: str) -> tuple[str, ...]:
+        found = []
+        for phase in _list(obj, "kill_chain_phases"):
+            if not isinstance(phase, dict) or _str(phase, "kill_chain_name") not in KILL_CHAINS:
+                continue
+            tid = self.shortnames.get(_str(phase, "phase_name"))
+            if tid is None:
+                if not (obj.get("revoked") or obj.get("x_mitre_deprecated")):
+                    self.r.issue("unknown-tactic", f"kill chain phase {phase.get('phase_name')!r} is not a tactic of this release", sid)
+            elif tid not in found:
+                found.append(tid)
+        return tuple(sorted(found, key=self.rank.__getitem__))
+
+    def log_sources(self, obj: dict, sid: str) -> tuple[LogSource, ...]:
+        out = []
+        for ref in _list(obj, "x_mitre_log_source_references"):
+            if not isinstance(ref, dict):
+                continue
+            dc = self.r.ids.get(_str(ref, "x_mitre_data_component_ref"), "")
+            if not dc:
+                self.r.issue("missing-object", f"log source {_str(ref, 'name')!r} names an unknown data component", sid)
+            out.append(LogSource(data_component=dc, name=_str(ref, "name"), channel=_str(ref, "channel")))
+        return tuple(out)
+
+    def tactic(self, o: dict, s: str, c: dict) -> Tactic:
+        return Tactic(**c, shortname=_str(o, "x_mitre_shortname"))
+
+    def technique(self, obj: dict, sid: str, c: dict) -> Technique:
+        attack_id = c["attack_id"]
+        parent = self.parents.get(sid)
+        if parent is None and (obj.get("x_mitre_is_subtechnique") is True or "." in attack_id):
+            parent = attack_id.split(".")[0]
+        return Technique(
+            **c,
+            tactics=self.tactics_of(obj, sid),
+            platforms=_strs(obj, "x_mitre_platforms"),
+            parent=parent,
+            detection=_str(obj, "x_mitre_detection"),
+            data_sources=_strs(obj, "x_mitre_data_sources"),
+            system_requirements=_strs(obj, "x_mitre_system_requirements"),
+            permissions_required=_strs(obj, "x_mitre_permissions_required"),
+            effective_permissions=_strs(obj, "x_mitre_effective_permissions"),
+            defense_bypassed=_strs(obj, "x_mitre_defense_bypassed"),
+            remote_support=_flag(obj, "x_mitre_remote_support"),
+            impact_type=_strs(obj, "x_mitre_impact_type"),
+            tactic_type=_strs(obj, "x_mitre_tactic_type"),
+        )
+
+    def mitigation(self, o: dict, s: str, c: dict) -> Mitigation:
+        return Mitigation(**c)
+
+    def group(self, o: dict, s: str, c: dict) -> Group:
+        return Group(**c, aliases=_strs(o, "aliases"))
+
+    def software(self, o: dict, s: str, c: dict) -> Software:
+        return Software(**c, software_type=o["type"], aliases=_strs(o, "x_mitre_aliases"), platforms=_strs(o, "x_mitre_platforms"))
+
+    def campaign(self, o: dict, s: str, c: dict) -> Campaign:
+        return Campaign(
+            **c,
+            aliases=_strs(o, "aliases"),
+            first_seen=_str(o, "first_seen"),
+            last_seen=_str(o, "last_seen"),
+            first_seen_citation=_str(o, "x_mitre_first_seen_citation"),
+            last_seen_citation=_str(o, "x_mitre_last_seen_citation"),
+        )
+
+    def datasource(self, o: dict, s: str, c: dict) -> DataSource:
+        return DataSource(**c, platforms=_strs(o, "x_mitre_platforms"), collection_layers=_strs(o, "x_mitre_collection_layers"))
+
+    def datacomponent(self, o: dict, s: str, c: dict) -> DataComponent:
+        return DataComponent(**c, data_source=self.r.ids.get(_str(o, "x_mitre_data_source_ref"), ""))
+
+    def detection_strategy(self, o: dict, s: str, c: dict) -> DetectionStrategy:
+        return DetectionStrategy(**c, analytics=tuple(self.r.ids[a] for a in _strs(o, "x_mitre_analytic_refs") if a in self.r.ids))
+
+    def analytic(self, o: dict, s: str, c: dict) -> Analytic:
+        return Analytic(**c, platforms=_strs(o, "x_mitre_platforms"), log_sources=self.log_sources(o, s))
+
+    def asset(self, o: dict, s: str, c: dict) -> Asset:
+        return Asset(**c, platforms=_strs(o, "x_mitre_platforms"), sectors=_strs(o, "x_mitre_sectors"), related_assets=_related_assets(o))
 
 
 def _tactic_live(objects: dict[str, AttackObject], tactic_id: str) -> bool:

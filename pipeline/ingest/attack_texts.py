@@ -23,6 +23,7 @@ from typing import Iterable
 import orjson
 
 from pipeline.ingest.attack import ATTACK_SOURCE_NAMES, KIND_OF_TYPE, _attack_ref
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.ingest.bundle import read_bundle
 from pipeline.ingest.release_cache import NO_CACHE_ENV
 from pipeline.model.attack import AttackTexts, Reference
@@ -53,8 +54,8 @@ def texts_of_objects(objects: Iterable) -> AttackTexts:
     return AttackTexts(references=references, contributors=contributors)
 
 
-def read_attack_texts(path: Path) -> AttackTexts:
-    objects, _spec = read_bundle(path)
+def read_attack_texts(path: Path, *, limits: Limits = DEFAULT) -> AttackTexts:
+    objects, _spec = read_bundle(path, limits=limits)
     return texts_of_objects(objects)
 
 
@@ -95,10 +96,10 @@ def _from_json(data: bytes) -> AttackTexts:
     return AttackTexts(references=refs, contributors=people)
 
 
-def cached_attack_texts(path: Path, cache: Path | None) -> AttackTexts:
+def cached_attack_texts(path: Path, cache: Path | None, *, limits: Limits = DEFAULT) -> AttackTexts:
     """`read_attack_texts(path)`, answered from `cache` when the bundle is unchanged."""
     if cache is None or os.environ.get(NO_CACHE_ENV):
-        return read_attack_texts(path)
+        return read_attack_texts(path, limits=limits)
     st = path.stat()
     code = Path(__file__).read_bytes()
     key = hashlib.sha256(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode() + code).hexdigest()[:32]
@@ -107,7 +108,7 @@ def cached_attack_texts(path: Path, cache: Path | None) -> AttackTexts:
         return _from_json(entry.read_bytes())
     except (OSError, ValueError, TypeError, KeyError):
         pass
-    texts = read_attack_texts(path)
+    texts = read_attack_texts(path, limits=limits)
     try:
         from pipeline.fetch.cache import install_file
 

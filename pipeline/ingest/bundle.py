@@ -13,22 +13,23 @@ from pathlib import Path
 import orjson
 
 from pipeline.core.errors import InputError
+from pipeline.core.limits import DEFAULT, Limits
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_json_bytes(path: Path) -> bytes:
+def read_json_bytes(path: Path, *, limits: Limits = DEFAULT) -> bytes:
     """File bytes, transparently gunzipped (a `.gz` name is not required: the magic decides);
     the file and its decompressed bytes are bounded by the `max_file_bytes` limit."""
     from pipeline.core.limits import gunzip_limited, read_limited
 
     try:
-        data = read_limited(path)
+        data = read_limited(path, limits=limits)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
     if data[:2] == _GZIP_MAGIC:
         try:
-            data = gunzip_limited(data, str(path))
+            data = gunzip_limited(data, str(path), limits=limits)
         except EOFError:
             raise InputError("truncated gzip stream (the file ends before its end marker)", file=str(path)) from None
         except (gzip.BadGzipFile, zlib.error) as exc:
@@ -36,13 +37,13 @@ def read_json_bytes(path: Path) -> bytes:
     return data
 
 
-def read_bundle(path: Path) -> tuple[list, str | None]:
+def read_bundle(path: Path, *, limits: Limits = DEFAULT) -> tuple[list, str | None]:
     """Objects of a bundle and the bundle's declared `spec_version` (2.1 bundles have none)."""
     from pipeline.core.limits import loads_json
 
-    data = read_json_bytes(path)
+    data = read_json_bytes(path, limits=limits)
     try:
-        doc = loads_json(data, str(path))
+        doc = loads_json(data, str(path), limits=limits)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
     if not isinstance(doc, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import networkx as nx
 
@@ -100,8 +101,8 @@ def _reconcile_rule(g: nx.MultiDiGraph, d: Detection) -> Detection:
 
 
 def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = None) -> Resolved:
-    from pipeline.ingest.mappings.ids import normalise_subject_id
-
+    """The profile's names resolved against the build's graph, section by section (the
+    findings keep that order: platforms, controls, rules, data, adversaries)."""
     domain = profile.domain
     controls_ix, by_source, components_ix, named = _index(g, domain)
     findings: list[Finding] = []
@@ -109,7 +110,29 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
     def finding(code: str, subject: str, problem: str, severity: str = "error") -> None:
         findings.append(Finding(code, severity, subject, problem))
 
-    # -- platforms ----------------------------------------------------------------------
+    _check_platforms(g, profile, domain, finding)
+    controls = _controls(g, profile, controls_ix, finding)
+    rules, own = _rules(g, profile, by_source, finding)
+    components, log_sources = _data(g, profile, domain, components_ix, finding)
+    adversaries: dict[str, Adversary] = {}
+    _listed_adversaries(g, profile, named, domain, adversaries, finding)
+    _targeting_adversaries(g, profile, threat, domain, adversaries, finding)
+    _emulated_adversaries(g, profile, adversaries, finding)
+    ordered = sorted(adversaries.values(), key=lambda a: (a.kind, a.attack_id or a.name))
+    return Resolved(
+        profile=profile,
+        controls=dict(sorted(controls.items())),
+        rules=dict(sorted(rules.items())),
+        own_rules=tuple(own),
+        components=dict(sorted(components.items())),
+        log_sources=frozenset(log_sources),
+        adversaries=tuple(ordered),
+        findings=tuple(findings),
+    )
+
+
+def _check_platforms(g: nx.MultiDiGraph, profile: Profile, domain: str, finding: Callable[..., None]) -> None:
+    """Every listed platform is one of a live technique of the domain."""
     if profile.platforms:
         known = set()
         for n in g._node.values():  # networkx's plain dict: a pass over 16,000 nodes
@@ -119,7 +142,11 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
             if p not in known:
                 finding("unknown-platform", f"profile.platforms[{i}]", f"{p!r} is not a platform of any live {domain} technique (known: {', '.join(sorted(known))})")
 
-    # -- controls and capabilities ------------------------------------------------------
+
+def _controls(g: nx.MultiDiGraph, profile: Profile, controls_ix: dict, finding: Callable[..., None]) -> dict[str, str]:
+    """Control and capability node keys → their status; a control mapped to a revoked id is a finding."""
+    from pipeline.ingest.mappings.ids import normalise_subject_id
+
     frameworks = {fw for fw, _ in controls_ix}
     controls: dict[str, str] = {}
     for i, c in enumerate(profile.controls):
@@ -145,8 +172,12 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
                         subject,
                         f"{c.control_id} is mapped ({d.get('source')}) to revoked {d['original']['id']}, followed to {g.nodes[v]['id']} ({chain})",
                     )
+    return controls
 
-    # -- rules ----------------------------------------------------------------------------
+
+def _rules(g: nx.MultiDiGraph, profile: Profile, by_source: dict, finding: Callable[..., None]) -> tuple[dict[str, str], list[Detection]]:
+    """Deployed rule node keys → why they are deployed, and the team's own rules the
+    build does not hold (reconciled here); deprecated rules and stale ids are findings."""
     rules: dict[str, str] = {}
     for i, sel in enumerate(profile.rules):
         subject = f"detections[{i}]"
@@ -193,8 +224,13 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
             if ref.status in STALE:
                 to = f", followed to {ref.target}" if ref.target else ""
                 finding("rule-on-stale-id", f"own rule {d.native_id}", f"{d.title!r} ({d.path}) names {ref.status} technique {ref.attack_id}{to}")
+    return rules, own
 
-    # -- data collected --------------------------------------------------------------------
+
+def _data(
+    g: nx.MultiDiGraph, profile: Profile, domain: str, components_ix: dict, finding: Callable[..., None]
+) -> tuple[dict[str, str], set[str]]:
+    """Collected data component keys → their names, and the log sources (case-folded)."""
     components: dict[str, str] = {}
     for i, name in enumerate(profile.data_components):
         k = components_ix.get(name.casefold())
@@ -223,25 +259,29 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
             if status != "live":
                 to = f", followed to {target}" if target else ""
                 finding("dettect-stale-technique", f"data.dettect_techniques: {t.technique_id}", f"technique is {status} in the release{to}", "error" if status != "revoked" else "warning")
+    return components, log_sources
 
-    # -- adversaries -----------------------------------------------------------------------
-    adversaries: dict[str, Adversary] = {}
 
-    def add(key: str, kind: str, weight: float, why: str) -> None:
-        """A listed adversary keeps its own weight; one found several ways the highest."""
-        n = g.nodes[key]
-        known = adversaries.get(key)
-        if known is None:
-            adversaries[key] = Adversary(key, kind, n["id"], n["name"], weight, (why,), _uses(g, key, domain))
-            return
-        if why in known.why:
-            return
-        if why != "listed" and "listed" in known.why:
-            weight = known.weight
-        elif why != "listed":
-            weight = max(known.weight, weight)
-        adversaries[key] = replace(known, weight=weight, why=known.why + (why,))
+def _add(adversaries: dict[str, Adversary], g: nx.MultiDiGraph, domain: str, key: str, kind: str, weight: float, why: str) -> None:
+    """A listed adversary keeps its own weight; one found several ways the highest."""
+    n = g.nodes[key]
+    known = adversaries.get(key)
+    if known is None:
+        adversaries[key] = Adversary(key, kind, n["id"], n["name"], weight, (why,), _uses(g, key, domain))
+        return
+    if why in known.why:
+        return
+    if why != "listed" and "listed" in known.why:
+        weight = known.weight
+    elif why != "listed":
+        weight = max(known.weight, weight)
+    adversaries[key] = replace(known, weight=weight, why=known.why + (why,))
 
+
+def _listed_adversaries(
+    g: nx.MultiDiGraph, profile: Profile, named: dict, domain: str, adversaries: dict[str, Adversary], finding: Callable[..., None]
+) -> None:
+    """The groups, campaigns and software the profile lists (a revoked one followed)."""
     for i, ref in enumerate(profile.threats):
         table = named[ref.kind]
         key = table.get(ref.ref.casefold())
@@ -255,7 +295,13 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
             plural = "software" if ref.kind == "software" else f"{ref.kind}s"
             finding(f"unknown-{ref.kind}", f"threat.{plural}", f"{ref.ref!r} is not a live ATT&CK {ref.kind} (id, name or alias)")
             continue
-        add(key, ref.kind, ref.weight, "listed")
+        _add(adversaries, g, domain, key, ref.kind, ref.weight, "listed")
+
+
+def _targeting_adversaries(
+    g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None, domain: str, adversaries: dict[str, Adversary], finding: Callable[..., None]
+) -> None:
+    """Groups of the MISP threat actors that target the profile's sectors and countries."""
     if (profile.sectors or profile.countries) and threat is not None:
         if not threat.actors:
             finding("no-threat-actors", "threat.sectors", "sectors or countries are set but no MISP galaxy threat-actor source is enabled")
@@ -275,13 +321,17 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
                 if key not in g or g.nodes[key]["deprecated"]:
                     continue
                 said = ", ".join(hit_s + hit_c)
-                add(key, "group", profile.weights.resolved_group, f"MISP threat actor {actor.name} targets {said}")
+                _add(adversaries, g, domain, key, "group", profile.weights.resolved_group, f"MISP threat actor {actor.name} targets {said}")
         for s in profile.sectors:
             if s.casefold() not in matched_sectors:
                 finding("sector-matches-nothing", "threat.sectors", f"no MISP threat actor with an ATT&CK group targets sector {s!r}", "warning")
         for s in profile.countries:
             if s.casefold() not in matched_countries:
                 finding("country-matches-nothing", "threat.countries", f"no MISP threat actor with an ATT&CK group targets country {s!r}", "warning")
+
+
+def _emulated_adversaries(g: nx.MultiDiGraph, profile: Profile, adversaries: dict[str, Adversary], finding: Callable[..., None]) -> None:
+    """The enabled groups of a DeTT&CT group file, as emulation plans."""
     if profile.groups_file is not None:
         for grp in profile.groups_file.groups:
             if not grp.enabled:
@@ -297,14 +347,3 @@ def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = No
             key = f"emulation:{name}"
             adversaries[key] = Adversary(key, "emulation", "", name, 1.0, ("DeTT&CT group file",), tuple(sorted(techniques)))
 
-    ordered = sorted(adversaries.values(), key=lambda a: (a.kind, a.attack_id or a.name))
-    return Resolved(
-        profile=profile,
-        controls=dict(sorted(controls.items())),
-        rules=dict(sorted(rules.items())),
-        own_rules=tuple(own),
-        components=dict(sorted(components.items())),
-        log_sources=frozenset(log_sources),
-        adversaries=tuple(ordered),
-        findings=tuple(findings),
-    )

@@ -60,12 +60,12 @@ def load_threat(ws) -> ThreatData:
     for source in ws.config.enabled("threat"):
         path = ws.resolve(source).path
         if source.format == CTID_FORMAT:
-            ctid = read_ctid_techniques(path)
+            ctid = read_ctid_techniques(path, limits=ws.config.limits)
             ctid_file = source.id
         elif source.format == MISP_FORMAT:
             cluster_paths[path.name] = path
     if "threat-actor.json" in cluster_paths:
-        actors = read_misp_actors(cluster_paths["threat-actor.json"], cluster_paths.get("mitre-intrusion-set.json"))
+        actors = read_misp_actors(cluster_paths["threat-actor.json"], cluster_paths.get("mitre-intrusion-set.json"), limits=ws.config.limits)
     memo["data"] = ThreatData(ctid=ctid, actors=actors, ctid_file=ctid_file)
     return memo["data"]
 

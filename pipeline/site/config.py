@@ -79,6 +79,9 @@ def mkdocs_config(
         "hooks": [str(Path(__file__).with_name("hooks.py"))],
         "extra": {
             "build_root": str(build.root),
+            # The site's date (site/source.py build_epoch), given to mkdocs by the hooks
+            # (on_pre_page, on_page_context): no SOURCE_DATE_EPOCH set in this process.
+            "source_date_epoch": build.epoch,
             "generator": False,
             # Navigator links of the layers: the site's address and the Navigator to open.
             "layer_base": site_url,

@@ -23,6 +23,12 @@
   The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
+- `on_pre_page`, `on_page_context`, `on_template_context`: the site's date (`extra:
+  source_date_epoch`, the build's `site/source.py` epoch) as every page's
+  `update_date` (the sitemap's `lastmod`, and from it the mtime in `sitemap.xml.gz`'s
+  gzip header) and as the templates' `build_date_utc`. mkdocs itself takes them from
+  the SOURCE_DATE_EPOCH variable, else the clock; setting them here keeps the site
+  reproducible without writing the variable into this process's environment.
 
 Why the title needs its own care: mkdocs takes a page's title from its H1 as HTML text
 (entities kept: `&lt;script&gt;`), and material prints it into `<title>` through
@@ -37,6 +43,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.site.artifacts import artifact_files, rewrite_links
@@ -54,6 +61,25 @@ def on_files(files, config):
     for f in artifact_files(root, config, config["extra"].get("layer_base", "")):
         files.append(f)
     return files
+
+
+def _site_moment(config) -> datetime:
+    return datetime.fromtimestamp(config["extra"]["source_date_epoch"], timezone.utc)
+
+
+def on_pre_page(page, config, files):
+    page.update_date = _site_moment(config).strftime("%Y-%m-%d")  # the format of mkdocs' get_build_date
+    return page
+
+
+def on_page_context(context, page, config, nav):
+    context["build_date_utc"] = _site_moment(config)
+    return context
+
+
+def on_template_context(context, template_name, config):
+    context["build_date_utc"] = _site_moment(config)
+    return context
 
 
 def on_page_markdown(markdown, page, config, files):

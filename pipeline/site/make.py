@@ -63,19 +63,6 @@ def _mkdocs_warnings() -> Iterator[_Collect]:
         logger.propagate = old
 
 
-@contextlib.contextmanager
-def _source_date(epoch: int) -> Iterator[None]:
-    old = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = old
-
-
 class _Pages(logging.Handler):
     """Counts the pages mkdocs reads and builds (its DEBUG lines) for a progress bar."""
 
@@ -194,8 +181,7 @@ def _make(
                 total = sum(1 for _ in build.docs.rglob("*.md"))
                 progress("configuring", 0, total)
                 report = lambda phase, done: progress(phase, done, total)  # noqa: E731
-            with _source_date(build.epoch):
-                run_mkdocs(config_file, report)
+            run_mkdocs(config_file, report)  # the site's date is in the config (site/hooks.py)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

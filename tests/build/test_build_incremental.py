@@ -29,7 +29,7 @@ def _build(mirror: Path, out: Path, force: bool = False):
 
 
 def _shas(result) -> dict[str, str]:
-    return {a["path"]: a["sha256"] for a in result.artifacts}
+    return {a.path: a.sha256 for a in result.artifacts}
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -95,9 +95,9 @@ def test_one_edited_source_rerenders_only_what_reads_it(mirror, tmp_path):
     # The query packs read the detection corpora only: taken whole. A group page is
     # rendered again only when the coverage of a technique it uses changed (step 3 shows
     # that the ones taken are right).
-    packs = {a["path"] for a in second.artifacts if a["path"].startswith("queries/")}
+    packs = {a.path for a in second.artifacts if a.path.startswith("queries/")}
     assert packs and packs <= reused
-    groups = {a["path"] for a in second.artifacts if a["path"].startswith("docs/groups/")}
+    groups = {a.path for a in second.artifacts if a.path.startswith("docs/groups/")}
     assert len(groups & reused) > len(groups) / 2
     assert len(rendered) < len(second.artifacts) / 20
     # The previous build is untouched by the links into it.

@@ -35,3 +35,41 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         write_atomic(target, fail)
     assert target.read_bytes() == b"old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lock.json"]
+
+
+def test_atomic_path_replaces_on_success_and_removes_on_failure(tmp_path):
+    """SQLite, zipfile and the cache's checks open the temporary file by name."""
+    import sqlite3
+
+    from pipeline.core.atomic import atomic_path
+
+    target = tmp_path / "answers.sqlite"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".answers.sqlite.") and tmp.name.endswith(".part")
+        db = sqlite3.connect(tmp)
+        with db:
+            db.execute("CREATE TABLE t (x)")
+        db.close()
+        assert not target.exists()
+    assert sqlite3.connect(target).execute("SELECT count(*) FROM t").fetchone() == (0,)
+    with pytest.raises(ValueError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"not a database")
+        raise ValueError("check failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.sqlite"]
+    assert sqlite3.connect(target).execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_cache_entries_and_workbooks_get_the_mode_of_an_ordinary_write(tmp_path, mask):
+    from pipeline.excel.xlsx import Sheet, write_workbook
+    from pipeline.fetch.cache import install_file
+
+    old = os.umask(mask)
+    try:
+        install_file(tmp_path / "entry.json", lambda fh: fh.write(b"{}"), lambda p: None)
+        write_workbook(tmp_path / "book.xlsx", [Sheet(name="a", header=["x"], rows=[["1"]])])
+    finally:
+        os.umask(old)
+    for name in ("entry.json", "book.xlsx"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "entry.json"]

@@ -8,6 +8,7 @@ import socket
 import os
 import threading
 import tracemalloc
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -36,9 +37,6 @@ MAPEX = TableSpec(source_id="p/mapex", format="mapex-json", framework="nist_800_
 def _fresh_limits(monkeypatch):
     for name in limits.ENV.values():
         monkeypatch.delenv(name, raising=False)
-    previous = limits.activate(None)
-    yield
-    limits.activate(previous)
 
 
 def ctx(fmt: str, relpath: str) -> FileContext:
@@ -56,10 +54,12 @@ def sources_with(tmp_path: Path, settings: str) -> Path:
 
 
 def test_defaults_and_the_sources_file_settings(tmp_path):
-    assert limits.current() == limits.Limits()
+    assert limits.from_environment() == limits.Limits() == limits.DEFAULT
     config = load_config(sources_with(tmp_path, "max_file_bytes = 1_000\nyaml_max_nodes = 50\njson_max_depth = 8\nhttp_timeout = 2.5"))
     assert config.limits == limits.Limits(max_file_bytes=1000, yaml_max_nodes=50, json_max_depth=8, http_timeout=2.5)
-    assert limits.current() == config.limits
+    # The sources file's limits are its configuration's value, not the process's.
+    assert limits.from_environment() == limits.DEFAULT
+    assert not hasattr(limits, "current") and not hasattr(limits, "activate")
 
 
 def test_the_environment_overrides_the_sources_file(tmp_path, monkeypatch):
@@ -126,11 +126,10 @@ def test_a_bad_environment_value_names_the_variable_setting(tmp_path, monkeypatc
 
 
 def test_an_oversized_bundle_is_refused_before_it_is_read(tmp_path):
-    limits.activate(limits.Limits(max_file_bytes=1000))
     path = tmp_path / "big.json"
     path.write_bytes(b'{"type": "bundle", "objects": []}' + b" " * 2000)
     with pytest.raises(InputError) as info:
-        read_attack_release(path, domain="enterprise", version="1.0")
+        read_attack_release(path, domain="enterprise", version="1.0", limits=limits.Limits(max_file_bytes=1000))
     line = info.value.one_line()
     assert line == (
         f"{path}: file is 2,033 bytes, over the limit of 1,000 bytes (max_file_bytes; "
@@ -150,14 +149,13 @@ def peak_memory(work) -> int:
 
 
 def test_a_gzip_bomb_stops_at_the_limit(tmp_path):
-    limits.activate(limits.Limits(max_file_bytes=1_000_000))
     path = tmp_path / "bomb.json.gz"
     path.write_bytes(gzip.compress(b"[" + b" " * 50_000_000 + b"]"))
     assert path.stat().st_size < 100_000
 
     def read() -> None:
         with pytest.raises(InputError, match=r"bomb\.json\.gz: decompressed data is over the limit of 1,000,000 bytes"):
-            read_attack_release(path, domain="enterprise", version="1.0")
+            read_attack_release(path, domain="enterprise", version="1.0", limits=limits.Limits(max_file_bytes=1_000_000))
 
     # Inflating stops at the limit: a few times the limit, not the 50 MB the file holds.
     assert peak_memory(read) < 4_000_000
@@ -174,10 +172,9 @@ def test_concatenated_and_truncated_gzip_members(tmp_path):
 
 
 def test_an_oversized_mapping_table_is_an_issue_not_a_crash(tmp_path):
-    limits.activate(limits.Limits(max_file_bytes=100))
     path = tmp_path / "m.json"
     path.write_bytes(b'{"metadata": {}, "mapping_objects": []}' + b" " * 200)
-    table = read_mapex(path, MAPEX)
+    table = read_mapex(path, replace(MAPEX, limits=limits.Limits(max_file_bytes=100)))
     [issue] = table.issues
     assert issue.code == "unreadable" and issue.file == str(path) and "over the limit of 100 bytes" in issue.problem
 
@@ -218,7 +215,7 @@ def test_reading_many_rule_files_leaves_no_memory_mapping_behind(tmp_path):
     files = [tmp_path / "f.json"]
     files[0].write_bytes(b"{}")
     before = _mappings()
-    held = [limits.read_limited(files[0]) for _ in range(300)]
+    held = [limits.read_limited(files[0], limits=limits.DEFAULT) for _ in range(300)]
     assert _mappings() - before < 30
 
 
@@ -261,7 +258,7 @@ def test_billion_laughs_is_refused_before_it_expands_everywhere(tmp_path):
 
     def load_everywhere() -> None:
         with pytest.raises(limits.YamlLimitError, match="more than 100,000 nodes"):
-            limits.yaml_load(BILLION_LAUGHS)
+            limits.yaml_load(BILLION_LAUGHS, limits=limits.DEFAULT)
         tables.append(read_security_stack(tmp_path, STACK))
         for module, fmt, rel in ((sigma, "sigma-yaml", "rules/laughs.yml"), (splunk, "splunk-yaml", "detections/a/laughs.yml")):
             with pytest.raises(InputError) as info:
@@ -276,16 +273,15 @@ def test_billion_laughs_is_refused_before_it_expands_everywhere(tmp_path):
 
 def test_a_self_referring_anchor_is_refused():
     with pytest.raises(limits.YamlLimitError, match="an anchor refers to itself"):
-        limits.yaml_load("a: &a [1, *a]")
+        limits.yaml_load("a: &a [1, *a]", limits=limits.DEFAULT)
     with pytest.raises(limits.YamlLimitError):
-        limits.yaml_load_all("---\nx: 1\n---\nb: &b {c: *b}\n")
+        limits.yaml_load_all("---\nx: 1\n---\nb: &b {c: *b}\n", limits=limits.DEFAULT)
 
 
 def test_aliases_within_the_limit_load_normally():
-    assert limits.yaml_load("a: &x {b: 1}\nc: *x\n") == {"a": {"b": 1}, "c": {"b": 1}}
-    limits.activate(limits.Limits(yaml_max_nodes=6))
+    assert limits.yaml_load("a: &x {b: 1}\nc: *x\n", limits=limits.DEFAULT) == {"a": {"b": 1}, "c": {"b": 1}}
     with pytest.raises(limits.YamlLimitError, match="more than 6 nodes"):
-        limits.yaml_load("a: &x {b: 1}\nc: *x\n")  # 1 + (1 + 3) * 2 = 9 expanded nodes
+        limits.yaml_load("a: &x {b: 1}\nc: *x\n", limits=limits.Limits(yaml_max_nodes=6))  # 1 + (1 + 3) * 2 = 9 expanded nodes
 
 
 @pytest.mark.parametrize("deep", ["- " * 100_000 + "x", "[" * 100_000, "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 1200))])
@@ -306,7 +302,7 @@ def test_deep_yaml_is_refused_without_crashing(deep, monkeypatch):
     for data in (deep, deep.encode("utf-16")):
         events.clear()
         with pytest.raises(limits.YamlLimitError, match="nested more than 1,000 levels deep"):
-            limits.yaml_load(data)
+            limits.yaml_load(data, limits=limits.DEFAULT)
         assert len(events) <= 2 * 1_000 + 3  # stream, document, a key and a collection start a level, 1,001 levels
 
 
@@ -317,17 +313,17 @@ def test_deep_security_stack_file_is_an_issue(tmp_path):
 
 
 def test_yaml_nesting_up_to_the_limit_loads():
-    limits.activate(limits.Limits(yaml_max_depth=50))
-    assert limits.yaml_load("[" * 50 + "]" * 50) is not None
+    chosen = limits.Limits(yaml_max_depth=50)
+    assert limits.yaml_load("[" * 50 + "]" * 50, limits=chosen) is not None
     with pytest.raises(limits.YamlLimitError):
-        limits.yaml_load("[" * 51 + "]" * 51)
+        limits.yaml_load("[" * 51 + "]" * 51, limits=chosen)
 
 
 @pytest.mark.realdata
 def test_every_real_yaml_file_is_within_the_limits(mirror):
     loaded = 0
     for path in sorted((mirror / "detections").rglob("*.yml")) + sorted((mirror / "mappings").rglob("*.yaml")):
-        limits.yaml_load_all(path.read_bytes())
+        limits.yaml_load_all(path.read_bytes(), limits=limits.DEFAULT)
         loaded += 1
     assert loaded > 6000
 
@@ -350,20 +346,20 @@ def test_deeply_nested_json_is_one_line(tmp_path, depth):
 
 def test_json_depth_limit_is_exact_and_configurable():
     for limit in (1, 8, 64, 1024):
-        limits.activate(limits.Limits(json_max_depth=limit))
-        doc = limits.loads_json(b"[" * limit + b"]" * limit, "f")
+        chosen = limits.Limits(json_max_depth=limit)
+        doc = limits.loads_json(b"[" * limit + b"]" * limit, "f", limits=chosen)
         for _ in range(limit - 1):
             [doc] = doc
         assert doc == []
         if limit < 1024:
             with pytest.raises(InputError, match=f"more than {limit} levels"):
-                limits.loads_json(b'{"a":' * (limit + 1) + b"1" + b"}" * (limit + 1), "f")
+                limits.loads_json(b'{"a":' * (limit + 1) + b"1" + b"}" * (limit + 1), "f", limits=chosen)
 
 
 @pytest.mark.parametrize("text", [b"1],[2", b"[1] [2]", b"", b"]", b"[", b'"a"]', b"{}}"])
 def test_the_depth_wrapper_never_accepts_invalid_json(text):
     with pytest.raises(orjson.JSONDecodeError) as info:
-        limits.loads_json(text, "f")
+        limits.loads_json(text, "f", limits=limits.DEFAULT)
     with pytest.raises(orjson.JSONDecodeError) as plain:
         orjson.loads(text)
     assert str(info.value) == str(plain.value)
@@ -375,7 +371,7 @@ def test_the_enterprise_bundle_is_within_the_limits(mirror):
     from pipeline.ingest.bundle import read_json_bytes
 
     data = read_json_bytes(mirror / "attack" / "enterprise-attack-18.1.json.gz")
-    doc = limits.loads_json(data, "enterprise")
+    doc = limits.loads_json(data, "enterprise", limits=limits.DEFAULT)
     assert len(doc["objects"]) > 20_000 and doc == orjson.loads(data)
 
 
@@ -418,14 +414,17 @@ def test_the_download_timeout_comes_from_the_limits(tmp_path, monkeypatch, stall
     import io
 
     from pipeline.fetch.http import DownloadError, Downloader
+    from pipeline.fetch.resolver import Resolver
 
     for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     if how == "settings":
-        load_config(sources_with(tmp_path, "http_timeout = 0.2"))
+        config = load_config(sources_with(tmp_path, "http_timeout = 0.2"))
     else:
         monkeypatch.setenv("ATTACK_PIPELINE_HTTP_TIMEOUT", "0.2")
-    downloader = Downloader(retries=0)
+        config = load_config(sources_with(tmp_path, ""))
+    # The resolver's downloader takes the configuration's timeout.
+    downloader = replace(Resolver.for_config(config, None).downloader, retries=0)
     assert downloader.timeout == 0.2
     with pytest.raises(DownloadError, match=r"timed out \(no data for 0.2 s\)"):
         downloader.download(stalling_server, io.BytesIO())
@@ -447,8 +446,8 @@ def test_a_bounded_read_allocates_what_the_file_holds_not_the_limit(tmp_path):
     path.write_bytes(b"{}")
     tracemalloc.start()
     try:
-        assert limits.read_limited(path) == b"{}"
-        assert limits.gunzip_limited(gzip.compress(b"{}"), "small.json.gz") == b"{}"
+        assert limits.read_limited(path, limits=limits.DEFAULT) == b"{}"
+        assert limits.gunzip_limited(gzip.compress(b"{}"), "small.json.gz", limits=limits.DEFAULT) == b"{}"
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -456,6 +455,5 @@ def test_a_bounded_read_allocates_what_the_file_holds_not_the_limit(tmp_path):
 
 
 def test_a_special_file_without_a_size_is_still_bounded():
-    limits.activate(limits.Limits(max_file_bytes=4096))
     with pytest.raises(InputError, match=r"/dev/zero: file is 4,097 bytes, over the limit of 4,096 bytes"):
-        limits.read_limited(Path("/dev/zero"))
+        limits.read_limited(Path("/dev/zero"), limits=limits.Limits(max_file_bytes=4096))

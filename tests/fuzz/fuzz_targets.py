@@ -223,13 +223,8 @@ def _check_detections(result, path: Path) -> int:
 
 def _config(path: Path):
     from pipeline.core.config import load_config
-    from pipeline.core.limits import activate
 
-    previous = activate(None)
-    try:
-        return load_config(path)
-    finally:
-        activate(previous)  # a fuzzed [settings] must not change the limits of later inputs
+    return load_config(path)  # its limits are its own value: nothing of a fuzzed [settings] outlives it
 
 
 def _check_config(config, path: Path) -> int:

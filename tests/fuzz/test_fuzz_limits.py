@@ -21,13 +21,6 @@ scalar = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size
 json_value = st.recursive(scalar, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3), max_leaves=25)
 
 
-@pytest.fixture(autouse=True)
-def _restore():
-    previous = limits.activate(None)
-    yield
-    limits.activate(previous)
-
-
 def depth(value) -> int:
     if isinstance(value, dict):
         return 1 + max((depth(v) for v in value.values()), default=0)
@@ -48,13 +41,13 @@ def nodes(value) -> int:
 @SETTINGS
 @given(json_value, st.integers(1, 12), st.booleans())
 def test_json_depth_limit_is_exact(value, limit, indent):
-    limits.activate(limits.Limits(json_max_depth=limit))
+    chosen = limits.Limits(json_max_depth=limit)
     data = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)
     if depth(value) <= limit:
-        assert limits.loads_json(data, "f.json") == value
+        assert limits.loads_json(data, "f.json", limits=chosen) == value
     else:
         with pytest.raises(InputError, match=f"f.json: JSON nested more than {limit} levels deep"):
-            limits.loads_json(data, "f.json")
+            limits.loads_json(data, "f.json", limits=chosen)
 
 
 @SETTINGS
@@ -64,10 +57,10 @@ def test_json_depth_wrapper_agrees_with_orjson_on_any_bytes(data):
         expected = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         with pytest.raises(orjson.JSONDecodeError) as info:
-            limits.loads_json(data, "f")
+            limits.loads_json(data, "f", limits=limits.DEFAULT)
         assert str(info.value) == str(exc)
         return
-    assert limits.loads_json(data, "f") == expected
+    assert limits.loads_json(data, "f", limits=limits.DEFAULT) == expected
 
 
 @st.composite
@@ -86,14 +79,14 @@ def shared_documents(draw):
 def test_yaml_alias_limit_counts_expanded_nodes_exactly(doc, limit):
     text = yaml.safe_dump(doc)
     expected = yaml.load(text, Loader=yaml.CSafeLoader)
-    limits.activate(limits.Limits(yaml_max_nodes=limit))
+    chosen = limits.Limits(yaml_max_nodes=limit)
     if "&" not in text or nodes(expected) <= limit:
         # Without anchors the count is skipped (no alias can expand anything).
-        assert limits.yaml_load(text) == expected
-        assert limits.yaml_load_all(text.encode()) == [expected]
+        assert limits.yaml_load(text, limits=chosen) == expected
+        assert limits.yaml_load_all(text.encode(), limits=chosen) == [expected]
     else:
         with pytest.raises(limits.YamlLimitError, match=f"more than {limit:,} nodes"):
-            limits.yaml_load(text)
+            limits.yaml_load(text, limits=chosen)
 
 
 def nested(levels: list[str]) -> str:
@@ -116,12 +109,12 @@ def nested(levels: list[str]) -> str:
 def test_yaml_depth_limit_is_exact(levels, limit):
     text = nested(levels)
     expected = yaml.load(text, Loader=yaml.CSafeLoader)
-    limits.activate(limits.Limits(yaml_max_depth=limit))
+    chosen = limits.Limits(yaml_max_depth=limit)
     if depth(expected) <= limit:
-        assert limits.yaml_load(text) == expected
+        assert limits.yaml_load(text, limits=chosen) == expected
     else:
         with pytest.raises(limits.YamlLimitError, match=f"nested more than {limit:,} levels deep"):
-            limits.yaml_load(text)
+            limits.yaml_load(text, limits=chosen)
 
 
 @SETTINGS
@@ -129,9 +122,9 @@ def test_yaml_depth_limit_is_exact(levels, limit):
 def test_gunzip_limit_is_exact(members, limit):
     data = b"".join(gzip.compress(m) for m in members)
     total = sum(map(len, members))
-    limits.activate(limits.Limits(max_file_bytes=limit))
+    chosen = limits.Limits(max_file_bytes=limit)
     if total <= limit:
-        assert limits.gunzip_limited(data, "f.gz") == gzip.decompress(data)
+        assert limits.gunzip_limited(data, "f.gz", limits=chosen) == gzip.decompress(data)
     else:
         with pytest.raises(InputError, match=f"f.gz: decompressed data is over the limit of {limit:,} bytes"):
-            limits.gunzip_limited(data, "f.gz")
+            limits.gunzip_limited(data, "f.gz", limits=chosen)

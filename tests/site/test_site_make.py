@@ -35,6 +35,35 @@ def test_two_sites_of_one_build_are_identical(hostile_build, tmp_path):
     assert a.search_index_bytes == (a.folder / "search" / "search_index.json").stat().st_size > 0
 
 
+def test_the_sites_date_is_the_builds_without_touching_the_environment(hostile_build, tmp_path, monkeypatch):
+    """The build's date reaches mkdocs through its config (site/hooks.py), not through a
+    SOURCE_DATE_EPOCH written into this process: the sitemap's `lastmod` and its gzip
+    header carry that date, and the environment is the same during and after."""
+    from datetime import datetime, timezone
+
+    from pipeline.site import make
+    from pipeline.site.source import build_epoch
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    before = dict(os.environ)
+    seen = []
+    real_run = make.run_mkdocs
+
+    def run(*args, **kwargs):
+        real_run(*args, **kwargs)
+        seen.append(dict(os.environ))
+
+    monkeypatch.setattr(make, "run_mkdocs", run)
+    result = make_site(hostile_build, tmp_path / "s", SITE_URL)
+    assert seen == [before] and dict(os.environ) == before
+    day = datetime.fromtimestamp(build_epoch(hostile_build), timezone.utc)
+    raw = (result.folder / "sitemap.xml.gz").read_bytes()
+    lastmods = set(re.findall(r"<lastmod>([^<]*)</lastmod>", gzip.decompress(raw).decode()))
+    assert lastmods == {day.strftime("%Y-%m-%d")}
+    midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    assert int.from_bytes(raw[4:8], "little") == int(midnight.timestamp())  # gzip MTIME
+
+
 def test_failed_site_build_keeps_the_previous_site(hostile_build, tmp_path):
     import shutil
 

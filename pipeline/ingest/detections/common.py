@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.core.errors import InputError, Issue
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.model.detections import HOW_TECHNIQUE, Detection, TechniqueRef
 
 # No rule file of the public corpora is above 300 KB; anything far larger is a mistake
@@ -45,12 +46,14 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
-    """The source a file belongs to: `name` is the short prefix of detection ids."""
+    """The source a file belongs to: `name` is the short prefix of detection ids;
+    `limits` are those its files are parsed under (they travel with it to the workers)."""
 
     name: str
     source_id: str
     format: str
     license: str = ""
+    limits: Limits = DEFAULT
 
 
 @dataclass(slots=True)
@@ -103,7 +106,7 @@ def _yaml_documents(text: str, ctx: FileContext) -> list:
     from pipeline.core.limits import YamlLimitError, yaml_load_all
 
     try:
-        return [doc for doc in yaml_load_all(text) if doc is not None]
+        return [doc for doc in yaml_load_all(text, limits=ctx.source.limits) if doc is not None]
     except YamlLimitError as exc:
         raise ctx.error(f"{exc}; skipped") from None
     except yaml.MarkedYAMLError as exc:

@@ -25,7 +25,7 @@ from pipeline.core.errors import InputError, Issue
 from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
 from pipeline.ingest.detections.common import MAX_FILE_BYTES, FileContext, SourceInfo, one_line, path_id
-from pipeline.core.limits import read_upto
+from pipeline.core.limits import DEFAULT, Limits, read_upto
 from pipeline.model.detections import Detection, source_name
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
@@ -63,8 +63,8 @@ class SourceLoad:
     unread: str = ""
 
 
-def source_info(source: Source) -> SourceInfo:
-    return SourceInfo(name=source_name(source), source_id=source.id, format=source.format, license=source.license)
+def source_info(source: Source, limits: Limits = DEFAULT) -> SourceInfo:
+    return SourceInfo(name=source_name(source), source_id=source.id, format=source.format, license=source.license, limits=limits)
 
 
 def default_jobs() -> int:
@@ -151,11 +151,11 @@ class _Pending:
     unread: str = ""
 
 
-def _prepare(source: Source, root: Path, cache_dir: Path | None) -> _Pending:
+def _prepare(source: Source, root: Path, cache_dir: Path | None, limits: Limits) -> _Pending:
     """List, read and hash the files; take what the cache knows, keep the rest to parse."""
     started = time.perf_counter()
     module = adapter(source.format)
-    info = source_info(source)
+    info = source_info(source, limits)
     failed: list[OSError] = []
     files = list_files(root, module.wanted, failed)
     cache = ParsedCache(cache_dir, info.name, parser_digest([module.__file__, *_SHARED_CODE]))
@@ -284,9 +284,9 @@ def _finish(p: _Pending) -> SourceLoad:
     )
 
 
-def load_source(source: Source, root: Path, *, cache_dir: Path | None) -> SourceLoad:
+def load_source(source: Source, root: Path, *, cache_dir: Path | None, limits: Limits = DEFAULT) -> SourceLoad:
     """One source on this core (tests, small folders)."""
-    return _finish(_prepare(source, root, cache_dir))
+    return _finish(_prepare(source, root, cache_dir, limits))
 
 
 def _renamed(record: Detection, native: str) -> Detection:
@@ -327,13 +327,14 @@ def load_sources(
     cache_dir: Path | None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    limits: Limits = DEFAULT,
 ) -> list[SourceLoad]:
     """Every (source, resolved folder), in order. All sources are read and their
     uncached files queued first, so the workers stay busy from the first source to the
     last while this process assembles records as batches come back."""
     pool = _LazyPool(default_jobs() if jobs is None else jobs)
     try:
-        pending = [_prepare(source, root, cache_dir) for source, root in sources]
+        pending = [_prepare(source, root, cache_dir, limits) for source, root in sources]
         if sum(len(p.misses) for p in pending) >= MIN_PARALLEL_FILES:
             executor = pool()
             if executor is not None:

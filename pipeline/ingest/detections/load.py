@@ -106,7 +106,7 @@ def load_detections(
     memo = ws.cache.setdefault("detection_loads", {})
     key = (tuple((source.id, str(path)) for source, path in found), str(cache_dir))
     if key not in memo:  # parsed once per process, whatever the target release
-        memo[key] = load_sources(found, cache_dir=cache_dir, jobs=jobs, progress=progress)
+        memo[key] = load_sources(found, cache_dir=cache_dir, jobs=jobs, progress=progress, limits=ws.config.limits)
     loads = memo[key]
     releases = ws.releases(progress)
     detections: list[Detection] = [d for load in loads for d in load.detections]

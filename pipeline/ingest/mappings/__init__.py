@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.mapex import read_mapex
@@ -47,18 +48,19 @@ def read_mapping_table(
     file: str | None = None,
     techniques: Universe | None = None,
     controls: Universe | None = None,
+    limits: Limits = DEFAULT,
 ) -> MappingTable:
     reader = MAPPING_FORMATS.get(source.format)
     if reader is None:
         raise ConfigError(f"no adapter for mapping format {source.format!r} (known: {', '.join(sorted(MAPPING_FORMATS))})", record=f"source {source.id!r}")
-    spec = TableSpec.of(source)
+    spec = TableSpec.of(source, limits)
     if source.format in EXPANDING_FORMATS:
         return reader(path, spec, file=file, techniques=techniques, controls=controls)
     return reader(path, spec, file=file)
 
 
-def read_catalog(source, path: Path, *, file: str | None = None) -> ControlCatalog:
+def read_catalog(source, path: Path, *, file: str | None = None, limits: Limits = DEFAULT) -> ControlCatalog:
     reader = CATALOG_FORMATS.get(source.format)
     if reader is None:
         raise ConfigError(f"no adapter for catalogue format {source.format!r} (known: {', '.join(sorted(CATALOG_FORMATS))})", record=f"source {source.id!r}")
-    return reader(path, TableSpec.of(source), file=file)
+    return reader(path, TableSpec.of(source, limits), file=file)

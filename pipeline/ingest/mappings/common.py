@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.core.errors import Issue
+from pipeline.core.limits import DEFAULT, Limits
 from pipeline.model.frameworks import framework as framework_info
 from pipeline.ingest.mappings.ids import normalise_subject_id, normalise_technique_id
 from pipeline.model.vocabulary import (
@@ -40,7 +41,8 @@ def texts(value: object) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TableSpec:
-    """What the sources file says about a table; the file may declare its own values."""
+    """What the sources file says about a table; the file may declare its own values.
+    `limits` are those its files are read under (the sources file's and environment's)."""
 
     source_id: str
     format: str
@@ -48,10 +50,12 @@ class TableSpec:
     framework_version: str = ""
     domain: str = "enterprise"
     attack_version: str = ""
+    limits: Limits = DEFAULT
 
     @classmethod
-    def of(cls, source) -> "TableSpec":
+    def of(cls, source, limits: Limits = DEFAULT) -> "TableSpec":
         return cls(
+            limits=limits,
             source_id=source.id,
             format=source.format,
             framework=source.framework or "",
@@ -63,14 +67,14 @@ class TableSpec:
     def open(self, path: Path, file: str | None = None) -> tuple["TableBuilder", bytes | None]:
         """A builder for the file at `path` and the file's bytes (None, reported, when unusable)."""
         b = self.builder(file or str(path))
-        return b, read_bytes(path, b.issue)
+        return b, read_bytes(path, b.issue, limits=self.limits)
 
     def open_json(self, path: Path, file: str | None = None) -> tuple["TableBuilder", bool, object]:
         """A builder, and (True, document) or (False, None) after reporting an unusable or invalid file."""
         b, data = self.open(path, file)
         if data is None:
             return b, False, None
-        ok, doc = parse_json(data, b.issue)
+        ok, doc = parse_json(data, b.issue, limits=self.limits)
         return b, ok, doc
 
     def builder(self, file: str, **overrides) -> "TableBuilder":
@@ -86,14 +90,14 @@ class TableSpec:
         return TableBuilder(**values)
 
 
-def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None) -> bytes | None:
+def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None, *, limits: Limits) -> bytes | None:
     """File bytes (gunzipped if need be), or None after `issue(code, problem, record, file)`
     when the file is unreadable or empty."""
     from pipeline.core.errors import InputError
     from pipeline.ingest.bundle import read_json_bytes
 
     try:
-        data = read_json_bytes(path)
+        data = read_json_bytes(path, limits=limits)
     except InputError as exc:
         issue("unreadable", exc.problem, None, file)
         return None
@@ -103,7 +107,7 @@ def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None) 
     return data
 
 
-def parse_json(data: bytes, issue: Callable[..., None]) -> tuple[bool, object]:
+def parse_json(data: bytes, issue: Callable[..., None], *, limits: Limits) -> tuple[bool, object]:
     """(True, document), or (False, None) after reporting invalid or too deeply nested JSON."""
     import orjson
 
@@ -111,7 +115,7 @@ def parse_json(data: bytes, issue: Callable[..., None]) -> tuple[bool, object]:
     from pipeline.core.limits import loads_json
 
     try:
-        return True, loads_json(data, "")
+        return True, loads_json(data, "", limits=limits)
     except orjson.JSONDecodeError as exc:
         issue("bad-json", f"not valid JSON: {exc}")
     except InputError as exc:

@@ -84,7 +84,7 @@ def _withdrawn(statement: str) -> bool:
 
 
 def _tsv_rows(path: Path, c: _Collector) -> list[list[str]] | None:
-    data = read_bytes(path, c.issue)
+    data = read_bytes(path, c.issue, limits=c.spec.limits)
     if data is None:
         return None
     try:
@@ -183,10 +183,10 @@ def _rev4(rows: list[list[str]], header: list[str], c: _Collector) -> None:
 def read_nist_catalog_stix(path: Path, spec: TableSpec, *, file: str | None = None) -> ControlCatalog:
     """Controls as `course-of-action` objects of a STIX 2.0 bundle."""
     c = _Collector(spec, file or str(path))
-    data = read_bytes(path, c.issue)
+    data = read_bytes(path, c.issue, limits=c.spec.limits)
     if data is None:
         return c.catalog()
-    ok, doc = parse_json(data, c.issue)
+    ok, doc = parse_json(data, c.issue, limits=c.spec.limits)
     if not ok:
         return c.catalog()
     objects = doc.get("objects") if isinstance(doc, dict) else None

@@ -18,7 +18,7 @@ import yaml
 
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec, read_bytes, text, texts
 from pipeline.ingest.mappings.ids import slug_id
-from pipeline.core.limits import YamlLimitError, yaml_load
+from pipeline.core.limits import DEFAULT, Limits, YamlLimitError, yaml_load
 from pipeline.model.controls import Capability, MappingTable
 
 
@@ -43,10 +43,10 @@ _FAILED = object()
 _CLOSING = ("comments", "references")
 
 
-def _load(data: bytes, b: TableBuilder, file: str):
+def _load(data: bytes, b: TableBuilder, file: str, limits: Limits):
     """The YAML document, or `_FAILED` after reporting why it could not be read."""
     try:
-        return yaml_load(data)
+        return yaml_load(data, limits=limits)
     except YamlLimitError as exc:
         b.issue("bad-yaml", str(exc), None, file)
     except yaml.MarkedYAMLError as exc:
@@ -79,12 +79,12 @@ def _scores(b: TableBuilder, scores: object, where: str, file: str, **row) -> No
         )
 
 
-def read_security_stack_file(path: Path, b: TableBuilder, file: str) -> None:
+def read_security_stack_file(path: Path, b: TableBuilder, file: str, limits: Limits = DEFAULT) -> None:
     """Add the rows of one capability file to `b`."""
-    data = read_bytes(path, b.issue, file)
+    data = read_bytes(path, b.issue, file, limits=limits)
     if data is None:
         return
-    doc = _load(data, b, file)
+    doc = _load(data, b, file, limits)
     if doc is _FAILED:
         return
     if doc is None:
@@ -198,5 +198,5 @@ def read_security_stack(folder: Path, spec: TableSpec, *, file: str | None = Non
     for path in entries:
         if path.is_dir():
             continue
-        read_security_stack_file(path, b, f"{file}/{path.name}")
+        read_security_stack_file(path, b, f"{file}/{path.name}", spec.limits)
     return b.table()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import InputError
-from pipeline.core.limits import read_limited, yaml_load
+from pipeline.core.limits import DEFAULT, Limits, read_limited, yaml_load
 from pipeline.model.profile import (
     DettectDataSource,
     DettectDataSourceDetail,
@@ -99,11 +99,11 @@ def _kept(m: dict, modelled: tuple[str, ...]) -> Kept:
     return Kept(tuple(m), tuple((k, v) for k, v in m.items() if k not in modelled))
 
 
-def load_yaml(path: Path, expected: str) -> tuple[dict, _Reader]:
+def load_yaml(path: Path, expected: str, limits: Limits = DEFAULT) -> tuple[dict, _Reader]:
     file = str(path)
     r = _Reader(file)
     try:
-        raw = yaml_load(read_limited(path, file))
+        raw = yaml_load(read_limited(path, file, limits=limits), limits=limits)
     except FileNotFoundError:
         raise InputError("file not found", file=file) from None
     except OSError as exc:
@@ -123,8 +123,8 @@ def load_yaml(path: Path, expected: str) -> tuple[dict, _Reader]:
 
 
 # -- data sources ---------------------------------------------------------------------------
-def read_data_sources(path: Path) -> DettectDataSources:
-    m, r = load_yaml(path, "data-source-administration")
+def read_data_sources(path: Path, *, limits: Limits = DEFAULT) -> DettectDataSources:
+    m, r = load_yaml(path, "data-source-administration", limits)
     systems = []
     for i, s in enumerate(r.items(m.get("systems"), "systems")):
         where = f"systems[{i}]"
@@ -253,8 +253,8 @@ def _scores(r: _Reader, value: Any, where: str, low: int, high: int, detection: 
     return tuple(out)
 
 
-def read_techniques(path: Path) -> DettectTechniques:
-    m, r = load_yaml(path, "technique-administration")
+def read_techniques(path: Path, *, limits: Limits = DEFAULT) -> DettectTechniques:
+    m, r = load_yaml(path, "technique-administration", limits)
     techniques = []
     for i, t in enumerate(r.items(r.need(m, "techniques", "(top)"), "techniques")):
         where = f"techniques[{i}]"
@@ -329,8 +329,8 @@ def techniques_dict(a: DettectTechniques) -> dict:
 
 
 # -- groups ---------------------------------------------------------------------------------
-def read_groups(path: Path) -> DettectGroups:
-    m, r = load_yaml(path, "group-administration")
+def read_groups(path: Path, *, limits: Limits = DEFAULT) -> DettectGroups:
+    m, r = load_yaml(path, "group-administration", limits)
     groups = []
     for i, g in enumerate(r.items(r.need(m, "groups", "(top)"), "groups")):
         where = f"groups[{i}]"

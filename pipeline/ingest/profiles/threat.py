@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import InputError
-from pipeline.core.limits import loads_json, read_limited
+from pipeline.core.limits import DEFAULT, Limits, loads_json, read_limited
 
 _GROUP = re.compile(r"^G\d{4}$")
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -46,10 +46,10 @@ class MispActor:
     synonyms: tuple[str, ...] = ()
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, limits: Limits) -> Any:
     file = str(path)
     try:
-        return loads_json(read_limited(path, file), file)
+        return loads_json(read_limited(path, file, limits=limits), file, limits=limits)
     except FileNotFoundError:
         raise InputError("file not found", file=file) from None
     except OSError as exc:
@@ -62,10 +62,10 @@ def _number(value: Any, file: str, record: str, key: str) -> float:
     return float(value)
 
 
-def read_ctid_techniques(path: Path) -> tuple[CtidTechnique, ...]:
+def read_ctid_techniques(path: Path, *, limits: Limits = DEFAULT) -> tuple[CtidTechnique, ...]:
     """Every technique of `Techniques.json`, as published (ids not yet reconciled)."""
     file = str(path)
-    data = _load(path)
+    data = _load(path, limits)
     if not isinstance(data, list):
         raise InputError("must be a JSON list of techniques", file=file)
     out = []
@@ -100,24 +100,24 @@ def _strings(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def _values(path: Path) -> list[dict]:
-    data = _load(path)
+def _values(path: Path, limits: Limits) -> list[dict]:
+    data = _load(path, limits)
     if not isinstance(data, dict) or not isinstance(data.get("values"), list):
         raise InputError("not a MISP galaxy cluster (no `values` list)", file=str(path))
     return [v for v in data["values"] if isinstance(v, dict)]
 
 
-def read_misp_actors(actors: Path, intrusion_sets: Path | None = None) -> tuple[MispActor, ...]:
+def read_misp_actors(actors: Path, intrusion_sets: Path | None = None, *, limits: Limits = DEFAULT) -> tuple[MispActor, ...]:
     """Threat actors with the ATT&CK groups they correspond to."""
     by_uuid: dict[str, str] = {}
     if intrusion_sets is not None:
-        for v in _values(intrusion_sets):
+        for v in _values(intrusion_sets, limits):
             meta = v.get("meta") if isinstance(v.get("meta"), dict) else {}
             ext = meta.get("external_id")
             if isinstance(ext, str) and _GROUP.match(ext) and isinstance(v.get("uuid"), str):
                 by_uuid[v["uuid"]] = ext
     out = []
-    for v in _values(actors):
+    for v in _values(actors, limits):
         meta = v.get("meta") if isinstance(v.get("meta"), dict) else {}
         groups: list[str] = []
         for entry in _strings(meta.get("name-attribution")):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import ConfigError, InputError, Issue
-from pipeline.core.limits import read_limited
+from pipeline.core.limits import DEFAULT, Limits, read_limited
 from pipeline.model.attack import DOMAINS
 from pipeline.model.detections import Detection
 from pipeline.model.profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
@@ -101,9 +101,9 @@ class _Digest:
         self.h.update(label.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
 
 
-def read_bytes(path: Path, key: str, file: str) -> bytes:
+def read_bytes(path: Path, key: str, file: str, limits: Limits) -> bytes:
     try:
-        return read_limited(path, str(path))
+        return read_limited(path, str(path), limits=limits)
     except FileNotFoundError:
         raise ConfigError(f"file not found: {path}", file=file, record=key) from None
     except IsADirectoryError:
@@ -114,12 +114,12 @@ def read_bytes(path: Path, key: str, file: str) -> bytes:
         raise ConfigError(exc.problem, file=file, record=key) from None
 
 
-def load_profile(path: Path) -> tuple[Profile, list[Issue]]:
+def load_profile(path: Path, *, limits: Limits = DEFAULT) -> tuple[Profile, list[Issue]]:
     """The profile and the warnings its imported rule files gave (a rule file that cannot
-    be read is skipped and reported, like a corpus's)."""
+    be read is skipped and reported, like a corpus's); every file is read under `limits`."""
     path = Path(path)
     file = str(path)
-    data = read_bytes(path, "", file)
+    data = read_bytes(path, "", file, limits)
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -130,16 +130,49 @@ def load_profile(path: Path) -> tuple[Profile, list[Issue]]:
         raise ConfigError("not valid TOML: nested too deeply", file=file) from None
     digest = _Digest()
     digest.add("profile", data)
-    return parse_profile(raw, file, path.parent, digest)
+    return parse_profile(raw, file, path.parent, digest, limits=limits)
 
 
-def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = None) -> tuple[Profile, list[Issue]]:
-    from pipeline.ingest.profiles import dettect
-
+def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = None, *, limits: Limits = DEFAULT) -> tuple[Profile, list[Issue]]:
+    """A profile's TOML table checked section by section, in the order its errors are
+    reported: [profile], [weights], [controls], [[detections]], [data], [threat]."""
     c = _Checker(file)
     digest = digest or _Digest()
-    issues: list[Issue] = []
     c.table(raw, "", TOP_KEYS)
+    head, name, slug, domain, top_n = _head(c, raw)
+    weights = _weights(c, raw)
+    controls = _controls(c, raw)
+    rules, own, exported, issues = _detections(c, raw, base, file, digest, limits)
+    components, log_sources, data_sources, techniques = _data(c, raw, base, file, digest, limits)
+    threats, sectors, countries, groups_file = _threat(c, raw, base, file, digest, limits)
+    profile = Profile(
+        file=file,
+        name=name,
+        slug=slug,
+        digest=digest.h.hexdigest(),
+        description=c.text(head.get("description", ""), "profile.description", empty_ok=True),
+        domain=domain,
+        platforms=c.texts(head.get("platforms", []), "profile.platforms"),
+        controls=tuple(controls),
+        rules=tuple(rules),
+        exported_rules=tuple(dict.fromkeys(exported)),
+        own_rules=tuple(own),
+        data_components=components,
+        log_sources=log_sources,
+        data_sources=data_sources,
+        techniques=techniques,
+        threats=tuple(threats),
+        sectors=sectors,
+        countries=countries,
+        groups_file=groups_file,
+        weights=weights,
+        top_n=top_n,
+    )
+    return profile, issues
+
+
+def _head(c: _Checker, raw: dict) -> tuple[dict, str, str, str, int]:
+    """[profile]: the table, and its name, id (slug), domain and top_n checked."""
     head = c.table(raw.get("profile"), "profile", PROFILE_KEYS) if "profile" in raw else None
     if head is None:
         raise c.fail("profile", "missing table [profile] (name = \"…\" at least)")
@@ -157,14 +190,22 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
     top_n = head.get("top_n", 20)
     if isinstance(top_n, bool) or not isinstance(top_n, int) or not 1 <= top_n <= MAX_TOP_N:
         raise c.fail("profile.top_n", f"must be a whole number from 1 to {MAX_TOP_N}, not {top_n!r}")
+    return head, name, slug, domain, top_n
 
+
+def _weights(c: _Checker, raw: dict) -> Weights:
+    """[weights]: the priority factors, at least one of them above 0."""
     weights = Weights()
     if "weights" in raw:
         w = c.table(raw["weights"], "weights", WEIGHT_KEYS)
         weights = Weights(**{k: c.number(v, f"weights.{k}") for k, v in w.items()})
         if not any(getattr(weights, k) for k in ("threat", "prevalence", "choke_point", "actionability")):
             raise c.fail("weights", "at least one of threat, prevalence, choke_point, actionability must be above 0")
+    return weights
 
+
+def _controls(c: _Checker, raw: dict) -> list[ControlState]:
+    """[controls.<framework>]: each control in one status only."""
     controls: list[ControlState] = []
     for fw, body in c.table(raw.get("controls", {}), "controls", None).items():
         key = f"controls.{fw}"
@@ -179,7 +220,15 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
                     raise c.fail(f"{key}.{status}[{i}]", f"{cid!r} is already listed as {seen[cid]}")
                 seen[cid] = status
                 controls.append(ControlState(framework=fw, control_id=cid, status=status, version=version))
+    return controls
 
+
+def _detections(
+    c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits
+) -> tuple[list[RuleSelection], list[Detection], list[tuple[str, str]], list[Issue]]:
+    """[[detections]]: rules chosen from a corpus, and the team's own rules (an Elastic
+    export or a Sigma folder, read and added to the digest), with their warnings."""
+    issues: list[Issue] = []
     rules: list[RuleSelection] = []
     own: list[Detection] = []
     exported: list[tuple[str, str]] = []
@@ -208,7 +257,7 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             raise c.fail(f"{key}.{extra[0]}", f"only with source = \"…\", not with {kinds[0]}")
         if "elastic_export" in body:
             p = c.path(body["elastic_export"], f"{key}.elastic_export", base)
-            data = read_bytes(p, f"{key}.elastic_export", file)
+            data = read_bytes(p, f"{key}.elastic_export", file, limits)
             digest.add(f"elastic:{p.name}", data)
             found, ids, problems = read_elastic_export(data, str(p))
             own.extend(found)
@@ -218,10 +267,16 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
             p = c.path(body["sigma_folder"], f"{key}.sigma_folder", base)
             if not p.is_dir():
                 raise c.fail(f"{key}.sigma_folder", f"not a folder: {p}")
-            found, problems = read_sigma_folder(p, digest)
+            found, problems = read_sigma_folder(p, digest, limits)
             own.extend(found)
             exported.extend(("sigma", d.native_id) for d in found)
             issues.extend(problems)
+    return rules, own, exported, issues
+
+
+def _data(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits):
+    """[data]: components, log sources and the DeTT&CT files (read and added to the digest)."""
+    from pipeline.ingest.profiles import dettect
 
     components: tuple[str, ...] = ()
     log_sources: tuple[str, ...] = ()
@@ -232,12 +287,19 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
         log_sources = c.texts(d.get("log_sources", []), "data.log_sources")
         if "dettect_data_sources" in d:
             p = c.path(d["dettect_data_sources"], "data.dettect_data_sources", base)
-            digest.add("dettect-data-sources", read_bytes(p, "data.dettect_data_sources", file))
-            data_sources = _dettect(dettect.read_data_sources, p, "data.dettect_data_sources", file)
+            digest.add("dettect-data-sources", read_bytes(p, "data.dettect_data_sources", file, limits))
+            data_sources = _dettect(dettect.read_data_sources, p, "data.dettect_data_sources", file, limits)
         if "dettect_techniques" in d:
             p = c.path(d["dettect_techniques"], "data.dettect_techniques", base)
-            digest.add("dettect-techniques", read_bytes(p, "data.dettect_techniques", file))
-            techniques = _dettect(dettect.read_techniques, p, "data.dettect_techniques", file)
+            digest.add("dettect-techniques", read_bytes(p, "data.dettect_techniques", file, limits))
+            techniques = _dettect(dettect.read_techniques, p, "data.dettect_techniques", file, limits)
+    return components, log_sources, data_sources, techniques
+
+
+def _threat(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits):
+    """[threat]: listed groups, campaigns and software with their weights, sectors,
+    countries and a DeTT&CT group file (read and added to the digest)."""
+    from pipeline.ingest.profiles import dettect
 
     threats: list[ThreatRef] = []
     sectors: tuple[str, ...] = ()
@@ -260,38 +322,14 @@ def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = Non
         countries = c.texts(t.get("countries", []), "threat.countries")
         if "dettect_groups" in t:
             p = c.path(t["dettect_groups"], "threat.dettect_groups", base)
-            digest.add("dettect-groups", read_bytes(p, "threat.dettect_groups", file))
-            groups_file = _dettect(dettect.read_groups, p, "threat.dettect_groups", file)
-
-    profile = Profile(
-        file=file,
-        name=name,
-        slug=slug,
-        digest=digest.h.hexdigest(),
-        description=c.text(head.get("description", ""), "profile.description", empty_ok=True),
-        domain=domain,
-        platforms=c.texts(head.get("platforms", []), "profile.platforms"),
-        controls=tuple(controls),
-        rules=tuple(rules),
-        exported_rules=tuple(dict.fromkeys(exported)),
-        own_rules=tuple(own),
-        data_components=components,
-        log_sources=log_sources,
-        data_sources=data_sources,
-        techniques=techniques,
-        threats=tuple(threats),
-        sectors=sectors,
-        countries=countries,
-        groups_file=groups_file,
-        weights=weights,
-        top_n=top_n,
-    )
-    return profile, issues
+            digest.add("dettect-groups", read_bytes(p, "threat.dettect_groups", file, limits))
+            groups_file = _dettect(dettect.read_groups, p, "threat.dettect_groups", file, limits)
+    return threats, sectors, countries, groups_file
 
 
-def _dettect(reader, path: Path, key: str, file: str):
+def _dettect(reader, path: Path, key: str, file: str, limits: Limits):
     try:
-        return reader(path)
+        return reader(path, limits=limits)
     except InputError as exc:
         raise ConfigError(f"{exc.one_line()}", file=file, record=key) from None
 
@@ -337,11 +375,11 @@ def read_elastic_export(data: bytes, file: str) -> tuple[list[Detection], list[s
     return out, ids, issues
 
 
-def read_sigma_folder(folder: Path, digest: _Digest) -> tuple[list[Detection], list[Issue]]:
+def read_sigma_folder(folder: Path, digest: _Digest, limits: Limits = DEFAULT) -> tuple[list[Detection], list[Issue]]:
     from pipeline.ingest.detections import sigma
     from pipeline.ingest.detections.common import FileContext, SourceInfo
 
-    info = SourceInfo(name=OWN_SOURCE, source_id="profile", format=sigma.FORMAT)
+    info = SourceInfo(name=OWN_SOURCE, source_id="profile", format=sigma.FORMAT, limits=limits)
     out: list[Detection] = []
     issues: list[Issue] = []
     for p in sorted(folder.rglob("*")):
@@ -350,7 +388,7 @@ def read_sigma_folder(folder: Path, digest: _Digest) -> tuple[list[Detection], l
             continue
         ctx = FileContext(info, rel, str(p))
         try:
-            data = read_limited(p, str(p))
+            data = read_limited(p, str(p), limits=limits)
         except (OSError, InputError) as exc:
             issues.append(Issue(code="profile-rule-skipped", problem=f"cannot read ({exc}); skipped", file=str(p)))
             continue
