@@ -18,7 +18,8 @@ from typing import Callable, Iterable
 
 from pipeline.build.units import Units
 from pipeline.core.errors import PipelineError
-from pipeline.render import RENDERERS, DomainDiff, MappingReport, RenderContext
+from pipeline.render import DomainDiff, MappingReport, RenderContext
+from pipeline.render.registry import RENDERERS
 
 # The parts of the context that some renderers read, by renderer.
 # `conversions`: the Sigma rules converted to the query languages, kept on the graph's

@@ -62,7 +62,7 @@ class BuildResult:
 def planned_steps(ws) -> int:
     """The progress steps of a build that renders: hashing, the graph's steps, one per
     renderer, the answers, the manifest (a build with nothing to do stops after one)."""
-    from pipeline.render import RENDERERS
+    from pipeline.render.registry import RENDERERS
 
     return 1 + ws.graph_steps() + len(RENDERERS) + 2
 
@@ -226,7 +226,7 @@ def build(
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         from pipeline.gather import gather as gather_context
-        from pipeline.render import RENDERERS
+        from pipeline.render.registry import RENDERERS
 
         g = ws.graph(progress)
         # Loading leaves almost no cycles (28 objects on the default build; the loaders

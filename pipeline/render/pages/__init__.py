@@ -25,7 +25,7 @@ def render(ctx, out: Path) -> list[Path]:
     with paused_gc():
         site = site_for_context(ctx, out)
         if ctx.profiles:
-            from pipeline.render.profiles.badges import badges_by_technique
+            from pipeline.render.pages.badges import badges_by_technique
 
             site.profile_badges = badges_by_technique(ctx.profiles)
         return _write_by_unit(site, out / "docs", ctx.part("units"), ctx.progress)
