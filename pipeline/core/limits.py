@@ -24,6 +24,9 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+import zlib
+
+import orjson
 
 from pipeline.core.errors import ConfigError, InputError
 
@@ -181,8 +184,6 @@ def read_limited(path: Path, file: str | None = None) -> bytes:
 def gunzip_limited(data: bytes, file: str) -> bytes:
     """Decompress a gzip stream, stopping as soon as the output passes `max_file_bytes`
     (a small file can inflate a thousandfold)."""
-    import zlib
-
     limit = current().max_file_bytes
     out = []
     total = 0
@@ -220,8 +221,6 @@ def loads_json(data: bytes, file: str):
     limit inside them hits orjson's own stop. Unwrapping checks that every wrapper
     holds exactly one value, so text that is not one JSON value (`1],[2`) cannot pass
     as one. Invalid JSON raises orjson.JSONDecodeError with positions in `data`."""
-    import orjson
-
     limit = current().json_max_depth
     pad = ORJSON_MAX_DEPTH - limit
     if pad <= 0:
@@ -249,6 +248,7 @@ def loads_json(data: bytes, file: str):
 
 
 def _yaml_base():
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -260,6 +260,7 @@ def _expanded_nodes(node, limit: int) -> int | None:
 
     Aliases make the composed graph a DAG: sizes are memoised per node, so the count
     costs one visit per distinct node however large the expansion."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     from yaml.nodes import MappingNode, SequenceNode
 
     sizes: dict[int, int] = {}
@@ -373,8 +374,9 @@ def yaml_depth_exceeds(data: str | bytes, limit: int) -> bool:
     per level: short line openings and few brackets prove a file shallow at once, which
     is every real file. Otherwise the event stream (libyaml's parser is iterative) is
     counted."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
-    from yaml.events import CollectionEndEvent, CollectionStartEvent
+    from yaml.events import CollectionEndEvent, CollectionStartEvent  # lazy: as above
 
     # UTF-16/32 bytes (NULs between characters) hide the shape from the text checks.
     text = data if isinstance(data, str) else "" if b"\x00" in data else data.decode("utf-8", "replace")
@@ -439,6 +441,7 @@ def _loader_for(data: str | bytes) -> type:
 
 def yaml_load(data: str | bytes):
     """One YAML document through the limited safe loader."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     data = _text(data)
@@ -447,6 +450,7 @@ def yaml_load(data: str | bytes):
 
 def yaml_load_all(data: str | bytes) -> list:
     """Every YAML document through the limited safe loader."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     data = _text(data)

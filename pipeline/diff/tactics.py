@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from pipeline.model.attack import AttackRelease, Tactic, Technique
+from pipeline.diff.coverage import _mappings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,8 +55,6 @@ def _members(release: AttackRelease) -> dict[str, set[str]]:
 
 def _covered(g: nx.MultiDiGraph | None) -> dict[str, set[str]]:
     """family (framework | detection_source) → technique ids with a covering edge."""
-    from pipeline.diff.coverage import _mappings
-
     out: dict[str, set[str]] = {"framework": set(), "detection_source": set()}
     if g is None:
         return out

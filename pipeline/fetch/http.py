@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pipeline import __version__
 from pipeline.core.errors import PipelineError
+from pipeline.core.limits import current
 
 CHUNK = 1 << 16
 # Answers that may change on a retry; every other HTTP error is final.
@@ -52,8 +53,6 @@ class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _default_timeout() -> float:
-    from pipeline.core.limits import current
-
     return current().http_timeout
 
 

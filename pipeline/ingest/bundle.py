@@ -13,6 +13,8 @@ from pathlib import Path
 import orjson
 
 from pipeline.core.errors import InputError
+from pipeline.core.limits import gunzip_limited, read_limited
+from pipeline.core.limits import loads_json
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -20,8 +22,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def read_json_bytes(path: Path) -> bytes:
     """File bytes, transparently gunzipped (a `.gz` name is not required: the magic decides);
     the file and its decompressed bytes are bounded by the `max_file_bytes` limit."""
-    from pipeline.core.limits import gunzip_limited, read_limited
-
     try:
         data = read_limited(path)
     except OSError as exc:
@@ -38,8 +38,6 @@ def read_json_bytes(path: Path) -> bytes:
 
 def read_bundle(path: Path) -> tuple[list, str | None]:
     """Objects of a bundle and the bundle's declared `spec_version` (2.1 bundles have none)."""
-    from pipeline.core.limits import loads_json
-
     data = read_json_bytes(path)
     try:
         doc = loads_json(data, str(path))

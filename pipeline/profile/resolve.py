@@ -16,6 +16,7 @@ import networkx as nx
 from pipeline.model.detections import Detection
 from pipeline.model.profile import Profile
 from pipeline.profile.threat import ThreatData, resolve_technique
+from pipeline.ingest.mappings.ids import normalise_subject_id
 
 STALE = ("revoked", "deprecated", "dead_end", "unknown")
 
@@ -100,8 +101,6 @@ def _reconcile_rule(g: nx.MultiDiGraph, d: Detection) -> Detection:
 
 
 def resolve(g: nx.MultiDiGraph, profile: Profile, threat: ThreatData | None = None) -> Resolved:
-    from pipeline.ingest.mappings.ids import normalise_subject_id
-
     domain = profile.domain
     controls_ix, by_source, components_ix, named = _index(g, domain)
     findings: list[Finding] = []

@@ -19,11 +19,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from pipeline.core.errors import ConfigError, InputError, Issue
 from pipeline.core.limits import read_limited
 from pipeline.model.attack import DOMAINS
 from pipeline.model.detections import Detection
 from pipeline.model.profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
+from pipeline.ingest.detections import elastic
+from pipeline.ingest.detections import sigma
+from pipeline.ingest.detections.common import FileContext, SourceInfo
+from pipeline.ingest.profiles import dettect
 
 OWN_SOURCE = "own"
 MAX_TOP_N = 1000
@@ -134,8 +140,6 @@ def load_profile(path: Path) -> tuple[Profile, list[Issue]]:
 
 
 def parse_profile(raw: dict, file: str, base: Path, digest: _Digest | None = None) -> tuple[Profile, list[Issue]]:
-    from pipeline.ingest.profiles import dettect
-
     c = _Checker(file)
     digest = digest or _Digest()
     issues: list[Issue] = []
@@ -304,11 +308,6 @@ def _slug(name: str) -> str:
 def read_elastic_export(data: bytes, file: str) -> tuple[list[Detection], list[str], list[Issue]]:
     """Enabled rules of a Kibana detection-rules export (NDJSON). The export's closing
     summary line (`exported_count`) and disabled rules are skipped."""
-    import orjson
-
-    from pipeline.ingest.detections import elastic
-    from pipeline.ingest.detections.common import FileContext, SourceInfo
-
     info = SourceInfo(name=OWN_SOURCE, source_id="profile", format="elastic-ndjson")
     out: list[Detection] = []
     ids: list[str] = []
@@ -338,9 +337,6 @@ def read_elastic_export(data: bytes, file: str) -> tuple[list[Detection], list[s
 
 
 def read_sigma_folder(folder: Path, digest: _Digest) -> tuple[list[Detection], list[Issue]]:
-    from pipeline.ingest.detections import sigma
-    from pipeline.ingest.detections.common import FileContext, SourceInfo
-
     info = SourceInfo(name=OWN_SOURCE, source_id="profile", format=sigma.FORMAT)
     out: list[Detection] = []
     issues: list[Issue] = []
