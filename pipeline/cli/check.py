@@ -16,7 +16,6 @@ import orjson
 
 from pipeline.cli.common import CliError, emit_json, errors_as_exit, report_issues, source_options
 from pipeline import __version__
-from pipeline.core.atomic import write_atomic
 from pipeline.profile import results
 
 
@@ -48,6 +47,8 @@ def _results_in(build: Path, slug: str) -> Path:
 def command(ws, profile: Path, out: Path, baseline: Path | None, top_n: int | None, junit: Path | None, sarif: Path | None, as_json: bool) -> None:
     """Check PROFILE: exit 1 on a coverage regression against --baseline, an uncovered
     technique among the top priorities, or a deployed rule or control on a stale id."""
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
+    from pipeline.core.atomic import write_atomic
     # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import load_profile
     # lazy: pipeline.profile.check would add 62 ms (ssl) to every command's start-up (`--help` too)

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import CliError, emit_json, errors_as_exit, mirror_option, progress, report_issues, settings_applied, sources_file_option, strict_option
-from pipeline.core.atomic import check_writable
 from pipeline.core.config import load_config, version_key
 
 _RELEASE = re.compile(r"^\d+\.\d+$")
@@ -42,6 +41,8 @@ def command(old: str, new: str, domain: str, out: Path, as_json: bool, sources_f
     sub-technique conversions, version changes with the changed fields; and the
     impact on the controls and detections in the graph. Writes a Markdown report, the
     same content as JSON, and a Navigator layer colouring the changed techniques."""
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
+    from pipeline.core.atomic import check_writable
     # lazy: pipeline.diff.run would add 0.29 s (networkx) to every command's start-up (`--help` too)
     from pipeline.diff import run
     # lazy: pipeline.fetch would add 20 ms to every command's start-up (`--help` too)

@@ -8,7 +8,6 @@ import click
 import orjson
 
 from pipeline.cli.common import CliError, detail, errors_as_exit, progress, report_build_issues, source_options
-from pipeline.core.atomic import check_writable, write_atomic
 
 CATEGORIES = ("protect", "detect", "respond", "mitigate", "exploit", "impact", "related")
 
@@ -46,6 +45,8 @@ def command(ws, frameworks, families, categories, min_value, platforms, detectio
 
     The layer covers one domain: --domain once (default enterprise). The graph comes
     from the last build (--build) when it matches, else from the sources."""
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
+    from pipeline.core.atomic import check_writable, write_atomic
     # lazy: pipeline.render.navigator.query would add 0.28 s (networkx) to every command's start-up (`--help` too)
     from pipeline.render.navigator.query import LayerQuery, query_layer
     # lazy: pipeline.render.navigator.validate would add 0.27 s (networkx) to every command's start-up (`--help` too)

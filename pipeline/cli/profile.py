@@ -9,7 +9,6 @@ import tomllib
 import click
 
 from pipeline.cli.common import CliError, errors_as_exit, report_issues
-from pipeline.core.atomic import write_atomic
 
 STARTER = '''# An organisation profile for attack-pipeline (docs/profiles.md).
 # `attack-pipeline build --profile THIS_FILE` writes its results to outputs/profiles/<id>/;
@@ -87,6 +86,8 @@ def command() -> None:
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def init(file: Path, name: str, force: bool) -> None:
     """Write a commented starter profile to FILE (default profiles/profile.toml)."""
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
+    from pipeline.core.atomic import write_atomic
     # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import _slug
 
@@ -108,6 +109,8 @@ def init(file: Path, name: str, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def import_dettect(techniques, data_sources, groups, name: str, out: Path, force: bool) -> None:
     """A profile that reads DeTT&CT administration files (checked before it is written)."""
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
+    from pipeline.core.atomic import write_atomic
     # lazy: pipeline.ingest.profiles.dettect would add 58 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles import dettect
 
