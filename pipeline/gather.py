@@ -18,7 +18,19 @@ from typing import Callable, Iterable
 
 from pipeline.build.units import Units
 from pipeline.core.errors import PipelineError
-from pipeline.render import RENDERERS, DomainDiff, MappingReport, RenderContext
+from pipeline.render import DomainDiff, MappingReport, RenderContext
+from pipeline.render.registry import RENDERERS
+from pipeline.convert.gather import gather as convert
+from pipeline.core.perf import paused_gc
+from pipeline.diff import run
+from pipeline.fetch.cache import cache_dir
+from pipeline.fetch.newest import available
+from pipeline.ingest.attack_texts import cached_attack_texts, merge
+from pipeline.ingest.bundle import read_bundle
+from pipeline.reconcile.controls import mapping_sources, reconcile_source
+from pipeline.render.reconcile import unit
+from pipeline.render.stix import INCLUDE_ATTACK
+from pipeline.workspace import Workspace
 
 # The parts of the context that some renderers read, by renderer.
 # `conversions`: the Sigma rules converted to the query languages, kept on the graph's
@@ -54,8 +66,6 @@ def gather(
     wanted = set(RENDERERS if renderers is None else renderers)
     parts = {p for name in wanted for p in NEEDS.get(name, ())}
     if "conversions" in parts and not ws.attack_only:
-        from pipeline.convert.gather import gather as convert
-
         convert(ws, g)  # Sigma rules → query languages, on the graph's nodes (the build's did it already)
     found: dict[str, object] = {}
     if "controls" in parts:
@@ -65,8 +75,6 @@ def gather(
     if "detection_loads" in parts:
         found["detection_loads"] = () if ws.attack_only else tuple(ws.detections().loads)
     if "attack_objects" in parts:
-        from pipeline.render.stix import INCLUDE_ATTACK
-
         found["attack_objects"] = attack_objects(ws) if options.get(INCLUDE_ATTACK) else MappingProxyType({})
     if "attack_texts" in parts:
         found["attack_texts"] = attack_texts(ws)
@@ -96,10 +104,6 @@ def mapping_reports(ws, units) -> tuple[MappingReport, ...]:
     table on would bring. A report the previous build holds for the same inputs is
     taken from it (`units`) and its source not read: most tables are disabled, and
     reading them costs more than the rest of the reports."""
-    from pipeline.reconcile.controls import mapping_sources, reconcile_source
-    from pipeline.core.perf import paused_gc
-    from pipeline.render.reconcile import unit
-
     out = []
     with paused_gc():  # ~120,000 records that live to the end: nothing for the collector
         for source in mapping_sources(ws, enabled_only=False):
@@ -117,8 +121,6 @@ def mapping_reports(ws, units) -> tuple[MappingReport, ...]:
 def attack_objects(ws) -> MappingProxyType:
     """The raw objects of the target releases' bundles by STIX id (the first of a
     duplicated id wins), for bundles that embed what they reference."""
-    from pipeline.ingest.bundle import read_bundle
-
     out: dict[str, dict] = {}
     for domain in ws.domains:
         source = ws.config.attack_release(domain, ws.attack_version)
@@ -133,9 +135,6 @@ def attack_objects(ws) -> MappingProxyType:
 
 def attack_texts(ws):
     """Citations and contributors of the target release's bundles (cached per bundle)."""
-    from pipeline.fetch.cache import cache_dir
-    from pipeline.ingest.attack_texts import cached_attack_texts, merge
-
     parts = []
     for release in ws.releases():
         source = ws.config.attack_release(release.domain, release.version)
@@ -146,10 +145,6 @@ def attack_texts(ws):
 def diffs(ws) -> tuple[DomainDiff, ...]:
     """Each domain compared with the next-older release listed in the sources that is at
     hand (mirror or cache: a build never downloads for its report)."""
-    from pipeline.diff import run
-    from pipeline.fetch.newest import available
-    from pipeline.workspace import Workspace
-
     out = []
     for domain in ws.domains:
         previous = run.previous_version(

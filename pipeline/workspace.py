@@ -15,6 +15,13 @@ from pipeline.core.config import Config, version_key
 from pipeline.core.errors import ConfigError, Issue
 from pipeline.fetch import Resolver, resolve  # noqa: F401 - resolve: mirror-only lookups
 from pipeline.model.attack import DOMAINS, AttackRelease
+from pipeline.core.perf import paused_gc
+from pipeline.fetch.cache import cache_dir
+from pipeline.fetch.newest import available
+from pipeline.fetch.newest import default_release
+from pipeline.ingest.attack import read_attack_release
+from pipeline.ingest.release_cache import cached_attack_graph
+from pipeline.ingest.release_cache import cached_read
 
 Progress = Callable[[str], None]
 
@@ -57,8 +64,6 @@ class Workspace:
         if attack_version:
             version = attack_version
         else:
-            from pipeline.fetch.newest import default_release
-
             default = default_release(config, mirror)
             version = default.version
             if default.notice:
@@ -95,8 +100,6 @@ class Workspace:
 
     def releases(self, progress: Progress | None = None) -> list[AttackRelease]:
         if self._releases is None:
-            from pipeline.core.perf import paused_gc
-
             out = []
             with paused_gc():
                 for domain in self.domains:
@@ -113,10 +116,6 @@ class Workspace:
 
     def _read(self, path: Path, domain: str, version: str) -> AttackRelease:
         """A release bundle through the parsed-release cache (pipeline.ingest.release_cache)."""
-        from pipeline.fetch.cache import cache_dir
-        from pipeline.ingest.attack import read_attack_release
-        from pipeline.ingest.release_cache import cached_read
-
         read = functools.partial(read_attack_release, limits=self.config.limits)
         return cached_read(read, path, domain=domain, version=version, cache=cache_dir(None, self.config.file))
 
@@ -128,6 +127,7 @@ class Workspace:
     def expands_patterns(self, source) -> bool:
         """Whether a mapping table's ids are patterns to expand against a release's
         techniques and a catalogue's controls (NIST's tables: `AC-2(*)`, `T1055.*`)."""
+        # lazy: pipeline.ingest.mappings would add 0.39 s (networkx, yaml) to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.ingest.mappings import EXPANDING_FORMATS
 
         return source.format in EXPANDING_FORMATS
@@ -136,6 +136,7 @@ class Workspace:
         """One mapping source parsed (no reconciliation): the reading half of
         `pipeline.reconcile.controls`, which decides and never opens a file itself.
         `techniques` and `controls` are the ids patterns may stand for, when it expands them."""
+        # lazy: pipeline.ingest.mappings would add 0.39 s (networkx, yaml) to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.ingest.mappings import Universe, read_mapping_table
 
         return read_mapping_table(
@@ -149,6 +150,7 @@ class Workspace:
 
     def read_catalog(self, source):
         """One control catalogue parsed, from wherever its source resolves."""
+        # lazy: pipeline.ingest.mappings would add 0.39 s (networkx, yaml) to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.ingest.mappings import read_catalog
 
         return read_catalog(source, self.resolve(source).path, file=source.mirror_path, limits=self.config.limits)
@@ -157,15 +159,17 @@ class Workspace:
         if self._graph is None and self.attack_only:
             self._graph = self._attack_graph(progress)
         if self._graph is None:
+            # lazy: pipeline.graph would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.graph import build_graph
-            from pipeline.core.perf import paused_gc
 
             releases = self.releases(progress)
             if progress:
                 progress("building the graph")
             with paused_gc():
                 self._graph = build_graph(releases)
+            # lazy: pipeline.graph.controls would add 0.24 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.graph.controls import add_controls
+            # lazy: pipeline.graph.detections would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.graph.detections import add_detections
 
             add_controls(self._graph, self.controls(progress))
@@ -179,17 +183,17 @@ class Workspace:
             return 0
         if self.attack_only:
             return len(self.domains) + 1
+        # lazy: pipeline.reconcile.controls would add 30 ms to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.reconcile.controls import mapping_sources
+        # lazy: pipeline.ingest.detections.load would add 83 ms (multiprocessing) to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.ingest.detections.load import select_sources
 
         return len(self.domains) + 1 + len(mapping_sources(self, enabled_only=True)) + len(select_sources(self.config, None)[0])
 
     def _attack_graph(self, progress: Progress | None):
         """ATT&CK alone, through the graph cache; the load's warnings are cached with it."""
-        from pipeline.fetch.cache import cache_dir
+        # lazy: pipeline.graph would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.graph import build_graph
-        from pipeline.ingest.release_cache import cached_attack_graph
-        from pipeline.core.perf import paused_gc
 
         bundles = []
         for domain in self.domains:
@@ -245,6 +249,7 @@ class Workspace:
     def controls(self, progress: Progress | None = None):
         """Enabled mapping tables and catalogues, reconciled to the target release (read once)."""
         if self._controls is None:
+            # lazy: pipeline.reconcile.controls would add 30 ms to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.reconcile.controls import load_controls
 
             self._controls = load_controls(self, progress)
@@ -253,6 +258,7 @@ class Workspace:
     def detections(self, progress: Progress | None = None):
         """Detections of the enabled detection sources, reconciled to the target release."""
         if self._detections is None:
+            # lazy: pipeline.ingest.detections.load would add 83 ms (multiprocessing) to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.ingest.detections.load import load_detections
 
             found = load_detections(self, progress=progress)
@@ -269,6 +275,4 @@ class Workspace:
 
 
 def _at_hand(config: Config, mirror: Path | None, domain: str, version: str) -> bool:
-    from pipeline.fetch.newest import available
-
     return available(config, mirror, domain, version)

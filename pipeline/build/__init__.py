@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+import pickle
+import sqlite3
 
 from pipeline.build import integrity, manifest, paths, tree
 from pipeline.build.collector import quiet_collector
@@ -26,6 +28,11 @@ from pipeline.build.lock import BuildLock
 from pipeline.build.manifest import Artifact
 from pipeline.build.units import Units
 from pipeline.core.errors import PipelineError
+from pipeline.build import answers
+from pipeline.build.fingerprint import build_inputs
+from pipeline.core.errors import ConfigError
+from pipeline.fetch.cache import cache_dir
+from pipeline.profile import results
 
 MARKER = tree.MARKER
 
@@ -63,7 +70,8 @@ class BuildResult:
 def planned_steps(ws) -> int:
     """The progress steps of a build that renders: hashing, the graph's steps, one per
     renderer, the answers, the manifest (a build with nothing to do stops after one)."""
-    from pipeline.render import RENDERERS
+    # lazy: pipeline.render would add 0.21 s (networkx) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
+    from pipeline.render.registry import RENDERERS
 
     return 1 + ws.graph_steps() + len(RENDERERS) + 2
 
@@ -84,11 +92,7 @@ def answers_meta(ws, fp: str, code: str) -> dict:
 def write_answers(ws, g, fp: str, code: str) -> None:
     """The build's graph as answers for `show` and `stats` (pipeline.build.answers), and
     pickled whole for `layer`; only speed is lost when the cache cannot take them."""
-    import pickle
-    import sqlite3
-
-    from pipeline.build import answers
-    from pipeline.fetch.cache import cache_dir
+    # lazy: pipeline.graph.query would add 0.20 s (networkx) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
     from pipeline.graph import query
 
     meta = answers_meta(ws, fp, code)
@@ -117,8 +121,6 @@ def _same_answers(path: Path, meta: dict) -> bool:
     """True when `path` holds the answers of a build with this fingerprint (inputs,
     settings and code, so the same graph) and the same meta: writing them again would
     write the same rows (2 s on the default build)."""
-    from pipeline.build import answers
-
     found = answers.Answers.open(path)
     if found is None:
         return False
@@ -133,10 +135,6 @@ def answers_of_build(ws, out: Path, *, domain: str | None = None):
     read (release, domains, sources file, mirror, code), else None. With `domain`, a
     build of any domains that include it will do (a layer covers one domain). The
     inputs' contents are not re-hashed: that would cost as much as the corpora are large."""
-    from pipeline.build.fingerprint import code_fingerprint
-    from pipeline.fetch.cache import cache_dir
-    from pipeline.build import answers
-
     live = tree.current(Path(os.path.abspath(out)))
     doc = manifest.read(live)
     if not doc or not isinstance(doc.get("fingerprint"), str):
@@ -156,9 +154,6 @@ def graph_of_build(ws, out: Path, domain: str):
     """(graph, answers) of the build in `out` when it matches this workspace (see
     answers_of_build) and its graph is still in the cache, else None. The caller closes
     the answers, whose meta holds the build's warning count."""
-    from pipeline.build import answers
-    from pipeline.fetch.cache import cache_dir
-
     store = answers_of_build(ws, out, domain=domain)
     if store is None:
         return None
@@ -181,8 +176,6 @@ def build(
 ) -> BuildResult:
     """`profiles`: parsed organisation profiles (`pipeline.model.profile.Profile`); their
     digests join the fingerprint, their results go to `profiles/<id>/`."""
-    from pipeline.fetch.cache import cache_dir
-
     out = Path(os.path.abspath(out))
     tree.check_replaceable(out)
     paths.check_output(out, _source_folders(ws))
@@ -227,8 +220,10 @@ def build(
                 return BuildResult(out, live, True, listed, stages, int(previous.get("warnings", 0)), missing=missing)
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
+        # lazy: pipeline.gather would add 0.50 s (networkx, multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
         from pipeline.gather import gather as gather_context
-        from pipeline.render import RENDERERS
+        # lazy: pipeline.render would add 0.21 s (networkx) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
+        from pipeline.render.registry import RENDERERS
 
         g = ws.graph(progress)
         # Loading leaves almost no cycles (28 objects on the default build; the loaders
@@ -239,6 +234,7 @@ def build(
         if missing and not keep_going:
             raise PipelineError(_missing_line(missing, "nothing was built and the previous outputs are kept (--keep-going builds without it)"))
         reached("graph")
+        # lazy: pipeline.convert.gather would add 45 ms (multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
         from pipeline.convert.gather import gather
 
         gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
@@ -321,8 +317,6 @@ def _missing_line(missing: list[dict], consequence: str) -> str:
 def _source_folders(ws) -> list[Path]:
     """The folders of the sources a build reads that are at hand (the output must not be
     inside one); a source not found yet is reported later, by the hashing of inputs."""
-    from pipeline.build.fingerprint import build_inputs
-
     found = []
     for source in build_inputs(ws):
         if not getattr(source, "folder", False):
@@ -365,8 +359,7 @@ def check_foreign(out: Path) -> None:
 def _profile_results(ws, g, profiles: tuple) -> tuple:
     if not profiles:
         return ()
-    from pipeline.core.errors import ConfigError
-    from pipeline.profile import results
+    # lazy: pipeline.profile.threat would add 0.22 s (networkx) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
     from pipeline.profile.threat import load_threat
 
     slugs = [p.slug for p in profiles]

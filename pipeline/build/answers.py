@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Callable
 
 import orjson
 
-from pipeline.core.atomic import atomic_path
+from pipeline.core.atomic import atomic_path, write_atomic
+from pipeline.core.perf import paused_gc
 
 if TYPE_CHECKING:  # reading answers must not pay for importing networkx
     import networkx as nx
@@ -57,7 +58,9 @@ def _plain(value):
 def node_view(g: nx.MultiDiGraph, key: str) -> dict:
     """Any node as plain data: a technique's full view, else the node's attributes and
     the techniques its edges reach (mitigates, uses, detects, mapped controls)."""
+    # lazy: pipeline.graph.query would add 0.24 s (networkx) to every command's start-up (`--help` too)
     from pipeline.graph import query
+    # lazy: pipeline.graph.views would add 0.27 s (networkx) to every command's start-up (`--help` too)
     from pipeline.graph.views import technique_view
 
     n = g.nodes[key]
@@ -168,8 +171,6 @@ def write_graph(g: nx.MultiDiGraph, answers_file: Path) -> None:
     references, which `show` has in its views and layers never read): on the default inputs
     that is a third of the file and more than half of its load time, and the share grows
     with the corpora. The records are put back on the build's graph afterwards."""
-    from pipeline.core.atomic import write_atomic
-
     kept = {k: d.pop("record") for k, d in g.nodes(data=True) if d.get("kind") == "detection" and "record" in d}
     try:
         write_atomic(graph_file_for(answers_file), lambda fh: pickle.dump(g, fh, protocol=pickle.HIGHEST_PROTOCOL))
@@ -181,13 +182,12 @@ def write_graph(g: nx.MultiDiGraph, answers_file: Path) -> None:
 def read_graph(answers_file: Path) -> "nx.MultiDiGraph | None":
     """The pickled graph of a build (see write_graph), or None when it is missing or
     unreadable (pruned, written by other code): the caller reads the sources instead."""
-    from pipeline.core.perf import paused_gc
-
     try:
         with open(graph_file_for(answers_file), "rb") as fh, paused_gc():
             g = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError):
         return None
+    # lazy: networkx costs ~0.35 s to import; reading answers needs it only for a graph
     import networkx as nx
 
     return g if isinstance(g, nx.MultiDiGraph) else None

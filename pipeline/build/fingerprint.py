@@ -17,6 +17,8 @@ import orjson
 
 from pipeline.core.atomic import write_atomic
 from pipeline.fetch.hashing import Digest, file_digest, tree_digest
+from pipeline.convert.targets import target
+from pipeline.core.errors import PipelineError
 
 _CODE_SUFFIXES = (".py", ".j2", ".json", ".toml", ".yml", ".yaml", ".css", ".html")
 
@@ -106,8 +108,6 @@ def build_inputs(ws) -> list:
 
 
 def hash_inputs(ws, memo: HashMemo) -> list[Input]:
-    from pipeline.core.errors import PipelineError
-
     out = []
     for source in build_inputs(ws):
         try:
@@ -124,8 +124,6 @@ def hash_inputs(ws, memo: HashMemo) -> list[Input]:
 
 def settings(ws, code: str, options: dict | None = None) -> dict:
     """What decides the outputs besides the inputs' contents."""
-    from pipeline.convert.targets import target
-
     return {
         "attack_version": ws.attack_version,
         "domains": list(ws.domains),
@@ -141,8 +139,6 @@ def settings(ws, code: str, options: dict | None = None) -> dict:
 def source_digest(ws, memo: HashMemo, source_id: str) -> str | None:
     """sha256 of a source that is not among the build's inputs (a disabled table that
     only its reconciliation report reads); None when it is not at hand."""
-    from pipeline.core.errors import PipelineError
-
     try:
         return memo.digest(ws.resolve(ws.config.source(source_id)).path).sha256
     except (PipelineError, OSError, KeyError):

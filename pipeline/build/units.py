@@ -95,6 +95,7 @@ class Units:
         """The source of a detection corpus, by the name its graph nodes carry."""
         if self.config is None:
             return []
+        # lazy: pipeline.ingest.detections.corpus would add 30 ms (multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
         from pipeline.ingest.detections.corpus import source_name
 
         return sorted(s.id for s in self.config.sources if s.kind == "detection" and source_name(s) == name)

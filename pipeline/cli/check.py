@@ -12,13 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import orjson
 
 from pipeline.cli.common import CliError, emit_json, errors_as_exit, report_issues, source_options
+from pipeline import __version__
+from pipeline.profile import results
 
 
 def _read_results(path: Path) -> dict | None:
-    import orjson
-
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -46,11 +47,11 @@ def _results_in(build: Path, slug: str) -> Path:
 def command(ws, profile: Path, out: Path, baseline: Path | None, top_n: int | None, junit: Path | None, sarif: Path | None, as_json: bool) -> None:
     """Check PROFILE: exit 1 on a coverage regression against --baseline, an uncovered
     technique among the top priorities, or a deployed rule or control on a stale id."""
-    import orjson
-
-    from pipeline import __version__
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
     from pipeline.core.atomic import write_atomic
+    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import load_profile
+    # lazy: pipeline.profile.check would add 62 ms (ssl) to every command's start-up (`--help` too)
     from pipeline.profile.check import evaluate, junit_xml, sarif as sarif_doc, summary_lines
 
     with errors_as_exit():
@@ -60,7 +61,7 @@ def command(ws, profile: Path, out: Path, baseline: Path | None, top_n: int | No
     if res is not None and (res["profile"].get("digest") != found.digest or res.get("attack_version") != ws.attack_version):
         res = None
     if res is None:
-        from pipeline.profile import results
+        # lazy: pipeline.profile.threat would add 0.23 s (networkx) to every command's start-up (`--help` too)
         from pipeline.profile.threat import load_threat
 
         with errors_as_exit():

@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import click
+import orjson
 
 from pipeline.core.errors import Issue, PipelineError
+from pipeline.cli.progress import progress_bar
+from pipeline.core import settings
+from pipeline.core.config import load_config
 
 VERBOSITY = "attack_pipeline.verbosity"
 # Warnings about what the user asked for (a domain or a source left out), always shown;
@@ -45,7 +49,6 @@ def _mirror_setting(_ctx, _param, value):
     command that takes --mirror honours `attack-pipeline init`."""
     if value not in (None, ""):
         return value
-    from pipeline.core import settings
 
     try:
         return settings.resolve({}).get("mirror")
@@ -82,8 +85,9 @@ def source_options(func: Callable) -> Callable:
     @strict_option
     @wraps(func)
     def wrapper(*args, sources_file, mirror, attack_version, domains, strict, **kwargs):
-        from pipeline.core.config import load_config
+        # lazy: pipeline.fetch would add 20 ms to every command's start-up (`--help` too)
         from pipeline.fetch import resolve_mirror_dir
+        # lazy: pipeline.workspace would add 50 ms to every command's start-up (`--help` too)
         from pipeline.workspace import Workspace
 
         with errors_as_exit():
@@ -150,8 +154,6 @@ def report_build_issues(ws, warnings: int, out: Path) -> None:
     build's reports/issues.json; with --strict an error when there are any."""
     summary_line(warnings, str(out))
     if verbosity() > 0 and warnings:
-        import orjson
-
         try:
             kept = orjson.loads((out / "reports" / "issues.json").read_bytes())
             issues = [Issue(**{k: d.get(k) for k in ("code", "problem", "file", "record")}) for d in kept]
@@ -242,8 +244,6 @@ def settings_applied(flags: dict, config=None) -> Iterator:
     """The resolved settings (flag > environment > project file > user config) for one
     command. The cache is handed to the stages as ATTACK_PIPELINE_CACHE, which they
     read, and put back as it was afterwards."""
-    from pipeline.core import settings
-
     chosen = settings.resolve(flags, sources_site_url=(config.site_url, config.file) if config is not None else None)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
@@ -266,15 +266,11 @@ def settings_applied(flags: dict, config=None) -> Iterator:
 def progress(total: int | Callable[[], int] | None = None, *, console=None) -> Iterator[Callable[[str], None]]:
     """A progress bar on stderr when it is a terminal (never with --quiet, in CI or a
     pipe); see pipeline.cli.progress."""
-    from pipeline.cli.progress import progress_bar
-
     with progress_bar(total, console=console, enabled=verbosity() >= 0) as steps:
         yield steps
 
 
 def emit_json(data) -> None:
-    import orjson
-
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     sys.stdout.flush()
 

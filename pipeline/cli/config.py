@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import emit_json, errors_as_exit, sources_file_option
+from pipeline.core import settings
+from pipeline.core.config import load_config
+from pipeline.core.errors import PipelineError
 
 
 @click.command("config")
@@ -19,10 +22,6 @@ def command(sources_file, mirror, cache, site_url, navigator_url, as_json: bool)
     level that gives a value wins: flag > environment (ATTACK_PIPELINE_*) > project
     file (./attack-pipeline.toml) > user config (written by `attack-pipeline init`).
     site_url is also read from [settings] of the sources file, after the project file."""
-    from pipeline.core import settings
-    from pipeline.core.config import load_config
-    from pipeline.core.errors import PipelineError
-
     flags = {"mirror": mirror, "cache": cache, "site_url": site_url, "navigator_url": navigator_url}
     with errors_as_exit():
         try:

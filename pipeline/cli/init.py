@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import CliError, errors_as_exit, info
+from pipeline.core import settings
 
 
 @click.command("init")
@@ -20,7 +21,7 @@ def command(mirror: Path | None, cache: Path | None, site_url: str | None, navig
     $XDG_CONFIG_HOME/attack-pipeline or ~/.config/attack-pipeline on Linux), read by
     every command. Values given here are merged into an existing file. Flags, the
     environment and ./attack-pipeline.toml still win over it: see `attack-pipeline config`."""
-    from pipeline.core import settings
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
     from pipeline.core.atomic import write_atomic
 
     given = {

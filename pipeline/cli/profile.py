@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+import os
+import tomllib
 
 import click
 
 from pipeline.cli.common import CliError, errors_as_exit, report_issues
+from pipeline.core.limits import from_environment
 
 STARTER = '''# An organisation profile for attack-pipeline (docs/profiles.md).
 # `attack-pipeline build --profile THIS_FILE` writes its results to outputs/profiles/<id>/;
@@ -84,7 +87,9 @@ def command() -> None:
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def init(file: Path, name: str, force: bool) -> None:
     """Write a commented starter profile to FILE (default profiles/profile.toml)."""
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
     from pipeline.core.atomic import write_atomic
+    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import _slug
 
     if file.exists() and not force:
@@ -105,10 +110,9 @@ def init(file: Path, name: str, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def import_dettect(techniques, data_sources, groups, name: str, out: Path, force: bool) -> None:
     """A profile that reads DeTT&CT administration files (checked before it is written)."""
-    import os
-
+    # lazy: pipeline.core.atomic would add 6 ms (tempfile, shutil) to every command's start-up (`--help` too)
     from pipeline.core.atomic import write_atomic
-    from pipeline.core.limits import from_environment
+    # lazy: pipeline.ingest.profiles.dettect would add 58 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles import dettect
 
     if not (techniques or data_sources or groups):
@@ -151,8 +155,8 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
     if groups:
         lines += ["", "[threat]", f'dettect_groups = "{rel(groups)}"']
     text = "\n".join(lines) + "\n"
+    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import parse_profile
-    import tomllib
 
     with errors_as_exit():
         parse_profile(tomllib.loads(text), str(out), out.parent, limits=limits)
@@ -174,8 +178,9 @@ def import_dettect(techniques, data_sources, groups, name: str, out: Path, force
 def export_dettect(profile: Path, out: Path) -> None:
     """Write the profile's DeTT&CT administration files into a folder: the files it
     imported (equal in content), or a data-source file made from `data.components`."""
-    from pipeline.core.limits import from_environment
+    # lazy: pipeline.ingest.profiles.export would add 33 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.export import export_files
+    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import load_profile
 
     with errors_as_exit():
@@ -191,6 +196,7 @@ def export_dettect(profile: Path, out: Path) -> None:
 def read_profiles(files, sources_file: str, limits) -> tuple:
     """Profiles given with --profile, else every `profiles/*.toml` beside the sources
     file; their warnings (unreadable team rules) are printed, their errors raise."""
+    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
     from pipeline.ingest.profiles.toml_profile import load_profile
 
     paths = [Path(f) for f in files]

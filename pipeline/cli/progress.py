@@ -50,6 +50,7 @@ class Steps:
 
 
 def columns():
+    # lazy: rich costs ~0.1 s to import; only a progress bar on a terminal needs it
     from rich.progress import BarColumn, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     return [
@@ -72,12 +73,14 @@ def progress_bar(total: int | Callable[[], int] | None, *, console=None, enabled
         if not enabled or not sys.stderr.isatty() or os.environ.get("CI"):
             yield Steps()
             return
+        # lazy: rich costs ~0.1 s to import; only a progress bar on a terminal needs it
         from rich.console import Console
 
         console = Console(stderr=True)
     elif not enabled:
         yield Steps()
         return
+    # lazy: rich costs ~0.1 s to import; only a progress bar on a terminal needs it
     from rich.progress import Progress
 
     if callable(total):

@@ -10,6 +10,8 @@ import click
 
 from pipeline.cli.common import CliError, answer_options, detail, emit_json, progress, report_build_issues, source_options
 from pipeline.convert.targets import TARGETS as QUERY_LANGUAGES
+from pipeline.cli.detections import detection_lines
+from pipeline.convert.packs import pack_text, technique_queries
 
 
 @click.command("show")
@@ -49,6 +51,7 @@ def command(
         emit_json(found)
         return
     if found.get("kind") not in (None, "technique") and "technique" not in found and "query_redirect" not in found:
+        # lazy: pipeline.build would add 72 ms to every command's start-up (`--help` too)
         from pipeline.build.answers import text_of
 
         click.echo(text_of(found))
@@ -61,8 +64,9 @@ def command(
 
 def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
     """The view of what `text` names, from the build's answers or from the graph."""
+    # lazy: pipeline.build would add 72 ms to every command's start-up (`--help` too)
     from pipeline.build import answers_of_build
-    from pipeline.build import answers
+    from pipeline.build import answers  # lazy: as above
 
     if not text.strip():
         raise click.BadParameter("give an id or a name", param_hint="ID_OR_NAME")
@@ -88,7 +92,9 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
         g = ws.graph(step)
     match = _one(ws, text, answers.order(answers.graph_matches(g, wanted)), lambda: answers.graph_names(g))
     if match.kind in ("technique", "revoked"):
+        # lazy: pipeline.graph.query would add 0.24 s (networkx) to every command's start-up (`--help` too)
         from pipeline.graph import query
+        # lazy: pipeline.graph.views would add 0.27 s (networkx) to every command's start-up (`--help` too)
         from pipeline.graph.views import technique_view
 
         return technique_view(g, query.technique(g, match.id))
@@ -98,7 +104,9 @@ def _answer(ws, text: str, out: Path, *, use_build: bool) -> dict:
 def _query_pack(ws, text: str, language: str) -> str:
     """The technique's query pack in `language` (the text of queries/<language>/<id>),
     found by id or name like any `show`; converting needs the graph, not the answers."""
+    # lazy: pipeline.build would add 72 ms to every command's start-up (`--help` too)
     from pipeline.build import answers
+    # lazy: pipeline.graph.query would add 0.24 s (networkx) to every command's start-up (`--help` too)
     from pipeline.graph import query
 
     with progress(len(ws.domains) + 1) as step:
@@ -113,8 +121,8 @@ def _query_pack(ws, text: str, language: str) -> str:
 
 def _queries(ws, g, key: str, language: str) -> str:
     """The technique's query pack in `language` (the text of queries/<language>/<id>)."""
+    # lazy: pipeline.convert.gather would add 62 ms (multiprocessing) to every command's start-up (`--help` too)
     from pipeline.convert.gather import gather
-    from pipeline.convert.packs import pack_text, technique_queries
 
     found = gather(ws, g, languages=(language,))
     items = [e for e in technique_queries(g, language).get(key, []) if not e["flags"]]
@@ -128,6 +136,7 @@ ATTACK_KINDS = ("technique", "revoked", "tactic", "group", "software", "campaign
 
 def _one(ws, text: str, matches: list, names):
     """Exactly one match, else an error that lists the candidates or the close matches."""
+    # lazy: pipeline.build would add 72 ms to every command's start-up (`--help` too)
     from pipeline.build import answers
 
     if len(matches) == 1:
@@ -198,8 +207,6 @@ def _text(view: dict) -> str:
         out.append(f"targets: {_names(view['targets'])}")
     out.extend(_controls_text(view.get("controls", {})))
     if view.get("detections"):
-        from pipeline.cli.detections import detection_lines
-
         out.extend(detection_lines(view["detections"]))
         out.append("  (attack-pipeline show <detection id or title> prints its queries; --json lists the ids)")
     return "\n".join(out)

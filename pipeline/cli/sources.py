@@ -6,6 +6,7 @@ import click
 
 from pipeline.cli.common import emit_json, errors_as_exit, sources_file_option
 from pipeline.core.config import KINDS
+from pipeline.core.config import load_config
 
 
 def short_name(config, source) -> str:
@@ -32,8 +33,6 @@ def command(sources_file: str | None, kinds: tuple[str, ...], enabled_only: bool
     whether a build reads it, and the short name that `reconcile`, `fetch` and
     `detections` accept for it (e.g. nist_800_53 for the enabled NIST table; among
     sources of one kind, a short name picks the only enabled match)."""
-    from pipeline.core.config import load_config
-
     with errors_as_exit():
         config = load_config(sources_file)
     chosen = [s for s in config.sources if (not kinds or s.kind in kinds) and (s.enabled or not enabled_only)]

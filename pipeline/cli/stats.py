@@ -25,6 +25,7 @@ def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool)
     ws.attack_only = attack_only
     data = None if attack_only or from_sources else _from_build(ws, out)
     if data is None:
+        # lazy: pipeline.graph.query would add 0.24 s (networkx) to every command's start-up (`--help` too)
         from pipeline.graph import query
 
         with progress(len(ws.domains) + 1) as step:
@@ -47,6 +48,7 @@ def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool)
 
 
 def _from_build(ws, out: Path) -> dict | None:
+    # lazy: pipeline.build would add 72 ms to every command's start-up (`--help` too)
     from pipeline.build import answers_of_build
 
     store = answers_of_build(ws, out)

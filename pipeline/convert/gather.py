@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from pipeline.convert.run import Conversions, convert_rules, sigma_texts
+from pipeline.ingest.detections.cache import default_cache_dir
+from pipeline.ingest.detections.corpus import default_jobs
 
 Progress = Callable[[str], None]
 
@@ -27,8 +29,6 @@ def gather(ws, g=None, progress: Progress | None = None, languages: tuple[str, .
     found = memo.get((id(g), languages))
     if found is not None:
         return found
-    from pipeline.ingest.detections.cache import default_cache_dir
-    from pipeline.ingest.detections.corpus import default_jobs
 
     rules = sigma_texts(ws.detections(progress).detections)
     found = convert_rules(rules, languages, cache_dir=default_cache_dir(ws.config.file), jobs=default_jobs(), progress=progress, limits=ws.config.limits)

@@ -21,12 +21,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
+import multiprocessing
 
 import orjson
 
 from pipeline.core.atomic import write_atomic
 from pipeline.core.limits import DEFAULT, Limits
 from pipeline.convert.targets import Target, target
+from pipeline.convert.sigma import convert
+from pipeline.core.perf import paused_gc
 
 SIGMA_FORMAT = "sigma-yaml"
 BATCH_RULES = 48
@@ -151,8 +154,6 @@ def _valid(entry: Any) -> bool:
 
 def convert_batch(language: str, texts: Sequence[str], limits: Limits = DEFAULT) -> bytes:
     """Worker entry point: one backend for the batch, results as one JSON document."""
-    from pipeline.convert.sigma import convert
-
     backend = target(language).backend()
     return orjson.dumps([convert(t, backend, limits) for t in texts])
 
@@ -177,8 +178,6 @@ def convert_rules(
 ) -> Conversions:
     """`rules`: detection id → Sigma text. Every rule gets one result per language; its
     YAML is read under `limits`."""
-    from pipeline.core.perf import paused_gc
-
     with paused_gc():  # tens of thousands of small objects that live to the end of the build
         return _convert_rules(rules, languages, cache_dir, jobs, progress, limits)
 
@@ -241,8 +240,6 @@ def _run(todo: list[tuple[str, list[tuple[str, str]]]], jobs: int, limits: Limit
     total = sum(len(items) for _, items in todo)
     done: list[list[dict] | None] = [None] * len(batches)
     if jobs >= 2 and total >= MIN_PARALLEL_RULES:
-        import multiprocessing
-
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["pipeline.convert.run"])
         try:

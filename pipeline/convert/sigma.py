@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.core.limits import DEFAULT, Limits
+from pipeline.core.limits import DEFAULT, Limits, yaml_load_all
 
 MAX_DETAIL = 400
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
@@ -43,9 +43,8 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
 def convert(text: str, backend: Any, limits: Limits = DEFAULT) -> dict[str, Any]:
     """`text` (a Sigma rule file, every YAML document of it) converted by `backend`,
     its YAML read under `limits`."""
+    # lazy: pySigma costs ~0.3 s to import; only converting Sigma rules needs it
     from sigma.collection import SigmaCollection
-
-    from pipeline.core.limits import yaml_load_all
 
     try:
         # What `SigmaCollection.from_yaml` does, with libyaml and the project's YAML limits

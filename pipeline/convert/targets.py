@@ -43,6 +43,7 @@ class Target:
     def versions(self) -> dict[str, str]:
         """Installed versions of pySigma and the backend package (a new version may
         convert differently, so it is part of every cache key)."""
+        # lazy: importlib.metadata costs ~15-30 ms to import; only the pySigma backends' versions need it
         from importlib import metadata  # here: every command imports this module for its names (~80 ms)
 
         out = {}

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+from pipeline.core.errors import PipelineError
+
 
 def _umask() -> int:
     """The process's umask, read without changing it (Linux shows it in /proc; elsewhere
@@ -64,8 +66,6 @@ def check_writable(path: Path, *, folder: bool) -> None:
     work, so that `--out /proc/x` is one line at once rather than after the loading.
     Creates the folder (or the file's folder), which writing would create anyway, and
     a temporary file in it, removed at once."""
-    from pipeline.core.errors import PipelineError
-
     where = path if folder else path.parent
     if not folder and path.is_dir():
         raise PipelineError("is a folder; give a file name", file=str(path))

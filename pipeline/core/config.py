@@ -12,10 +12,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+import difflib
 
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.core.limits import Limits, from_environment, from_settings, read_limited
 from pipeline.model.attack import DOMAINS
+from pipeline.convert.targets import DEFAULT_LANGUAGES, TARGETS
 
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"
 MIRROR_ENV = "ATTACK_PIPELINE_MIRROR"
@@ -123,8 +125,6 @@ class Config:
 
     def close_matches(self, text: str, n: int = 5, kind: str | None = None) -> list[str]:
         """Source ids whose id, or one part of it, is close to `text` (difflib)."""
-        import difflib
-
         text = text.strip().lower()
         names: dict[str, list[str]] = {}
         for s in self.sources:
@@ -372,8 +372,6 @@ def load_config(path: Path | None = None) -> Config:
 
 def _query_languages(settings: dict, file: str) -> tuple[str, ...]:
     """`query_languages = ["kusto", "splunk"]`: known names, no repeats, at least one."""
-    from pipeline.convert.targets import DEFAULT_LANGUAGES, TARGETS
-
     raw = settings.get("query_languages", list(DEFAULT_LANGUAGES))
     if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
         raise ConfigError("query_languages must be a non-empty list of names", file=file, record="[settings]")

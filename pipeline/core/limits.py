@@ -29,6 +29,9 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+import zlib
+
+import orjson
 
 from pipeline.core.errors import ConfigError, InputError
 
@@ -171,8 +174,6 @@ def read_limited(path: Path, file: str | None = None, *, limits: Limits) -> byte
 def gunzip_limited(data: bytes, file: str, *, limits: Limits) -> bytes:
     """Decompress a gzip stream, stopping as soon as the output passes `max_file_bytes`
     (a small file can inflate a thousandfold)."""
-    import zlib
-
     limit = limits.max_file_bytes
     out = []
     total = 0
@@ -210,8 +211,6 @@ def loads_json(data: bytes, file: str, *, limits: Limits):
     limit inside them hits orjson's own stop. Unwrapping checks that every wrapper
     holds exactly one value, so text that is not one JSON value (`1],[2`) cannot pass
     as one. Invalid JSON raises orjson.JSONDecodeError with positions in `data`."""
-    import orjson
-
     limit = limits.json_max_depth
     pad = ORJSON_MAX_DEPTH - limit
     if pad <= 0:
@@ -239,6 +238,7 @@ def loads_json(data: bytes, file: str, *, limits: Limits):
 
 
 def _yaml_base():
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -250,6 +250,7 @@ def _expanded_nodes(node, limit: int) -> int | None:
 
     Aliases make the composed graph a DAG: sizes are memoised per node, so the count
     costs one visit per distinct node however large the expansion."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     from yaml.nodes import MappingNode, SequenceNode
 
     sizes: dict[int, int] = {}
@@ -353,8 +354,9 @@ def yaml_depth_exceeds(data: str | bytes, limit: int) -> bool:
     per level: short line openings and few brackets prove a file shallow at once, which
     is every real file. Otherwise the event stream (libyaml's parser is iterative) is
     counted."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
-    from yaml.events import CollectionEndEvent, CollectionStartEvent
+    from yaml.events import CollectionEndEvent, CollectionStartEvent  # lazy: as above
 
     # UTF-16/32 bytes (NULs between characters) hide the shape from the text checks.
     text = data if isinstance(data, str) else "" if b"\x00" in data else data.decode("utf-8", "replace")
@@ -418,6 +420,7 @@ def _loader_for(data: str | bytes, limits: Limits) -> type:
 
 def yaml_load(data: str | bytes, *, limits: Limits):
     """One YAML document through the limited safe loader."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     data = _text(data, limits)
@@ -426,6 +429,7 @@ def yaml_load(data: str | bytes, *, limits: Limits):
 
 def yaml_load_all(data: str | bytes, *, limits: Limits) -> list:
     """Every YAML document through the limited safe loader."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     data = _text(data, limits)

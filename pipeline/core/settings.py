@@ -80,6 +80,7 @@ def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get(CONFIG_DIR_ENV):
         return Path(env[CONFIG_DIR_ENV]).expanduser()
+    # lazy: platformdirs costs ~7 ms to import; only finding the user's config directory needs it (`--help` never does)
     from platformdirs import user_config_path
 
     return user_config_path(APP, appauthor=False)

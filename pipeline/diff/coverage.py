@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from pipeline.diff.attack import ReleaseDiff
+from pipeline.graph.coverage import NON_COVERING
 
 # Node kind → the node attribute that names its group, and the group family.
 COVERER_KINDS: dict[str, tuple[str, str]] = {
@@ -92,8 +93,6 @@ def _mappings(g: nx.MultiDiGraph, covering_only: bool = False) -> dict[tuple[str
     """group → {(mapper node, technique node)} for every edge from a coverer to a technique;
     `covering_only` keeps the edges that count as coverage (pipeline.graph.coverage rules:
     no `related_to`/`non_mappable` rows, no deprecated rules or controls)."""
-    from pipeline.graph.coverage import NON_COVERING
-
     out: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for u, v, d in g.edges(data=True):
         if g.nodes[v].get("kind") != "technique":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import networkx as nx
 
 from pipeline.diff.attack import KINDS, SECTIONS, ReleaseDiff
+from pipeline.diff.tactics import markdown as tactic_sections
+from pipeline.render.navigator.layer import Layer, Mark, Meta
 
 KIND_TITLES = {
     "technique": "Techniques",
@@ -151,7 +153,6 @@ def markdown(doc: dict) -> str:
     names = doc["tactic_names"]
     title = f"# ATT&CK {DOMAIN_TITLES.get(doc['domain'], doc['domain'])} {doc['old']} → {doc['new']}"
     out = [title, "", doc["method"], "", "## Summary", "", *_summary(doc), ""]
-    from pipeline.diff.tactics import markdown as tactic_sections
 
     tactic_lines = tactic_sections(doc.get("tactics", {}), names)
     for kind in KINDS:
@@ -217,8 +218,6 @@ def _technique_categories(diff: ReleaseDiff) -> dict[str, dict[str, str]]:
 
 def layer(diff: ReleaseDiff, new_graph: nx.MultiDiGraph, name: str) -> dict:
     """A Navigator 4.5 layer colouring the technique changes of `diff` (live techniques of NEW only)."""
-    from pipeline.render.navigator.layer import Layer, Mark, Meta
-
     labels = {key: label for key, _, label in LAYER_CATEGORIES}
     colours = {key: colour for key, colour, _ in LAYER_CATEGORIES}
     order = [key for key, _, _ in LAYER_CATEGORIES]

@@ -14,6 +14,13 @@ from typing import Callable
 from pipeline.core.config import Config, version_key
 from pipeline.core.errors import ConfigError
 from pipeline.model.attack import AttackRelease
+from pipeline.core.writing import write_json
+from pipeline.diff.attack import diff_releases
+from pipeline.diff.coverage import coverage_impact
+from pipeline.diff.document import diff_document
+from pipeline.diff.formats import layer
+from pipeline.diff.formats import markdown
+from pipeline.diff.tactics import as_document, tactic_changes
 
 Progress = Callable[[str], None]
 
@@ -52,12 +59,6 @@ def check_pair(config: Config, domain: str, old: str, new: str) -> None:
 
 def compare(old_ws, new_ws, domain: str, progress: Progress = lambda _m: None) -> DiffResult:
     """Diff of `domain` between two workspaces (each may hold other domains too)."""
-    from pipeline.diff.attack import diff_releases
-    from pipeline.diff.coverage import coverage_impact
-    from pipeline.diff.document import diff_document
-    from pipeline.diff.formats import layer
-    from pipeline.diff.tactics import as_document, tactic_changes
-
     old_ws.share_parsed(new_ws)
     old_graph = old_ws.graph(progress)
     new_graph = new_ws.graph(progress)
@@ -80,9 +81,6 @@ def _release(ws, domain: str) -> AttackRelease:
 
 
 def write(result: DiffResult, out_dir: Path) -> list[Path]:
-    from pipeline.diff.formats import markdown
-    from pipeline.core.writing import write_json
-
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / f"{result.stem}.md"
     md.write_text(markdown(result.document), encoding="utf-8")

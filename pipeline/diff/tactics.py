@@ -11,12 +11,12 @@ retired one its techniques and where they went. Coverage is counted as in
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import networkx as nx
 
 from pipeline.model.attack import AttackRelease, Tactic, Technique
+from pipeline.diff.coverage import _mappings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,8 +54,6 @@ def _members(release: AttackRelease) -> dict[str, set[str]]:
 
 def _covered(g: nx.MultiDiGraph | None) -> dict[str, set[str]]:
     """family (framework | detection_source) → technique ids with a covering edge."""
-    from pipeline.diff.coverage import _mappings
-
     out: dict[str, set[str]] = {"framework": set(), "detection_source": set()}
     if g is None:
         return out

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from pipeline.core.atomic import write_atomic
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.fetch.hashing import Digest
@@ -60,8 +62,6 @@ class Lock:
     @classmethod
     def load(cls, path: Path) -> "Lock":
         """A missing lock is an empty one; a damaged lock is an error, never silently replaced."""
-        import orjson
-
         try:
             raw = orjson.loads(Path(path).read_bytes())
         except FileNotFoundError:
@@ -134,8 +134,6 @@ class Lock:
 
     def save(self) -> None:
         """Write through a temp file and `os.replace`, so a crash leaves the old lock whole."""
-        import orjson
-
         data = orjson.dumps(self.as_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
         write_atomic(self.path, data)
         self.changed = False

@@ -20,6 +20,7 @@ def published_sha256(source: Source) -> str | None:
     if source.kind != "attack" or not source.domain or not source.attack_version:
         return None
     try:
+        # lazy: mitreattack-python costs ~0.6 s to import (it pulls in loguru); only asking MITRE for its releases needs it
         from mitreattack import release_info  # imported here: it pulls in loguru
     except ImportError:  # pragma: no cover - a declared dependency
         return None

@@ -9,6 +9,7 @@ import networkx as nx
 from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.query import Lookup, neighbours, subtechniques
 from pipeline.model.attack import Analytic, DetectionStrategy
+from pipeline.graph.detections import detections_of
 
 USED_BY_KINDS = ("group", "software", "campaign")
 
@@ -81,7 +82,6 @@ def technique_view(g: nx.MultiDiGraph, found: Lookup) -> dict:
     view["used_by"] = used_by
     view["targets"] = [_brief(g, v) for v, _, _ in neighbours(g, key, "targets", "out")]
     view["controls"] = controls_of_technique(g, key)
-    from pipeline.graph.detections import detections_of
 
     view["detections"] = detections_of(g, key)
     return view

@@ -27,6 +27,7 @@ from pipeline.core.limits import DEFAULT, Limits
 from pipeline.ingest.bundle import read_bundle
 from pipeline.ingest.release_cache import NO_CACHE_ENV
 from pipeline.model.attack import AttackTexts, Reference
+from pipeline.fetch.cache import install_file
 
 
 def texts_of_objects(objects: Iterable) -> AttackTexts:
@@ -110,8 +111,6 @@ def cached_attack_texts(path: Path, cache: Path | None, *, limits: Limits = DEFA
         pass
     texts = read_attack_texts(path, limits=limits)
     try:
-        from pipeline.fetch.cache import install_file
-
         install_file(entry, lambda fh: fh.write(_as_json(texts)), lambda _p: None)
     except OSError:
         pass  # a read-only or full cache only costs time

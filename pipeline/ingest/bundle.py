@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from pipeline.core.errors import InputError
-from pipeline.core.limits import DEFAULT, Limits
+from pipeline.core.limits import DEFAULT, Limits, gunzip_limited, loads_json, read_limited
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -21,8 +21,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def read_json_bytes(path: Path, *, limits: Limits = DEFAULT) -> bytes:
     """File bytes, transparently gunzipped (a `.gz` name is not required: the magic decides);
     the file and its decompressed bytes are bounded by the `max_file_bytes` limit."""
-    from pipeline.core.limits import gunzip_limited, read_limited
-
     try:
         data = read_limited(path, limits=limits)
     except OSError as exc:
@@ -39,8 +37,6 @@ def read_json_bytes(path: Path, *, limits: Limits = DEFAULT) -> bytes:
 
 def read_bundle(path: Path, *, limits: Limits = DEFAULT) -> tuple[list, str | None]:
     """Objects of a bundle and the bundle's declared `spec_version` (2.1 bundles have none)."""
-    from pipeline.core.limits import loads_json
-
     data = read_json_bytes(path, limits=limits)
     try:
         doc = loads_json(data, str(path), limits=limits)

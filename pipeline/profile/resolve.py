@@ -17,6 +17,7 @@ import networkx as nx
 from pipeline.model.detections import Detection
 from pipeline.model.profile import Profile
 from pipeline.profile.threat import ThreatData, resolve_technique
+from pipeline.ingest.mappings.ids import normalise_subject_id
 
 STALE = ("revoked", "deprecated", "dead_end", "unknown")
 
@@ -145,8 +146,6 @@ def _check_platforms(g: nx.MultiDiGraph, profile: Profile, domain: str, finding:
 
 def _controls(g: nx.MultiDiGraph, profile: Profile, controls_ix: dict, finding: Callable[..., None]) -> dict[str, str]:
     """Control and capability node keys → their status; a control mapped to a revoked id is a finding."""
-    from pipeline.ingest.mappings.ids import normalise_subject_id
-
     frameworks = {fw for fw, _ in controls_ix}
     controls: dict[str, str] = {}
     for i, c in enumerate(profile.controls):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from pipeline.core.errors import Issue
+from pipeline.ingest.profiles.threat import read_ctid_techniques, read_misp_actors
 
 CTID_FORMAT = "ctid-top-techniques-json"
 MISP_FORMAT = "misp-galaxy-cluster"
@@ -51,7 +52,6 @@ def load_threat(ws) -> ThreatData:
     memo = ws.cache.setdefault("profile-threat", {})
     if "data" in memo:
         return memo["data"]
-    from pipeline.ingest.profiles.threat import read_ctid_techniques, read_misp_actors
 
     ctid: tuple = ()
     ctid_file = ""

@@ -22,7 +22,7 @@ from typing import Iterable, Mapping
 
 from pipeline.core.errors import Issue
 from pipeline.model.attack import AttackRelease, Revocation, Tactic, Technique
-from pipeline.model.detections import Detection, TacticRef, TechniqueRef
+from pipeline.model.detections import Detection, TacticRef
 from pipeline.reconcile.tactics import Succession
 
 STALE = ("deprecated", "revoked", "dead_end", "unknown")

@@ -1,6 +1,7 @@
 """Render stage: each renderer reads the gathered context and writes one part of the output tree.
 
-A renderer is `render(ctx, out_dir) -> list[Path]` registered by name; the build runs
+A renderer is `render(ctx, out_dir) -> list[Path]` registered by name (`pipeline.render.registry`,
+kept apart so that a module using one renderer's helpers does not import them all); the build runs
 them in registry order into a temporary directory, so a renderer never sees or
 damages a previous build.
 
@@ -100,47 +101,3 @@ class RenderContext:
 
 
 Renderer = Callable[[RenderContext, Path], list[Path]]
-
-
-def _registry() -> dict[str, Renderer]:
-    from pipeline.render import diff, navigator, readme, reconcile, reports, stix
-
-    return {"readme": readme.render, "reports": reports.render, "reconcile": reconcile.render, "layers": navigator.render, "diff": diff.render, "stix": stix.render}
-
-
-def _tables(ctx: RenderContext, out: Path) -> list[Path]:
-    from pipeline.render.tables import render
-
-    return render(ctx, out)
-
-
-RENDERERS: dict[str, Renderer] = _registry()
-RENDERERS["tables"] = _tables
-
-
-def _query_packs(ctx: RenderContext, out: Path) -> list[Path]:
-    from pipeline.render.query_packs import render
-
-    return render(ctx, out)
-
-
-RENDERERS["queries"] = _query_packs
-
-
-def _profiles(ctx: RenderContext, out: Path) -> list[Path]:
-    from pipeline.render.profiles import render
-
-    return render(ctx, out)
-
-
-RENDERERS["profiles"] = _profiles
-
-
-def _docs(ctx: RenderContext, out: Path) -> list[Path]:
-    from pipeline.render.pages import render
-
-    return render(ctx, out)
-
-
-# Registered after the others so that it stays last: pages link the artifacts written before them.
-RENDERERS["docs"] = _docs

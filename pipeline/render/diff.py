@@ -12,11 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.writing import write_json
+from pipeline.diff.run import write
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.diff.run import write
-
     reports = out / "reports"
     index: dict[str, dict] = {}
     written: list[Path] = []

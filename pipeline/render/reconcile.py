@@ -10,13 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.writing import write_json
+from pipeline.reconcile import accounting
+from pipeline.reconcile.accounting import reasons
+from pipeline.reconcile.mappings import report
+from pipeline.render.naming import report_stem
 
 DIR = ("reports", "reconcile")
 
 
 def file_stem(source_id: str) -> str:
-    from pipeline.render.naming import report_stem
-
     return report_stem(source_id)
 
 
@@ -29,8 +31,6 @@ def unit(source, units, config) -> tuple[str, list[str]]:
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.reconcile import accounting
-
     units = ctx.part("units")
     base = out.joinpath(*DIR)
     written: list[Path] = []
@@ -60,9 +60,6 @@ def render(ctx, out: Path) -> list[Path]:
 def _one(found, graph, base: Path) -> tuple[list[Path], dict]:
     """The report of one mapping source (a `MappingReport`) with its books (rows read,
     dropped, in the graph), or why it could not be read."""
-    from pipeline.reconcile import accounting
-    from pipeline.reconcile.mappings import report
-
     rt = found.table
     if rt is None:
         source = found.source
@@ -94,8 +91,6 @@ def _one(found, graph, base: Path) -> tuple[list[Path], dict]:
 
 
 def _accounting_rows(books: dict | None) -> list[list[object]]:
-    from pipeline.reconcile.accounting import reasons
-
     if books is None:
         return []
     return [

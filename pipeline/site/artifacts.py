@@ -87,6 +87,7 @@ def artifact_files(root: Path, config, site_url: str = "") -> list:
     hard link where the file system allows (the build is immutable; 200 MB is not
     copied for nothing), else copied; a layer whose links name another address than
     `site_url` is written rebased instead."""
+    # lazy: mkdocs costs ~0.1-0.25 s to import; only making the site needs it
     from mkdocs.structure.files import File
 
     class Artifact(File):

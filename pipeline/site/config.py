@@ -95,6 +95,7 @@ def mkdocs_config(
 
 
 def write_config(path: Path, cfg: dict) -> Path:
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     path.write_text(yaml.safe_dump(cfg, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")

@@ -23,9 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from mkdocs.exceptions import MkDocsException
+
 from pipeline.build.lock import BuildLock, BuildLocked
 from pipeline.core.errors import PipelineError
 from pipeline.site.source import BuildSource, reading
+from pipeline.build import tree
+from pipeline.site.config import mkdocs_config, write_config
+from pipeline.site.nav import read_nav
 
 SHOWN_WARNINGS = 5
 
@@ -101,9 +106,9 @@ def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
 def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None) -> None:
     """mkdocs build in this process; its warnings become one PipelineError. `pages` is
     told (phase, count) as mkdocs reads and builds each page."""
+    # lazy: mkdocs costs ~0.1-0.25 s to import; only making the site needs it
     from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
+    from mkdocs.config import load_config  # lazy: as above
 
     with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
@@ -165,10 +170,6 @@ def _make(
     navigator_url: str = "",
     markdown_extensions: list | None = None,
 ) -> SiteResult:
-    from pipeline.build import tree
-    from pipeline.site.config import mkdocs_config, write_config
-    from pipeline.site.nav import read_nav
-
     start = time.perf_counter()
     tree.check_replaceable(site)
     tmp = tree.new_build_dir(site)

@@ -28,6 +28,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
+import sys
 
 HOST = "127.0.0.1"
 MAX_PATH = 4096  # longer request paths are not a page of the site
@@ -162,8 +163,6 @@ class SiteServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         """A client that hangs up mid-answer is not an error of the server."""
-        import sys
-
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 

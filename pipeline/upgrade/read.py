@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 import orjson
 
 from pipeline.core.errors import InputError
+from pipeline.render.navigator.validate import SCHEMA_FILE
 
 # The largest layer of a full build is under 1 MB; a user's layer of every technique with
 # long comments stays far below this. Anything larger is refused before it is read.
@@ -44,9 +45,8 @@ class LayerInput:
 def _input_validator():
     """The 4.5 schema, relaxed to every 4.x format version (the fields are the same set;
     4.5 pins `versions.layer` and requires `versions.navigator`)."""
+    # lazy: jsonschema costs over a second to import; only validating against a schema needs it
     from jsonschema import Draft202012Validator
-
-    from pipeline.render.navigator.validate import SCHEMA_FILE
 
     schema = copy.deepcopy(json.loads(SCHEMA_FILE.read_text()))
     versions = schema["properties"]["versions"]

@@ -20,6 +20,9 @@ from pipeline.core.config import Config, version_key
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.reconcile.mappings import nearest_release
 from pipeline.reconcile.release_index import ReleaseIndex
+from pipeline.fetch.newest import available
+from pipeline.reconcile.controls import release_index
+from pipeline.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +48,6 @@ class DomainReleases:
     """Release indexes of one domain for one batch (each read once, from the disk cache)."""
 
     def __init__(self, config: Config, mirror: Path | None, domain: str, target: str) -> None:
-        from pipeline.fetch.newest import available
-        from pipeline.workspace import Workspace
-
         if config.attack_release(domain, target) is None:
             listed = ", ".join(s.attack_version or "" for s in config.attack_releases(domain)) or "none"
             raise ConfigError(f"no {domain} ATT&CK release {target} in the sources (listed: {listed})", file=config.file)
@@ -62,8 +62,6 @@ class DomainReleases:
         self._landings: dict[tuple[str, str], Landing] = {}
 
     def index(self, version: str) -> ReleaseIndex:
-        from pipeline.reconcile.controls import release_index
-
         return release_index(self.ws, self.domain, version)
 
     @property

@@ -11,10 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from pipeline.core.config import Config
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.upgrade.read import LayerInput, read_layers
 from pipeline.upgrade.releases import DomainReleases
+from pipeline.core.atomic import write_atomic
+from pipeline.render.naming import stem
+from pipeline.render.navigator.layer import LAYER_FORMAT, NAVIGATOR_VERSION
+from pipeline.render.navigator.validate import schema_problems
+from pipeline.upgrade.entries import upgrade_entries
+from pipeline.upgrade.report import document
+from pipeline.upgrade.report import markdown
 
 # Top-level fields kept as they are, in the order written (those of format 4.5).
 KEPT = (
@@ -45,11 +54,6 @@ class BadLayers(Exception):
 
 
 def upgrade_layer(layer: LayerInput, releases: DomainReleases, out_rel: str) -> Upgraded:
-    from pipeline.render.navigator.layer import LAYER_FORMAT, NAVIGATOR_VERSION
-    from pipeline.render.navigator.validate import schema_problems
-    from pipeline.upgrade.entries import upgrade_entries
-    from pipeline.upgrade.report import document
-
     doc = layer.doc
     source = releases.source_of(doc, layer.label)
     target = releases.target
@@ -103,8 +107,6 @@ def upgrade_layer(layer: LayerInput, releases: DomainReleases, out_rel: str) -> 
 def _unique(names: list[str]) -> list[str]:
     """Output names valid on Windows and macOS (each part through pipeline.render.naming,
     which keeps plain names as they are) and unique ignoring case: `-2`, `-3` …"""
-    from pipeline.render.naming import stem
-
     seen: set[str] = set()
     out = []
     for name in ("/".join(stem(part) for part in n.split("/")) for n in names):
@@ -140,11 +142,6 @@ def upgrade_layers(config: Config, mirror: Path | None, args: list[Path], target
 
 def write(results: list[Upgraded], out_dir: Path) -> list[Path]:
     """Each layer and its two reports, atomically; returns the layer files."""
-    import orjson
-
-    from pipeline.core.atomic import write_atomic
-    from pipeline.upgrade.report import markdown
-
     written = []
     for r in results:
         base = out_dir / r.out_rel

@@ -277,7 +277,7 @@ def test_a_build_killed_anywhere_leaves_the_previous_build_whole(small, capsys):
 
 def named_points() -> list[tuple[str, str]]:
     """(stage, point) for every kill point of a build, in build order."""
-    from pipeline.render import RENDERERS
+    from pipeline.render.registry import RENDERERS
 
     return (
         [("start-up", "start"), ("lock", "lock"), ("inputs", "inputs"), ("graph", "graph"), ("queries", "queries")]

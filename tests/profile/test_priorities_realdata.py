@@ -191,7 +191,7 @@ def test_adversary_gaps(scored, raw_attack):
 
 def test_badges_on_technique_cards(scored):
     from pipeline.render.pages.environment import environment
-    from pipeline.render.profiles.badges import badges_by_technique
+    from pipeline.render.pages.badges import badges_by_technique
 
     _, res = scored
     badges = badges_by_technique([res])

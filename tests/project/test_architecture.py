@@ -10,6 +10,12 @@ dependency. Calls are matched by the name they are made through (`print(...)`,
 
 What breaks a rule today is listed in ALLOWED, which may only shrink: the test fails on
 a new breach and on an allowed one that is gone (delete its line).
+
+Three rules of shape hold too: every module belongs to a part; an import inside a
+function says what it saves (a `# lazy:` comment on its line or the line above: a heavy
+library or a module a quick command never needs, measured — docs/architecture.md); and
+the imports that run when a module is imported (module level, `if TYPE_CHECKING:` left
+out) form no cycle, so any module can be imported first.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 from functools import cache
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +104,7 @@ def rules() -> dict:
 
 def part_of(module: str) -> str | None:
     for name, prefixes in rules()["parts"].items():
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
+        if any(module == p or module.startswith(p + ".") or p == f"{module}.__init__" for p in prefixes):
             return name
     return None
 
@@ -160,7 +167,105 @@ def test_every_part_exists():
     modules = _modules()
     for name, prefixes in rules()["parts"].items():
         for prefix in prefixes:
-            assert any(_in(m, [prefix]) for m in modules), f"part {name!r}: no module {prefix}"
+            assert any(_in(m, [prefix.removesuffix(".__init__")]) for m in modules), f"part {name!r}: no module {prefix}"
+
+
+def test_every_module_belongs_to_a_part():
+    """A module of no part escapes every rule written for parts."""
+    lost = sorted(m for m in _modules() if part_of(m) is None)
+    assert not lost, "add to a part of docs/architecture.json:\n" + "\n".join(lost)
+
+
+def lazy_without_reason(source: str) -> list[str]:
+    """`line: statement` of each import inside a function that has no `# lazy:` comment
+    on its line or on the line just above."""
+    lines = source.splitlines()
+    found = []
+
+    def walk(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)):
+                above = lines[child.lineno - 2].strip() if child.lineno > 1 else ""
+                if "# lazy:" not in lines[child.lineno - 1] and not above.startswith("# lazy:"):
+                    found.append(f"{child.lineno}: {ast.unparse(child)}")
+            walk(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    walk(ast.parse(source), False)
+    return found
+
+
+def test_imports_inside_functions_say_what_they_save():
+    """Imports belong at the top of the module, where a reader and the cycle check below
+    see them; one inside a function must earn its place by saving measurable start-up
+    time (a heavy library, or modules a quick command never needs) and say so."""
+    found = [f"{path.relative_to(ROOT)}:{hit}" for path in _modules().values() for hit in lazy_without_reason(path.read_text(encoding="utf-8"))]
+    assert not found, "move to module level, or say what it saves with `# lazy: ...`:\n" + "\n".join(found)
+
+
+def _module_level_imports(tree: ast.Module):
+    """The import statements that run when the module is imported: its body's, inside
+    `if`, `try` and `with` too, except under `if TYPE_CHECKING:`."""
+
+    def walk(body):
+        for node in body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                yield node
+            elif isinstance(node, ast.If):
+                if "TYPE_CHECKING" not in ast.unparse(node.test):
+                    yield from walk(node.body)
+                yield from walk(node.orelse)
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                    yield from walk(block)
+            elif isinstance(node, ast.With):
+                yield from walk(node.body)
+
+    yield from walk(tree.body)
+
+
+def runs_on_import(module: str, is_package: bool, node: ast.Import | ast.ImportFrom) -> set[str]:
+    """The modules of pipeline/ an import statement in `module` runs: the modules it names
+    (`from a import b` names `a.b` where that is a module, else `a`) and their packages'
+    `__init__`, except the packages `module` is itself inside (already being imported)."""
+    known = _modules()
+    if isinstance(node, ast.Import):
+        named = [alias.name for alias in node.names]
+    else:
+        base = _absolute(module, is_package, node)
+        subs = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in known]
+        named = subs + ([base] if len(subs) < len(node.names) else [])
+    out = set()
+    for name in named:
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            step = ".".join(parts[:i])
+            own_package = i < len(parts) and (module == step or module.startswith(step + "."))
+            if step in known and step != module and not own_package:
+                out.add(step)
+    return out
+
+
+@cache
+def import_graph() -> nx.DiGraph:
+    g = nx.DiGraph()
+    for module, path in _modules().items():
+        g.add_node(module)
+        for node in _module_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            for target in runs_on_import(module, path.name == "__init__.py", node):
+                g.add_edge(module, target, line=node.lineno)
+    return g
+
+
+def test_module_level_imports_form_no_cycle():
+    """A cycle works or fails by which module is imported first (`cannot import name ...
+    from partially initialized module`); the fix is a better place for what both need,
+    not an import hidden in a function."""
+    g = import_graph()
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return
+    pytest.fail("import cycle: " + " -> ".join(f"{a} (line {g.edges[a, b]['line']})" for a, b in cycle) + f" -> {cycle[0][0]}")
 
 
 def test_no_new_breach():
@@ -190,3 +295,36 @@ def test_imports_are_found_at_any_depth(source, module, expected):
 def test_calls_are_found_at_any_depth():
     tree = ast.parse("import sys\ndef f():\n    print(1)\n    if x:\n        sys.exit(2)\n    raise SystemExit(3)\n")
     assert calls_of(tree) >= {"print", "sys.exit", "SystemExit"}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import os\ndef f():\n    import yaml\n", ["3: import yaml"]),
+        ("def f():\n    # lazy: PyYAML costs 20 ms\n    import yaml\n", []),
+        ("def f():\n    import yaml  # lazy: PyYAML costs 20 ms\n", []),
+        ("def f():\n    # lazy: rich\n    import rich\n    import yaml\n", ["4: import yaml"]),
+        ("class C:\n    def m(self):\n        if x:\n            from a import b\n", ["4: from a import b"]),
+    ],
+)
+def test_lazy_imports_are_found(source, expected):
+    assert lazy_without_reason(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "expected"),
+    [
+        ("from pipeline.render.navigator.layer import Layer\n", "pipeline.diff.formats", {"pipeline.render", "pipeline.render.navigator", "pipeline.render.navigator.layer"}),
+        ("from pipeline.render.naming import report_stem\n", "pipeline.render.stix", {"pipeline.render.naming"}),
+        ("from pipeline.build import answers\n", "pipeline.cli.show", {"pipeline.build", "pipeline.build.answers"}),
+        ("from pipeline.build import answers\n", "pipeline.build", {"pipeline.build.answers"}),
+    ],
+)
+def test_an_import_runs_its_packages(source, module, expected):
+    is_package = module in ("pipeline.render.stix", "pipeline.build")
+    assert runs_on_import(module, is_package, ast.parse(source).body[0]) == expected
+
+
+def test_type_checking_imports_are_not_edges():
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\ntry:\n    import c\nexcept ImportError:\n    import d\n")
+    assert [ast.unparse(n) for n in _module_level_imports(tree)] == ["from typing import TYPE_CHECKING", "import b", "import c", "import d"]

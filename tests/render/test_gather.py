@@ -16,7 +16,8 @@ import stix_factory as f
 from pipeline.core.config import load_config
 from pipeline.fetch import Resolver
 from pipeline.gather import gather
-from pipeline.render import RENDERERS, NotGathered, RenderContext
+from pipeline.render import NotGathered, RenderContext
+from pipeline.render.registry import RENDERERS
 from pipeline.workspace import Workspace
 
 

@@ -22,7 +22,7 @@ from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.mapex import read_mapex
 from pipeline.model.vocabulary import normalise_kind
 from pipeline.gather import gather
-from pipeline.render import RENDERERS
+from pipeline.render.registry import RENDERERS
 from pipeline.render.tables import render
 from pipeline.render.tables.rows import MAPPING_HEADER
 from pipeline.workspace import Workspace

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from pipeline.core.errors import ConfigError
+
 # Format name in data/sources.toml → adapter module (imported on first use).
 ADAPTERS: dict[str, str] = {
     "hunting-cards": "pipeline.ingest.detections.cards",
@@ -21,8 +23,6 @@ ADAPTERS: dict[str, str] = {
 
 
 def adapter(fmt: str) -> ModuleType:
-    from pipeline.core.errors import ConfigError
-
     name = ADAPTERS.get(fmt)
     if name is None:
         raise ConfigError(f"no detection adapter for format {fmt!r} (known: {', '.join(sorted(ADAPTERS))})")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pipeline.core.errors import InputError, Issue
 from pipeline.core.limits import DEFAULT, Limits
 from pipeline.model.detections import HOW_TECHNIQUE, Detection, TechniqueRef
+from pipeline.core.limits import YamlLimitError, yaml_load_all
 
 # No rule file of the public corpora is above 300 KB; anything far larger is a mistake
 # or an attack on the parser, and is refused before it is parsed.
@@ -101,9 +102,8 @@ def _yaml_documents(text: str, ctx: FileContext) -> list:
     libyaml's composer recurses in C: tens of thousands of nested `[` or `- ` crash the
     interpreter instead of raising, so such files are refused before they are parsed
     (the `yaml_max_depth` limit)."""
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
-
-    from pipeline.core.limits import YamlLimitError, yaml_load_all
 
     try:
         return [doc for doc in yaml_load_all(text, limits=ctx.source.limits) if doc is not None]

@@ -17,6 +17,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
+from dataclasses import replace
+import multiprocessing
 
 import orjson
 
@@ -290,8 +292,6 @@ def load_source(source: Source, root: Path, *, cache_dir: Path | None, limits: L
 
 
 def _renamed(record: Detection, native: str) -> Detection:
-    from dataclasses import replace
-
     return replace(record, native_id=native, id=f"{record.source}:{native}")
 
 
@@ -307,7 +307,6 @@ class _LazyPool:
             return None
         if self.executor is None:
             # This process parses too (see `_steal`): jobs - 1 workers keep jobs cores busy.
-            import multiprocessing
 
             # forkserver: workers fork from a clean process, never from one that runs a
             # progress-bar thread (forking a threaded process can deadlock).

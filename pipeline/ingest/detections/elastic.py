@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+import tomllib
 
 from pipeline.ingest.detections.common import (
     FileContext,
@@ -36,8 +37,6 @@ def wanted(relpath: str) -> bool:
 
 
 def _load(text: str, ctx: FileContext) -> dict:
-    import tomllib
-
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -20,6 +20,10 @@ from pipeline.ingest.detections.cache import default_cache_dir
 from pipeline.ingest.detections.corpus import SourceLoad, load_sources, source_name
 from pipeline.model.detections import Detection
 from pipeline.reconcile.detections import Reconciled, ReleaseIndex, reconcile_detections
+from pipeline.core.config import version_key
+from pipeline.fetch.newest import available
+from pipeline.reconcile.controls import release_index
+from pipeline.reconcile.tactics import successions
 
 Progress = Callable[[str], None]
 
@@ -60,11 +64,6 @@ def tactic_successions(ws) -> dict:
     """Tactic shortnames the previous release at hand had and the target no longer has
     (pipeline.reconcile.tactics), over the workspace's domains; an older release that
     cannot be read only costs the successions it would have given."""
-    from pipeline.core.config import version_key
-    from pipeline.reconcile.controls import release_index
-    from pipeline.fetch.newest import available
-    from pipeline.reconcile.tactics import successions
-
     found: dict = {}
     for domain in ws.domains:
         at_hand = [v for v in ws.older_releases(domain) if available(ws.config, ws.mirror, domain, v)]

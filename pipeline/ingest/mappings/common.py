@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import orjson
+
 from pipeline.core.errors import Issue
 from pipeline.core.limits import DEFAULT, Limits
 from pipeline.model.frameworks import framework as framework_info
@@ -23,6 +25,9 @@ from pipeline.model.vocabulary import (
     normalise_score,
 )
 from pipeline.model.controls import Capability, Mapping, MappingTable
+from pipeline.core.errors import InputError
+from pipeline.core.limits import loads_json
+from pipeline.ingest.bundle import read_json_bytes
 
 
 def text(value: object) -> str:
@@ -93,9 +98,6 @@ class TableSpec:
 def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None, *, limits: Limits) -> bytes | None:
     """File bytes (gunzipped if need be), or None after `issue(code, problem, record, file)`
     when the file is unreadable or empty."""
-    from pipeline.core.errors import InputError
-    from pipeline.ingest.bundle import read_json_bytes
-
     try:
         data = read_json_bytes(path, limits=limits)
     except InputError as exc:
@@ -109,11 +111,6 @@ def read_bytes(path: Path, issue: Callable[..., None], file: str | None = None, 
 
 def parse_json(data: bytes, issue: Callable[..., None], *, limits: Limits) -> tuple[bool, object]:
     """(True, document), or (False, None) after reporting invalid or too deeply nested JSON."""
-    import orjson
-
-    from pipeline.core.errors import InputError
-    from pipeline.core.limits import loads_json
-
     try:
         return True, loads_json(data, "", limits=limits)
     except orjson.JSONDecodeError as exc:

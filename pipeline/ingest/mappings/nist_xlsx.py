@@ -12,6 +12,8 @@ from __future__ import annotations
 import zipfile
 import zlib
 from pathlib import Path
+import io
+import warnings
 
 from pipeline.ingest.mappings.common import TableBuilder, TableSpec
 from pipeline.ingest.mappings.expand import Universe
@@ -36,8 +38,6 @@ def read_nist_xlsx(
 ) -> MappingTable:
     """openpyxl reports a damaged workbook part (relationships, styles) with a Python
     warning printed as two lines on stderr: those become issues of the table instead."""
-    import warnings
-
     b, data = spec.open(path, file)
     if data is None:
         return b.table()
@@ -51,10 +51,9 @@ def read_nist_xlsx(
 
 def _read(b: TableBuilder, data: bytes, techniques: Universe | None, controls: Universe | None) -> None:
     """The rows of the workbook into `b` (what `read_nist_xlsx` returns, minus warnings)."""
-    import io
-
+    # lazy: openpyxl costs ~0.3 s to import; only reading an .xlsx table needs it
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.utils.exceptions import InvalidFileException  # lazy: as above
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

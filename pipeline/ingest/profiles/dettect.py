@@ -33,6 +33,7 @@ from pipeline.model.profile import (
     DettectTechniques,
     Kept,
 )
+from pipeline.core.atomic import write_atomic
 
 FILE_TYPES = {
     "data-source-administration": "data sources",
@@ -406,12 +407,11 @@ def _emit(kept: Kept, values: dict[str, Any]) -> dict:
 
 
 def dump_yaml(data: dict) -> str:
+    # lazy: PyYAML costs ~20 ms to import; only reading YAML needs it
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
 
 
 def write_dettect(path: Path, data: dict) -> None:
-    from pipeline.core.atomic import write_atomic
-
     write_atomic(path, dump_yaml(data).encode("utf-8"))

@@ -19,11 +19,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from pipeline.core.errors import ConfigError, InputError, Issue
 from pipeline.core.limits import DEFAULT, Limits, read_limited
 from pipeline.model.attack import DOMAINS
 from pipeline.model.detections import Detection
 from pipeline.model.profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
+from pipeline.ingest.detections import elastic
+from pipeline.ingest.detections import sigma
+from pipeline.ingest.detections.common import FileContext, SourceInfo
+from pipeline.ingest.profiles import dettect
 
 OWN_SOURCE = "own"
 MAX_TOP_N = 1000
@@ -276,8 +282,6 @@ def _detections(
 
 def _data(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits):
     """[data]: components, log sources and the DeTT&CT files (read and added to the digest)."""
-    from pipeline.ingest.profiles import dettect
-
     components: tuple[str, ...] = ()
     log_sources: tuple[str, ...] = ()
     data_sources = techniques = None
@@ -299,8 +303,6 @@ def _data(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits
 def _threat(c: _Checker, raw: dict, base: Path, file: str, digest: _Digest, limits: Limits):
     """[threat]: listed groups, campaigns and software with their weights, sectors,
     countries and a DeTT&CT group file (read and added to the digest)."""
-    from pipeline.ingest.profiles import dettect
-
     threats: list[ThreatRef] = []
     sectors: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
@@ -342,11 +344,6 @@ def _slug(name: str) -> str:
 def read_elastic_export(data: bytes, file: str) -> tuple[list[Detection], list[str], list[Issue]]:
     """Enabled rules of a Kibana detection-rules export (NDJSON). The export's closing
     summary line (`exported_count`) and disabled rules are skipped."""
-    import orjson
-
-    from pipeline.ingest.detections import elastic
-    from pipeline.ingest.detections.common import FileContext, SourceInfo
-
     info = SourceInfo(name=OWN_SOURCE, source_id="profile", format="elastic-ndjson")
     out: list[Detection] = []
     ids: list[str] = []
@@ -376,9 +373,6 @@ def read_elastic_export(data: bytes, file: str) -> tuple[list[Detection], list[s
 
 
 def read_sigma_folder(folder: Path, digest: _Digest, limits: Limits = DEFAULT) -> tuple[list[Detection], list[Issue]]:
-    from pipeline.ingest.detections import sigma
-    from pipeline.ingest.detections.common import FileContext, SourceInfo
-
     info = SourceInfo(name=OWN_SOURCE, source_id="profile", format=sigma.FORMAT, limits=limits)
     out: list[Detection] = []
     issues: list[Issue] = []

@@ -20,6 +20,7 @@ SCHEMA_FILE = Path(__file__).with_name("layer-4.5.schema.json")
 
 @functools.cache
 def _validator():
+    # lazy: jsonschema costs over a second to import; only validating against a schema needs it
     from jsonschema import Draft202012Validator
 
     schema = json.loads(SCHEMA_FILE.read_text())

@@ -13,20 +13,22 @@ import os
 from pathlib import Path
 
 from pipeline.render.pages.pageset import Site
+from pipeline.core.perf import paused_gc
+from pipeline.render.pages.badges import badges_by_technique
+from pipeline.render.pages.builders import all_pages
+from pipeline.render.pages.builders import page_keys
+from pipeline.render.pages.depends import technique_digest
+from pipeline.render.pages.group import group_digest
+from pipeline.render.pages.sources import site_for_context
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.core.perf import paused_gc
-    from pipeline.render.pages.sources import site_for_context
-
     # Rendering makes hundreds of thousands of short-lived strings and dicts, freed by
     # reference counting; with the collector running, each of its full passes would walk
     # the whole graph of the build again (it doubled the time).
     with paused_gc():
         site = site_for_context(ctx, out)
         if ctx.profiles:
-            from pipeline.render.profiles.badges import badges_by_technique
-
             site.profile_badges = badges_by_technique(ctx.profiles)
         return _write_by_unit(site, out / "docs", ctx.part("units"), ctx.progress)
 
@@ -56,10 +58,6 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
 
 
 def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
-    from pipeline.render.pages.builders import page_keys
-    from pipeline.render.pages.depends import technique_digest
-    from pipeline.render.pages.group import group_digest
-
     todo: list[str] = []
     fresh: dict[str, list[str]] = {}
     decided: dict[str, bool] = {}
@@ -108,8 +106,6 @@ def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=
     writer thread waits for the interpreter lock after each of its 30,000 system
     calls while the renderer holds it.
     """
-    from pipeline.render.pages.builders import all_pages, page_keys
-
     keys = page_keys(site) if keys is None else keys
     for folder in sorted({(docs / site.pages[k]).parent for k in keys}):
         folder.mkdir(parents=True, exist_ok=True)

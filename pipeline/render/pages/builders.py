@@ -12,6 +12,11 @@ from typing import Callable, Iterator
 
 from pipeline.render.pages.environment import template
 from pipeline.render.pages.pageset import Site
+from pipeline.render.pages.control import control_context
+from pipeline.render.pages.detection import detection_context, source_list_context
+from pipeline.render.pages.group import group_context
+from pipeline.render.pages.overview import framework_context, index_context, tactic_context
+from pipeline.render.pages.technique import technique_context
 
 # Page kinds in the order they are written: key prefix → template.
 KINDS: dict[str, str] = {
@@ -28,12 +33,6 @@ KINDS: dict[str, str] = {
 
 
 def _builders() -> dict[str, Callable[[Site, str], dict]]:
-    from pipeline.render.pages.control import control_context
-    from pipeline.render.pages.detection import detection_context, source_list_context
-    from pipeline.render.pages.group import group_context
-    from pipeline.render.pages.overview import framework_context, index_context, tactic_context
-    from pipeline.render.pages.technique import technique_context
-
     return {
         "technique": technique_context,
         "tactic": tactic_context,

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pipeline.render.pages import paths
 from pipeline.render.pages.escape import Md, text
 from pipeline.render.pages.pageset import Site
 from pipeline.render.naming import bundle_stem, report_stem
+from pipeline.render.navigator.frameworks import framework_folders, subject_names
+from pipeline.render.tables import table_path
 
 
 NAVIGATOR = "https://mitre-attack.github.io/attack-navigator/"
@@ -80,8 +81,6 @@ def _stix_path(framework: str, version: str | None) -> str:
 def _layer_names(site: Site) -> dict:
     """The layer renderer's names (pipeline.render.navigator.frameworks), worked out once a build."""
     if "layer names" not in site.names:
-        from pipeline.render.navigator.frameworks import framework_folders, subject_names
-
         pairs: dict[str, set] = {}
         for s in site.mapping_sources:
             pairs.setdefault(s.domain, set()).add((s.framework, s.framework_version or ""))
@@ -95,8 +94,6 @@ def _layer_folder(site: Site, domain: str, framework: str, version: str | None) 
 
 
 def _table_links(framework: str, version: str | None, domain: str) -> list[tuple[str, str]]:
-    from pipeline.render.tables import table_path
-
     what = {"xlsx": "Excel workbook", "csv": "CSV", "json": "Mappings Explorer JSON", "yaml": "Mappings Explorer YAML"}
     name = f"{domain.capitalize()} mappings of {framework} {version or ''}".rstrip()
     return [(f"{name} ({label})", table_path(framework, version, domain, ext)) for ext, label in what.items()]

@@ -41,6 +41,7 @@ def _finalize(value: object) -> object:
 
 @functools.cache
 def environment():
+    # lazy: jinja2 costs ~40 ms to import; only the pages renderer needs it
     import jinja2
 
     env = jinja2.Environment(

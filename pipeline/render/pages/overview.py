@@ -5,6 +5,7 @@ and the index (coverage totals, tactics, frameworks, detection sources)."""
 from __future__ import annotations
 
 from collections import Counter
+import re
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage
 from pipeline.graph.query import techniques_of_tactic
@@ -14,6 +15,7 @@ from pipeline.render.pages.escape import Md, cell, link, text
 from pipeline.render.pages.pictures import coverage_heatmap, framework_chart, framework_heatmap, tactic_chart
 from pipeline.render.pages.prose import prose
 from pipeline.render.pages.pageset import Row, Site
+from pipeline.render.pages.group import used_techniques
 
 
 def _counts(covs: list[Coverage]) -> dict[str, int]:
@@ -134,8 +136,6 @@ def framework_context(site: Site, framework: str) -> dict:
 
 def _groups(site: Site, page: str) -> list[dict]:
     """Every group page with the coverage of what the group uses (all its domains)."""
-    from pipeline.render.pages.group import used_techniques
-
     rows = []
     for key in site.by_kind.get("group", ()):
         if key not in site.pages:
@@ -148,8 +148,6 @@ def _groups(site: Site, page: str) -> list[dict]:
 
 def _natural(value: str) -> tuple:
     """`AC-2` before `AC-10`."""
-    import re
-
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", value))
 
 

@@ -116,10 +116,6 @@ def group_heatmap(site: Site, page: str, used: dict[str, str], domain: str) -> M
 def technique_picture(site: Site, page: str, key: str, subtechniques: list[str]) -> Md:
     """The card's coverage at a glance: the class as a coloured badge, a bar per
     framework and detection source with its count, the sub-techniques as squares."""
-    from html import escape
-
-    from pipeline.render.pictures.palette import text_color
-
     c = site.coverage.get(key)
     if c is None:
         return Md("")

@@ -9,12 +9,11 @@ import networkx as nx
 
 from pipeline.core.errors import ConfigError
 from pipeline.render.pages.pageset import FORMAT_LABELS, DetectionSource, MappingSource, Site
+from pipeline.model.detections import source_name
 
 
 def detection_sources(config) -> dict[str, DetectionSource]:
     """Enabled detection corpora by short name, in the order of the sources file."""
-    from pipeline.model.detections import source_name
-
     out = {}
     for s in config.enabled("detection"):
         repo = config.repositories.get(s.repository) if s.repository else None

@@ -10,6 +10,7 @@ and the numbered references of the description last.
 from __future__ import annotations
 
 import re
+from html import escape
 
 from pipeline.graph.coverage import CLASS_LABELS, Coverage
 from pipeline.graph.controls import controls_of_technique
@@ -132,8 +133,6 @@ def mapping_tables(site: Site, page: str, key: str, controls: dict[str, list[dic
     which would repeat on every row (what reconciliation changed about them is in the
     Notes). Raw HTML in a `<details>`, open: folded by a click, without JavaScript, and
     Notes wrap in the column instead of widening the table."""
-    from html import escape
-
     n = site.g.nodes[key]
     tables = []
     head = "".join(f"<th>{h}</th>" for h in MAPPING_HEADER)

@@ -16,6 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.errors import PipelineError
+from pipeline.core.perf import paused_gc
+from pipeline.core.writing import write_json
+from pipeline.render.stix.attack import AttackObjects
+from pipeline.render.stix.bundle import check_shapes
+from pipeline.render.stix.detections import detection_bundles
+from pipeline.render.stix.ids import NAMESPACE
+from pipeline.render.stix.mappings import mapping_bundles
+from pipeline.render.stix.vocabulary import VOCABULARY_VERSION
 
 INCLUDE_ATTACK = "stix_include_attack"
 
@@ -43,11 +51,6 @@ def live_techniques(g) -> set[str]:
 def bundles(ctx, skip_mappings=None, skip_detections=None) -> list:
     """Every bundle of the graph, built but not written (`Rendered`, bundle dict) pairs;
     the `skip_*` predicates leave bundles out (see `mapping_bundles`)."""
-    from pipeline.render.stix.attack import AttackObjects
-    from pipeline.render.stix.bundle import check_shapes
-    from pipeline.render.stix.detections import detection_bundles
-    from pipeline.render.stix.mappings import mapping_bundles
-
     include = bool(ctx.options.get(INCLUDE_ATTACK))
     attack = AttackObjects(ctx.part("attack_objects")) if include else None
     outside = set() if include else live_techniques(ctx.graph)
@@ -66,12 +69,6 @@ def bundles(ctx, skip_mappings=None, skip_detections=None) -> list:
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.render.stix.ids import NAMESPACE
-    from pipeline.render.stix.vocabulary import VOCABULARY_VERSION
-    from pipeline.core.writing import write_json
-
-    from pipeline.core.perf import paused_gc
-
     base = out / "stix"
     units = ctx.part("units")
     order: list[tuple[str, tuple | None]] = []  # every bundle's unit, in index order; (memo,) if taken

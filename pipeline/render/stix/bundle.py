@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
+import orjson
+
 from pipeline.core.errors import PipelineError
 from pipeline.render.stix.ids import VOCABULARY_DATE, stix_id
 from pipeline.render.stix.vocabulary import VOCABULARY_VERSION, schema_text
@@ -43,7 +45,7 @@ def identity() -> dict:
 @cache
 def tlp_white() -> dict:
     """python-stix2's TLP:WHITE marking definition (its fixed id and date), as a dict."""
-    import orjson
+    # lazy: stix2 costs ~0.2 s to import; only writing or checking a STIX bundle needs it
     import stix2
 
     return orjson.loads(stix2.v21.TLP_WHITE.serialize())
@@ -157,8 +159,9 @@ def check_shapes(bundle: dict, file: str) -> None:
     """Parse one object of every (type, relationship type) the pipeline wrote with stix2,
     without allowing undeclared custom properties: a wrong property type or a missing
     required property stops the build here instead of in a user's platform."""
+    # lazy: stix2 costs ~0.2 s to import; only writing or checking a STIX bundle needs it
     import stix2
-    from stix2.exceptions import STIXError
+    from stix2.exceptions import STIXError  # lazy: as above
 
     seen: set[tuple[str, str]] = set()
     for obj in bundle["objects"]:

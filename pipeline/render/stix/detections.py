@@ -26,6 +26,7 @@ from pipeline.render.stix.ids import fallback_timestamp, stix_id
 from pipeline.render.naming import part, unique
 from pipeline.render.stix.rendered import Rendered, compact, technique_stamp
 from pipeline.render.stix.vocabulary import DETECTION_PROPERTIES, INDICATES, PATTERN_TYPES
+from pipeline.convert.targets import TARGETS
 
 KILL_CHAINS = {"enterprise": "mitre-attack", "mobile": "mitre-mobile-attack", "ics": "mitre-ics-attack"}
 
@@ -67,8 +68,6 @@ def _phases(g, d: Detection) -> list[dict]:
 def _converted(g, key: str) -> list[dict]:
     """A Sigma rule's conversions (made before rendering, on its node) as additional
     patterns, each with its STIX pattern type; a failed one keeps the backend's reason."""
-    from pipeline.convert.targets import TARGETS
-
     counts = (g.graph.get("query_conversions") or {}).get("counts", {})
     out = []
     for c in g.nodes[key].get("conversions", ()):

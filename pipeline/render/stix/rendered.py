@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.render.stix.bundle import Bundle
+from pipeline.render.stix.ids import normalise_timestamp
 
 
 
@@ -34,7 +35,5 @@ def compact(obj: dict) -> dict:
 def technique_stamp(record, fallback: str) -> str:
     """A relationship's `modified`: the later of its source's date and its technique's
     `modified` — what it says changes when either changes."""
-    from pipeline.render.stix.ids import normalise_timestamp
-
     stamp = normalise_timestamp(getattr(record, "modified", ""))
     return stamp if stamp is not None and stamp > fallback else fallback

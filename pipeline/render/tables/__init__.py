@@ -30,14 +30,20 @@ from pipeline.render.tables.rows import (
     tactic_names,
     unmapped_rows,
 )
+from pipeline.core.writing import write_json
+from pipeline.excel.xlsx import Sheet, write_workbook
+from pipeline.render.naming import bundle_stem
+from pipeline.render.naming import digest
+from pipeline.render.tables.coverage_book import coverage_sheets
+from pipeline.render.tables.csv_out import write_csv
+from pipeline.render.tables.unified import document
+from pipeline.render.tables.yaml_out import write_yaml
 
 DIR = "tables"
 
 
 def file_stem(framework: str, version: str | None) -> str:
     """`nist_800_53--rev5`, `azure--04.26.2025`: the names the STIX bundles use too."""
-    from pipeline.render.naming import bundle_stem
-
     return bundle_stem(framework, version)
 
 
@@ -48,12 +54,6 @@ def table_path(framework: str, version: str | None, domain: str, ext: str) -> st
 
 def framework_files(ft: FrameworkTables, g, folder: Path, stem: str, attack_version: str, live: list[str], tactics: dict[str, str]) -> tuple[list[Path], dict]:
     """The four files of one framework version in one domain, and its index entry."""
-    from pipeline.render.tables.csv_out import write_csv
-    from pipeline.render.tables.unified import document
-    from pipeline.render.tables.yaml_out import write_yaml
-    from pipeline.core.writing import write_json
-    from pipeline.excel.xlsx import Sheet, write_workbook
-
     rows = mapping_rows(ft)
     if has_controls(ft):
         subjects = Sheet("controls", CONTROL_HEADER, control_rows(ft))
@@ -83,10 +83,6 @@ def framework_files(ft: FrameworkTables, g, folder: Path, stem: str, attack_vers
 
 
 def render(ctx, out: Path) -> list[Path]:
-    from pipeline.render.tables.coverage_book import coverage_sheets
-    from pipeline.core.writing import write_json
-    from pipeline.excel.xlsx import write_workbook
-
     g = ctx.graph
     units = ctx.part("units")
     base = out / DIR
@@ -100,7 +96,6 @@ def render(ctx, out: Path) -> list[Path]:
     for ft in groups:
         stem = file_stem(ft.framework, ft.framework_version)
         if (ft.domain, stem.lower()) in stems:  # names that differ only in unsafe characters or case
-            from pipeline.render.naming import digest
 
             stem = f"{stem}-{digest(ft.framework + '/' + ft.framework_version)}"
         stems.add((ft.domain, stem.lower()))

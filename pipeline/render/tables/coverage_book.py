@@ -13,13 +13,12 @@ import networkx as nx
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage, coverage_by_technique
 from pipeline.graph.query import tactic_order, techniques_of_tactic
 from pipeline.excel.xlsx import Sheet, Styled
+from pipeline.render.navigator.sets import CLASS_COLORS
 
 TECHNIQUE_HEADER = ("Domain", "ATT&CK ID", "ATT&CK Name", "Sub-technique Of", "Tactics", "Platforms")
 
 
 def _colors() -> dict[str, str]:
-    from pipeline.render.navigator.sets import CLASS_COLORS
-
     return {k: v.lstrip("#") for k, v in CLASS_COLORS.items()}
 
 

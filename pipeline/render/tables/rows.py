@@ -14,6 +14,7 @@ import networkx as nx
 
 from pipeline.model.controls import ControlCatalog
 from pipeline.reconcile.mappings import ReconciledTable, Remapped
+from pipeline.render.navigator.refs import natural_key
 
 # The columns of a Mappings Explorer page (the first six), then what a reconciled row adds.
 MAPPING_HEADER = (
@@ -121,8 +122,6 @@ def _mapped_techniques(ft: FrameworkTables) -> dict[str, set[str]]:
 
 def _by_id(ids) -> list[str]:
     """`AC-2` before `AC-10` (the order of the catalogue), the same on every run."""
-    from pipeline.render.navigator.refs import natural_key
-
     return sorted(ids, key=lambda i: (natural_key(i), i))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from pipeline.render.tables.rows import FrameworkTables
 from pipeline.reconcile.mappings import Remapped
+from pipeline.excel.xlsx import fixed_instant
 
 _DATE = re.compile(r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$")
 SCORE_CATEGORIES = frozenset({"protect", "detect", "respond"})
@@ -27,7 +28,6 @@ STATUSES = frozenset({"complete", "in_progress", "non_mappable"})
 def _date(value: str) -> str:
     if _DATE.match(value or ""):
         return value
-    from pipeline.excel.xlsx import fixed_instant
 
     return fixed_instant().strftime("%m/%d/%Y")
 
