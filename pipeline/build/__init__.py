@@ -11,6 +11,7 @@ write stops the build before any work too, since publishing prunes build folders
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -43,6 +44,10 @@ class BuildResult:
     damaged: list[str] = field(default_factory=list)
     # Enabled sources that could not be read: {"source", "problem"} (only with keep_going).
     missing: list[dict] = field(default_factory=list)
+    # Seconds of each renderer in the process that ran it (side by side with others
+    # when `processes` > 1: then `stages` has one `render` stage for them).
+    renderers: dict[str, float] = field(default_factory=dict)
+    processes: int = 1
 
     @property
     def rendered(self) -> list[str]:
@@ -226,7 +231,6 @@ def build(
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         from pipeline.gather import gather as gather_context
-        from pipeline.render import RENDERERS
 
         g = ws.graph(progress)
         # Loading leaves almost no cycles (28 objects on the default build; the loaders
@@ -261,12 +265,7 @@ def build(
             # source, and the issues the reports list are all the issues the build counts.
             ctx = gather_context(ws, g, options=options, units=units, within=getattr(progress, "within", None), profiles=gathered)
             stage("gather")
-            for name, render in RENDERERS.items():
-                progress(f"rendering {name}")
-                reached(f"render:{name}")
-                units.check_written(render(ctx, tmp))
-                settle()
-                stage(name)
+            processes, renderers = _render(ctx, tmp, units, progress, settle, stage)
             memo.save()  # hashes of sources outside the inputs, taken for render units
             progress("indexing the answers")
             write_answers(ws, g, fp, code)
@@ -294,8 +293,76 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildResult(
-        out, folder, False, doc["artifacts"], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing
+        out, folder, False, doc["artifacts"], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing,
+        renderers=renderers, processes=processes,
     )
+
+
+def _render(ctx, tmp: Path, units: Units, progress, settle, stage) -> tuple[int, dict[str, float]]:
+    """Run every renderer into `tmp`; (processes used, each renderer's seconds in the
+    process that ran it).
+
+    With one process (`ATTACK_PIPELINE_JOBS=1`) the renderers run here in registry
+    order, a stage each. Otherwise those that read only the context run side by side in
+    this process and forked workers (`pipeline.core.forked`: the context is shared, not
+    copied), one stage `render`; then those that read the others' files
+    (`AFTER_OTHERS`: the docs pages, which spread their pages over the processes
+    themselves). The outputs are the same bytes either way: a renderer's files depend
+    on the context only, and what each worker recorded in `units` (units rendered or
+    taken, files written and their digests) is merged here, keyed by name and path.
+    Each renderer hashes the files it wrote as soon as it is done, in its own process,
+    so that the manifest need not read them again."""
+    from pipeline.core import forked
+    from pipeline.render import AFTER_OTHERS, COSTLIEST, RENDERERS
+
+    processes = forked.jobs()
+    seconds: dict[str, float] = {}
+
+    def run(name: str, context) -> float:
+        start = time.perf_counter()
+        paths = RENDERERS[name](context, tmp)
+        units.check_written(paths)
+        units.hashed(paths)
+        return round(time.perf_counter() - start, 3)
+
+    if processes > 1:
+        side = [n for n in RENDERERS if n not in AFTER_OTHERS]
+        side.sort(key=lambda n: COSTLIEST.index(n) if n in COSTLIEST else len(COSTLIEST))
+        for name in RENDERERS:
+            if name not in AFTER_OTHERS:
+                reached(f"render:{name}")
+        quiet = dataclasses.replace(ctx, progress=None)  # a worker must not draw the parent's bar
+        parent = os.getpid()
+        told: list[str] = []
+
+        def piece(name: str) -> Callable[[], float]:
+            def go() -> float:
+                if os.getpid() == parent:
+                    progress(f"rendering {name}")
+                    told.append(name)
+                return run(name, quiet)
+
+            return go
+
+        mark = units.mark()
+        took, changes = forked.run([piece(n) for n in side], processes, collect=lambda: units.changes(mark))
+        for change in changes:
+            units.merge(change)
+        seconds.update(zip(side, took))
+        for name in side:
+            if name not in told:
+                progress(f"rendering {name}")  # rendered by a worker: the bar moves past it
+        settle()
+        stage("render")
+    for name in RENDERERS:
+        if processes > 1 and name not in AFTER_OTHERS:
+            continue
+        progress(f"rendering {name}")
+        reached(f"render:{name}")
+        seconds[name] = run(name, ctx)
+        settle()
+        stage(name)
+    return processes, {name: seconds[name] for name in RENDERERS}
 
 
 def _outside_digests(ws, memo: HashMemo, inputs) -> dict[str, str | None]:

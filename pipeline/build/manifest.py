@@ -22,13 +22,17 @@ def artifacts(
     owner: dict[str, str] | None = None,
     known: dict[str, tuple[str, int]] | None = None,
     signatures: dict[str, list[int]] | None = None,
+    written: dict[str, tuple[str, int, list[int]]] | None = None,
 ) -> list[dict]:
     """Every file of the build with its hash; `owner` names the render unit of a file,
     `known` gives the hash of files taken unchanged from the previous build (checked
-    against their bytes when they were taken). `signatures` receives the stat signature
-    of each file as it was when its hash was taken (integrity.SIGNATURES)."""
+    against their bytes when they were taken), `written` the hash of files as their
+    writer hashed them (taken when the file's stat signature is still the one it had
+    then, else the file is read again). `signatures` receives the stat signature of
+    each file as it was when its hash was taken (integrity.SIGNATURES)."""
     owner = owner or {}
     known = known or {}
+    written = written or {}
     sigs = signatures if signatures is not None else {}
     out = []
     for rel in _files(root):
@@ -39,6 +43,8 @@ def artifacts(
             if st.st_size != size:
                 raise RuntimeError(f"{rel} was taken from the previous build and changed size while building")
             sigs[rel] = integrity.signature(st)
+        elif rel in written and integrity.signature(os.stat(path)) == list(written[rel][2]):
+            sha, size, sigs[rel] = written[rel]
         else:
             sha, size, sigs[rel] = integrity.hash_file(path)
         entry = {"path": rel, "sha256": sha, "size": size}
@@ -76,7 +82,9 @@ def write(
         "domains": list(ws.domains),
         "warnings": warnings,
         "inputs": [i.as_dict() for i in inputs],
-        "artifacts": artifacts(root, units.owner if units else None, units.known if units else None, sigs),
+        "artifacts": artifacts(
+            root, units.owner if units else None, units.known if units else None, sigs, units.written if units else None
+        ),
         "units": dict(sorted(units.done.items())) if units else {},
     }
     if missing:

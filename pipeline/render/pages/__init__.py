@@ -9,6 +9,7 @@ the Jinja2 templates of `pipeline/templates/docs-*.md.j2` lay them out. See
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -87,48 +88,77 @@ def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
         if not decided[name]:
             todo.append(key)
             fresh[name].append(key)
-    written = write_pages(site, docs, todo, progress)
+    digests: dict[Path, tuple[str, int, list[int]]] = {}
+    written = write_pages(site, docs, todo, progress, digests)
+    for path, (sha, size, sig) in digests.items():
+        units.note_written(path, sha, size, sig)
     for name, keys in fresh.items():
         units.record(name, [docs / site.pages[k] for k in keys])
     return written
 
 
-BATCH = 2000  # pages held in memory at once (the tree is ~65 MB for 10,000 pages)
+BATCH = 400  # pages rendered, then written, at a time (the tree is ~65 MB for 10,000 pages)
 
 
-def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=None) -> list[Path]:
+def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=None, digests: dict | None = None) -> list[Path]:
     """Render every page of `site` (or those of `keys`, in `page_keys` order) under
-    `docs` (an empty or new folder).
+    `docs` (an empty or new folder). `digests` receives each file's (sha256, size,
+    stat signature), taken from the bytes as they are written, by path.
 
     Pages are rendered a batch at a time and then written: alternating between
     rendering one page and creating its file was measured 10-20 % slower (each
-    evicts the other's working set from the CPU caches). One process, one thread:
-    both other ways were measured slower on the 2-core development machine. Forked
-    workers copy every object they touch (reference counts write to it), and a
-    writer thread waits for the interpreter lock after each of its 30,000 system
-    calls while the renderer holds it.
+    evicts the other's working set from the CPU caches). The batches are spread over
+    the build's processes (`pipeline.core.forked`: forked after the site was planned,
+    so each shares the graph and the plan; `ATTACK_PIPELINE_JOBS=1` renders them all
+    here, in order). A page depends on the site and the files of the other renderers
+    only, never on another page, so the bytes do not depend on which process wrote
+    which batch. A thread would not help: rendering holds the interpreter lock, and a
+    writer thread waits for it after each of its 30,000 system calls.
     """
-    from pipeline.render.pages.builders import all_pages, page_keys
+    from pipeline.core import forked
+    from pipeline.render.pages.builders import page_keys
 
     keys = page_keys(site) if keys is None else keys
     for folder in sorted({(docs / site.pages[k]).parent for k in keys}):
         folder.mkdir(parents=True, exist_ok=True)
-    for start in range(0, len(keys), BATCH):
-        if progress is not None:
-            progress(start, len(keys))
-        batch = [(rel, content.encode("utf-8")) for rel, content in all_pages(site, keys[start : start + BATCH])]
-        for rel, data in batch:
-            _write(docs / rel, data)
+    parent = os.getpid()
+    batches = [keys[start : start + BATCH] for start in range(0, len(keys), BATCH)]
+
+    def piece(n: int):
+        def go() -> list[tuple[str, str, int, list[int]]]:
+            if progress is not None and os.getpid() == parent:
+                progress(n * BATCH, len(keys))  # batches are claimed in order: near enough
+            return _write_batch(site, docs, batches[n])
+
+        return go
+
+    done, _ = forked.run([piece(n) for n in range(len(batches))], forked.jobs())
+    if digests is not None:
+        for batch in done:
+            for rel, sha, size, sig in batch:
+                digests[docs / rel] = (sha, size, sig)
     return [docs / site.pages[k] for k in keys]
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write_batch(site: Site, docs: Path, keys: list[str]) -> list[tuple[str, str, int, list[int]]]:
+    from pipeline.render.pages.builders import all_pages
+
+    batch = [(rel, content.encode("utf-8")) for rel, content in all_pages(site, keys)]
+    return [(rel, *_write(docs / rel, data)) for rel, data in batch]
+
+
+def _write(path: Path, data: bytes) -> tuple[str, int, list[int]]:
     """Plain system calls, without a text-file object for each of ten thousand files
-    (creating the file is most of the cost: ~0.1-0.2 ms each here)."""
+    (creating the file is most of the cost: ~0.1-0.2 ms each here). Returns the
+    sha256 and size of the bytes written and the file's stat signature once written
+    (the manifest's, `pipeline.build.integrity.signature`), so that the file is not
+    read again to be hashed."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        st = os.fstat(fd)
     finally:
         os.close(fd)
+    return hashlib.sha256(data).hexdigest(), len(data), [st.st_ino, st.st_size, st.st_mtime_ns]
