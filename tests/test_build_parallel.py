@@ -25,11 +25,13 @@ def _tree(root) -> dict[str, bytes]:
 
 
 def test_a_parallel_build_is_byte_identical_to_a_serial_one(tmp_path, monkeypatch):
-    """Serial (`ATTACK_PIPELINE_JOBS=1`), two and three processes, docs pages in batches
-    of two so that every process writes pages: the same files, the same manifest."""
+    """Serial (`ATTACK_PIPELINE_JOBS=1`), two and three processes, docs pages and unit
+    digests in batches of two so that every process has some: the same files, the same
+    manifest."""
     import pipeline.render.pages as pages
 
     monkeypatch.setattr(pages, "BATCH", 2)
+    monkeypatch.setattr(pages, "DIGESTS", 2)
     small = small_mirror(tmp_path)
     trees = {}
     for jobs in ("1", "2", "3"):

@@ -48,6 +48,10 @@ class BuildResult:
     # when `processes` > 1: then `stages` has one `render` stage for them).
     renderers: dict[str, float] = field(default_factory=dict)
     processes: int = 1
+    # CPU seconds of each stage: (this process, the workers it waited for in the stage).
+    # On a busy machine the wall seconds of `stages` grow with the load, these much less;
+    # with a core each, a stage's wall time is about the larger of the two.
+    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def rendered(self) -> list[str]:
@@ -191,13 +195,16 @@ def build(
     tree.check_replaceable(out)
     paths.check_output(out, _source_folders(ws))
     stages: dict[str, float] = {}
+    cpu: dict[str, tuple[float, float]] = {}
     clock = time.perf_counter()
+    used = _cpu()
 
     def stage(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
+        nonlocal clock, used
+        now, spent = time.perf_counter(), _cpu()
         stages[name] = round(now - clock, 3)
-        clock = now
+        cpu[name] = (round(spent[0] - used[0], 3), round(spent[1] - used[1], 3))
+        clock, used = now, spent
 
     reached("start")
     with BuildLock(out.parent / f".{out.name}.lock"), quiet_collector() as settle:
@@ -227,7 +234,9 @@ def build(
                         missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
                     ))
                 tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
-                return BuildResult(out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)), missing=missing)
+                return BuildResult(
+                    out, live, True, previous.get("artifacts", []), stages, int(previous.get("warnings", 0)), missing=missing, cpu=cpu
+                )
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         from pipeline.gather import gather as gather_context
@@ -294,8 +303,17 @@ def build(
             raise
     return BuildResult(
         out, folder, False, doc["artifacts"], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing,
-        renderers=renderers, processes=processes,
+        renderers=renderers, processes=processes, cpu=cpu,
     )
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user and system) of this process, and of the child processes it has
+    waited for (the render workers, once a stage has reaped them)."""
+    import resource
+
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
 def _render(ctx, tmp: Path, units: Units, progress, settle, stage) -> tuple[int, dict[str, float]]:

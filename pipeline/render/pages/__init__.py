@@ -58,27 +58,26 @@ def _unit(site: Site, key: str) -> tuple[str, tuple[str, str]] | None:
 
 def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
     from pipeline.render.pages.builders import page_keys
-    from pipeline.render.pages.depends import technique_digest
-    from pipeline.render.pages.group import group_digest
 
     todo: list[str] = []
     fresh: dict[str, list[str]] = {}
     decided: dict[str, bool] = {}
-    memo: dict[str, bytes] = {}
-    for key in page_keys(site):
-        found = _unit(site, key)
+    keys = page_keys(site)
+    found_units = [_unit(site, key) for key in keys]
+    # Outside a build nothing is taken: the digests are not worth their time.
+    digested = [f[1] for f in found_units if f is not None and f[1][0] in ("technique", "group")]
+    unit_digests = _digests(site, digested) if units.out is not None else {}
+    for key, found in zip(keys, found_units):
         if found is None:
             todo.append(key)
             continue
         name, (kind, ident) = found
         if name not in decided:
             if kind == "technique":
-                # Outside a build nothing is taken: the digest is not worth its 0.1 s.
-                digest = technique_digest(site.g, ident, memo) if units.out is not None else ""
                 badges = site.profile_badges.get(ident)
-                taken = units.take(name, (), digest + ("|" + "|".join(badges) if badges else ""))
+                taken = units.take(name, (), unit_digests.get(found[1], "") + ("|" + "|".join(badges) if badges else ""))
             elif kind == "group":
-                taken = units.take(name, (), group_digest(site, ident) if units.out is not None else "")
+                taken = units.take(name, (), unit_digests.get(found[1], ""))
             else:
                 sources = units.framework_sources(ident) if kind == "framework" else units.detection_source(ident)
                 taken = units.take(name, sources)
@@ -88,13 +87,36 @@ def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
         if not decided[name]:
             todo.append(key)
             fresh[name].append(key)
-    digests: dict[Path, tuple[str, int, list[int]]] = {}
-    written = write_pages(site, docs, todo, progress, digests)
-    for path, (sha, size, sig) in digests.items():
+    hashes: dict[Path, tuple[str, int, list[int]]] = {}
+    written = write_pages(site, docs, todo, progress, hashes)
+    for path, (sha, size, sig) in hashes.items():
         units.note_written(path, sha, size, sig)
     for name, keys in fresh.items():
         units.record(name, [docs / site.pages[k] for k in keys])
     return written
+
+
+DIGESTS = 100  # technique and group digests computed at a time, spread over the processes
+
+
+def _digests(site: Site, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The digest of each ("technique" | "group", node key) unit in `wanted`: what its
+    page reads beyond ATT&CK (`depends.technique_digest`, `group.group_digest`), a
+    second of hashing on the default build, spread over the build's processes like the
+    pages (a digest reads the site and the files of the other renderers only)."""
+    from pipeline.core import forked
+    from pipeline.render.pages.depends import technique_digest
+    from pipeline.render.pages.group import group_digest
+
+    wanted = list(dict.fromkeys(wanted))
+    memo: dict[str, bytes] = {}  # each process's own: a source node's bytes, hashed once per process
+
+    def one(kind: str, key: str) -> str:
+        return technique_digest(site.g, key, memo) if kind == "technique" else group_digest(site, key)
+
+    pieces = [lambda part=wanted[i : i + DIGESTS]: [one(*w) for w in part] for i in range(0, len(wanted), DIGESTS)]
+    done, _ = forked.run(pieces, forked.jobs())
+    return dict(zip(wanted, (d for part in done for d in part)))
 
 
 BATCH = 400  # pages rendered, then written, at a time (the tree is ~65 MB for 10,000 pages)
