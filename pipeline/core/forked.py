@@ -58,21 +58,24 @@ def run(
     processes: int,
     *,
     collect: Callable[[], S] | None = None,
+    here: int = 0,
 ) -> tuple[list[T], list[S]]:
     """Every piece's result, in the order of `pieces`, computed by this process and
     `processes - 1` forked children (fewer when there are fewer pieces), and what
     `collect()` returned at the end of each child (its share of state that the pieces
-    changed, for the caller to merge: a child's changes are otherwise lost).
+    changed, for the caller to merge: a child's changes are otherwise lost). The first
+    `here` pieces are run by this process, before it claims others (pieces whose
+    results would cost more to send back than to compute, or that change this process).
 
     With one process (or one piece) the pieces run here, in order, and nothing is
     collected. An error in a piece is raised here, the first in the order of pieces;
     the children are always waited for (killed first when this process failed)."""
-    n = min(processes, len(pieces))
+    n = min(processes, len(pieces) - here + (1 if here else 0))
     if n <= 1:
         return [p() for p in pieces], []
     queue_r, queue_w = os.pipe()
     try:
-        os.write(queue_w, b"".join(i.to_bytes(_INDEX, "little") for i in range(len(pieces))))
+        os.write(queue_w, b"".join(i.to_bytes(_INDEX, "little") for i in range(here, len(pieces))))
     finally:
         os.close(queue_w)  # the queue is full: an empty read means no piece is left
     parent = os.getpid()
@@ -89,6 +92,12 @@ def run(
         mine: dict[int, T] = {}
         failed: dict[int, BaseException] = {}
         try:
+            for i in range(here):
+                try:
+                    mine[i] = pieces[i]()
+                except Exception as exc:  # noqa: BLE001 - raised again below
+                    failed[i] = exc
+                    break
             _work(pieces, queue_r, mine, failed)
         except BaseException:
             for pid, _r in children:
