@@ -1,8 +1,9 @@
 """Render stage: each renderer reads the gathered context and writes one part of the output tree.
 
 A renderer is `render(ctx, out_dir) -> list[Path]` registered by name; the build runs
-them in registry order into a temporary directory, so a renderer never sees or
-damages a previous build.
+them into a temporary directory, so a renderer never sees or damages a previous build:
+in registry order in one process, or side by side in forked workers except those of
+`AFTER_OTHERS`, which run last (`pipeline.build._render`).
 
 The context is filled before the first renderer runs (`pipeline.gather`): the graph,
 the reconciled tables and their reports, the ATT&CK objects and texts, the previous
