@@ -173,10 +173,11 @@ class Units:
             if rel not in self.written and rel not in self.reused:
                 self.written[rel] = integrity.hash_file(p)
 
-    def note_written(self, path: Path, sha256: str, size: int, signature: list[int]) -> None:
-        """The digest of a file its writer hashed from the bytes it wrote."""
+    def note_written(self, rel: str, sha256: str, size: int, signature: list[int]) -> None:
+        """The digest of a file (`rel`: its POSIX path in the build folder) that its
+        writer hashed from the bytes it wrote."""
         if self.out is not None:
-            self.written[path.relative_to(self.out).as_posix()] = (sha256, size, signature)
+            self.written[rel] = (sha256, size, signature)
 
     # -- work done in other processes ---------------------------------------------------
     _TRACKED = ("done", "owner", "known", "written", "_keys")

@@ -87,10 +87,12 @@ def _write_by_unit(site: Site, docs: Path, units, progress=None) -> list[Path]:
         if not decided[name]:
             todo.append(key)
             fresh[name].append(key)
-    hashes: dict[Path, tuple[str, int, list[int]]] = {}
+    hashes: dict[str, tuple[str, int, list[int]]] = {}
     written = write_pages(site, docs, todo, progress, hashes)
-    for path, (sha, size, sig) in hashes.items():
-        units.note_written(path, sha, size, sig)
+    if units.out is not None:
+        prefix = docs.relative_to(units.out).as_posix() + "/"
+        for rel, (sha, size, sig) in hashes.items():
+            units.note_written(prefix + rel, sha, size, sig)
     for name, keys in fresh.items():
         units.record(name, [docs / site.pages[k] for k in keys])
     return written
@@ -125,7 +127,7 @@ BATCH = 400  # pages rendered, then written, at a time (the tree is ~65 MB for 1
 def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=None, digests: dict | None = None) -> list[Path]:
     """Render every page of `site` (or those of `keys`, in `page_keys` order) under
     `docs` (an empty or new folder). `digests` receives each file's (sha256, size,
-    stat signature), taken from the bytes as they are written, by path.
+    stat signature), taken from the bytes as they are written, by its path under `docs`.
 
     Pages are rendered a batch at a time and then written: alternating between
     rendering one page and creating its file was measured 10-20 % slower (each
@@ -150,7 +152,7 @@ def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=
         def go() -> list[tuple[str, str, int, list[int]]]:
             if progress is not None and os.getpid() == parent:
                 progress(n * BATCH, len(keys))  # batches are claimed in order: near enough
-            return _write_batch(site, docs, batches[n])
+            return _write_batch(site, str(docs), batches[n])
 
         return go
 
@@ -158,18 +160,19 @@ def write_pages(site: Site, docs: Path, keys: list[str] | None = None, progress=
     if digests is not None:
         for batch in done:
             for rel, sha, size, sig in batch:
-                digests[docs / rel] = (sha, size, sig)
+                digests[rel] = (sha, size, sig)
     return [docs / site.pages[k] for k in keys]
 
 
-def _write_batch(site: Site, docs: Path, keys: list[str]) -> list[tuple[str, str, int, list[int]]]:
+def _write_batch(site: Site, docs: str, keys: list[str]) -> list[tuple[str, str, int, list[int]]]:
+    """Strings, not path objects: on 10,000 pages pathlib's parsing cost a tenth of a second."""
     from pipeline.render.pages.builders import all_pages
 
     batch = [(rel, content.encode("utf-8")) for rel, content in all_pages(site, keys)]
-    return [(rel, *_write(docs / rel, data)) for rel, data in batch]
+    return [(rel, *_write(os.path.join(docs, rel), data)) for rel, data in batch]
 
 
-def _write(path: Path, data: bytes) -> tuple[str, int, list[int]]:
+def _write(path: Path | str, data: bytes) -> tuple[str, int, list[int]]:
     """Plain system calls, without a text-file object for each of ten thousand files
     (creating the file is most of the cost: ~0.1-0.2 ms each here). Returns the
     sha256 and size of the bytes written and the file's stat signature once written
