@@ -109,3 +109,29 @@ def test_units_merge_what_a_worker_did_and_refuse_a_unit_run_twice(tmp_path):
     assert units.owner == {"a.json": "layers/azure"} and "a.json" in units.written
     with pytest.raises(RuntimeError, match="ran twice"):
         units.merge(worker.changes(mark))
+
+
+def test_a_worker_does_not_hold_the_build_lock(tmp_path):
+    """A worker's copy of the lock's descriptor would keep the flock after the build died
+    (the next build refused until the worker was gone too): workers close it at the fork."""
+    from pipeline.build.lock import BuildLock
+
+    lock = BuildLock(tmp_path / ".out.lock")
+    lock.acquire()
+    parent = os.getpid()
+
+    def probe():
+        if os.getpid() == parent:
+            time.sleep(0.05)  # leaves pieces for the worker
+            return None
+        try:
+            os.fstat(lock.fd)
+        except OSError:
+            return "closed"
+        return "open"
+
+    try:
+        results, _ = forked.run([probe] * 20, 2)
+    finally:
+        lock.release()
+    assert "closed" in results and "open" not in results
