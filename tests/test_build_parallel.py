@@ -135,3 +135,8 @@ def test_a_worker_does_not_hold_the_build_lock(tmp_path):
     finally:
         lock.release()
     assert "closed" in results and "open" not in results
+
+
+def test_more_pieces_than_the_queue_holds_run_here_in_order():
+    results, collected = forked.run([lambda i=i: (i, os.getpid()) for i in range(40_000)], 2)
+    assert [r[0] for r in results] == list(range(40_000)) and {r[1] for r in results} == {os.getpid()} and collected == []

@@ -74,10 +74,17 @@ def run(
     if n <= 1:
         return [p() for p in pieces], []
     queue_r, queue_w = os.pipe()
+    queue = b"".join(i.to_bytes(_INDEX, "little") for i in range(here, len(pieces)))
     try:
-        os.write(queue_w, b"".join(i.to_bytes(_INDEX, "little") for i in range(here, len(pieces))))
+        os.set_blocking(queue_w, False)
+        fits = os.write(queue_w, queue) == len(queue)
+    except BlockingIOError:
+        fits = False
     finally:
         os.close(queue_w)  # the queue is full: an empty read means no piece is left
+    if not fits:  # more pieces than a pipe holds (thousands): the caller should batch them
+        os.close(queue_r)
+        return [p() for p in pieces], []
     parent = os.getpid()
     children: list[tuple[int, int]] = []  # (pid, read end of its result pipe)
     try:
