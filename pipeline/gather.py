@@ -22,6 +22,7 @@ from pipeline.render import DomainDiff, MappingReport, RenderContext
 from pipeline.render.registry import RENDERERS
 from pipeline.convert.gather import gather as convert
 from pipeline.core.perf import paused_gc
+from pipeline.core import forked
 from pipeline.diff import run
 from pipeline.fetch.cache import cache_dir
 from pipeline.fetch.newest import available
@@ -68,18 +69,29 @@ def gather(
     if "conversions" in parts and not ws.attack_only:
         convert(ws, g)  # Sigma rules → query languages, on the graph's nodes (the build's did it already)
     found: dict[str, object] = {}
-    if "controls" in parts:
-        found["controls"] = ws.controls()
-    if "mapping_reports" in parts:
-        found["mapping_reports"] = mapping_reports(ws, units)
-    if "detection_loads" in parts:
-        found["detection_loads"] = () if ws.attack_only else tuple(ws.detections().loads)
-    if "attack_objects" in parts:
-        found["attack_objects"] = attack_objects(ws) if options.get(INCLUDE_ATTACK) else MappingProxyType({})
-    if "attack_texts" in parts:
-        found["attack_texts"] = attack_texts(ws)
+
+    def the_rest() -> None:
+        if "controls" in parts:
+            found["controls"] = ws.controls()
+        if "mapping_reports" in parts:
+            found["mapping_reports"] = mapping_reports(ws, units)
+        if "detection_loads" in parts:
+            found["detection_loads"] = () if ws.attack_only else tuple(ws.detections().loads)
+        if "attack_objects" in parts:
+            found["attack_objects"] = attack_objects(ws) if options.get(INCLUDE_ATTACK) else MappingProxyType({})
+        if "attack_texts" in parts:
+            found["attack_texts"] = attack_texts(ws)
+
     if "diffs" in parts:
-        found["diffs"] = diffs(ws)
+        # The diff (a second graph, of the previous release) reads nothing the rest
+        # does not, and is small to send back: a forked worker gathers it meanwhile
+        # (`pipeline.core.forked`; in this process, after the rest, with one process).
+        # What it adds to the issues comes last, where gathering it last puts it.
+        (_none, (found["diffs"], issues, unread)), _ = forked.run([the_rest, lambda: _apart(ws, diffs)], forked.jobs(), here=1)
+        ws.issues.extend(issues)
+        ws.unread.update(unread)
+    else:
+        the_rest()
     return RenderContext(
         graph=g,
         attack_version=ws.attack_version,
@@ -96,6 +108,20 @@ def gather(
         units=units,
         **found,
     )
+
+
+def _apart(ws, part: Callable) -> tuple[object, list, dict]:
+    """`part(ws)` with the issues and unread sources it found taken out of the
+    workspace and returned, so that they arrive in the same place whether it ran in
+    this process or in a forked one."""
+    count, unread = len(ws.issues), set(ws.unread)
+    value = part(ws)
+    issues = list(ws.issues[count:])
+    del ws.issues[count:]
+    new = {k: v for k, v in ws.unread.items() if k not in unread}
+    for k in new:
+        del ws.unread[k]
+    return value, issues, new
 
 
 def mapping_reports(ws, units) -> tuple[MappingReport, ...]:

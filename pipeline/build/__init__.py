@@ -11,6 +11,7 @@ write stops the build before any work too, since publishing prunes build folders
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 import pickle
+import resource
 import sqlite3
 
 from pipeline.build import integrity, manifest, paths, tree
@@ -27,6 +29,7 @@ from pipeline.build.fingerprint import HashMemo, code_fingerprint, fingerprint, 
 from pipeline.build.lock import BuildLock
 from pipeline.build.manifest import Artifact
 from pipeline.build.units import Units
+from pipeline.core import forked
 from pipeline.core.errors import PipelineError
 from pipeline.build import answers
 from pipeline.build.fingerprint import build_inputs
@@ -51,6 +54,14 @@ class BuildResult:
     damaged: list[str] = field(default_factory=list)
     # Enabled sources that could not be read: {"source", "problem"} (only with keep_going).
     missing: list[dict] = field(default_factory=list)
+    # Seconds of each renderer in the process that ran it (side by side with others
+    # when `processes` > 1: then `stages` has one `render` stage for them).
+    renderers: dict[str, float] = field(default_factory=dict)
+    processes: int = 1
+    # CPU seconds of each stage: (this process, the workers it waited for in the stage).
+    # On a busy machine the wall seconds of `stages` grow with the load, these much less;
+    # with a core each, a stage's wall time is about the larger of the two.
+    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def rendered(self) -> list[str]:
@@ -180,13 +191,16 @@ def build(
     tree.check_replaceable(out)
     paths.check_output(out, _source_folders(ws))
     stages: dict[str, float] = {}
+    cpu: dict[str, tuple[float, float]] = {}
     clock = time.perf_counter()
+    used = _cpu()
 
     def stage(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
+        nonlocal clock, used
+        now, spent = time.perf_counter(), _cpu()
         stages[name] = round(now - clock, 3)
-        clock = now
+        cpu[name] = (round(spent[0] - used[0], 3), round(spent[1] - used[1], 3))
+        clock, used = now, spent
 
     reached("start")
     with BuildLock(out.parent / f".{out.name}.lock"), quiet_collector() as settle:
@@ -217,13 +231,11 @@ def build(
                     ))
                 tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
                 listed = [Artifact.from_dict(a) for a in previous.get("artifacts", [])]
-                return BuildResult(out, live, True, listed, stages, int(previous.get("warnings", 0)), missing=missing)
+                return BuildResult(out, live, True, listed, stages, int(previous.get("warnings", 0)), missing=missing, cpu=cpu)
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         # lazy: pipeline.gather would add 0.50 s (networkx, multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
         from pipeline.gather import gather as gather_context
-        # lazy: pipeline.render would add 0.21 s (networkx) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
-        from pipeline.render.registry import RENDERERS
 
         g = ws.graph(progress)
         # Loading leaves almost no cycles (28 objects on the default build; the loaders
@@ -259,12 +271,7 @@ def build(
             # source, and the issues the reports list are all the issues the build counts.
             ctx = gather_context(ws, g, options=options, units=units, within=getattr(progress, "within", None), profiles=gathered)
             stage("gather")
-            for name, render in RENDERERS.items():
-                progress(f"rendering {name}")
-                reached(f"render:{name}")
-                units.check_written(render(ctx, tmp))
-                settle()
-                stage(name)
+            processes, renderers = _render(ctx, tmp, units, progress, settle, stage)
             memo.save()  # hashes of sources outside the inputs, taken for render units
             progress("indexing the answers")
             write_answers(ws, g, fp, code)
@@ -292,8 +299,83 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildResult(
-        out, folder, False, [Artifact.from_dict(a) for a in doc["artifacts"]], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing
+        out, folder, False, [Artifact.from_dict(a) for a in doc["artifacts"]], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing,
+        renderers=renderers, processes=processes, cpu=cpu,
     )
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user and system) of this process, and of the child processes it has
+    waited for (the render workers, once a stage has reaped them)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _render(ctx, tmp: Path, units: Units, progress, settle, stage) -> tuple[int, dict[str, float]]:
+    """Run every renderer into `tmp`; (processes used, each renderer's seconds in the
+    process that ran it).
+
+    With one process (`ATTACK_PIPELINE_JOBS=1`) the renderers run here in registry
+    order, a stage each. Otherwise those that read only the context run side by side in
+    this process and forked workers (`pipeline.core.forked`: the context is shared, not
+    copied), one stage `render`; then those that read the others' files
+    (`AFTER_OTHERS`: the docs pages, which spread their pages over the processes
+    themselves). The outputs are the same bytes either way: a renderer's files depend
+    on the context only, and what each worker recorded in `units` (units rendered or
+    taken, files written and their digests) is merged here, keyed by name and path.
+    Each renderer hashes the files it wrote as soon as it is done, in its own process,
+    so that the manifest need not read them again."""
+    # lazy: pipeline.render.registry imports every renderer (networkx, jinja2): a no-op build and `show` never render
+    from pipeline.render.registry import AFTER_OTHERS, COSTLIEST, RENDERERS
+
+    processes = forked.jobs()
+    seconds: dict[str, float] = {}
+
+    def run(name: str, context) -> float:
+        start = time.perf_counter()
+        paths = RENDERERS[name](context, tmp)
+        units.check_written(paths)
+        units.hashed(paths)
+        return round(time.perf_counter() - start, 3)
+
+    if processes > 1:
+        side = [n for n in RENDERERS if n not in AFTER_OTHERS]
+        side.sort(key=lambda n: COSTLIEST.index(n) if n in COSTLIEST else len(COSTLIEST))
+        for name in RENDERERS:
+            if name not in AFTER_OTHERS:
+                reached(f"render:{name}")
+        quiet = dataclasses.replace(ctx, progress=None)  # a worker must not draw the parent's bar
+        parent = os.getpid()
+        told: list[str] = []
+
+        def piece(name: str) -> Callable[[], float]:
+            def go() -> float:
+                if os.getpid() == parent:
+                    progress(f"rendering {name}")
+                    told.append(name)
+                return run(name, quiet)
+
+            return go
+
+        mark = units.mark()
+        took, changes = forked.run([piece(n) for n in side], processes, collect=lambda: units.changes(mark))
+        for change in changes:
+            units.merge(change)
+        seconds.update(zip(side, took))
+        for name in side:
+            if name not in told:
+                progress(f"rendering {name}")  # rendered by a worker: the bar moves past it
+        settle()
+        stage("render")
+    for name in RENDERERS:
+        if processes > 1 and name not in AFTER_OTHERS:
+            continue
+        progress(f"rendering {name}")
+        reached(f"render:{name}")
+        seconds[name] = run(name, ctx)
+        settle()
+        stage(name)
+    return processes, {name: seconds[name] for name in RENDERERS}
 
 
 def _outside_digests(ws, memo: HashMemo, inputs) -> dict[str, str | None]:

@@ -10,7 +10,9 @@ point costs one environment look-up. The points, in build order:
     inputs                 inputs hashed, graph not built
     graph                  graph built, Sigma rules not converted to queries yet
     queries                queries converted, no output folder yet
-    render:<renderer>      before each renderer (the earlier ones' files are written)
+    render:<renderer>      before each renderer (the earlier ones' files are written);
+                           with several processes, the points of the renderers run side
+                           by side are all reached before they start
     manifest               every renderer done, manifest not written
     manifest:written       manifest written, nothing published
     publish:renamed        the build renamed into place, `outputs` not yet pointing at it

@@ -18,6 +18,24 @@ from pathlib import Path
 from pipeline.core.errors import PipelineError
 
 
+# Descriptors of the locks this process holds. A forked child (a render worker) closes
+# them at once: its copy would keep the flock alive after the build died, and the next
+# build, finding it taken, would be refused until the child was gone too.
+_HELD: set[int] = set()
+
+
+def _close_held() -> None:
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_held)
+
+
 class BuildLocked(PipelineError):
     """Another live build holds the output directory."""
 
@@ -68,6 +86,7 @@ class BuildLock:
             os.ftruncate(fd, 0)
             os.write(fd, me)
             self.fd = fd
+            _HELD.add(fd)
             return
         raise BuildLocked("could not take the build lock", file=str(self.path))
 
@@ -76,6 +95,7 @@ class BuildLock:
             # Unlink while still locked: a build that opened this file meanwhile sees
             # that it is gone and locks a fresh one.
             self.path.unlink(missing_ok=True)
+            _HELD.discard(self.fd)
             os.close(self.fd)
             self.fd = None
 

@@ -46,13 +46,17 @@ def artifacts(
     owner: dict[str, str] | None = None,
     known: dict[str, tuple[str, int]] | None = None,
     signatures: dict[str, list[int]] | None = None,
+    written: dict[str, tuple[str, int, list[int]]] | None = None,
 ) -> list[Artifact]:
     """Every file of the build with its hash; `owner` names the render unit of a file,
     `known` gives the hash of files taken unchanged from the previous build (checked
-    against their bytes when they were taken). `signatures` receives the stat signature
-    of each file as it was when its hash was taken (integrity.SIGNATURES)."""
+    against their bytes when they were taken), `written` the hash of files as their
+    writer hashed them (taken when the file's stat signature is still the one it had
+    then, else the file is read again). `signatures` receives the stat signature of
+    each file as it was when its hash was taken (integrity.SIGNATURES)."""
     owner = owner or {}
     known = known or {}
+    written = written or {}
     sigs = signatures if signatures is not None else {}
     out = []
     for rel in _files(root):
@@ -63,6 +67,8 @@ def artifacts(
             if st.st_size != size:
                 raise RuntimeError(f"{rel} was taken from the previous build and changed size while building")
             sigs[rel] = integrity.signature(st)
+        elif rel in written and integrity.signature(os.stat(path)) == list(written[rel][2]):
+            sha, size, sigs[rel] = written[rel]
         else:
             sha, size, sigs[rel] = integrity.hash_file(path)
         out.append(Artifact(rel, sha, size, owner.get(rel)))
@@ -97,7 +103,10 @@ def write(
         "domains": list(ws.domains),
         "warnings": warnings,
         "inputs": [i.as_dict() for i in inputs],
-        "artifacts": [a.as_dict() for a in artifacts(root, units.owner if units else None, units.known if units else None, sigs)],
+        "artifacts": [
+            a.as_dict()
+            for a in artifacts(root, units.owner if units else None, units.known if units else None, sigs, units.written if units else None)
+        ],
         "units": {name: record.as_dict() for name, record in sorted(units.done.items())} if units else {},
     }
     if missing:

@@ -75,8 +75,10 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
     live = live.resolve() if live is not None else None
     n = 1
     final = base / build_id
-    # A forced rebuild of the live build's inputs, or of a pinned older build's.
-    while final.resolve() == live or not pin.remove(final):
+    # A forced rebuild of the live build's inputs, or of a pinned older build's. An older
+    # build of that id is renamed out of the way (its deletion, 12,000 files, is left
+    # to the background sweep that `prune` starts below), not deleted here and now.
+    while final.resolve() == live or not _cleared(final):
         n += 1
         final = base / f"{build_id}-{n}"
     os.replace(tmp, final)
@@ -96,6 +98,15 @@ def publish(tmp: Path, out: Path, build_id: str) -> Path:
     _record(base, final.name, before)
     prune(out)
     return final
+
+
+def _cleared(folder: Path) -> bool:
+    """True when `folder` is free for a new build: it was not there, or it was renamed
+    away for the sweep (False when a reader pins it)."""
+    if not os.path.lexists(folder):
+        return True
+    pin.retire(folder)
+    return not os.path.lexists(folder)
 
 
 def history(base: Path) -> list[str]:

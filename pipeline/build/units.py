@@ -80,6 +80,10 @@ class Units:
     owner: dict[str, str] = field(default_factory=dict)
     reused: set[str] = field(default_factory=set)  # file paths taken from the previous build
     known: dict[str, tuple[str, int]] = field(default_factory=dict)  # reused path -> (sha256, size)
+    # Files this build wrote, hashed by the process that wrote them just after writing:
+    # path -> (sha256, size, stat signature); the manifest takes a digest whose file
+    # still has that signature instead of reading the file again.
+    written: dict[str, tuple[str, int, list[int]]] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)
     _by_unit: dict[str, list[Artifact]] | None = None
 
@@ -172,6 +176,52 @@ class Units:
                 if a.get("unit") is not None:
                     self._by_unit.setdefault(a["unit"], []).append(Artifact.from_dict(a))
         return self._by_unit
+
+    # -- digests of written files -------------------------------------------------------
+    def hashed(self, paths: Iterable[Path]) -> None:
+        """Hash the files a renderer just wrote (still in the page cache), unless their
+        writer recorded a digest already (`note_written`)."""
+        if self.out is None:
+            return
+        for p in paths:
+            rel = p.relative_to(self.out).as_posix()
+            if rel not in self.written and rel not in self.reused:
+                self.written[rel] = integrity.hash_file(p)
+
+    def note_written(self, rel: str, sha256: str, size: int, signature: list[int]) -> None:
+        """The digest of a file (`rel`: its POSIX path in the build folder) that its
+        writer hashed from the bytes it wrote."""
+        if self.out is not None:
+            self.written[rel] = (sha256, size, signature)
+
+    # -- work done in other processes ---------------------------------------------------
+    _TRACKED = ("done", "owner", "known", "written", "_keys")
+
+    def mark(self) -> dict[str, frozenset]:
+        """What this build has done so far, to tell a forked worker's own work from it."""
+        return {name: frozenset(getattr(self, name)) for name in self._TRACKED} | {"reused": frozenset(self.reused)}
+
+    def changes(self, since: dict[str, frozenset]) -> dict[str, object]:
+        """What was done here since `mark()` returned `since` (a worker's share, sent back)."""
+        out: dict[str, object] = {
+            name: {k: v for k, v in getattr(self, name).items() if k not in since[name]} for name in self._TRACKED
+        }
+        out["reused"] = sorted(self.reused - since["reused"])
+        return out
+
+    def merge(self, changes: dict[str, object]) -> None:
+        """Take a worker's `changes()`. A unit or a file both processes claim is the bug
+        a serial build refuses too (a unit run twice, a file written twice)."""
+        for name in self._TRACKED:
+            mine = getattr(self, name)
+            theirs = changes[name]
+            both = sorted(set(mine) & set(theirs))
+            if both and name in ("done", "_keys"):
+                raise RuntimeError(f"render unit {both[0]!r} ran twice in one build")
+            if both:
+                raise RuntimeError(f"{both[0]} was written by two renderers running side by side")
+            mine.update(theirs)
+        self.reused.update(changes["reused"])
 
     def check_written(self, paths: Iterable[Path]) -> None:
         """A renderer wrote `paths`: none of them may be a file of a reused unit."""

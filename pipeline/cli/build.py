@@ -75,6 +75,9 @@ def command(ws, out: Path, include_attack: bool, force: bool, keep_going: bool, 
         info(f"  rendered:  {total - len(result.reused)} files; {len(result.reused)} taken unchanged from the previous build")
     if verbosity() > 0:
         info("  seconds:   " + ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items()))
+        info("  cpu:       " + ", ".join(f"{k} {a:.2f}" + (f"+{b:.2f}" if b >= 0.005 else "") for k, (a, b) in result.cpu.items()))
+        if result.processes > 1:
+            info(f"  renderers: ({result.processes} processes) " + ", ".join(f"{k} {v:.2f}" for k, v in result.renderers.items()))
     else:
         info(f"  seconds:   {sum(result.stages.values()):.1f}")
     _missing(result.missing)

@@ -2,8 +2,9 @@
 
 A renderer is `render(ctx, out_dir) -> list[Path]` registered by name (`pipeline.render.registry`,
 kept apart so that a module using one renderer's helpers does not import them all); the build runs
-them in registry order into a temporary directory, so a renderer never sees or
-damages a previous build.
+them into a temporary directory, so a renderer never sees or damages a previous build:
+in registry order in one process, or side by side in forked workers except those of
+`AFTER_OTHERS`, which run last (`pipeline.build._render`).
 
 The context is filled before the first renderer runs (`pipeline.gather`): the graph,
 the reconciled tables and their reports, the ATT&CK objects and texts, the previous

@@ -21,3 +21,12 @@ RENDERERS: dict[str, Renderer] = {
     # Last: pages link the artifacts written before them.
     "docs": pages.render,
 }
+
+# Renderers that read the files of the others (a page links an artifact only if it was
+# written): a build runs them after every other renderer has finished. The others read
+# the context only and write files of their own, so a build may run them side by side,
+# in any order (`pipeline.build`, `pipeline.core.forked`).
+AFTER_OTHERS = frozenset({"docs"})
+# The costliest renderers, measured on the default build, in that order: run side by
+# side, they are claimed first so that the last one claimed is a short one.
+COSTLIEST = ("layers", "stix", "tables", "reconcile", "queries")

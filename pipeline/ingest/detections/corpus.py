@@ -27,10 +27,10 @@ from pipeline.core.errors import InputError, Issue
 from pipeline.ingest.detections import adapter
 from pipeline.ingest.detections.cache import ParsedCache, entry, file_key, from_entry, parser_digest
 from pipeline.ingest.detections.common import MAX_FILE_BYTES, FileContext, SourceInfo, one_line, path_id
+from pipeline.core.forked import JOBS_ENV, jobs as _jobs  # noqa: F401 - JOBS_ENV: its name, for callers
 from pipeline.core.limits import DEFAULT, Limits, read_upto
 from pipeline.model.detections import Detection, source_name
 
-JOBS_ENV = "ATTACK_PIPELINE_JOBS"
 _HERE = Path(__file__).resolve().parent
 # Code every adapter's output depends on, besides the adapter itself.
 _SHARED_CODE = [str(_HERE / n) for n in ("__init__.py", "common.py", "cache.py", "corpus.py")] + [
@@ -70,10 +70,9 @@ def source_info(source: Source, limits: Limits = DEFAULT) -> SourceInfo:
 
 
 def default_jobs() -> int:
-    env = os.environ.get(JOBS_ENV, "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+    """`ATTACK_PIPELINE_JOBS`, or the cores at hand (at most 8): the one convention of
+    every stage that uses several processes (`pipeline.core.forked.jobs`)."""
+    return _jobs()
 
 
 # Codes of a rule file that gave nothing because it could not be read or parsed.

@@ -38,6 +38,7 @@ class Universe:
         self.ids: tuple[str, ...] = tuple(sorted(set(ids)))
         self._set = frozenset(self.ids)
         self._substrings: frozenset[str] | None = None
+        self._alphabet: frozenset[str] = frozenset()
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -55,7 +56,10 @@ class Universe:
             inner = inner[:-1]
         if self._substrings is None:
             self._substrings = frozenset(i[a:b] for i in self.ids for a in range(len(i)) for b in range(a, len(i) + 1))
-        found = tuple(sorted(self._set.intersection(_Pattern(inner, self._substrings).strings())))
+            # Once per universe, not once per pattern (a walk over every substring: most
+            # of the time of reading the NIST tables).
+            self._alphabet = frozenset(s for s in self._substrings if len(s) == 1)
+        found = tuple(sorted(self._set.intersection(_Pattern(inner, self._substrings, self._alphabet).strings())))
         self._cache[pattern] = found
         return found
 
@@ -64,11 +68,11 @@ class _Pattern:
     """Recursive descent over `alternation := sequence ('|' sequence)*`,
     `sequence := (atom '?'*)*`, `atom := literal | '\\' char | '.' | '(' ['?:'] alternation ')'`."""
 
-    def __init__(self, text: str, substrings: frozenset[str]) -> None:
+    def __init__(self, text: str, substrings: frozenset[str], alphabet: frozenset[str] | None = None) -> None:
         self.text = text
         self.at = 0
         self.substrings = substrings
-        self.alphabet = {s for s in substrings if len(s) == 1}
+        self.alphabet = alphabet if alphabet is not None else frozenset(s for s in substrings if len(s) == 1)
         self.depth = 0
         self.budget = MAX_EXPANSION
 

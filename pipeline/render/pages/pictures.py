@@ -98,7 +98,8 @@ def framework_classes(site: Site, framework: str, domain: str) -> tuple[dict[str
 def framework_heatmap(site: Site, page: str, framework: str, domain: str) -> Md:
     m = matrix(site, domain)
     classes, notes = framework_classes(site, framework, domain)
-    classes = {k: v for k, v in classes.items() if k in m.keys()}
+    drawn = m.keys()  # once: in the comprehension it was a new set for every technique
+    classes = {k: v for k, v in classes.items() if k in drawn}
     palette = category_palette()
     caption = f"{m.label}: techniques {site.framework_label(framework)} maps, by mapping category"
     return Md(heatmap(m, classes, palette, _href(site, page), notes=notes, caption=caption))
@@ -107,7 +108,8 @@ def framework_heatmap(site: Site, page: str, framework: str, domain: str) -> Md:
 def group_heatmap(site: Site, page: str, used: dict[str, str], domain: str) -> Md:
     """What a group uses (technique key → procedure) in `domain`, by our coverage of it."""
     m = matrix(site, domain)
-    classes = {k: site.coverage[k].klass for k in used if k in site.coverage and k in m.keys()}
+    drawn = m.keys()  # once: in the comprehension it was a new set for every technique
+    classes = {k: site.coverage[k].klass for k in used if k in site.coverage and k in drawn}
     notes = {k: _coverage_note(site, k) for k in classes}
     palette = coverage_palette("not used by the group")
     return Md(heatmap(m, classes, palette, _href(site, page), notes=notes, only_classified=True, caption=f"{m.label}: techniques the group uses, by what covers them"))
