@@ -27,11 +27,15 @@ NOT_SHOWN = frozenset({"non_mappable"})
 _NUMBER = re.compile(r"(\d+)")
 
 
+@functools.lru_cache(maxsize=65536)
 def natural_key(text: str) -> tuple:
-    """`AC-2` before `AC-10`; the same order on every run."""
+    """`AC-2` before `AC-10`; the same order on every run. Cached: the build sorts
+    28,276 mappings of a few thousand controls, and splitting each id again was 1.1 s
+    of the 2.8 s that collecting the mappings took (cProfile, default build)."""
     return tuple(int(part) if part.isdigit() else part.lower() for part in _NUMBER.split(text))
 
 
+@functools.lru_cache(maxsize=256)
 def category_key(category: str) -> tuple:
     return (CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER), category)
 

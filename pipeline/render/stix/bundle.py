@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import repeat
 
 import orjson
 
@@ -117,7 +118,7 @@ class Bundle:
         obj["spec_version"] = SPEC
         obj["created_by_ref"] = IDENTITY_ID
         obj["object_marking_refs"] = [self._tlp, marking]
-        if any(k.startswith("x_") for k in obj):
+        if any(map(str.startswith, obj, repeat("x_"))):  # no Python frame per key: 43,616 objects
             obj["extensions"] = self._extensions
         known = self.objects.get(obj["id"])
         if known is not None and known != obj:
