@@ -59,7 +59,9 @@ def _dict(d: dict, pad: str, out: list[str]) -> None:
     for k in sorted(d):
         v = d[k]
         key = _key(k)
-        if isinstance(v, dict) and v:
+        if type(v) is str:  # most values: no container tests
+            out.append(f"{pad}{key}: {_string(v)}")
+        elif isinstance(v, dict) and v:
             out.append(f"{pad}{key}:")
             _dict(v, pad + "  ", out)
         elif isinstance(v, (list, tuple)) and v:
