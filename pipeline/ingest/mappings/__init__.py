@@ -65,11 +65,12 @@ def read_mapping_table(
         parse = lambda: reader(path, spec, file=file, techniques=techniques, controls=controls)  # noqa: E731
     if not parse_cache.enabled(cache):
         return parse()
+    key = lambda: parse_cache.entry_path(cache, "table", path, spec, file, techniques, controls)  # noqa: E731
     try:
-        entry = parse_cache.entry_path(cache, "table", path, spec, file, techniques, controls)
+        entry = key()
     except OSError:
         return parse()  # a missing or unreadable file: the adapter reports it
-    return parse_cache.cached(entry, parse, MappingTable)
+    return parse_cache.cached(entry, parse, MappingTable, key)
 
 
 def read_catalog(source, path: Path, *, file: str | None = None, limits: Limits = DEFAULT, cache: Path | None = None) -> ControlCatalog:
@@ -81,8 +82,9 @@ def read_catalog(source, path: Path, *, file: str | None = None, limits: Limits 
     parse = lambda: reader(path, spec, file=file)  # noqa: E731
     if not parse_cache.enabled(cache):
         return parse()
+    key = lambda: parse_cache.entry_path(cache, "catalog", path, spec, file)  # noqa: E731
     try:
-        entry = parse_cache.entry_path(cache, "catalog", path, spec, file)
+        entry = key()
     except OSError:
         return parse()
-    return parse_cache.cached(entry, parse, ControlCatalog)
+    return parse_cache.cached(entry, parse, ControlCatalog, key)

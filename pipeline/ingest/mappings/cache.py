@@ -112,8 +112,10 @@ def enabled(cache: Path | None) -> bool:
     return cache is not None and not os.environ.get(NO_CACHE_ENV)
 
 
-def cached(entry: Path, parse: Callable[[], T], kind: type) -> T:
-    """The stored value at `entry` when it is a readable `kind`, else `parse()`, stored."""
+def cached(entry: Path, parse: Callable[[], T], kind: type, rekey: Callable[[], Path] | None = None) -> T:
+    """The stored value at `entry` when it is a readable `kind`, else `parse()`, stored —
+    unless `rekey()` (the entry computed again after the parse) differs: a file rewritten
+    while it was read must not be stored under the key of the file it was before."""
     try:
         with open(entry, "rb") as fh:
             value = pickle.load(fh)
@@ -123,6 +125,8 @@ def cached(entry: Path, parse: Callable[[], T], kind: type) -> T:
         pass
     value = parse()
     try:
+        if rekey is not None and rekey() != entry:
+            return value
         write_atomic(entry, lambda fh: pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass  # a read-only or full cache only costs speed

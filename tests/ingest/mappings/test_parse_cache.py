@@ -167,3 +167,18 @@ def test_a_folder_source_misses_when_a_file_is_added(tmp_path):
     before = parse_cache.file_identity(folder)
     (folder / "b.yaml").write_text("x: 2\n")
     assert parse_cache.file_identity(folder) != before
+
+
+def test_a_file_rewritten_while_parsed_is_not_stored(tmp_path, table, monkeypatch):
+    cache = tmp_path / "cache"
+    real = mappings.MAPPING_FORMATS["nist-mappings-tsv"]
+
+    def reader(path, *args, **kwargs):
+        out = real(path, *args, **kwargs)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # rewritten after it was read
+        return out
+
+    monkeypatch.setitem(mappings.MAPPING_FORMATS, "nist-mappings-tsv", reader)
+    read(table, cache)
+    assert not entries(cache)
