@@ -133,7 +133,7 @@ class Workspace:
         return source.format in EXPANDING_FORMATS
 
     def read_mapping_table(self, source, *, techniques=None, controls=None):
-        """One mapping source parsed (no reconciliation): the reading half of
+        """One mapping source parsed (no reconciliation), through the parsed-table cache: the reading half of
         `pipeline.reconcile.controls`, which decides and never opens a file itself.
         `techniques` and `controls` are the ids patterns may stand for, when it expands them."""
         # lazy: pipeline.ingest.mappings would add 0.39 s (networkx, yaml) to commands that read only ATT&CK (`show --attack-only`)
@@ -146,6 +146,7 @@ class Workspace:
             limits=self.config.limits,
             techniques=Universe(techniques) if techniques is not None else None,
             controls=Universe(controls) if controls is not None else None,
+            cache=cache_dir(None, self.config.file),
         )
 
     def read_catalog(self, source):
@@ -153,7 +154,9 @@ class Workspace:
         # lazy: pipeline.ingest.mappings would add 0.39 s (networkx, yaml) to commands that read only ATT&CK (`show --attack-only`)
         from pipeline.ingest.mappings import read_catalog
 
-        return read_catalog(source, self.resolve(source).path, file=source.mirror_path, limits=self.config.limits)
+        return read_catalog(
+            source, self.resolve(source).path, file=source.mirror_path, limits=self.config.limits, cache=cache_dir(None, self.config.file)
+        )
 
     def graph(self, progress: Progress | None = None):
         if self._graph is None and self.attack_only:

@@ -14,6 +14,7 @@ from typing import Callable
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.limits import DEFAULT, Limits
+from pipeline.ingest.mappings import cache as parse_cache
 from pipeline.ingest.mappings.common import TableSpec
 from pipeline.ingest.mappings.expand import Universe
 from pipeline.ingest.mappings.mapex import read_mapex
@@ -49,18 +50,41 @@ def read_mapping_table(
     techniques: Universe | None = None,
     controls: Universe | None = None,
     limits: Limits = DEFAULT,
+    cache: Path | None = None,
 ) -> MappingTable:
+    """The table at `path`; with a `cache` directory, an unchanged table parsed before
+    under the same inputs is loaded from there (`pipeline.ingest.mappings.cache`)."""
     reader = MAPPING_FORMATS.get(source.format)
     if reader is None:
         raise ConfigError(f"no adapter for mapping format {source.format!r} (known: {', '.join(sorted(MAPPING_FORMATS))})", record=f"source {source.id!r}")
     spec = TableSpec.of(source, limits)
-    if source.format in EXPANDING_FORMATS:
-        return reader(path, spec, file=file, techniques=techniques, controls=controls)
-    return reader(path, spec, file=file)
+    if source.format not in EXPANDING_FORMATS:
+        techniques = controls = None  # not used by the reader: keep them out of the key
+        parse = lambda: reader(path, spec, file=file)  # noqa: E731
+    else:
+        parse = lambda: reader(path, spec, file=file, techniques=techniques, controls=controls)  # noqa: E731
+    if not parse_cache.enabled(cache):
+        return parse()
+    key = lambda: parse_cache.entry_path(cache, "table", path, spec, file, techniques, controls)  # noqa: E731
+    try:
+        entry = key()
+    except OSError:
+        return parse()  # a missing or unreadable file: the adapter reports it
+    return parse_cache.cached(entry, parse, MappingTable, key)
 
 
-def read_catalog(source, path: Path, *, file: str | None = None, limits: Limits = DEFAULT) -> ControlCatalog:
+def read_catalog(source, path: Path, *, file: str | None = None, limits: Limits = DEFAULT, cache: Path | None = None) -> ControlCatalog:
+    """The catalogue at `path`, through the parsed-table cache when `cache` is given."""
     reader = CATALOG_FORMATS.get(source.format)
     if reader is None:
         raise ConfigError(f"no adapter for catalogue format {source.format!r} (known: {', '.join(sorted(CATALOG_FORMATS))})", record=f"source {source.id!r}")
-    return reader(path, TableSpec.of(source, limits), file=file)
+    spec = TableSpec.of(source, limits)
+    parse = lambda: reader(path, spec, file=file)  # noqa: E731
+    if not parse_cache.enabled(cache):
+        return parse()
+    key = lambda: parse_cache.entry_path(cache, "catalog", path, spec, file)  # noqa: E731
+    try:
+        entry = key()
+    except OSError:
+        return parse()
+    return parse_cache.cached(entry, parse, ControlCatalog, key)
