@@ -89,13 +89,29 @@ def _str(obj: dict, key: str) -> str:
 
 
 def _references(obj: dict) -> tuple[ExternalReference, ...]:
-    """External references as tuples; entries without a string source_name are dropped."""
+    """External references as tuples; entries without a string source_name are dropped.
+
+    The hottest loop of a load (every object and every relationship has references):
+    written out with local lookups instead of `_list`/`_str` calls, same result."""
+    refs = obj.get("external_references")
+    if not isinstance(refs, list) or not refs:
+        return ()
     out = []
-    for ref in _list(obj, "external_references"):
+    append = out.append
+    for ref in refs:
         if isinstance(ref, dict):
-            name = ref.get("source_name")
+            get = ref.get
+            name = get("source_name")
             if isinstance(name, str):
-                out.append(ExternalReference(name, _str(ref, "external_id"), _str(ref, "description"), _str(ref, "url")))
+                eid, desc, url = get("external_id"), get("description"), get("url")
+                append(
+                    ExternalReference(
+                        name,
+                        eid if isinstance(eid, str) else "",
+                        desc if isinstance(desc, str) else "",
+                        url if isinstance(url, str) else "",
+                    )
+                )
     return tuple(out)
 
 
@@ -177,21 +193,23 @@ class _Reader:
             self.ids[sid] = f"{parent or 'DS'}/{_slug(_str(obj, 'name')) or _slug(sid)}"
 
     def _relationship(self, obj: dict) -> None:
-        if obj.get("revoked") or obj.get("x_mitre_deprecated"):
+        get = obj.get
+        if get("revoked") or get("x_mitre_deprecated"):
             return
-        rel, src, dst = obj.get("relationship_type"), obj.get("source_ref"), obj.get("target_ref")
-        if not all(isinstance(v, str) and v for v in (rel, src, dst)):
+        rel, src, dst = get("relationship_type"), get("source_ref"), get("target_ref")
+        if not (isinstance(rel, str) and rel and isinstance(src, str) and src and isinstance(dst, str) and dst):
             self.issue("bad-relationship", "relationship without relationship_type, source_ref or target_ref; skipped", obj["id"])
             return
+        description, created, modified = get("description"), get("created"), get("modified")
         self.relationships.append(
             Relationship(
                 stix_id=obj["id"],
                 relation=rel,
                 source_ref=src,
                 target_ref=dst,
-                description=_str(obj, "description"),
-                created=_str(obj, "created"),
-                modified=_str(obj, "modified"),
+                description=description if isinstance(description, str) else "",
+                created=created if isinstance(created, str) else "",
+                modified=modified if isinstance(modified, str) else "",
                 references=_references(obj),
             )
         )
