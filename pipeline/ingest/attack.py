@@ -144,6 +144,7 @@ class _Reader:
         self.issues: list[Issue] = []
         self.raw: dict[str, dict] = {}
         self.ids: dict[str, str] = {}
+        self.attack_refs: dict[str, dict] = {}  # STIX id -> its ATT&CK external reference, found once
         self.kinds: dict[str, str] = {}
         self.matrices: list[dict] = []
         self.collection_version: str | None = None
@@ -183,6 +184,7 @@ class _Reader:
             ref = _attack_ref(obj)
             if ref is not None:
                 self.ids[sid] = str(ref["external_id"])
+                self.attack_refs[sid] = ref
             elif self.kinds[sid] == "datacomponent":
                 pending_components.append(sid)
             elif not obj.get("revoked"):
@@ -216,19 +218,23 @@ class _Reader:
 
 
 def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[str, Any]:
+    get = obj.get
     domains = _strs(obj, "x_mitre_domains")
+    name, description, version, modified, created = (
+        get("name"), get("description"), get("x_mitre_version"), get("modified"), get("created")
+    )
     return {
         "stix_id": obj["id"],
         "attack_id": attack_id,
-        "name": _str(obj, "name"),
-        "description": _str(obj, "description"),
+        "name": name if isinstance(name, str) else "",
+        "description": description if isinstance(description, str) else "",
         "url": _str(ref, "url") if ref else "",
         "domains": tuple(d.removesuffix("-attack") for d in domains) or (domain,),
-        "deprecated": obj.get("x_mitre_deprecated") is True,
-        "revoked": obj.get("revoked") is True,
-        "version": _str(obj, "x_mitre_version"),
-        "modified": _str(obj, "modified"),
-        "created": _str(obj, "created"),
+        "deprecated": get("x_mitre_deprecated") is True,
+        "revoked": get("revoked") is True,
+        "version": version if isinstance(version, str) else "",
+        "modified": modified if isinstance(modified, str) else "",
+        "created": created if isinstance(created, str) else "",
         "contributors": _strs(obj, "x_mitre_contributors"),
         "references": _references(obj),
     }
@@ -324,7 +330,7 @@ class _Builder:
             attack_id = r.ids.get(sid)
             if attack_id is None:
                 continue
-            common = _common(obj, attack_id, _attack_ref(obj), self.domain)
+            common = _common(obj, attack_id, r.attack_refs.get(sid), self.domain)
             try:
                 record = self.builders[r.kinds[sid]](obj, sid, common)
             except (TypeError, ValueError, AttributeError) as exc:
