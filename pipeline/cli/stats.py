@@ -7,6 +7,7 @@ import click
 from pathlib import Path
 
 from pipeline.cli.common import answer_options, detail, emit_json, progress, report_build_issues, source_options
+from pipeline.graph_counts import attack_stats
 
 
 @click.command("stats")
@@ -24,6 +25,12 @@ def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool)
     when it matches, else from the sources."""
     ws.attack_only = attack_only
     data = None if attack_only or from_sources else _from_build(ws, out)
+    if data is None and attack_only:
+        # Counted from the records: no networkx import, no graph (pipeline.graph_counts).
+        with progress(len(ws.domains) + 1) as step:
+            releases = ws.releases(step)
+            step("counting")
+            data = attack_stats(releases)
     if data is None:
         # lazy: pipeline.graph.query would add 0.24 s (networkx) to every command's start-up (`--help` too)
         from pipeline.graph import query

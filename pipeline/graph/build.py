@@ -12,17 +12,8 @@ from typing import Iterable
 
 import networkx as nx
 
+from pipeline.graph_counts import RELATIONS, STRUCTURAL  # shared with the networkx-free count of `stats`
 from pipeline.model.attack import AttackObject, AttackRelease, DataComponent, DetectionStrategy, Technique, Analytic
-
-# STIX relationship_type → graph relation (edges keep the STIX direction).
-RELATIONS = {
-    "uses": "uses",
-    "mitigates": "mitigates",
-    "detects": "detects",
-    "attributed-to": "attributed_to",
-    "targets": "targets",
-}
-STRUCTURAL = frozenset({"subtechnique-of", "revoked-by"})
 
 
 def _add_node(g: nx.MultiDiGraph, obj: AttackObject, domain: str) -> None:

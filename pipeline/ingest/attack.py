@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -88,14 +89,65 @@ def _str(obj: dict, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+# The two records made by the ten thousand (every relationship, every external reference):
+# filled through object.__setattr__ bound once instead of the frozen dataclass __init__,
+# which looks the setter up again for every field (the records are the same, ~40 % less
+# time each). The field lists are checked here so that a field added to the model fails
+# at import instead of leaving records half-filled.
+_new = object.__new__
+_set = object.__setattr__
+if tuple(f.name for f in fields(ExternalReference)) != ("source_name", "external_id", "description", "url") or tuple(
+    f.name for f in fields(Relationship)
+) != ("stix_id", "relation", "source_ref", "target_ref", "description", "created", "modified", "references"):
+    raise TypeError("pipeline.ingest.attack fills ExternalReference and Relationship field by field: update it to the model")
+
+
+def _external_reference(source_name: str, external_id: str, description: str, url: str) -> ExternalReference:
+    ref = _new(ExternalReference)
+    _set(ref, "source_name", source_name)
+    _set(ref, "external_id", external_id)
+    _set(ref, "description", description)
+    _set(ref, "url", url)
+    return ref
+
+
+def _new_relationship(stix_id, relation, source_ref, target_ref, description, created, modified, references) -> Relationship:
+    rel = _new(Relationship)
+    _set(rel, "stix_id", stix_id)
+    _set(rel, "relation", relation)
+    _set(rel, "source_ref", source_ref)
+    _set(rel, "target_ref", target_ref)
+    _set(rel, "description", description)
+    _set(rel, "created", created)
+    _set(rel, "modified", modified)
+    _set(rel, "references", references)
+    return rel
+
+
 def _references(obj: dict) -> tuple[ExternalReference, ...]:
-    """External references as tuples; entries without a string source_name are dropped."""
+    """External references as tuples; entries without a string source_name are dropped.
+
+    The hottest loop of a load (every object and every relationship has references):
+    written out with local lookups instead of `_list`/`_str` calls, same result."""
+    refs = obj.get("external_references")
+    if not isinstance(refs, list) or not refs:
+        return ()
     out = []
-    for ref in _list(obj, "external_references"):
+    append = out.append
+    for ref in refs:
         if isinstance(ref, dict):
-            name = ref.get("source_name")
+            get = ref.get
+            name = get("source_name")
             if isinstance(name, str):
-                out.append(ExternalReference(name, _str(ref, "external_id"), _str(ref, "description"), _str(ref, "url")))
+                eid, desc, url = get("external_id"), get("description"), get("url")
+                append(
+                    _external_reference(
+                        name,
+                        eid if isinstance(eid, str) else "",
+                        desc if isinstance(desc, str) else "",
+                        url if isinstance(url, str) else "",
+                    )
+                )
     return tuple(out)
 
 
@@ -128,6 +180,7 @@ class _Reader:
         self.issues: list[Issue] = []
         self.raw: dict[str, dict] = {}
         self.ids: dict[str, str] = {}
+        self.attack_refs: dict[str, dict] = {}  # STIX id -> its ATT&CK external reference, found once
         self.kinds: dict[str, str] = {}
         self.matrices: list[dict] = []
         self.collection_version: str | None = None
@@ -167,6 +220,7 @@ class _Reader:
             ref = _attack_ref(obj)
             if ref is not None:
                 self.ids[sid] = str(ref["external_id"])
+                self.attack_refs[sid] = ref
             elif self.kinds[sid] == "datacomponent":
                 pending_components.append(sid)
             elif not obj.get("revoked"):
@@ -177,40 +231,46 @@ class _Reader:
             self.ids[sid] = f"{parent or 'DS'}/{_slug(_str(obj, 'name')) or _slug(sid)}"
 
     def _relationship(self, obj: dict) -> None:
-        if obj.get("revoked") or obj.get("x_mitre_deprecated"):
+        get = obj.get
+        if get("revoked") or get("x_mitre_deprecated"):
             return
-        rel, src, dst = obj.get("relationship_type"), obj.get("source_ref"), obj.get("target_ref")
-        if not all(isinstance(v, str) and v for v in (rel, src, dst)):
+        rel, src, dst = get("relationship_type"), get("source_ref"), get("target_ref")
+        if not (isinstance(rel, str) and rel and isinstance(src, str) and src and isinstance(dst, str) and dst):
             self.issue("bad-relationship", "relationship without relationship_type, source_ref or target_ref; skipped", obj["id"])
             return
+        description, created, modified = get("description"), get("created"), get("modified")
         self.relationships.append(
-            Relationship(
-                stix_id=obj["id"],
-                relation=rel,
-                source_ref=src,
-                target_ref=dst,
-                description=_str(obj, "description"),
-                created=_str(obj, "created"),
-                modified=_str(obj, "modified"),
-                references=_references(obj),
+            _new_relationship(
+                obj["id"],
+                rel,
+                src,
+                dst,
+                description if isinstance(description, str) else "",
+                created if isinstance(created, str) else "",
+                modified if isinstance(modified, str) else "",
+                _references(obj),
             )
         )
 
 
 def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[str, Any]:
+    get = obj.get
     domains = _strs(obj, "x_mitre_domains")
+    name, description, version, modified, created = (
+        get("name"), get("description"), get("x_mitre_version"), get("modified"), get("created")
+    )
     return {
         "stix_id": obj["id"],
         "attack_id": attack_id,
-        "name": _str(obj, "name"),
-        "description": _str(obj, "description"),
+        "name": name if isinstance(name, str) else "",
+        "description": description if isinstance(description, str) else "",
         "url": _str(ref, "url") if ref else "",
         "domains": tuple(d.removesuffix("-attack") for d in domains) or (domain,),
-        "deprecated": obj.get("x_mitre_deprecated") is True,
-        "revoked": obj.get("revoked") is True,
-        "version": _str(obj, "x_mitre_version"),
-        "modified": _str(obj, "modified"),
-        "created": _str(obj, "created"),
+        "deprecated": get("x_mitre_deprecated") is True,
+        "revoked": get("revoked") is True,
+        "version": version if isinstance(version, str) else "",
+        "modified": modified if isinstance(modified, str) else "",
+        "created": created if isinstance(created, str) else "",
         "contributors": _strs(obj, "x_mitre_contributors"),
         "references": _references(obj),
     }
@@ -306,7 +366,7 @@ class _Builder:
             attack_id = r.ids.get(sid)
             if attack_id is None:
                 continue
-            common = _common(obj, attack_id, _attack_ref(obj), self.domain)
+            common = _common(obj, attack_id, r.attack_refs.get(sid), self.domain)
             try:
                 record = self.builders[r.kinds[sid]](obj, sid, common)
             except (TypeError, ValueError, AttributeError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import stix_factory as f
 from pipeline.ingest.attack import read_attack_release
 from pipeline.ingest.release_cache import cached_read
@@ -64,9 +65,18 @@ def test_unwritable_cache_only_costs_speed(tmp_path):
     assert len(calls) == 2
 
 
-def test_attack_only_graph_cache_keeps_output_and_warnings(tmp_path):
-    """`stats --attack-only` a second time answers from the graph cache: same counts, same
-    warnings; an edited bundle is read again."""
+@pytest.mark.parametrize(
+    "command, entry",
+    [
+        # `show --attack-only` loads the ATT&CK graph through the graph cache.
+        (["show", "T1046"], "graph-*.pickle"),
+        # `stats --attack-only` counts from the records (pipeline.graph_counts): the parsed-release cache.
+        (["stats"], "enterprise-99.0-*.pickle"),
+    ],
+)
+def test_attack_only_caches_keep_output_and_warnings(tmp_path, command, entry):
+    """A second `--attack-only` run answers from the cache: same answer, same warnings;
+    an edited bundle is read again."""
     from click.testing import CliRunner
 
     from pipeline.cli import cli
@@ -78,13 +88,17 @@ def test_attack_only_graph_cache_keeps_output_and_warnings(tmp_path):
     f.write(bundle_path, doc, gz=True)
     sources = f.sources_file(tmp_path / "sources.toml", [("enterprise", "99.0")])
     env = {"ATTACK_PIPELINE_CACHE": str(tmp_path / "cache")}
-    args = ["stats", "--attack-only", "--json", "--verbose", "--mirror", str(mirror), "--sources", str(sources)]
+    args = [*command, "--attack-only", "--json", "--verbose", "--mirror", str(mirror), "--sources", str(sources)]
     first = CliRunner().invoke(cli, args, env=env)
     second = CliRunner().invoke(cli, args, env=env)
     assert first.exit_code == second.exit_code == 0
     assert first.stdout == second.stdout and first.stderr == second.stderr
     assert "unknown type 'x-vendor-thing'" in second.stderr
-    assert list((tmp_path / "cache" / "parsed" / "attack").glob("graph-*.pickle"))
+    assert list((tmp_path / "cache" / "parsed" / "attack").glob(entry))
+    # an edit both answers see: a new technique (counted) and T1046 renamed (shown)
+    for obj in doc["objects"]:
+        if obj.get("name") == "Network Service Discovery":
+            obj["name"] = "Network Service Scanning"
     doc["objects"].append(f.technique("T1049", "System Network Connections Discovery", "discovery"))
     f.write(bundle_path, doc, gz=True)
     os.utime(bundle_path, ns=(2, 2))
