@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 def compare(mirror: str, groups: int = 0) -> dict:
     """Group layers of Enterprise 18.1: ours against UsageLayerGenerator (first `groups`, 0: all)."""
-    from pipeline.graph import build_graph
+    from pipeline.graph.build import build_graph
     from pipeline.graph.coverage import coverage_by_technique
     from pipeline.ingest.attack import read_attack_release
     from pipeline.render.navigator.layer import TechniqueIndex

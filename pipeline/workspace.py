@@ -163,7 +163,7 @@ class Workspace:
             self._graph = self._attack_graph(progress)
         if self._graph is None:
             # lazy: pipeline.graph would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
-            from pipeline.graph import build_graph
+            from pipeline.graph.build import build_graph
 
             releases = self.releases(progress)
             if progress:
@@ -196,7 +196,7 @@ class Workspace:
     def _attack_graph(self, progress: Progress | None):
         """ATT&CK alone, through the graph cache; the load's warnings are cached with it."""
         # lazy: pipeline.graph would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
-        from pipeline.graph import build_graph
+        from pipeline.graph.build import build_graph
 
         bundles = []
         for domain in self.domains:

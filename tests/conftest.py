@@ -101,7 +101,7 @@ def release_cache(mirror):
 
 @pytest.fixture(scope="session")
 def graph_18(release_cache):
-    from pipeline.graph import build_graph
+    from pipeline.graph.build import build_graph
 
     return build_graph([release_cache(d, "18.1") for d in ("enterprise", "mobile", "ics")])
 

@@ -7,7 +7,7 @@ import click
 from pathlib import Path
 
 from pipeline.cli.common import answer_options, detail, emit_json, progress, report_build_issues, source_options
-from pipeline.graph_counts import attack_stats
+from pipeline.graph.counts import attack_stats
 
 
 @click.command("stats")
@@ -26,7 +26,7 @@ def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool)
     ws.attack_only = attack_only
     data = None if attack_only or from_sources else _from_build(ws, out)
     if data is None and attack_only:
-        # Counted from the records: no networkx import, no graph (pipeline.graph_counts).
+        # Counted from the records: no networkx import, no graph (pipeline.graph.counts).
         with progress(len(ws.domains) + 1) as step:
             releases = ws.releases(step)
             step("counting")

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import networkx as nx
 
-from pipeline.graph_counts import RELATIONS, STRUCTURAL  # shared with the networkx-free count of `stats`
+from pipeline.graph.counts import RELATIONS, STRUCTURAL  # shared with the networkx-free count of `stats`
 from pipeline.model.attack import AttackObject, AttackRelease, DataComponent, DetectionStrategy, Technique, Analytic
 
 

@@ -24,7 +24,7 @@ from pipeline.core.atomic import write_atomic
 from pipeline.model.attack import AttackRelease
 
 NO_CACHE_ENV = "ATTACK_PIPELINE_NO_PARSE_CACHE"
-_CODE = ("model/attack.py", "ingest/attack.py", "ingest/bundle.py", "reconcile/revocation.py", "ingest/release_cache.py", "graph/build.py", "graph_counts.py")
+_CODE = ("model/attack.py", "ingest/attack.py", "ingest/bundle.py", "reconcile/revocation.py", "ingest/release_cache.py", "graph/build.py", "graph/counts.py")
 
 
 @functools.cache

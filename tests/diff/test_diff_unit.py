@@ -18,7 +18,7 @@ from pipeline.diff.attack import diff_releases, parse_version, version_section
 from pipeline.diff.coverage import coverage_impact
 from pipeline.diff.document import diff_document
 from pipeline.diff.formats import layer, markdown
-from pipeline.graph import build_graph
+from pipeline.graph.build import build_graph
 from pipeline.ingest.attack import read_attack_release
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "diff-small.md"

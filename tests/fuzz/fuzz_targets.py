@@ -74,7 +74,8 @@ def _attack(path: Path):
 
 
 def _check_attack(release, path: Path) -> int:
-    from pipeline.graph import build_graph, query
+    from pipeline.graph import query
+    from pipeline.graph.build import build_graph
 
     _issues(release.issues, path)
     for obj in release.objects.values():

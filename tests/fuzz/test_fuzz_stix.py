@@ -41,7 +41,8 @@ def _check(tmp_path, data: bytes) -> None:
         return
     for obj in release.objects.values():
         assert obj.attack_id
-    from pipeline.graph import build_graph, query
+    from pipeline.graph import query
+    from pipeline.graph.build import build_graph
 
     query.stats(build_graph([release]))
 

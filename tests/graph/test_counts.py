@@ -1,12 +1,13 @@
-"""`stats --attack-only` counts from the records (pipeline.graph_counts) without building
+"""`stats --attack-only` counts from the records (pipeline.graph.counts) without building
 the graph: they must be what `query.stats` finds in the graph the same releases build."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.graph import build_graph, query
-from pipeline.graph_counts import attack_stats
+from pipeline.graph import query
+from pipeline.graph.build import build_graph
+from pipeline.graph.counts import attack_stats
 
 
 def test_counts_equal_the_graphs_for_all_domains_together(release_cache):

@@ -70,7 +70,7 @@ def test_unwritable_cache_only_costs_speed(tmp_path):
     [
         # `show --attack-only` loads the ATT&CK graph through the graph cache.
         (["show", "T1046"], "graph-*.pickle"),
-        # `stats --attack-only` counts from the records (pipeline.graph_counts): the parsed-release cache.
+        # `stats --attack-only` counts from the records (pipeline.graph.counts): the parsed-release cache.
         (["stats"], "enterprise-99.0-*.pickle"),
     ],
 )

@@ -28,7 +28,7 @@ import stix_factory as f
 from testpaths import ROOT
 from pipeline.reconcile.controls import ControlSet
 from pipeline.core.errors import PipelineError
-from pipeline.graph import build_graph
+from pipeline.graph.build import build_graph
 from pipeline.graph.controls import add_controls
 from pipeline.graph.detections import add_detections
 from pipeline.ingest.attack import read_attack_release

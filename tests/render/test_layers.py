@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 import stix_factory as f
-from pipeline.graph import build_graph
+from pipeline.graph.build import build_graph
 from pipeline.ingest.attack import read_attack_release
 from pipeline.render.navigator import validate
 from pipeline.render.navigator.layer import Layer, Mark

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from pipeline.graph import build_graph, query
+from pipeline.graph import query
+from pipeline.graph.build import build_graph
 from pipeline.graph.detections import add_detections, node_key
 from pipeline.graph.views import technique_view
 from pipeline.ingest.detections.attack_analytics import analytics_as_detections

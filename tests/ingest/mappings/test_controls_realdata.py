@@ -19,7 +19,8 @@ import yaml
 
 from pipeline.reconcile.controls import ControlSet, catalog, reconcile_source, release_index
 from pipeline.fetch import resolve
-from pipeline.graph import build_graph, query
+from pipeline.graph import query
+from pipeline.graph.build import build_graph
 from pipeline.graph.controls import add_controls
 from pipeline.graph.views import technique_view
 from pipeline.ingest.mappings import CATALOG_FORMATS, MAPPING_FORMATS

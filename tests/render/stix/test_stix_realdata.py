@@ -232,7 +232,7 @@ def test_mitreattack_python_reads_a_standalone_bundle(default_ws, attack_stix):
 
 def test_ids_survive_a_change_of_attack_release(config, mirror, default_stix):
     """The same tables built against ATT&CK 16.1 (their own release) and 18.1."""
-    from pipeline.graph import build_graph
+    from pipeline.graph.build import build_graph
     from pipeline.graph.controls import add_controls
     from pipeline.gather import gather
     from pipeline.render.stix.mappings import mapping_bundles
@@ -272,7 +272,7 @@ def test_the_pipeline_ingests_its_own_bundles_and_gets_the_same_edges(config, mi
     """NIST, Azure and KEV (two domains in one bundle, `targets` relationships) replaced by
     their own STIX bundles, listed as `stix-mappings` sources."""
     from pipeline.core.config import Source
-    from pipeline.graph import build_graph
+    from pipeline.graph.build import build_graph
     from pipeline.graph.controls import add_controls
     from pipeline.workspace import Workspace
 
