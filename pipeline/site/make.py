@@ -111,19 +111,21 @@ def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None) -> None:
-    """mkdocs build in this process; its warnings become one PipelineError. `pages` is
+def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None, workers: int = 1) -> None:
+    """mkdocs build, its page loops in `workers` processes (`parallel`; 1: mkdocs' own
+    serial build, the same site); its warnings become one PipelineError. `pages` is
     told (phase, count) as mkdocs reads and builds each page."""
-    from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
+
+    from pipeline.site.parallel import build as mkdocs_build
 
     with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
             cfg = load_config(config_file=str(config_file))
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
-                mkdocs_build(cfg)
+                mkdocs_build(cfg, workers)
             finally:
                 cfg.plugins.on_shutdown()
         except (MkDocsException, SystemExit) as exc:
@@ -160,14 +162,17 @@ def make_site(
     progress: Callable[[str, int, int], None] | None = None,
     navigator_url: str = "",
     markdown_extensions: list | None = None,
+    workers: int | None = None,
 ) -> SiteResult:
     """The site of the build at `out`, published at `site`. `progress(phase, done, total)`
     follows mkdocs page by page (reading, then building every page). `site_url`: where
     it is published (absolute links, Navigator links of its layers); `navigator_url`:
-    the ATT&CK Navigator those links open (default the public one)."""
+    the ATT&CK Navigator those links open (default the public one). `workers`: processes
+    that convert and write the pages (default one per core, at most 2; 1 is mkdocs'
+    serial build, which gives the same bytes)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
-        return _make(build, site, site_url, progress, navigator_url, markdown_extensions)
+        return _make(build, site, site_url, progress, navigator_url, markdown_extensions, workers)
 
 
 def _make(
@@ -177,8 +182,10 @@ def _make(
     progress: Callable[[str, int, int], None] | None = None,
     navigator_url: str = "",
     markdown_extensions: list | None = None,
+    workers: int | None = None,
 ) -> SiteResult:
     from pipeline.build import tree
+    from pipeline.site.parallel import default_workers
     from pipeline.site.config import mkdocs_config, write_config
     from pipeline.site.nav import read_nav
 
@@ -195,7 +202,7 @@ def _make(
                 progress("configuring", 0, total)
                 report = lambda phase, done: progress(phase, done, total)  # noqa: E731
             with _source_date(build.epoch):
-                run_mkdocs(config_file, report)
+                run_mkdocs(config_file, report, default_workers() if workers is None else workers)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

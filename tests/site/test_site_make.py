@@ -35,6 +35,33 @@ def test_two_sites_of_one_build_are_identical(hostile_build, tmp_path):
     assert a.search_index_bytes == (a.folder / "search" / "search_index.json").stat().st_size > 0
 
 
+def test_two_workers_write_the_serial_site(hostile_build, tmp_path):
+    """The page loops spread over two forked workers give mkdocs' serial site byte for
+    byte: pages, search index (entries in page order), sitemap."""
+    serial = make_site(hostile_build, tmp_path / "serial", SITE_URL, workers=1)
+    parallel = make_site(hostile_build, tmp_path / "parallel", SITE_URL, workers=2)
+    assert _tree(parallel.site) == _tree(serial.site)
+    assert parallel.pages == serial.pages
+
+
+def test_a_broken_link_fails_with_two_workers(hostile_build, tmp_path):
+    """A warning made in a worker (a link to nothing) reaches the parent and fails the
+    build in strict mode, naming the link."""
+    import shutil
+
+    import pytest
+
+    from pipeline.errors import PipelineError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(os.path.realpath(hostile_build), broken)
+    page = broken / "docs" / "techniques" / "T1046.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n[gone](../techniques/T9999.md)\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="T9999.md"):
+        make_site(broken, tmp_path / "site", workers=2)
+    assert not (tmp_path / "site").exists()
+
+
 def test_failed_site_build_keeps_the_previous_site(hostile_build, tmp_path):
     import shutil
 
