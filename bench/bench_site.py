@@ -30,8 +30,9 @@ site size), run 2 under cProfile to say where mkdocs spends its time — Markdow
 conversion (`_populate_page`), theme rendering (`_build_page`: the Jinja2 templates,
 the navigation they draw and the search plugin's per-page indexing), navigation,
 artifact copying, search index writing. Run 2 also checks reproducibility: its tree
-must equal run 1's byte for byte. The target is under 3 minutes on the 2-core
-development machine; mkdocs has no reference tool to compare with.
+must equal run 1's byte for byte (the profiled run is serial: cProfile sees one
+process). The target is the whole site in under 20 s on the idle 2-core development
+machine; mkdocs has no reference tool to compare with.
 Each run is a full ~10,000-page site: do not loop this on a shared machine.
 """
 
