@@ -95,7 +95,8 @@ def _zensical() -> dict:
             "reason": (
                 "not installable: zensical 0.1.3 (the only version the package index serves) requires "
                 "zensical-ui==0.0.43, which no index this machine reaches serves (no version at all); "
-                "installed without it, zensical builds nothing (zensical/config.py imports zensical_ui: ModuleNotFoundError)"
+                "installed without it, zensical builds nothing (zensical/config.py imports zensical_ui: ModuleNotFoundError); "
+                "its config reader accepts mkdocs' `hooks` key but never calls a hook, which the site's artifacts and links need"
             ),
         }
     return {"available": True, "reason": "installed, but it runs no mkdocs hooks (artifacts, link rewriting, Navigator links): not measured"}
