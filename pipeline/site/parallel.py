@@ -119,6 +119,7 @@ def _in_workers(n: int, workers: int, job: Callable[[int], object]) -> Iterator[
             pids.append(pid)
             readers[r] = os.fdopen(r, "rb")
         open_ = dict(readers)
+        received = 0
         while open_:
             for fd in wait(list(open_)):
                 f = open_[fd]
@@ -132,7 +133,10 @@ def _in_workers(n: int, workers: int, job: Callable[[int], object]) -> Iterator[
                     _, i, records, text, trace = msg
                     _replay(records)
                     raise WorkerError(i, text, trace)
+                received += len(msg[1])
                 yield from msg[1]
+        if received != n:  # a worker died between two runs (killed, out of memory)
+            raise WorkerError(-1, f"a site worker process ended early: {n - received} of {n} pages missing", "")
     finally:
         for f in readers.values():
             f.close()

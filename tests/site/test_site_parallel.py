@@ -32,3 +32,15 @@ def test_a_failing_page_raises_in_the_parent():
     with pytest.raises(parallel.WorkerError, match="page 41 is broken") as info:
         list(parallel._in_workers(70, 2, job))
     assert info.value.index == 41
+
+
+def test_a_worker_that_dies_is_an_error_not_missing_pages():
+    import os
+
+    def job(i):
+        if i == 40:
+            os._exit(3)  # killed mid-way: its earlier runs arrived, the rest never will
+        return i
+
+    with pytest.raises(parallel.WorkerError, match="ended early"):
+        list(parallel._in_workers(70, 2, job))
