@@ -5,5 +5,5 @@ downloadable at the addresses the pages already link.
 One job per module: `source` finds the build and its date, `nav` reads the navigation
 out of the build's own index and tactic pages, `config` writes mkdocs.yml, `hooks` are
 the mkdocs hooks (artifact files and links, search exclusion), `make` runs mkdocs into a
-fresh folder and swaps it in, `serve` previews a built site on 127.0.0.1.
+fresh folder and swaps it in (`parallel`: its page loops in two worker processes), `serve` previews a built site on 127.0.0.1.
 """

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
 from pipeline.build.lock import BuildLock, BuildLocked
@@ -31,6 +32,7 @@ from pipeline.site.source import BuildSource, reading
 from pipeline.build import tree
 from pipeline.site.config import mkdocs_config, write_config
 from pipeline.site.nav import read_nav
+from pipeline.site.parallel import build as mkdocs_build, default_workers
 
 SHOWN_WARNINGS = 5
 
@@ -103,19 +105,16 @@ def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None) -> None:
-    """mkdocs build in this process; its warnings become one PipelineError. `pages` is
+def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None, workers: int = 1) -> None:
+    """mkdocs build, its page loops in `workers` processes (`parallel`; 1: mkdocs' own
+    serial build, the same site); its warnings become one PipelineError. `pages` is
     told (phase, count) as mkdocs reads and builds each page."""
-    # lazy: mkdocs costs ~0.1-0.25 s to import; only making the site needs it
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config  # lazy: as above
-
     with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
             cfg = load_config(config_file=str(config_file))
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
-                mkdocs_build(cfg)
+                mkdocs_build(cfg, workers)
             finally:
                 cfg.plugins.on_shutdown()
         except (MkDocsException, SystemExit) as exc:
@@ -152,14 +151,17 @@ def make_site(
     progress: Callable[[str, int, int], None] | None = None,
     navigator_url: str = "",
     markdown_extensions: list | None = None,
+    workers: int | None = None,
 ) -> SiteResult:
     """The site of the build at `out`, published at `site`. `progress(phase, done, total)`
     follows mkdocs page by page (reading, then building every page). `site_url`: where
     it is published (absolute links, Navigator links of its layers); `navigator_url`:
-    the ATT&CK Navigator those links open (default the public one)."""
+    the ATT&CK Navigator those links open (default the public one). `workers`: processes
+    that convert and write the pages (default one per core, at most 2; 1 is mkdocs'
+    serial build, which gives the same bytes)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
-        return _make(build, site, site_url, progress, navigator_url, markdown_extensions)
+        return _make(build, site, site_url, progress, navigator_url, markdown_extensions, workers)
 
 
 def _make(
@@ -169,6 +171,7 @@ def _make(
     progress: Callable[[str, int, int], None] | None = None,
     navigator_url: str = "",
     markdown_extensions: list | None = None,
+    workers: int | None = None,
 ) -> SiteResult:
     start = time.perf_counter()
     tree.check_replaceable(site)
@@ -182,7 +185,7 @@ def _make(
                 total = sum(1 for _ in build.docs.rglob("*.md"))
                 progress("configuring", 0, total)
                 report = lambda phase, done: progress(phase, done, total)  # noqa: E731
-            run_mkdocs(config_file, report)  # the site's date is in the config (site/hooks.py)
+            run_mkdocs(config_file, report, default_workers() if workers is None else workers)  # the site's date is in the config (site/hooks.py)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -62,6 +62,31 @@ def test_the_sites_date_is_the_builds_without_touching_the_environment(hostile_b
     assert lastmods == {day.strftime("%Y-%m-%d")}
     midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     assert int.from_bytes(raw[4:8], "little") == int(midnight.timestamp())  # gzip MTIME
+def test_two_workers_write_the_serial_site(hostile_build, tmp_path):
+    """The page loops spread over two forked workers give mkdocs' serial site byte for
+    byte: pages, search index (entries in page order), sitemap."""
+    serial = make_site(hostile_build, tmp_path / "serial", SITE_URL, workers=1)
+    parallel = make_site(hostile_build, tmp_path / "parallel", SITE_URL, workers=2)
+    assert _tree(parallel.site) == _tree(serial.site)
+    assert parallel.pages == serial.pages
+
+
+def test_a_broken_link_fails_with_two_workers(hostile_build, tmp_path):
+    """A warning made in a worker (a link to nothing) reaches the parent and fails the
+    build in strict mode, naming the link."""
+    import shutil
+
+    import pytest
+
+    from pipeline.core.errors import PipelineError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(os.path.realpath(hostile_build), broken)
+    page = broken / "docs" / "techniques" / "T1046.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n[gone](../techniques/T9999.md)\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="T9999.md"):
+        make_site(broken, tmp_path / "site", workers=2)
+    assert not (tmp_path / "site").exists()
 
 
 def test_failed_site_build_keeps_the_previous_site(hostile_build, tmp_path):

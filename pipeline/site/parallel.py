@@ -1,0 +1,309 @@
+"""mkdocs' build with its two per-page loops spread over worker processes.
+
+Why: converting and writing ~10,500 pages is ~99 % of a site build and each page is
+independent of the others within a loop, but mkdocs runs both loops in one process,
+so on a 2-core machine half the CPU sits idle. `build` below is mkdocs 1.6's own
+`mkdocs.commands.build.build` (same steps, same order, same plugin events, a clean
+build, never `serve`), except that
+
+1. reading and converting the pages (`_populate_page`: front matter, the
+   `page_markdown` hooks, Python-Markdown, the `page_content` hooks) runs in forked
+   workers, each on its share of the pages; each worker sends back what a page holds
+   afterwards (HTML, table of contents, title, meta, anchors and links to anchors) and
+   the parent sets it on its own Page objects — every later step (navigation titles,
+   prev/next links, sitemap, anchor checks) sees exactly what a serial build sees;
+2. writing the pages (`_build_page`: the theme's templates and the search plugin's
+   per-page indexing) runs in forked workers again (they inherit the finished pages);
+   each writes its pages' HTML files and sends back the search index entries of its
+   pages, which the parent puts into the search index in page order, as the serial
+   loop would have appended them.
+
+Deterministic by construction: a page's HTML depends only on the page and the state
+gathered before the loop, never on which worker made it or when; log records (mkdocs'
+warnings, which strict mode counts) are re-emitted by the parent in page order. The
+site is byte for byte the one mkdocs' serial build writes (tests/site check both).
+
+Pages go to workers in runs of `CHUNK` consecutive pages, round robin (neighbouring
+pages cost alike, so each worker gets a similar mix); the parent re-logs mkdocs'
+"Reading:"/"Building page" debug lines as results arrive, which feed the progress bar.
+
+Workers are forked (POSIX): the config, the files and the navigation (the state of a
+few seconds of work) are inherited, not rebuilt. A worker that fails sends its
+exception's text; the parent raises it as mkdocs would have.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import traceback
+from multiprocessing.connection import wait
+from typing import Callable, Iterator
+
+from mkdocs import utils
+from mkdocs.commands import build as mb
+from mkdocs.exceptions import Abort, BuildError
+from mkdocs.structure.files import InclusionLevel, get_files, set_exclusions
+from mkdocs.structure.nav import get_navigation
+from mkdocs.structure.pages import Page
+
+CHUNK = 32
+log = logging.getLogger("mkdocs.commands.build")
+
+
+def default_workers() -> int:
+    """One worker per core this process may use, at most 2 (the development machine's
+    count, and past 2 the parent's unpickling starts to dominate); 1 where fork is missing."""
+    if not hasattr(os, "fork"):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+class _Records(logging.Handler):
+    """A worker's log records (WARNING and up), kept to be sent to the parent."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+def _chunks(n: int, workers: int) -> list[list[range]]:
+    runs = [range(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+    return [runs[w::workers] for w in range(workers)]
+
+
+def _worker(conn_w: int, runs: list[range], job: Callable[[int], object]) -> None:
+    """In the forked child: `job` on every page of `runs`, each run's results (and the
+    log records made meanwhile) written to the pipe as one pickle."""
+    status = 0
+    try:
+        # The parent's handlers (its progress bar, its collectors) are not ours to call.
+        for name in ("mkdocs", "mkdocs.commands.build"):
+            logging.getLogger(name).handlers.clear()
+        records = _Records()
+        logging.getLogger("mkdocs").addHandler(records)
+        logging.getLogger("mkdocs").propagate = False
+        with os.fdopen(conn_w, "wb") as out:
+            for run in runs:
+                results = []
+                for i in run:
+                    records.records = []
+                    try:
+                        value = job(i)
+                    except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
+                        pickle.dump(("error", i, records.records, f"{exc}", traceback.format_exc()), out)
+                        raise SystemExit(1) from None
+                    results.append((i, value, records.records))
+                pickle.dump(("ok", results), out, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _in_workers(n: int, workers: int, job: Callable[[int], object]) -> Iterator[tuple[int, object, list]]:
+    """(index, result, log records) of `job(i)` for every i < n, computed in `workers`
+    forked processes, yielded as they arrive. Raises the first failure."""
+    readers: dict[int, object] = {}
+    pids = []
+    try:
+        for runs in _chunks(n, workers):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child, measured by the parent's results
+                os.close(r)
+                _worker(w, runs, job)
+            os.close(w)
+            pids.append(pid)
+            readers[r] = os.fdopen(r, "rb")
+        open_ = dict(readers)
+        received = 0
+        while open_:
+            for fd in wait(list(open_)):
+                f = open_[fd]
+                try:
+                    msg = pickle.load(f)
+                except EOFError:
+                    f.close()
+                    del open_[fd]
+                    continue
+                if msg[0] == "error":
+                    _, i, records, text, trace = msg
+                    _replay(records)
+                    raise WorkerError(i, text, trace)
+                received += len(msg[1])
+                yield from msg[1]
+        if received != n:  # a worker died between two runs (killed, out of memory)
+            raise WorkerError(-1, f"a site worker process ended early: {n - received} of {n} pages missing", "")
+    finally:
+        for f in readers.values():
+            f.close()
+        for pid in pids:
+            try:
+                os.kill(pid, 9) if _alive(pid) else None
+            finally:
+                _reap(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == 0
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+class WorkerError(Exception):
+    def __init__(self, index: int, text: str, trace: str) -> None:
+        super().__init__(text)
+        self.index = index
+        self.trace = trace
+
+
+def _replay(records: list[tuple[str, int, str]]) -> None:
+    for name, level, message in records:
+        logging.getLogger(name).log(level, "%s", message)
+
+
+def _page_state(page) -> dict:
+    """What `_populate_page` leaves on a page, in a form that pickles (links to anchors
+    name their target by path; the parent maps it back to its own File)."""
+    return {
+        "markdown": page.markdown,
+        "meta": page.meta,
+        "content": page.content,
+        "toc": page.toc,
+        "title": page._title_from_render,
+        "anchors": page.present_anchor_ids,
+        "links": None if page.links_to_anchors is None else {f.src_uri: links for f, links in page.links_to_anchors.items()},
+    }
+
+
+def _set_state(page, state: dict, files) -> None:
+    page.markdown = state["markdown"]
+    page.meta = state["meta"]
+    page.content = state["content"]
+    page.toc = state["toc"]
+    page._title_from_render = state["title"]
+    page.present_anchor_ids = state["anchors"]
+    if state["links"] is not None:
+        page.links_to_anchors = {files.get_file_from_path(src): links for src, links in state["links"].items()}
+
+
+def _search_plugin(config):
+    for name, plugin in config.plugins.items():
+        if name in ("search", "material/search") and hasattr(plugin, "search_index"):
+            return plugin
+    return None
+
+
+def build(config, workers: int) -> None:
+    """A clean `mkdocs build` of `config` (loaded, `on_startup` run) with its page loops
+    in `workers` processes; `workers` 1 is mkdocs' own serial build."""
+    if workers <= 1:
+        mb.build(config)
+        return
+
+    logger = logging.getLogger("mkdocs")
+    warning_counter = utils.CountHandler()
+    warning_counter.setLevel(logging.WARNING)
+    if config.strict:
+        logger.addHandler(warning_counter)
+    inclusion = InclusionLevel.is_included
+    try:
+        config = config.plugins.on_config(config)
+        config.plugins.on_pre_build(config=config)
+        utils.clean_directory(config.site_dir)
+
+        files = get_files(config)
+        env = config.theme.get_env()
+        files.add_files_from_theme(env, config)
+        files = config.plugins.on_files(files, config=config)
+        set_exclusions(files, config)
+        nav = get_navigation(files, config)
+        nav = config.plugins.on_nav(nav, config=config, files=files)
+
+        log.debug("Reading markdown pages.")
+        pages = []
+        for file in files.documentation_pages(inclusion=inclusion):
+            if file.page is None and file.inclusion.is_not_in_nav():
+                Page(None, file, config)
+            assert file.page is not None
+            pages.append(file.page)
+
+        def populate(i: int) -> dict:
+            page = pages[i]
+            mb._populate_page(page, config, files)
+            return _page_state(page)
+
+        records: list[list] = [[] for _ in pages]
+        for i, state, recs in _in_workers(len(pages), workers, populate):
+            _set_state(pages[i], state, files)
+            records[i] = recs
+            log.debug(f"Reading: {pages[i].file.src_uri}")
+        for recs in records:
+            _replay(recs)
+
+        env = config.plugins.on_env(env, config=config, files=files)
+        log.debug("Copying static assets.")
+        files.copy_static_files(inclusion=inclusion)
+        for template in config.theme.static_templates:
+            mb._build_theme_template(template, env, files, config, nav)
+        for template in config.extra_templates:
+            mb._build_extra_template(template, files, config, nav)
+
+        log.debug("Building markdown pages.")
+        doc_files = files.documentation_pages(inclusion=inclusion)
+        built = [f.page for f in doc_files]
+        search = _search_plugin(config)
+
+        def write(i: int) -> list:
+            page = built[i]
+            before = len(search.search_index.entries) if search else 0
+            mb._build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+            return search.search_index.entries[before:] if search else []
+
+        entries: list[list] = [[] for _ in built]
+        records = [[] for _ in built]
+        for i, page_entries, recs in _in_workers(len(built), workers, write):
+            entries[i] = page_entries
+            records[i] = recs
+            log.debug(f"Building page {built[i].file.src_uri}")
+        for recs in records:
+            _replay(recs)
+        if search is not None:
+            search.search_index.entries.extend(e for page_entries in entries for e in page_entries)
+
+        log_level = config.validation.links.anchors
+        for page in built:
+            page.validate_anchor_links(files=files, log_level=log_level)
+
+        config.plugins.on_post_build(config=config)
+        if counts := warning_counter.get_counts():
+            msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
+            raise Abort(f"Aborted with {msg} in strict mode!")
+    except WorkerError as e:
+        config.plugins.on_build_error(error=e)
+        raise Abort(f"Error building the site: {e}") from None
+    except Exception as e:
+        config.plugins.on_build_error(error=e)
+        if isinstance(e, BuildError):
+            raise Abort("Aborted with a BuildError!") from None
+        raise
+    finally:
+        logger.removeHandler(warning_counter)
