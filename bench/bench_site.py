@@ -8,12 +8,14 @@ interleaved round by round (A B A B …) so that a shared machine's load falls o
 them alike; the result gives each one's wall and CPU seconds, pages per second, and
 its ratio to mkdocs-material as configured before (`material-full`):
 
-- `material-full`: mkdocs-material with the eight Markdown extensions it had;
-- `material-lean`: the same theme and hooks with the three extensions the pages use
-  (tables, fenced_code, toc; attr_list, def_list, abbr, footnotes and md_in_html find
-  nothing to do, but each costs a pass over every page); its site must be byte-identical
-  to `material-full`'s, or it is not a candidate;
-- `material-2workers`: `material-full` with mkdocs' two page loops (converting, then
+- `material-full`: mkdocs-material, mkdocs' own serial build, with the Markdown
+  extensions the site was first made with (`REFERENCE_EXTENSIONS`);
+- `material-lean`: the same theme and hooks with the extensions the pages use
+  (attr_list, def_list, abbr, footnotes and md_in_html find nothing to do, but each
+  costs a pass over every page), converted with one Markdown instance for every page
+  and cached Pygments lexers (`pipeline/site/convert.py`), in one process; its site must
+  be byte-identical to `material-full`'s, or it is not a candidate;
+- `material-2workers`: `material-lean` with the two page loops (converting, then
   writing the pages) spread over two forked worker processes (`pipeline/site/parallel.py`,
   what `attack-pipeline site` does on a machine with two cores or more); its site must
   be byte-identical to `material-full`'s;
@@ -54,8 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 # Where the time goes: (label, function names whose cumulative time is that part).
 PARTS = [
-    ("markdown conversion (Page.render)", ("render",), "mkdocs/structure/pages.py"),
-    ("page reading + markdown (_populate_page)", ("_populate_page",), "mkdocs/commands/build.py"),
+    ("markdown conversion (Converter.render)", ("render",), "pipeline/site/convert.py"),
+    ("page reading + markdown (Converter.populate)", ("populate",), "pipeline/site/convert.py"),
     ("theme rendering (_build_page: templates, nav, search entries)", ("_build_page",), "mkdocs/commands/build.py"),
     ("  of which search indexing per page (on_page_context)", ("add_entry_from_context",), "material/plugins/search/plugin.py"),
     ("  of which Jinja2 page templates (Template.render)", ("render",), "jinja2/environment.py"),
@@ -113,15 +115,15 @@ def main() -> None:
 
     from pipeline.build import build
     from pipeline.core.config import load_config
-    from pipeline.site.config import LEAN_EXTENSIONS, MARKDOWN_EXTENSIONS
+    from pipeline.site.config import MARKDOWN_EXTENSIONS, REFERENCE_EXTENSIONS
     from pipeline.site.make import make_site
     from pipeline.workspace import Workspace
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     # name: (Markdown extensions, worker processes)
     candidates = {
-        "material-full": (list(MARKDOWN_EXTENSIONS), 1),
-        "material-lean": (list(LEAN_EXTENSIONS), 1),
+        "material-full": (list(REFERENCE_EXTENSIONS), 0),
+        "material-lean": (list(MARKDOWN_EXTENSIONS), 1),
         "material-2workers": (list(MARKDOWN_EXTENSIONS), 2),
     }
     with tempfile.TemporaryDirectory(prefix="bench-site-", dir=Path(args.out).parent) as tmp:

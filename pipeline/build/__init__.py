@@ -412,17 +412,21 @@ def _source_folders(ws) -> list[Path]:
 
 def foreign_files(out: Path) -> list[Path]:
     """Files in the build folders (live, previous, older) that no build wrote: a user's
-    note saved into `outputs/`. Shown under `out` when they are in the live build."""
+    note saved into `outputs/`. Shown under `out` when they are in the live build. A
+    folder whose directories have not changed since it was last found clean is not
+    listed again (`integrity.known_clean`: a no-op build would list 25,000 files)."""
     live = tree.current(out)
     live = live.resolve() if live is not None else None
     found = []
     plain = [out] if out.is_dir() and not out.is_symlink() else []  # an older layout's folder, kept aside when publishing
     for folder in plain + tree.finished(out):
+        if integrity.known_clean(folder):
+            continue
         doc = manifest.read(folder)
         if doc is None:
             continue  # not a build of this layout (an older plain folder kept aside)
         shown = out if folder.resolve() == live else folder
-        found += [shown / rel for rel in integrity.extras(folder, doc)]
+        found += [shown / rel for rel in integrity.unlisted(folder, doc)]
     return found
 
 

@@ -18,6 +18,7 @@ import orjson
 from pipeline.core.atomic import write_atomic
 from pipeline.fetch.hashing import Digest, file_digest, tree_digest
 from pipeline.convert.targets import target
+from pipeline.core.config import version_key
 from pipeline.core.errors import PipelineError
 
 _CODE_SUFFIXES = (".py", ".j2", ".json", ".toml", ".yml", ".yaml", ".css", ".html")
@@ -101,8 +102,10 @@ def code_fingerprint() -> str:
 def build_inputs(ws) -> list:
     """Every source a build may read: each listed ATT&CK release of the chosen domains
     (the target, the older ones reconciliation and the diff compare with) and every
-    enabled mapping table, catalogue, schema and detection corpus."""
-    sources = [s for d in ws.domains for s in ws.config.attack_releases(d)]
+    enabled mapping table, catalogue, schema and detection corpus. Releases newer than
+    the target are never read: looking for them would try the network on every build."""
+    target = version_key(ws.attack_version)
+    sources = [s for d in ws.domains for s in ws.config.attack_releases(d) if version_key(s.attack_version or "0.0") <= target]
     sources += [s for s in ws.config.sources if s.kind != "attack" and s.enabled]
     return sources
 

@@ -196,13 +196,15 @@ def export_dettect(profile: Path, out: Path) -> None:
 def read_profiles(files, sources_file: str, limits) -> tuple:
     """Profiles given with --profile, else every `profiles/*.toml` beside the sources
     file; their warnings (unreadable team rules) are printed, their errors raise."""
-    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too)
-    from pipeline.ingest.profiles.toml_profile import load_profile
-
     paths = [Path(f) for f in files]
     if not paths:
         folder = Path(sources_file).parent / "profiles"
         paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    if not paths:
+        return ()
+    # lazy: pipeline.ingest.profiles.toml_profile would add 57 ms to every command's start-up (`--help` too), and to a build with no profile
+    from pipeline.ingest.profiles.toml_profile import load_profile
+
     out = []
     for path in paths:
         found, issues = load_profile(path, limits=limits)

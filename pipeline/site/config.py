@@ -26,18 +26,26 @@ NOT_IN_NAV = "/controls/\n/detections/*/\n"
 # none) with a copy button; languages in content tabs, long lists folded.
 _QUERY_EXTENSIONS: list = [
     "admonition",
-    {"pymdownx.highlight": {"use_pygments": True}},
+    # pymdownx.highlight, keeping the Pygments lexers it looks up (site/convert.py)
+    {"pipeline.site.convert": {"use_pygments": True}},
     "pymdownx.superfences",
     {"pymdownx.tabbed": {"alternate_style": True}},
     "pymdownx.details",
 ]
-# The extensions the site was first made with, and those the pages use: their text is
-# escaped so that no attribute list, definition, abbreviation or footnote can occur, and
-# their raw HTML (pictures, card tables) carries no `markdown` attribute, so the other
-# five find nothing to do — each is still a pass over every page. bench/bench_site.py
-# measures both lists on the default build and checks that they give the same site.
-MARKDOWN_EXTENSIONS: list = ["tables", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html", *_QUERY_EXTENSIONS]
-LEAN_EXTENSIONS: list = ["tables", "toc", *_QUERY_EXTENSIONS]
+# The extensions the pages use. Their text is escaped so that no attribute list,
+# definition, abbreviation or footnote can occur, and their raw HTML (pictures, card
+# tables) carries no `markdown` attribute, so attr_list, def_list, abbr, footnotes and
+# md_in_html would find nothing to do — yet each is a pass over every page (a fifth of
+# the conversion time together).
+MARKDOWN_EXTENSIONS: list = ["tables", "toc", *_QUERY_EXTENSIONS]
+# The extensions the site was first made with, pymdownx.highlight itself among them:
+# with mkdocs' own build (`workers=0`) the reference the site must equal byte for byte
+# (tests/site on the hostile build, bench/bench_site.py on the default one).
+REFERENCE_EXTENSIONS: list = [
+    "tables", "toc", "attr_list", "def_list", "abbr", "footnotes", "md_in_html", "admonition",
+    {"pymdownx.highlight": {"use_pygments": True}}, "pymdownx.superfences",
+    {"pymdownx.tabbed": {"alternate_style": True}}, "pymdownx.details",
+]
 OVERRIDES = Path(__file__).with_name("overrides")
 STYLESHEET = "assets/stylesheets/attack-pipeline.css"
 

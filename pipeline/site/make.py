@@ -106,8 +106,8 @@ def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
 
 
 def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None, workers: int = 1) -> None:
-    """mkdocs build, its page loops in `workers` processes (`parallel`; 1: mkdocs' own
-    serial build, the same site); its warnings become one PipelineError. `pages` is
+    """mkdocs build, its page loops in `workers` processes (`parallel`; 1: this process;
+    0: mkdocs' own serial build, the same site); its warnings become one PipelineError. `pages` is
     told (phase, count) as mkdocs reads and builds each page."""
     with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
@@ -157,8 +157,8 @@ def make_site(
     follows mkdocs page by page (reading, then building every page). `site_url`: where
     it is published (absolute links, Navigator links of its layers); `navigator_url`:
     the ATT&CK Navigator those links open (default the public one). `workers`: processes
-    that convert and write the pages (default one per core, at most 2; 1 is mkdocs'
-    serial build, which gives the same bytes)."""
+    that convert and write the pages (default one per core, at most 2; 1: this process;
+    0: mkdocs' own serial build, which gives the same bytes)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
         return _make(build, site, site_url, progress, navigator_url, markdown_extensions, workers)

@@ -157,3 +157,59 @@ def test_prune_keeps_the_recorded_previous_build_after_a_rollback(small):
 
     tree.prune(small.out)
     assert small.folders() == sorted([first.name, second.name])
+
+
+def _age_directories(folder, seconds=3600):
+    """Give every directory of a build folder a modification time an hour ago, as a build
+    made earlier in the day has (the listing is only skipped for settled directories)."""
+    past = os.stat(folder).st_mtime - seconds
+    for dirpath, _dirs, _files in os.walk(folder):
+        os.utime(dirpath, (past, past))
+
+
+def _known(small):
+    path = small.builds / ".dir-signatures.json"
+    return orjson.loads(path.read_bytes()) if path.is_file() else {}
+
+
+def test_a_settled_clean_build_is_not_listed_again(small, monkeypatch):
+    from pipeline.build import integrity
+
+    live = small.out.resolve()
+    _age_directories(live)
+    assert small.build().exit_code == 0  # lists the folder, finds it clean, records its directories
+    assert live.name in _known(small)
+
+    def listed(*_a, **_k):
+        raise AssertionError("a folder whose directories did not change was listed again")
+
+    monkeypatch.setattr(integrity, "_scan", listed)
+    r = small.build()
+    assert (r.exit_code, r.stderr) == (0, "")
+
+
+def test_a_file_put_deep_into_a_settled_build_is_still_found(small):
+    live = small.out.resolve()
+    _age_directories(live)
+    assert small.build().exit_code == 0 and live.name in _known(small)
+    deep = sorted(p for p in live.rglob("*") if p.is_dir())[-1]
+    (deep / "mine.md").write_text("mine\n")
+    r = small.build()
+    shown = small.out / (deep / "mine.md").relative_to(live)
+    assert r.exit_code == 1 and r.stderr.startswith(f"error: {shown} was not written by attack-pipeline;")
+
+
+def test_a_renamed_file_in_a_settled_build_is_found(small):
+    live = small.out.resolve()
+    _age_directories(live)
+    assert small.build().exit_code == 0 and live.name in _known(small)
+    layer = small.out / AZURE_LAYER
+    layer.rename(layer.with_name("renamed.json"))
+    r = small.build()
+    assert r.exit_code == 1 and "renamed.json was not written by attack-pipeline;" in r.stderr
+
+
+def test_directories_changed_seconds_ago_are_not_trusted(small):
+    # Just built: a file system with coarse timestamps could still add a file unseen.
+    assert small.build().exit_code == 0
+    assert small.out.resolve().name not in _known(small)
