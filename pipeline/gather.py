@@ -23,7 +23,7 @@ from pipeline.render.registry import RENDERERS
 from pipeline.convert.gather import gather as convert
 from pipeline.core.perf import paused_gc
 from pipeline.core import forked
-from pipeline.diff import run
+from pipeline.diff import cache as diff_cache, run
 from pipeline.fetch.cache import cache_dir
 from pipeline.fetch.newest import available
 from pipeline.ingest.attack_texts import cached_attack_texts, merge
@@ -85,9 +85,17 @@ def gather(
     if "diffs" in parts:
         # The diff (a second graph, of the previous release) reads nothing the rest
         # does not, and is small to send back: a forked worker gathers it meanwhile
-        # (`pipeline.core.forked`; in this process, after the rest, with one process).
+        # (`pipeline.core.forked`; in this process, after the rest, with one process),
+        # unless a build of the same inputs kept it (`pipeline.diff.cache`).
         # What it adds to the issues comes last, where gathering it last puts it.
-        (_none, (found["diffs"], issues, unread)), _ = forked.run([the_rest, lambda: _apart(ws, diffs)], forked.jobs(), here=1)
+        store, key = cache_dir(None, ws.config.file), _diff_key(units)
+        kept = diff_cache.load(store, key)
+        if kept is None:
+            (_none, kept), _ = forked.run([the_rest, lambda: _apart(ws, diffs)], forked.jobs(), here=1)
+            diff_cache.save(store, key, kept)
+        else:
+            the_rest()
+        found["diffs"], issues, unread = kept
         ws.issues.extend(issues)
         ws.unread.update(unread)
     else:
@@ -108,6 +116,14 @@ def gather(
         units=units,
         **found,
     )
+
+
+def _diff_key(units) -> str | None:
+    """The key of the diff among builds: every input of this build with the units'
+    settings (code, options, releases); None outside a build (nothing to key it by)."""
+    if not units.settings or not units.inputs:
+        return None
+    return units.key("attack-diff", units.inputs)
 
 
 def _apart(ws, part: Callable) -> tuple[object, list, dict]:
