@@ -204,6 +204,7 @@ def _page_state(page) -> dict:
         "content": page.content,
         "toc": page.toc,
         "title": page._title_from_render,
+        "update_date": page.update_date,  # set by the `pre_page` hook: the sitemap's date
         "anchors": page.present_anchor_ids,
         "links": None if page.links_to_anchors is None else {f.src_uri: links for f, links in page.links_to_anchors.items()},
     }
@@ -215,6 +216,7 @@ def _set_state(page, state: dict, files) -> None:
     page.content = state["content"]
     page.toc = state["toc"]
     page._title_from_render = state["title"]
+    page.update_date = state["update_date"]
     page.present_anchor_ids = state["anchors"]
     if state["links"] is not None:
         page.links_to_anchors = {files.get_file_from_path(src): links for src, links in state["links"].items()}

@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -36,16 +37,32 @@ def test_two_sites_of_one_build_are_identical(hostile_build, tmp_path):
     assert a.search_index_bytes == (a.folder / "search" / "search_index.json").stat().st_size > 0
 
 
-def test_the_sites_date_is_the_builds_without_touching_the_environment(hostile_build, tmp_path, monkeypatch):
+@pytest.fixture
+def built_long_ago(hostile_build):
+    """The hostile build dated 400 days back (it has no release report, so its date is its
+    manifest's): a site that took today's date anywhere would show it."""
+    manifest = hostile_build / "manifest.json"
+    st = manifest.stat()
+    os.utime(manifest, (st.st_atime, st.st_mtime - 400 * 86400))
+    yield hostile_build
+    os.utime(manifest, (st.st_atime, st.st_mtime))
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_the_sites_date_is_the_builds_without_touching_the_environment(built_long_ago, tmp_path, monkeypatch, workers):
     """The build's date reaches mkdocs through its config (site/hooks.py), not through a
     SOURCE_DATE_EPOCH written into this process: the sitemap's `lastmod` and its gzip
-    header carry that date, and the environment is the same during and after."""
+    header carry that date, and the environment is the same during and after — in
+    mkdocs' own build, in one process and with the pages in two workers (where the
+    `pre_page` hook that dates each page runs in a worker)."""
     from datetime import datetime, timezone
 
     from pipeline.site import make
     from pipeline.site.source import build_epoch
 
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    # mkdocs-material sets this once, when its templates module is first imported: not ours.
+    monkeypatch.setenv("NO_MKDOCS_2_WARNING", "true")
     before = dict(os.environ)
     seen = []
     real_run = make.run_mkdocs
@@ -55,9 +72,9 @@ def test_the_sites_date_is_the_builds_without_touching_the_environment(hostile_b
         seen.append(dict(os.environ))
 
     monkeypatch.setattr(make, "run_mkdocs", run)
-    result = make_site(hostile_build, tmp_path / "s", SITE_URL)
+    result = make_site(built_long_ago, tmp_path / "s", SITE_URL, workers=workers)
     assert seen == [before] and dict(os.environ) == before
-    day = datetime.fromtimestamp(build_epoch(hostile_build), timezone.utc)
+    day = datetime.fromtimestamp(build_epoch(built_long_ago), timezone.utc)
     raw = (result.folder / "sitemap.xml.gz").read_bytes()
     lastmods = set(re.findall(r"<lastmod>([^<]*)</lastmod>", gzip.decompress(raw).decode()))
     assert lastmods == {day.strftime("%Y-%m-%d")}
