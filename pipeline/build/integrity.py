@@ -72,9 +72,10 @@ def hash_file(path: Path | str) -> tuple[str, int, list[int]]:
     return h.hexdigest(), size, signature(st)
 
 
-def _all_signatures(base: Path) -> dict[str, dict]:
+def _all_signatures(base: Path, name: str = SIGNATURES) -> dict[str, dict]:
+    """{build id: {path: signature}} of the file `name` in the builds folder `base`."""
     try:
-        raw = orjson.loads((base / SIGNATURES).read_bytes())
+        raw = orjson.loads((base / name).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return {}
     return {k: v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
@@ -90,17 +91,18 @@ def read_signatures(root: Path | None) -> dict[str, list[int]]:
     return {k: v for k, v in found.items() if isinstance(v, list) and len(v) == 3}
 
 
-def record_signatures(folder: Path, signatures: dict[str, list[int]]) -> None:
-    """Record the signatures of a published build folder; those of folders that are gone
-    are dropped. Losing them costs speed only (the files are hashed instead)."""
+def record_signatures(folder: Path, signatures: dict[str, list[int]], name: str = SIGNATURES) -> None:
+    """Record the signatures of a published build folder (in the file `name` of the
+    builds folder); those of folders that are gone are dropped. Losing them costs speed
+    only (the files are hashed, the folder listed, instead)."""
     folder = folder.resolve()
     base = folder.parent
     if not (base.name.startswith(".") and base.name.endswith(".builds")):
         return  # a plain output folder of an older layout: nowhere of the build's own to keep them
-    known = {k: v for k, v in _all_signatures(base).items() if (base / k).is_dir() and k != folder.name}
+    known = {k: v for k, v in _all_signatures(base, name).items() if (base / k).is_dir() and k != folder.name}
     known[folder.name] = dict(sorted(signatures.items()))
     try:
-        write_atomic(base / SIGNATURES, orjson.dumps(known, option=orjson.OPT_SORT_KEYS))
+        write_atomic(base / name, orjson.dumps(known, option=orjson.OPT_SORT_KEYS))
     except OSError:
         pass
 
@@ -163,19 +165,11 @@ def _scan(root: Path, doc: dict) -> tuple[list[str], dict[str, list[int]]]:
     return sorted(found), dirs
 
 
-def _all_dir_signatures(base: Path) -> dict[str, dict]:
-    try:
-        raw = orjson.loads((base / DIR_SIGNATURES).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    return {k: v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
-
-
 def known_clean(root: Path) -> bool:
     """True when the folder was found without extra files and none of its directories has
     changed since: no listing needed (nor its manifest read)."""
     root = root.resolve()
-    known = _all_dir_signatures(root.parent).get(root.name)
+    known = _all_signatures(root.parent, DIR_SIGNATURES).get(root.name)
     if not known:
         return False
     for rel_dir, sig in known.items():
@@ -198,19 +192,10 @@ def unlisted(root: Path, doc: dict) -> list[str]:
 
 
 def _record_dirs(folder: Path, dirs: dict[str, list[int]]) -> None:
-    folder = folder.resolve()
-    base = folder.parent
-    if not (base.name.startswith(".") and base.name.endswith(".builds")):
-        return
     settled = time.time_ns() - SETTLED_NS
     if any(sig[2] > settled for sig in dirs.values()):
         return  # too recent to trust; the next check lists the folder again
-    known = {k: v for k, v in _all_dir_signatures(base).items() if (base / k).is_dir() and k != folder.name}
-    known[folder.name] = dict(sorted(dirs.items()))
-    try:
-        write_atomic(base / DIR_SIGNATURES, orjson.dumps(known, option=orjson.OPT_SORT_KEYS))
-    except OSError:
-        pass
+    record_signatures(folder, dirs, DIR_SIGNATURES)
 
 
 def differences(root: Path, doc: dict, *, quick: bool = False) -> list[Difference]:
