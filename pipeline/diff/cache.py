@@ -1,8 +1,8 @@
 """The previous release's diff, kept between builds of the same inputs.
 
 Why: the diff builds a second graph (the previous release with every enabled table and
-corpus) and compares the two: the largest part of gathering a build (3.5 s of CPU of
-the default build's ~20), redone on every forced or incremental build although it
+corpus) and compares the two: the largest part of gathering a build (about 3.5 s of
+CPU, a tenth of a warm default build's), redone on every forced or incremental build although it
 changes only when an input does. An entry is keyed by everything the build's render
 units are keyed by (code, settings, every ATT&CK release) and by every input of the
 build, so any change to any of them misses it. Only the newest entry is kept.

@@ -35,8 +35,8 @@ _QUERY_EXTENSIONS: list = [
 # The extensions the pages use. Their text is escaped so that no attribute list,
 # definition, abbreviation or footnote can occur, and their raw HTML (pictures, card
 # tables) carries no `markdown` attribute, so attr_list, def_list, abbr, footnotes and
-# md_in_html would find nothing to do — yet each is a pass over every page (a fifth of
-# the conversion time together).
+# md_in_html would find nothing to do — yet each is a pass over every page (about a
+# tenth of the conversion time together, on a sample of the default build's pages).
 MARKDOWN_EXTENSIONS: list = ["tables", "toc", *_QUERY_EXTENSIONS]
 # The extensions the site was first made with, pymdownx.highlight itself among them:
 # with mkdocs' own build (`workers=0`) the reference the site must equal byte for byte
