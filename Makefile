@@ -20,7 +20,8 @@ $(BIN)/attack-pipeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/python -m compileall -q pipeline  # an editable install compiles nothing; where bytecode is not written (PYTHONDONTWRITEBYTECODE) every start would
+	@# An editable install compiles nothing: where bytecode is not written (PYTHONDONTWRITEBYTECODE), every start would.
+	$(BIN)/python -m compileall -q pipeline
 	@touch $@
 
 install: $(BIN)/attack-pipeline ## create .venv and install the package with dev extras
