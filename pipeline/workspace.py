@@ -9,19 +9,19 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pipeline.core.config import Config, version_key
 from pipeline.core.errors import ConfigError, Issue
 from pipeline.fetch import Resolver, resolve  # noqa: F401 - resolve: mirror-only lookups
-from pipeline.model.attack import DOMAINS, AttackRelease
+from pipeline.model.domains import DOMAINS
 from pipeline.core.perf import paused_gc
 from pipeline.fetch.cache import cache_dir
 from pipeline.fetch.newest import available
 from pipeline.fetch.newest import default_release
-from pipeline.ingest.attack import read_attack_release
-from pipeline.ingest.release_cache import cached_attack_graph
-from pipeline.ingest.release_cache import cached_read
+
+if TYPE_CHECKING:
+    from pipeline.model.attack import AttackRelease
 
 Progress = Callable[[str], None]
 
@@ -116,6 +116,10 @@ class Workspace:
 
     def _read(self, path: Path, domain: str, version: str) -> AttackRelease:
         """A release bundle through the parsed-release cache (pipeline.ingest.release_cache)."""
+        # lazy: the ATT&CK reader imports the records (~40 ms of class creation) that a no-op build and `--help` never use
+        from pipeline.ingest.attack import read_attack_release
+        from pipeline.ingest.release_cache import cached_read  # lazy: as above, the reader's cache
+
         read = functools.partial(read_attack_release, limits=self.config.limits)
         return cached_read(read, path, domain=domain, version=version, cache=cache_dir(None, self.config.file))
 
@@ -210,6 +214,9 @@ class Workspace:
             if progress:
                 progress("building the graph")
             return build_graph(releases), tuple(self.issues[before:])
+
+        # lazy: as in _read, the records are imported only when a release is read
+        from pipeline.ingest.release_cache import cached_attack_graph
 
         with paused_gc():
             graph, issues = cached_attack_graph(bundles, cache_dir(None, self.config.file), build)

@@ -17,7 +17,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 import pickle
 import resource
 import sqlite3
@@ -45,7 +45,7 @@ class BuildResult:
     out: Path
     folder: Path
     up_to_date: bool
-    artifacts: list[Artifact] = field(default_factory=list)
+    artifacts: Sequence[Artifact] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
     warnings: int = 0
     # Files taken unchanged from the previous build (render units whose inputs did not change).
@@ -230,8 +230,7 @@ def build(
                         missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
                     ))
                 tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
-                listed = [Artifact.from_dict(a) for a in previous.get("artifacts", [])]
-                return BuildResult(out, live, True, listed, stages, int(previous.get("warnings", 0)), missing=missing, cpu=cpu)
+                return BuildResult(out, live, True, manifest.Listed(previous.get("artifacts", [])), stages, int(previous.get("warnings", 0)), missing=missing, cpu=cpu)
 
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         # lazy: pipeline.gather would add 0.50 s (networkx, multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`

@@ -7,7 +7,6 @@ import click
 from pathlib import Path
 
 from pipeline.cli.common import answer_options, detail, emit_json, progress, report_build_issues, source_options
-from pipeline.graph.counts import attack_stats
 
 
 @click.command("stats")
@@ -27,6 +26,9 @@ def command(ws, attack_only: bool, as_json: bool, out: Path, from_sources: bool)
     data = None if attack_only or from_sources else _from_build(ws, out)
     if data is None and attack_only:
         # Counted from the records: no networkx import, no graph (pipeline.graph.counts).
+        # lazy: pipeline.graph.counts imports the ATT&CK records (~30-50 ms of class creation) that every other command's start-up would pay
+        from pipeline.graph.counts import attack_stats
+
         with progress(len(ws.domains) + 1) as step:
             releases = ws.releases(step)
             step("counting")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from pipeline.core import packages
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -43,16 +45,8 @@ class Target:
     def versions(self) -> dict[str, str]:
         """Installed versions of pySigma and the backend package (a new version may
         convert differently, so it is part of every cache key)."""
-        # lazy: importlib.metadata costs ~15-30 ms to import; only the pySigma backends' versions need it
-        from importlib import metadata  # here: every command imports this module for its names (~80 ms)
-
-        out = {}
-        for name in ("pysigma", *self.packages):
-            try:
-                out[name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                out[name] = "missing"
-        return out
+        found = packages.versions(("pysigma", *self.packages))
+        return {name: version or "missing" for name, version in found.items()}
 
     def converter(self) -> str:
         """One line naming what converted: `pySigma 1.5.1, kusto backend 1.0.1, microsoft_xdr`."""

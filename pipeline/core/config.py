@@ -16,7 +16,7 @@ import difflib
 
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.core.limits import Limits, from_environment, from_settings, read_limited
-from pipeline.model.attack import DOMAINS
+from pipeline.model.domains import DOMAINS
 from pipeline.convert.targets import DEFAULT_LANGUAGES, TARGETS
 
 SOURCES_ENV = "ATTACK_PIPELINE_SOURCES"

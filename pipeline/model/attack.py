@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-DOMAINS: tuple[str, ...] = ("enterprise", "mobile", "ics")
-
 
 @dataclass(frozen=True, slots=True)
 class ExternalReference:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import stix_factory as f
 from pipeline.build.lock import BuildLock, BuildLocked
-from pipeline.build import sweep
+from pipeline.build import manifest, sweep
 from pipeline.cli import cli
 
 
@@ -48,7 +48,13 @@ def test_build_manifest_link_and_no_op(tiny, tmp_path):
     # Nothing changed: nothing is done.
     again = run("build", *opts, "--out", str(out))
     assert again.exit_code == 0 and "up to date" in again.stdout
+    assert f"{len(doc['artifacts'])} files in {out}" in again.stdout
     assert out.resolve() == (tmp_path / ".out.builds" / doc["fingerprint"][:16])
+    # What a no-op returns: the live manifest's entries, made records as they are read.
+    listed = manifest.Listed(doc["artifacts"])
+    records = [manifest.Artifact.from_dict(a) for a in doc["artifacts"]]
+    assert len(listed) == len(records) and list(listed) == records
+    assert listed[-1] == records[-1] and listed[1:3] == records[1:3]
 
 
 def test_forced_rebuild_is_byte_identical_and_prunes(tiny, tmp_path):

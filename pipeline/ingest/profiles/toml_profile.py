@@ -23,7 +23,7 @@ import orjson
 
 from pipeline.core.errors import ConfigError, InputError, Issue
 from pipeline.core.limits import DEFAULT, Limits, read_limited
-from pipeline.model.attack import DOMAINS
+from pipeline.model.domains import DOMAINS
 from pipeline.model.detections import Detection
 from pipeline.model.profile import STATUSES, ControlState, Profile, RuleSelection, ThreatRef, Weights
 from pipeline.ingest.detections import elastic

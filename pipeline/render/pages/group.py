@@ -10,7 +10,7 @@ from collections import Counter
 import orjson
 
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES
-from pipeline.model.attack import DOMAINS
+from pipeline.model.domains import DOMAINS
 from pipeline.render.pages.downloads import group_downloads
 from pipeline.render.pages.escape import Md, cell, link, text
 from pipeline.render.pages.pictures import group_heatmap

@@ -16,7 +16,7 @@ from pipeline.graph.coverage import CLASS_LABELS, Coverage
 from pipeline.graph.controls import controls_of_technique
 from pipeline.graph.detections import detections_of
 from pipeline.graph.views import _analytic
-from pipeline.model.attack import DOMAINS
+from pipeline.model.domains import DOMAINS
 from pipeline.convert.targets import TARGETS
 from pipeline.render.pages.converted import card_section, is_sigma, languages
 from pipeline.render.pages.downloads import technique_downloads
