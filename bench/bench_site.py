@@ -19,11 +19,15 @@ its ratio to mkdocs-material as configured before (`material-full`):
   writing the pages) spread over two forked worker processes (`pipeline/site/parallel.py`,
   what `attack-pipeline site` does on a machine with two cores or more); its site must
   be byte-identical to `material-full`'s;
-- `zensical`: the successor generator by the same authors, when it can be installed
-  (its theme package must be in the package index; the result says why not otherwise).
+- `zensical`: the successor generator by the same authors (0.0.73, a dev dependency:
+  the newer 0.1 series needs a theme package, zensical-ui, that no package index serves),
+  on the same pages with the same theme features, navigation and Markdown extensions.
+  It runs no mkdocs hook, so its site is not the site (no artifacts, no Navigator
+  links, broken links to the build's reports left as they are, no search: see
+  `_zensical`); it is timed for what it would take, not chosen.
 
-The search index is the same for all (control pages by title, no detection page); the
-optimize and privacy plugins of material are not used by any candidate (offline site,
+The search index is the same for the material candidates (control pages by title, no
+detection page); the optimize and privacy plugins of material are not used by any candidate (offline site,
 no external assets to fetch).
 
 Builds the default build once (every enabled source, ATT&CK 18.1; not timed), then
@@ -46,10 +50,14 @@ import hashlib
 import json
 import os
 import pstats
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -87,21 +95,61 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _zensical() -> dict:
-    """Whether Zensical can be measured here, and why not."""
+ZENSICAL = "zensical"
+
+
+def _zensical_exe() -> Path | None:
+    """The `zensical` command of this environment (a dev dependency), if installed."""
+    exe = Path(sys.executable).with_name("zensical")
+    return exe if exe.is_file() else None
+
+
+def _link_or_copy(src: str, dst: str) -> None:
     try:
-        import zensical.config  # noqa: F401 - needs its theme package, zensical_ui
-    except ImportError:
-        return {
-            "available": False,
-            "reason": (
-                "not installable: zensical 0.1.3 (the only version the package index serves) requires "
-                "zensical-ui==0.0.43, which no index this machine reaches serves (no version at all); "
-                "installed without it, zensical builds nothing (zensical/config.py imports zensical_ui: ModuleNotFoundError); "
-                "its config reader accepts mkdocs' `hooks` key but never calls a hook, which the site's artifacts and links need"
-            ),
-        }
-    return {"available": True, "reason": "installed, but it runs no mkdocs hooks (artifacts, link rewriting, Navigator links): not measured"}
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _zensical(outputs: Path, work: Path, site_url: str, extensions: list) -> dict:
+    """One Zensical build of the same pages: wall and CPU seconds, HTML pages written.
+
+    The same configuration as the site's (theme features, navigation, Markdown
+    extensions and their highlighter), less what Zensical cannot do here: it calls no
+    mkdocs hook (the site's hooks copy the build's other artifacts into the site, rewrite
+    the links to them, date and escape the pages and choose what search indexes), so
+    `strict` is off (those links are left broken) and its search is off (indexing every
+    detection page, which the hooks keep out, it aborts at the end: "exceeds the search
+    index limit ... maximum 8192"). Its cache lives in the project folder, new for each
+    run: a cold build, like the others'.
+    """
+    from pipeline.site.config import mkdocs_config
+    from pipeline.site.nav import read_nav
+    from pipeline.site.source import reading
+
+    project = work / "project"
+    project.mkdir(parents=True)
+    with reading(outputs) as build:
+        cfg = mkdocs_config(build, read_nav(build.docs), project / "site", site_url, "", extensions)
+        # Zensical wants the docs inside its project folder, a symbolic link resolved
+        # (it refuses one that leads outside): hard links of the pages, copies where the
+        # file system has none; not timed.
+        shutil.copytree(build.docs, project / "docs", copy_function=_link_or_copy)
+        cfg.update(docs_dir="docs", site_dir="site", strict=False, plugins={"search": {"enabled": False}})
+        cfg.pop("hooks")
+        config = project / "mkdocs.yml"
+        config.write_text(yaml.safe_dump(cfg, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")
+        c0, w0 = _cpu(), time.perf_counter()
+        done = subprocess.run([str(_zensical_exe()), "build", "-f", str(config)], cwd=project, capture_output=True, text=True)
+        seconds, cpu = time.perf_counter() - w0, _cpu() - c0
+    html = sum(1 for _ in (project / "site").rglob("index.html"))
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "exit_code": done.returncode,
+        "html_pages": html,
+        "last_line": ((done.stdout + done.stderr).strip().splitlines() or [""])[-1][:200],
+    }
 
 
 def main() -> None:
@@ -140,6 +188,7 @@ def main() -> None:
 
         runs: dict[str, list[dict]] = {k: [] for k in candidates}
         trees: dict[str, dict[str, str]] = {}
+        zensical_runs: list[dict] = []
         for rnd in range(args.rounds):
             for name, (extensions, workers) in candidates.items():
                 c0 = _cpu()
@@ -151,6 +200,11 @@ def main() -> None:
                 if rnd == 0:
                     trees[name] = _tree(r.site)
                     last = r
+            if _zensical_exe() is not None:
+                load0 = os.getloadavg()[0]
+                z = _zensical(outputs, tmp / f"zensical-{rnd}", "https://soc.example.org/attack/", list(MARKDOWN_EXTENSIONS))
+                zensical_runs.append(z | {"load_before": round(load0, 1), "load_after": round(os.getloadavg()[0], 1)})
+                print(ZENSICAL, rnd, zensical_runs[-1], flush=True)
         files = trees["material-full"]
         r = last
         size = sum((r.folder / p).stat().st_size for p in files)
@@ -165,7 +219,21 @@ def main() -> None:
                 "ratio_to_material_full": round(best / min(x["seconds"] for x in runs["material-full"]), 3),
                 "identical_to_material_full": trees[name] == files,
             }
-        summary["zensical"] = _zensical()
+        full_best = min(x["seconds"] for x in runs["material-full"])
+        if zensical_runs:
+            best = min(x["seconds"] for x in zensical_runs)
+            summary[ZENSICAL] = {
+                "runs": zensical_runs,
+                "version": subprocess.run([str(_zensical_exe()), "--version"], capture_output=True, text=True).stdout.strip(),
+                "best_seconds": best,
+                "pages_per_second": round(r.pages / best, 1),
+                "ratio_to_material_full": round(best / full_best, 3),
+                "identical_to_material_full": False,
+                "not_a_candidate_because": "it runs no mkdocs hook: no artifacts or Navigator links in the site, "
+                "pages neither dated nor escaped by the site's rules, no search (see _zensical)",
+            }
+        else:
+            summary[ZENSICAL] = {"available": False, "reason": "zensical is not installed in this environment (a dev dependency)"}
         eligible = [k for k in candidates if summary[k]["identical_to_material_full"]]
         chosen = min(eligible, key=lambda k: summary[k]["best_seconds"])
         result = {
