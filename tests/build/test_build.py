@@ -175,3 +175,24 @@ def test_real_default_build_is_reproducible(default_build, mirror):
     doc = orjson.loads(after["manifest.json"])
     kinds = {i["kind"] for i in doc["inputs"]}
     assert kinds == {"attack", "mapping", "catalog", "detection", "schema", "threat"}
+
+
+def test_a_no_op_build_imports_no_record_class_and_no_renderer(tiny, tmp_path):
+    """A build with nothing to do hashes its inputs and stops: it must not pay for the
+    ATT&CK records (eighteen classes, 30-65 ms), importlib.metadata, networkx or the
+    renderers at start-up (docs/benchmarks.md, the no-op)."""
+    opts, _ = tiny
+    out = tmp_path / "out"
+    assert run("build", *opts, "--out", str(out)).exit_code == 0
+    probe = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        f"sys.argv = ['attack-pipeline', 'build', *{opts!r}, '--out', {str(out)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "heavy = ['pipeline.model.attack', 'importlib.metadata', 'networkx', 'pipeline.render.registry', 'pipeline.gather']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"
