@@ -12,9 +12,11 @@ its ratio to mkdocs-material as configured before (`material-full`):
   extensions the site was first made with (`REFERENCE_EXTENSIONS`);
 - `material-lean`: the same theme and hooks with the extensions the pages use
   (attr_list, def_list, abbr, footnotes and md_in_html find nothing to do, but each
-  costs a pass over every page), converted with one Markdown instance for every page
-  and cached Pygments lexers (`pipeline/site/convert.py`), in one process; its site must
-  be byte-identical to `material-full`'s, or it is not a candidate;
+  costs a pass over every page), converted with one Markdown instance for every page,
+  cached Pygments lexers and no Pygments stylesheet per code block
+  (`pipeline/site/convert.py`), indexed for search without parsing what the index
+  leaves out (`pipeline/site/search.py`), in one process; its site must be
+  byte-identical to `material-full`'s, or it is not a candidate;
 - `material-2workers`: `material-lean` with the two page loops (converting, then
   writing the pages) spread over two forked worker processes (`pipeline/site/parallel.py`,
   what `attack-pipeline site` does on a machine with two cores or more); its site must

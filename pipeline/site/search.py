@@ -1,0 +1,106 @@
+"""The search index of the site, made without parsing what it leaves out.
+
+Why: material's search plugin parses the whole HTML of every indexed page with
+Python's `html.parser` — a tenth of a site build's CPU on the default build — and then
+drops what the site's hooks marked `data-search-exclude` (tables, code blocks, a
+control page's body: `hooks.on_page_content`), which is most of that HTML: a technique
+page's mapping tables and queries. `LeanSearchIndex` is material's index fed each
+page's HTML with the content of those elements taken out (their start and end tags
+kept), so the parser walks a small part of it and finds the same sections, titles and
+texts.
+
+Why the entries are the same: the plugin's parser records nothing inside an excluded
+element — its text is skipped, and the tags inside only enter and leave its stack of
+open elements — as long as no element of the same tag opens inside it (the parser
+forgets the exclusion when that one closes), no heading opens inside it (a heading
+starts a section even where its text is skipped) and every element opened inside it
+is closed inside it (the parser ignores an end tag that does not close the innermost
+open element, so an element left open would hide the excluded one's end).
+`without_excluded_content` empties an element only when all of that holds, checked on
+its content (with the tags of excluded elements left whole before it, which may still
+be open around it), and leaves any other element as it is; bench/bench_site.py and
+tests/site compare the index with material's own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from material.plugins.search.plugin import SearchIndex
+
+# Any start tag the parser skips the element of (an excluded one, or Pygments' line
+# numbers), and the plain form the site's hooks write, which alone is emptied (a quoted
+# value holding `>` would end the match early).
+_SKIPPED = re.compile(r"<([A-Za-z][^\s/>]*)[^>]*?(?:data-search-exclude|class=[\"']?linenodiv)", re.I)
+_PLAIN = re.compile(r'<([a-z][a-z0-9]*) data-search-exclude="true"(?:\s+[^\s"\'=<>/]+(?:="[^"<>]*")?)*\s*>')
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+# What the check below does not model: comments, CDATA, scripts and styles (raw text).
+_UNMODELLED = re.compile(r"<!|<\?|<(?:script|style)[\s>]", re.I)
+_HEADING = re.compile(r"<h[1-6][\s>/]", re.I)
+# Elements the parser never puts on its stack (material's `void`).
+_VOID = frozenset(
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr")
+)
+
+
+def _inert(content: str, skipped: set[str]) -> bool:
+    """Whether the parser, inside an excluded element, records nothing for `content`
+    and leaves its state as it found it (its stack of open elements included). `skipped`: the tags the parser may hold as
+    skipped there (the element's own and any left whole before it): closing an element
+    of one of those tags would end its skipping."""
+    if _UNMODELLED.search(content) or _HEADING.search(content):
+        return False
+    stack: list[str] = []
+    for close, name, self_closing in _TAG.findall(content):
+        name = name.lower()
+        if not close:
+            if name in skipped:
+                return False
+            if name not in _VOID and not self_closing:
+                stack.append(name)
+        elif stack and stack[-1] == name:
+            stack.pop()
+        # any other end tag is one the parser ignores (it closes only the innermost element)
+    return not stack
+
+
+def without_excluded_content(html: str) -> str:
+    """`html` with the content of every excluded element whose content the parser
+    would record nothing for taken out; the elements' tags stay."""
+    out: list[str] = []
+    done = 0
+    kept: set[str] = set()  # tags of skipped elements left whole so far
+    found = _SKIPPED.search(html)
+    while found is not None:
+        tag = found.group(1).lower()
+        plain = _PLAIN.match(html, found.start())
+        if plain is not None:
+            end = html.find(f"</{tag}>", plain.end())
+            if end != -1 and _inert(html[plain.end() : end], kept | {tag}):
+                out.append(html[done : plain.end()])
+                done = end
+                found = _SKIPPED.search(html, end)
+                continue
+        kept.add(tag)
+        found = _SKIPPED.search(html, found.start() + 1)
+    out.append(html[done:])
+    return "".join(out)
+
+
+class LeanSearchIndex(SearchIndex):
+    """material's search index, fed each page without its excluded elements' content."""
+
+    def add_entry_from_context(self, page):
+        if (page.meta.get("search") or {}).get("exclude"):
+            return  # left out of the index (the detection pages): nothing to parse
+        full = page.content
+        page.content = without_excluded_content(full)
+        try:
+            super().add_entry_from_context(page)
+        finally:
+            page.content = full
+
+
+def lean(index: SearchIndex) -> LeanSearchIndex:
+    """`index` (empty, as the plugin made it for this build) as a `LeanSearchIndex`."""
+    return LeanSearchIndex(**index.config)
