@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.site import search
 from pipeline.site.artifacts import rewrite_links
 from pipeline.site.config import REFERENCE_EXTENSIONS
 from pipeline.site.make import make_site
@@ -91,6 +92,22 @@ def test_the_site_is_mkdocs_own_serial_site(hostile_build, tmp_path):
         made = make_site(hostile_build, tmp_path / f"workers-{workers}", SITE_URL, workers=workers)
         assert _tree(made.site) == expected, workers
         assert made.pages == reference.pages
+
+
+def test_the_site_indexes_its_pages_without_their_excluded_content(hostile_build, tmp_path, monkeypatch):
+    """The lean search index is the one in use (the same index as mkdocs' own build,
+    above): it reads less HTML than the pages hold."""
+    sizes: list[tuple[int, int]] = []
+    lean = search.without_excluded_content
+
+    def measured(html: str) -> str:
+        out = lean(html)
+        sizes.append((len(html), len(out)))
+        return out
+
+    monkeypatch.setattr(search, "without_excluded_content", measured)
+    make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1)
+    assert sizes and sum(b for _, b in sizes) < sum(a for a, _ in sizes)
 
 
 def test_a_broken_link_fails_with_two_workers(hostile_build, tmp_path):
