@@ -28,7 +28,9 @@ from pipeline.fetch.cache import cache_dir
 from pipeline.fetch.newest import available
 from pipeline.ingest.attack_texts import cached_attack_texts, merge
 from pipeline.ingest.bundle import read_bundle
+from pipeline.reconcile import accounting
 from pipeline.reconcile.controls import mapping_sources, reconcile_source
+from pipeline.reconcile.mappings import report
 from pipeline.render.reconcile import unit
 from pipeline.render.stix import INCLUDE_ATTACK
 from pipeline.workspace import Workspace
@@ -69,12 +71,10 @@ def gather(
     if "conversions" in parts and not ws.attack_only:
         convert(ws, g)  # Sigma rules → query languages, on the graph's nodes (the build's did it already)
     found: dict[str, object] = {}
+    if "controls" in parts:
+        found["controls"] = ws.controls()
 
     def the_rest() -> None:
-        if "controls" in parts:
-            found["controls"] = ws.controls()
-        if "mapping_reports" in parts:
-            found["mapping_reports"] = mapping_reports(ws, units)
         if "detection_loads" in parts:
             found["detection_loads"] = () if ws.attack_only else tuple(ws.detections().loads)
         if "attack_objects" in parts:
@@ -82,24 +82,40 @@ def gather(
         if "attack_texts" in parts:
             found["attack_texts"] = attack_texts(ws)
 
+    # The reports of the mapping tables (most of them disabled, read for their report
+    # only) and the diff (a second graph, of the previous release) read nothing the
+    # rest does not, and what they send back is small: forked workers gather them
+    # meanwhile (`pipeline.core.forked`; with one process, here, in the order listed).
+    # The rest fills `found`, so it runs in this process; the diff, the longest piece,
+    # is claimed first. Each piece's issues are taken out of the workspace where it ran
+    # (`_apart`) and put back in the order of a serial gathering: the reports', the
+    # rest's, the diff's.
+    pieces = [lambda: _apart(ws, lambda _ws: the_rest())]
+    kept = store = key = None
     if "diffs" in parts:
-        # The diff (a second graph, of the previous release) reads nothing the rest
-        # does not, and is small to send back: a forked worker gathers it meanwhile
-        # (`pipeline.core.forked`; in this process, after the rest, with one process),
-        # unless a build of the same inputs kept it (`pipeline.diff.cache`).
-        # What it adds to the issues comes last, where gathering it last puts it.
+        # Unless a build of the same inputs kept it (`pipeline.diff.cache`).
         store, key = cache_dir(None, ws.config.file), _diff_key(units)
         kept = diff_cache.load(store, key)
         if kept is None:
-            (_none, kept), _ = forked.run([the_rest, lambda: _apart(ws, diffs)], forked.jobs(), here=1)
-            diff_cache.save(store, key, kept)
-        else:
-            the_rest()
-        found["diffs"], issues, unread = kept
-        ws.issues.extend(issues)
-        ws.unread.update(unread)
-    else:
-        the_rest()
+            pieces.append(lambda: _apart(ws, diffs))
+    to_read, reports = report_sources(ws, units) if "mapping_reports" in parts else ((), [])
+    pieces += [lambda s=s: _apart(ws, lambda ws: mapping_report(ws, g, s)) for s in to_read]
+    (rest, *done), _ = forked.run(pieces, forked.jobs(), here=1)
+    if "diffs" in parts and kept is None:
+        kept = done.pop(0)
+        diff_cache.save(store, key, kept)
+    read = iter(done)
+    for at, taken in enumerate(reports):
+        if taken is None:
+            value, issues, unread = next(read)
+            reports[at] = value
+            _put_back(ws, issues, unread)
+    _put_back(ws, *rest[1:])
+    if kept is not None:
+        found["diffs"] = kept[0]
+        _put_back(ws, *kept[1:])
+    if "mapping_reports" in parts:
+        found["mapping_reports"] = tuple(reports)
     return RenderContext(
         graph=g,
         attack_version=ws.attack_version,
@@ -129,7 +145,7 @@ def _diff_key(units) -> str | None:
 def _apart(ws, part: Callable) -> tuple[object, list, dict]:
     """`part(ws)` with the issues and unread sources it found taken out of the
     workspace and returned, so that they arrive in the same place whether it ran in
-    this process or in a forked one."""
+    this process or in a forked one (`_put_back`)."""
     count, unread = len(ws.issues), set(ws.unread)
     value = part(ws)
     issues = list(ws.issues[count:])
@@ -140,24 +156,37 @@ def _apart(ws, part: Callable) -> tuple[object, list, dict]:
     return value, issues, new
 
 
-def mapping_reports(ws, units) -> tuple[MappingReport, ...]:
-    """Every mapping source, enabled or not, reconciled (the enabled ones were already,
-    for the graph: the workspace keeps them), so that a user sees what switching a
-    table on would bring. A report the previous build holds for the same inputs is
+def _put_back(ws, issues: list, unread: dict) -> None:
+    ws.issues.extend(issues)
+    ws.unread.update(unread)
+
+
+def report_sources(ws, units) -> tuple[tuple, list[MappingReport | None]]:
+    """Every mapping source, enabled or not, so that a user sees what switching a table
+    on would bring: (the sources to read, the reports in source order with None where
+    a source is to be read). A report the previous build holds for the same inputs is
     taken from it (`units`) and its source not read: most tables are disabled, and
     reading them costs more than the rest of the reports."""
-    out = []
-    with paused_gc():  # ~120,000 records that live to the end: nothing for the collector
-        for source in mapping_sources(ws, enabled_only=False):
-            taken = units.take(*unit(source, units, ws.config))
-            if taken is not None:
-                out.append(MappingReport(source=source, taken=taken))
-                continue
-            try:
-                out.append(MappingReport(source=source, table=reconcile_source(ws, source)))
-            except PipelineError as exc:
-                out.append(MappingReport(source=source, problem=exc.one_line()))
-    return tuple(out)
+    to_read, reports = [], []
+    for source in mapping_sources(ws, enabled_only=False):
+        taken = units.take(*unit(source, units, ws.config))
+        if taken is None:
+            to_read.append(source)
+        reports.append(None if taken is None else MappingReport(source=source, taken=taken))
+    return tuple(to_read), reports
+
+
+def mapping_report(ws, g, source) -> MappingReport:
+    """One mapping source reconciled (the enabled ones were already, for the graph: the
+    workspace keeps them) and reported against the graph, or why it cannot be read."""
+    with paused_gc():  # thousands of records that live to the end of the piece: nothing for the collector
+        try:
+            rt = reconcile_source(ws, source)
+        except PipelineError as exc:
+            return MappingReport(source=source, problem=exc.one_line())
+        rep = report(rt)
+        rep["accounting"] = accounting.mapping_books(rt, g)
+        return MappingReport(source=source, report=rep)
 
 
 def attack_objects(ws) -> MappingProxyType:

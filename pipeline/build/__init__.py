@@ -88,7 +88,9 @@ def planned_steps(ws) -> int:
 
 
 def answers_meta(ws, fp: str, code: str) -> dict:
-    """What must agree before a command answers from a build instead of the sources."""
+    """What must agree before a command answers from a build instead of the sources.
+    The build's warning count is the manifest's (`answers_of_build` puts it in the
+    meta): the answers are written before the last issue is found."""
     return {
         "fingerprint": fp,
         "code": code,
@@ -96,7 +98,6 @@ def answers_meta(ws, fp: str, code: str) -> dict:
         "domains": list(ws.domains),
         "sources_file": str(Path(ws.config.file).resolve()),
         "mirror": str(ws.mirror.resolve()) if ws.mirror else "",
-        "warnings": len(ws.issues),
     }
 
 
@@ -154,10 +155,11 @@ def answers_of_build(ws, out: Path, *, domain: str | None = None):
     if found is None:
         return None
     want = answers_meta(ws, doc["fingerprint"], code_fingerprint())
-    skip = {"warnings"} | ({"domains"} if domain else set())
+    skip = {"domains"} if domain else set()
     if any(found.meta.get(k) != want[k] for k in want if k not in skip) or (domain and domain not in found.meta.get("domains", [])):
         found.close()
         return None
+    found.meta["warnings"] = int(doc.get("warnings", 0))
     return found
 
 
@@ -175,6 +177,34 @@ def graph_of_build(ws, out: Path, domain: str):
     return g, store
 
 
+class _Stages:
+    """Wall and CPU seconds of each stage of one build, in the order the stages end."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, tuple[float, float]] = {}
+        self._clock = time.perf_counter()
+        self._used = _cpu()
+
+    def __call__(self, name: str) -> None:
+        now, spent = time.perf_counter(), _cpu()
+        self.wall[name] = round(now - self._clock, 3)
+        self.cpu[name] = (round(spent[0] - self._used[0], 3), round(spent[1] - self._used[1], 3))
+        self._clock, self._used = now, spent
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    """The build's inputs as hashed, and the fingerprint they decide with the code and
+    the options."""
+
+    memo: HashMemo
+    inputs: tuple
+    code: str
+    options: dict
+    fingerprint: str
+
+
 def build(
     ws,
     out: Path,
@@ -190,103 +220,42 @@ def build(
     out = Path(os.path.abspath(out))
     tree.check_replaceable(out)
     paths.check_output(out, _source_folders(ws))
-    stages: dict[str, float] = {}
-    cpu: dict[str, tuple[float, float]] = {}
-    clock = time.perf_counter()
-    used = _cpu()
-
-    def stage(name: str) -> None:
-        nonlocal clock, used
-        now, spent = time.perf_counter(), _cpu()
-        stages[name] = round(now - clock, 3)
-        cpu[name] = (round(spent[0] - used[0], 3), round(spent[1] - used[1], 3))
-        clock, used = now, spent
-
+    stage = _Stages()
     reached("start")
     with BuildLock(out.parent / f".{out.name}.lock"), quiet_collector() as settle:
         reached("lock")
         check_foreign(out)
         progress("hashing inputs")
-        memo = HashMemo(cache_dir(None, ws.config.file) / "parsed" / "input-hashes.json")
-        inputs = hash_inputs(ws, memo)
-        memo.save()
-        code = code_fingerprint()
-        options = dict(sorted((options or {}).items()))
-        # Profiles decide their own files only: in the fingerprint, not in the render
-        # units' settings (a profile edit re-renders no framework or technique card).
-        fp_options = options | ({"profiles": sorted(f"{p.slug}:{p.digest}" for p in profiles)} if profiles else {})
-        fp = fingerprint(ws, inputs, code, fp_options)
+        hashed = _hash(ws, options, profiles)
         stage("inputs")
         reached("inputs")
         live = tree.current(out)
         previous = manifest.read(live)
-        damaged: list[str] = []
-        if not force and previous and previous.get("fingerprint") == fp:
-            damaged = [d.path for d in integrity.damaged(live, previous)]
-            if not damaged:
-                missing = list(previous.get("missing_sources") or [])
-                if missing and not keep_going:
-                    raise PipelineError(_missing_line(
-                        missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
-                    ))
-                tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
-                return BuildResult(out, live, True, manifest.Listed(previous.get("artifacts", [])), stages, int(previous.get("warnings", 0)), missing=missing, cpu=cpu)
-
+        unchanged, damaged = (None, []) if force else _unchanged(out, live, previous, hashed.fingerprint, keep_going, stage)
+        if unchanged is not None:
+            return unchanged
         # Imported once the build is known to render (a tenth of a second a no-op saves).
         # lazy: pipeline.gather would add 0.50 s (networkx, multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
         from pipeline.gather import gather as gather_context
 
-        g = ws.graph(progress)
-        # Loading leaves almost no cycles (28 objects on the default build; the loaders
-        # pause the collector themselves): a collection here would walk the whole graph.
-        settle(collect=False)
-        stage("graph")
-        missing = [{"source": sid, "problem": problem} for sid, problem in sorted(ws.unread.items())]
-        if missing and not keep_going:
-            raise PipelineError(_missing_line(missing, "nothing was built and the previous outputs are kept (--keep-going builds without it)"))
-        reached("graph")
-        # lazy: pipeline.convert.gather would add 45 ms (multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
-        from pipeline.convert.gather import gather
-
-        gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
-        settle()
-        stage("convert")
-        reached("queries")
+        g, missing = _graph(ws, keep_going, progress, settle, stage)
         tmp = tree.new_build_dir(out)
-        units = Units(
-            out=tmp,
-            settings=settings(ws, code, options),
-            inputs={i.source_id: i for i in inputs},
-            previous=None if force else live,
-            previous_doc=None if force else previous,
-            previous_signatures={} if force else integrity.read_signatures(live),
-            digest=_outside_digests(ws, memo, inputs).__getitem__,
-            config=ws.config,
-        )
+        units = _units(ws, tmp, hashed, *((None, None) if force else (live, previous)))
         gathered = _profile_results(ws, g, profiles)
         stage("profile results")
         try:
-            # Everything the renderers read, before the first one runs: no renderer reads a
-            # source, and the issues the reports list are all the issues the build counts.
-            ctx = gather_context(ws, g, options=options, units=units, within=getattr(progress, "within", None), profiles=gathered)
-            stage("gather")
-            processes, renderers = _render(ctx, tmp, units, progress, settle, stage)
-            memo.save()  # hashes of sources outside the inputs, taken for render units
-            progress("indexing the answers")
-            write_answers(ws, g, fp, code)
+            # The answers read the graph only: a forked child writes them meanwhile,
+            # on a core that gathering and rendering leave idle at times (a child
+            # that has not finished by the end of the renderers is waited for).
+            with forked.alongside(lambda: write_answers(ws, g, hashed.fingerprint, hashed.code), forked.jobs()):
+                # Everything the renderers read, before the first one runs: no renderer reads a
+                # source, and the issues the reports list are all the issues the build counts.
+                ctx = gather_context(ws, g, options=hashed.options, units=units, within=getattr(progress, "within", None), profiles=gathered)
+                stage("gather")
+                processes, renderers = _render(ctx, tmp, units, progress, settle, stage)
+                progress("indexing the answers")
             stage("answers")
-            progress("writing the manifest")
-            reached("manifest")
-            signatures: dict[str, list[int]] = {}
-            doc = manifest.write(
-                tmp, ws=ws, inputs=inputs, fingerprint=fp, code=code, warnings=len(ctx.issues), units=units,
-                missing=missing, signatures=signatures,
-            )
-            stage("manifest")
-            reached("manifest:written")
-            folder = tree.publish(tmp, out, fp[:16])
-            integrity.record_signatures(folder, signatures)
-            stage("publish")
+            folder, doc = _finish(out, tmp, ws, hashed, units, len(ctx.issues), missing, progress, stage)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             at = f" ({exc.filename})" if exc.filename and not str(exc.filename).startswith(str(tmp)) else ""
@@ -298,9 +267,97 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildResult(
-        out, folder, False, [Artifact.from_dict(a) for a in doc["artifacts"]], stages, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing,
-        renderers=renderers, processes=processes, cpu=cpu,
+        out, folder, False, [Artifact.from_dict(a) for a in doc["artifacts"]], stage.wall, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing,
+        renderers=renderers, processes=processes, cpu=stage.cpu,
     )
+
+
+def _graph(ws, keep_going: bool, progress, settle, stage: _Stages) -> tuple:
+    """The graph of the inputs with the Sigma rules converted on it; (graph, the enabled
+    sources that could not be read, which stop the build unless `keep_going`)."""
+    g = ws.graph(progress)
+    # Loading leaves almost no cycles (28 objects on the default build; the loaders
+    # pause the collector themselves): a collection here would walk the whole graph.
+    settle(collect=False)
+    stage("graph")
+    missing = [{"source": sid, "problem": problem} for sid, problem in sorted(ws.unread.items())]
+    if missing and not keep_going:
+        raise PipelineError(_missing_line(missing, "nothing was built and the previous outputs are kept (--keep-going builds without it)"))
+    reached("graph")
+    # lazy: pipeline.convert.gather would add 45 ms (multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
+    from pipeline.convert.gather import gather
+
+    gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
+    settle()
+    stage("convert")
+    reached("queries")
+    return g, missing
+
+
+def _hash(ws, options: dict | None, profiles: tuple) -> _Hashed:
+    """Hash the inputs (the memo of unchanged files' hashes saved at once) and take the
+    build's fingerprint."""
+    memo = HashMemo(cache_dir(None, ws.config.file) / "parsed" / "input-hashes.json")
+    inputs = hash_inputs(ws, memo)
+    memo.save()
+    code = code_fingerprint()
+    options = dict(sorted((options or {}).items()))
+    # Profiles decide their own files only: in the fingerprint, not in the render
+    # units' settings (a profile edit re-renders no framework or technique card).
+    fp_options = options | ({"profiles": sorted(f"{p.slug}:{p.digest}" for p in profiles)} if profiles else {})
+    return _Hashed(memo, tuple(inputs), code, options, fingerprint(ws, inputs, code, fp_options))
+
+
+def _unchanged(out: Path, live: Path | None, previous: dict | None, fp: str, keep_going: bool, stage: _Stages) -> tuple[BuildResult | None, list[str]]:
+    """(the result of the live build, []) when it was made from the same fingerprint and
+    its files are whole; else (None, the files found damaged, which the build replaces)."""
+    if not previous or previous.get("fingerprint") != fp:
+        return None, []
+    damaged = [d.path for d in integrity.damaged(live, previous)]
+    if damaged:
+        return None, damaged
+    missing = list(previous.get("missing_sources") or [])
+    if missing and not keep_going:
+        raise PipelineError(_missing_line(
+            missing, "the live build was made without it (--keep-going): fix the source, or build with --keep-going to keep it"
+        ))
+    tree.prune(out)  # what a killed build left (its folder, a third build) goes now, not at the next change
+    listed = manifest.Listed(previous.get("artifacts", []))
+    return BuildResult(out, live, True, listed, stage.wall, int(previous.get("warnings", 0)), missing=missing, cpu=stage.cpu), []
+
+
+def _units(ws, tmp: Path, hashed: _Hashed, live: Path | None, previous: dict | None) -> Units:
+    """The render units of a build into `tmp`, taking what they can from the `live`
+    build and its manifest (`previous`); None for both: everything is rendered."""
+    return Units(
+        out=tmp,
+        settings=settings(ws, hashed.code, hashed.options),
+        inputs={i.source_id: i for i in hashed.inputs},
+        previous=live,
+        previous_doc=previous,
+        previous_signatures=integrity.read_signatures(live),
+        digest=_outside_digests(ws, hashed.memo, hashed.inputs).__getitem__,
+        config=ws.config,
+    )
+
+
+def _finish(out: Path, tmp: Path, ws, hashed: _Hashed, units: Units, warnings: int, missing: list, progress, stage: _Stages) -> tuple[Path, dict]:
+    """After the renderers and the answers: the manifest, then the link flip; (the
+    published folder, the manifest)."""
+    hashed.memo.save()  # hashes of sources outside the inputs, taken for render units
+    progress("writing the manifest")
+    reached("manifest")
+    signatures: dict[str, list[int]] = {}
+    doc = manifest.write(
+        tmp, ws=ws, inputs=list(hashed.inputs), fingerprint=hashed.fingerprint, code=hashed.code, warnings=warnings, units=units,
+        missing=missing, signatures=signatures,
+    )
+    stage("manifest")
+    reached("manifest:written")
+    folder = tree.publish(tmp, out, hashed.fingerprint[:16])
+    integrity.record_signatures(folder, signatures)
+    stage("publish")
+    return folder, doc
 
 
 def _cpu() -> tuple[float, float]:

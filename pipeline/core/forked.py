@@ -29,7 +29,8 @@ import os
 import pickle
 import signal
 import traceback
-from typing import Callable, Sequence, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence, TypeVar
 
 JOBS_ENV = "ATTACK_PIPELINE_JOBS"
 MAX_JOBS = 8
@@ -144,6 +145,60 @@ def run(
     if missing:
         raise ChildFailed(f"{len(missing)} piece(s) of work were claimed and never done (the first: {missing[0]})")
     return [results[i] for i in range(len(pieces))], collected
+
+
+@contextmanager
+def alongside(work: Callable[[], object], processes: int) -> Iterator[None]:
+    """Run `work()` in a forked child while the body of the `with` runs here, and wait
+    for it at the end of the body (its error, if any, is raised here then). For work
+    that reads only what exists at the fork and writes files of its own, whose result
+    nobody reads before the end: the build's answers, written while it gathers and
+    renders. With one process, `work()` runs here after the body, in order.
+
+    When the body fails, the child is killed: what it writes must be safe to abandon
+    (written atomically)."""
+    if processes <= 1:
+        yield
+        work()
+        return
+    queue_r, queue_w = os.pipe()
+    os.write(queue_w, (0).to_bytes(_INDEX, "little"))
+    os.close(queue_w)
+    result_r, result_w = os.pipe()
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (queue_r, result_r, result_w):
+            os.close(fd)
+        yield
+        work()
+        return
+    if pid == 0:  # the child: never returns from this branch
+        os.close(result_r)
+        _child([work], queue_r, result_w, parent, None)
+    os.close(result_w)
+    os.close(queue_r)
+    try:
+        yield
+    except BaseException:
+        os.close(result_r)
+        _kill(pid)
+        raise
+    try:
+        data = _read_all(result_r)
+    finally:
+        os.close(result_r)
+    _pid, status = os.waitpid(pid, 0)
+    try:
+        payload = pickle.loads(data) if data else None
+    except Exception:  # noqa: BLE001 - a half-written result is a dead child
+        payload = None
+    if payload is None:
+        raise ChildFailed(f"worker process {pid} ended without a result ({_status(status)})")
+    _done, failed, _state = payload
+    if failed:
+        raise failed[min(failed)]
 
 
 def _work(pieces, queue_r: int, done: dict, failed: dict) -> None:

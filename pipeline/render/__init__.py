@@ -27,13 +27,18 @@ import networkx as nx
 
 @dataclass(frozen=True)
 class MappingReport:
-    """One mapping source of the sources file, enabled or not, as reconciled to the
-    target release (`table`), or why it could not be read (`problem`), or `taken`:
-    `(memo,)` of its report unit, taken unchanged from the previous build (then the
-    source was not read at all)."""
+    """One mapping source of the sources file, enabled or not: its reconciliation report
+    (`report`: `pipeline.reconcile.mappings.report` of the table reconciled to the target
+    release, with its books under `accounting`), or why it could not be read
+    (`problem`), or `taken`: `(memo,)` of its report unit, taken unchanged from the
+    previous build (then the source was not read at all).
+
+    The report, not the reconciled table: most tables are disabled, read only for
+    their reports, and read in worker processes (`pipeline.gather`), which send back
+    what the renderer writes rather than some 120,000 mapping records."""
 
     source: object
-    table: object = None
+    report: Mapping[str, object] | None = None
     problem: str = ""
     taken: tuple | None = None
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from pipeline.core.writing import write_json
 from pipeline.reconcile import accounting
 from pipeline.reconcile.accounting import reasons
-from pipeline.reconcile.mappings import report
 from pipeline.render.naming import report_stem
 
 DIR = ("reports", "reconcile")
@@ -39,7 +38,7 @@ def render(ctx, out: Path) -> list[Path]:
         if found.taken is not None:  # the previous build's report, taken by the gatherer
             entries.append(found.taken[0])
             continue
-        files, entry = _one(found, ctx.graph, base)
+        files, entry = _one(found, base)
         units.record(unit(found.source, units, ctx.config)[0], files, entry)
         written += files
         entries.append(entry)
@@ -57,16 +56,14 @@ def render(ctx, out: Path) -> list[Path]:
     return written
 
 
-def _one(found, graph, base: Path) -> tuple[list[Path], dict]:
+def _one(found, base: Path) -> tuple[list[Path], dict]:
     """The report of one mapping source (a `MappingReport`) with its books (rows read,
     dropped, in the graph), or why it could not be read."""
-    rt = found.table
-    if rt is None:
+    rep = found.report
+    if rep is None:
         source = found.source
         return [], {"skipped": {"source": source.id, "enabled": source.enabled, "problem": found.problem}}
-    rep = report(rt)
-    rep["accounting"] = accounting.mapping_books(rt, graph)
-    stem = file_stem(rt.table.source_id)
+    stem = file_stem(rep["source"])
     path = base / f"{stem}.md"
     written = [write_json(base / f"{stem}.json", rep)]
     path.write_text(markdown(rep), encoding="utf-8")

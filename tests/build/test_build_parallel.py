@@ -140,3 +140,58 @@ def test_a_worker_does_not_hold_the_build_lock(tmp_path):
 def test_more_pieces_than_the_queue_holds_run_here_in_order():
     results, collected = forked.run([lambda i=i: (i, os.getpid()) for i in range(40_000)], 2)
     assert [r[0] for r in results] == list(range(40_000)) and {r[1] for r in results} == {os.getpid()} and collected == []
+
+
+def test_alongside_runs_the_work_in_a_child_while_the_body_runs(tmp_path):
+    """The work runs in another process, at the same time as the body (it waits for a
+    file the body writes), and is done when the `with` ends."""
+    go, done = tmp_path / "go", tmp_path / "done"
+
+    def work() -> None:
+        for _ in range(2000):
+            if go.exists():
+                done.write_text(str(os.getpid()))
+                return
+            time.sleep(0.005)
+        raise RuntimeError("the body never ran while the work waited")
+
+    with forked.alongside(work, 2):
+        go.write_text("")
+    assert done.exists() and int(done.read_text()) != os.getpid()
+
+
+def test_alongside_with_one_process_runs_the_work_after_the_body():
+    seen = []
+    with forked.alongside(lambda: seen.append(("work", os.getpid())), 1):
+        seen.append(("body", os.getpid()))
+    assert seen == [("body", os.getpid()), ("work", os.getpid())]
+
+
+def test_alongside_raises_the_error_of_the_work_at_the_end():
+    def work() -> None:
+        raise OSError(28, "No space left on device")
+
+    body = []
+    with pytest.raises(OSError, match="No space left"):
+        with forked.alongside(work, 2):
+            body.append("ran")
+    assert body == ["ran"]
+
+
+def test_alongside_kills_the_work_when_the_body_fails(tmp_path):
+    started = tmp_path / "started"
+
+    def work() -> None:
+        started.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    with pytest.raises(KeyError):
+        with forked.alongside(work, 2):
+            for _ in range(2000):
+                if started.exists():
+                    break
+                time.sleep(0.005)
+            raise KeyError("the body failed")
+    pid = int(started.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped: no such process

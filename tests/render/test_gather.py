@@ -8,6 +8,7 @@ checks that the issues a report lists are the issues the build counts.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import orjson
 import pytest
@@ -70,3 +71,70 @@ def test_a_context_without_a_workspace_renders_profiles(tmp_path):
     import networkx as nx
 
     assert RENDERERS["profiles"](RenderContext(graph=nx.MultiDiGraph()), tmp_path) == []
+
+
+def _with_disabled_tables(root):
+    """The small mirror of the STIX tests (three enabled tables) with two disabled
+    tables: one readable with a row of an unknown control, one whose file is missing,
+    and a third whose framework version's catalogue is missing;
+    returns a function that opens a new workspace of it."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "stix"))
+    import stix_small
+
+    sources = stix_small.write_mirror(root)
+    rows = [
+        {"capability_id": "AC-99", "attack_object_id": "T1046", "mapping_type": "mitigates", "status": "complete",
+         "capability_group": "AC", "attack_object_name": "Network Service Scanning", "references": [], "comments": ""},
+        {"capability_id": "AC-2", "attack_object_id": "T9001", "mapping_type": "mitigates", "status": "complete",
+         "capability_group": "AC", "attack_object_name": "Old A", "references": [], "comments": ""},
+    ]
+    meta = stix_small._meta("nist_800_53", "rev5", {"AC": "Access Control"})
+    f.write(root / "mirror" / "mappings" / "old-nist.json", {"metadata": meta, "mapping_objects": rows})
+    f.write(root / "mirror" / "mappings" / "rev4.json", {"metadata": meta | {"mapping_framework_version": "rev4"}, "mapping_objects": rows})
+    extra = (  # the catalogue of rev4 is missing: reading the rev4 table notes it
+        '\n[[source]]\nid = "test/cat-rev4"\nkind = "catalog"\nformat = "nist-controls-tsv"\nurl = "https://example.org/c4.tsv"\n'
+        'mirror = "mappings/c4.tsv"\nframework = "nist_800_53"\nframework_version = "rev4"\nlicense = "Apache-2.0"\n'
+    )
+    for sid, file, version in (("test/old-nist", "old-nist.json", "rev5"), ("test/gone", "gone.json", "rev5"), ("test/rev4", "rev4.json", "rev4")):
+        extra += (
+            f'\n[[source]]\nid = "{sid}"\nkind = "mapping"\nformat = "mapex-json"\nurl = "https://example.org/{file}"\n'
+            f'mirror = "mappings/{file}"\nframework = "nist_800_53"\nframework_version = "{version}"\ndomain = "enterprise"\n'
+            f'attack_version = "99.0"\nlicense = "Apache-2.0"\nenabled = false\n'
+        )
+    sources.write_text(sources.read_text() + extra)
+    return lambda: Workspace.open(load_config(sources), root / "mirror", stix_small.VERSION)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_mapping_reports_are_the_same_in_workers(tmp_path, monkeypatch, jobs):
+    """The disabled tables are read for their reports in worker processes: the reports,
+    their order and the issues (in the order a serial gathering finds them) do not
+    depend on how many processes gathered them, nor do the report files."""
+    workspace = _with_disabled_tables(tmp_path)
+    monkeypatch.setenv("ATTACK_PIPELINE_JOBS", "1")
+    alone = gather(workspace())
+    monkeypatch.setenv("ATTACK_PIPELINE_JOBS", jobs)
+    ctx = gather(workspace())
+
+    assert [r.source.id for r in ctx.mapping_reports] == ["test/nist", "test/azure", "test/kev", "test/old-nist", "test/gone", "test/rev4"]
+    by_id = {r.source.id: r for r in ctx.mapping_reports}
+    assert by_id["test/gone"].report is None and "mappings/gone.json" in by_id["test/gone"].problem, by_id["test/gone"].problem
+    old = by_id["test/old-nist"].report
+    assert old["enabled"] is False and old["mappings"] == 2
+    assert old["accounting"]["not_in_graph"] == {"source-disabled": 2}
+    assert any("AC-99" in i["problem"] for i in old["issues"])
+    assert ctx.mapping_reports == alone.mapping_reports
+    assert [i.as_dict() for i in ctx.issues] == [i.as_dict() for i in alone.issues]
+    assert any(i.record == "source 'test/cat-rev4'" for i in ctx.issues)  # found while reading test/rev4
+    assert dict(ctx.unread) == dict(alone.unread) and "test/cat-rev4" in ctx.unread
+
+    from pipeline.render.reconcile import render
+
+    trees = []
+    for name, c in (("a", alone), ("b", ctx)):
+        out = tmp_path / f"out-{name}"
+        render(c, out)
+        trees.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert trees[0] == trees[1] and "reports/reconcile/test--old-nist.json" in trees[0]
