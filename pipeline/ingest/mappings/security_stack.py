@@ -81,27 +81,71 @@ def _scores(b: TableBuilder, scores: object, where: str, file: str, **row) -> No
 
 def read_security_stack_file(path: Path, b: TableBuilder, file: str, limits: Limits = DEFAULT) -> None:
     """Add the rows of one capability file to `b`."""
+    doc = _document(path, b, file, limits)
+    if doc is None:
+        return
+    found = _capability(doc, b, file)
+    if found is None:
+        return
+    common, comments = found
+    techniques = doc.get("techniques")
+    if techniques is None or techniques == []:
+        b.rows += 1
+        b.row("techniques", file=file, technique=None, mapping_type="non_mappable", status="non_mappable", comments=comments, **common)
+        return
+    if not isinstance(techniques, list):
+        b.issue("bad-format", "`techniques` is not a list; skipped", "techniques", file)
+        return
+    for i, entry in enumerate(techniques):
+        where = f"techniques[{i}]"
+        if not isinstance(entry, dict):
+            b.rows += 1
+            b.skip("bad-row", "technique entry is not a mapping; skipped", where, file)
+            continue
+        tid = entry.get("id")
+        _scores(
+            b, entry.get("technique-scores"), f"{where}.technique-scores", file,
+            technique=tid, technique_name=entry.get("name"), mapping_type="technique-scores", **common,
+        )
+        blocks = entry.get("sub-techniques-scores")
+        if blocks is None:
+            continue
+        if not isinstance(blocks, list):
+            b.issue("bad-format", "`sub-techniques-scores` is not a list; skipped", f"{where}.sub-techniques-scores", file)
+            continue
+        for k, block in enumerate(blocks):
+            _sub_technique_rows(b, block, f"{where}.sub-techniques-scores[{k}]", file, tid, common)
+
+
+def _document(path: Path, b: TableBuilder, file: str, limits: Limits) -> dict | None:
+    """The file's YAML mapping, or None when it has none to read (reported)."""
     data = read_bytes(path, b.issue, file, limits=limits)
     if data is None:
-        return
+        return None
     doc = _load(data, b, file, limits)
     if doc is _FAILED:
-        return
+        return None
     if doc is None:
         b.issue("empty-file", "file holds no YAML document; nothing read", None, file)
-        return
+        return None
     if not isinstance(doc, dict):
         b.issue("bad-format", f"top level is a YAML {type(doc).__name__}, not a mapping; skipped", None, file)
-        return
+        return None
     if not data.endswith((b"\n", b"\r")) and doc and list(doc)[-1] not in _CLOSING:
         # A YAML file cut mid-line often still parses, into a capability with fewer
         # techniques (or none: "not mappable"). Its last line then has no line end.
         b.issue("truncated", f"ends without a line end in `{list(doc)[-1]}`, before the closing `comments`/`references`: the file is cut short", None, file)
-        return
+        return None
+    return doc
+
+
+def _capability(doc: dict, b: TableBuilder, file: str) -> tuple[dict, str] | None:
+    """Record the file's capability in `b`; (the fields every row of it shares, its
+    comments), or None when it has no name (reported)."""
     name = text(doc.get("name")).strip()
     if not name:
         b.issue("missing-id", "no capability `name`; file skipped", "name", file)
-        return
+        return None
     cap_id = slug_id(name)
     version = _version(doc.get("ATT&CK version"))
     if version is None:
@@ -141,49 +185,27 @@ def read_security_stack_file(path: Path, b: TableBuilder, file: str, limits: Lim
         "attack_version": version,
         "original_subject": name,
     }
-    techniques = doc.get("techniques")
-    if techniques is None or techniques == []:
+    return common, comments
+
+
+def _sub_technique_rows(b: TableBuilder, block: object, where: str, file: str, tid: object, common: dict) -> None:
+    """The rows of one `sub-techniques-scores` block: its scores for each of its sub-techniques."""
+    subs = block.get("sub-techniques") if isinstance(block, dict) else None
+    if not isinstance(subs, list) or not subs:
         b.rows += 1
-        b.row("techniques", file=file, technique=None, mapping_type="non_mappable", status="non_mappable", comments=comments, **common)
+        b.skip("bad-row", "block has no `sub-techniques` list; skipped", where, file)
         return
-    if not isinstance(techniques, list):
-        b.issue("bad-format", "`techniques` is not a list; skipped", "techniques", file)
-        return
-    for i, entry in enumerate(techniques):
-        where = f"techniques[{i}]"
-        if not isinstance(entry, dict):
+    for s, sub in enumerate(subs):
+        swhere = f"{where}.sub-techniques[{s}]"
+        if not isinstance(sub, dict):
             b.rows += 1
-            b.skip("bad-row", "technique entry is not a mapping; skipped", where, file)
+            b.skip("bad-row", "sub-technique is not a mapping with id and name; skipped", swhere, file)
             continue
-        tid = entry.get("id")
         _scores(
-            b, entry.get("technique-scores"), f"{where}.technique-scores", file,
-            technique=tid, technique_name=entry.get("name"), mapping_type="technique-scores", **common,
+            b, block.get("scores"), f"{swhere}.scores", file,
+            technique=sub.get("id"), technique_name=sub.get("name"), mapping_type="sub-techniques-scores",
+            related_score=tid if isinstance(tid, str) else None, **common,
         )
-        blocks = entry.get("sub-techniques-scores")
-        if blocks is None:
-            continue
-        if not isinstance(blocks, list):
-            b.issue("bad-format", "`sub-techniques-scores` is not a list; skipped", f"{where}.sub-techniques-scores", file)
-            continue
-        for k, block in enumerate(blocks):
-            bwhere = f"{where}.sub-techniques-scores[{k}]"
-            subs = block.get("sub-techniques") if isinstance(block, dict) else None
-            if not isinstance(subs, list) or not subs:
-                b.rows += 1
-                b.skip("bad-row", "block has no `sub-techniques` list; skipped", bwhere, file)
-                continue
-            for s, sub in enumerate(subs):
-                swhere = f"{bwhere}.sub-techniques[{s}]"
-                if not isinstance(sub, dict):
-                    b.rows += 1
-                    b.skip("bad-row", "sub-technique is not a mapping with id and name; skipped", swhere, file)
-                    continue
-                _scores(
-                    b, block.get("scores"), f"{swhere}.scores", file,
-                    technique=sub.get("id"), technique_name=sub.get("name"), mapping_type="sub-techniques-scores",
-                    related_score=tid if isinstance(tid, str) else None, **common,
-                )
 
 
 def read_security_stack(folder: Path, spec: TableSpec, *, file: str | None = None) -> MappingTable:
