@@ -178,10 +178,8 @@ def _index(g) -> tuple[dict, dict]:
 def mapping_bundles(ctx, skip=None) -> list[Rendered]:
     """One bundle per framework version; `skip(framework, version)` true leaves one out
     (a build that takes it unchanged from the previous one)."""
-    g = ctx.graph
-    config = ctx.config
     control_set = ctx.part("controls")
-    edges, controls = _index(g)
+    edges, controls = _index(ctx.graph)
     tables_by: dict[tuple[str, str], list] = defaultdict(list)
     for rt in control_set.tables:
         tables_by[(rt.table.framework, rt.table.framework_version)].append(rt)
@@ -190,76 +188,105 @@ def mapping_bundles(ctx, skip=None) -> list[Rendered]:
     out: list[Rendered] = []
     names: set[str] = set()
     for (fw, ver), tables in sorted(tables_by.items()):
-        label = framework_info(fw).label
         name = bundle_stem(fw, ver)
         if name.lower() in names:  # one file ignoring case (macOS, Windows)
             name = f"{name}-{stix_id('x', f'{fw}/{ver}')[-8:]}"
         names.add(name.lower())
         if skip is not None and skip(fw, ver):
             continue
-        title = f"{label} {ver}".strip() + f" mappings to ATT&CK {ctx.attack_version}"
-        b = Bundle(name=f"mappings/{name}", title=title, extension=ext)
-        stamps = _dates(tables)
-        table_marks = {rt.table.source_id: b.marking(licence_statement(config.source(rt.table.source_id), config.repositories)) for rt in tables}
-        default_mark = table_marks[sorted(table_marks)[0]]
-        catalog = catalog_by.get((fw, ver))
-        catalog_mark = b.marking(licence_statement(config.source(catalog.source_id), config.repositories)) if catalog else default_mark
-        refs: dict[str, str] = {}
-        counts: Counter[str] = Counter()
-        rendered = Rendered(path=f"mappings/{name}.json", bundle=b, grouping={}, summary={})
+        b = _FrameworkBundle(ctx, fw, ver, name, tables, catalog_by.get((fw, ver)), ext)
+        b.add_controls(sorted(controls.get((fw, ver), ())))
+        b.add_mappings(sorted(edges.get((fw, ver), ()), key=lambda e: (e[0], e[1], e[2])))
+        b.add_links(sorted(controls.get((fw, ver), ())))
+        out.append(b.finish())
+    return out
 
-        def subject(key: str, mark: str) -> str:
-            if key not in refs:
-                refs[key] = b.add(_subject(key, g.nodes[key], stamps), mark)["id"]
-            return refs[key]
 
-        for key in sorted(controls.get((fw, ver), ())):
-            in_catalog = catalog is not None and g.nodes[key]["id"] in catalog.controls
-            subject(key, catalog_mark if in_catalog else default_mark)
-        for u, v, k, d in sorted(edges.get((fw, ver), ()), key=lambda e: (e[0], e[1], e[2])):
-            tech = g.nodes[v]
+class _FrameworkBundle:
+    """The bundle of one framework version, filled in three passes (its controls and
+    capabilities, the mappings, the links between controls); each object is marked
+    with the licence of the table or catalogue it comes from."""
+
+    def __init__(self, ctx, fw: str, ver: str, name: str, tables: list, catalog, ext) -> None:
+        config = ctx.config
+        self.ctx, self.g, self.fw, self.ver, self.tables, self.catalog = ctx, ctx.graph, fw, ver, tables, catalog
+        self.label = framework_info(fw).label
+        self.title = f"{self.label} {ver}".strip() + f" mappings to ATT&CK {ctx.attack_version}"
+        self.b = Bundle(name=f"mappings/{name}", title=self.title, extension=ext)
+        self.stamps = _dates(tables)
+        self.table_marks = {rt.table.source_id: self.b.marking(licence_statement(config.source(rt.table.source_id), config.repositories)) for rt in tables}
+        self.default_mark = self.table_marks[sorted(self.table_marks)[0]]
+        self.catalog_mark = (
+            self.b.marking(licence_statement(config.source(catalog.source_id), config.repositories)) if catalog else self.default_mark
+        )
+        self.refs: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        self.rendered = Rendered(path=f"mappings/{name}.json", bundle=self.b, grouping={}, summary={})
+
+    def _mark(self, key: str) -> str:
+        in_catalog = self.catalog is not None and self.g.nodes[key]["id"] in self.catalog.controls
+        return self.catalog_mark if in_catalog else self.default_mark
+
+    def _subject(self, key: str, mark: str) -> str:
+        if key not in self.refs:
+            self.refs[key] = self.b.add(_subject(key, self.g.nodes[key], self.stamps), mark)["id"]
+        return self.refs[key]
+
+    def add_controls(self, keys: list[str]) -> None:
+        for key in keys:
+            self._subject(key, self._mark(key))
+
+    def add_mappings(self, edges: list) -> None:
+        for u, v, k, d in edges:
+            tech = self.g.nodes[v]
             if tech.get("kind") != "technique":
                 continue
             if tech["deprecated"]:
-                counts["deprecated_target"] += 1
+                self.counts["deprecated_target"] += 1
                 continue
-            ref = subject(u, table_marks.get(d["source"], default_mark))
-            b.add(_mapping(ref, u, v, k, d, tech, stamps), table_marks.get(d["source"], default_mark))
-            rendered.techniques.add(tech["record"].stix_id)
-            counts["mappings"] += 1
-        for key in sorted(controls.get((fw, ver), ())):
-            node = g.nodes[key]
-            mark = catalog_mark if catalog is not None and node["id"] in catalog.controls else default_mark
-            for parent, keyed in g.succ[key].items():
+            mark = self.table_marks.get(d["source"], self.default_mark)
+            ref = self._subject(u, mark)
+            self.b.add(_mapping(ref, u, v, k, d, tech, self.stamps), mark)
+            self.rendered.techniques.add(tech["record"].stix_id)
+            self.counts["mappings"] += 1
+
+    def add_links(self, keys: list[str]) -> None:
+        """Enhancement → its control, control → a related control (both in the bundle)."""
+        refs, fw, ver = self.refs, self.fw, self.ver
+        for key in keys:
+            mark = self._mark(key)
+            for parent, keyed in self.g.succ[key].items():
                 if "enhancement_of" in keyed and parent in refs:
-                    b.add(_link(SUBCONTROL, key, parent, refs[key], refs[parent], stamps), mark)
-                    counts["subcontrol_of"] += 1
-            rec = node["record"]
-            for other in getattr(rec, "related", ()):
+                    self.b.add(_link(SUBCONTROL, key, parent, refs[key], refs[parent], self.stamps), mark)
+                    self.counts["subcontrol_of"] += 1
+            for other in getattr(self.g.nodes[key]["record"], "related", ()):
                 okey = f"control:{fw}/{ver}:{other}"
                 if okey in refs and okey != key:
-                    b.add(_link(RELATED_CONTROL, key, okey, refs[key], refs[okey], stamps), mark)
-                    counts["related_to"] += 1
-        domains = sorted({rt.table.domain for rt in tables})
-        rendered.finish(
-            ctx.attack_version,
+                    self.b.add(_link(RELATED_CONTROL, key, okey, refs[key], refs[okey], self.stamps), mark)
+                    self.counts["related_to"] += 1
+
+    def finish(self) -> Rendered:
+        fw, ver, counts = self.fw, self.ver, self.counts
+        domains = sorted({rt.table.domain for rt in self.tables})
+        self.rendered.finish(
+            self.ctx.attack_version,
             domains,
             {
-                "description": f"{title}: controls and capabilities of {label} {ver}".strip() + f", with one relationship per mapping to an ATT&CK {', '.join(domains)} technique.",
+                "description": f"{self.title}: controls and capabilities of {self.label} {ver}".strip()
+                + f", with one relationship per mapping to an ATT&CK {', '.join(domains)} technique.",
                 "x_framework": fw,
                 "x_framework_version": ver,
-                "x_mapping_sources": sorted(table_marks),
+                "x_mapping_sources": sorted(self.table_marks),
             },
             {
                 "kind": "mappings",
                 "framework": fw,
                 "framework_version": ver,
-                "sources": sorted(table_marks),
+                "sources": sorted(self.table_marks),
                 "mappings": counts["mappings"],
                 "subcontrol_of": counts["subcontrol_of"],
                 "related_to": counts["related_to"],
                 "left_out": {"deprecated_target": counts["deprecated_target"]},
             },
         )
-        out.append(rendered)
-    return out
+        return self.rendered
