@@ -82,14 +82,37 @@ def gather(
         if "attack_texts" in parts:
             found["attack_texts"] = attack_texts(ws)
 
-    # The reports of the mapping tables (most of them disabled, read for their report
-    # only) and the diff (a second graph, of the previous release) read nothing the
-    # rest does not, and what they send back is small: forked workers gather them
-    # meanwhile (`pipeline.core.forked`; with one process, here, in the order listed).
-    # The rest fills `found`, so it runs in this process; the diff, the longest piece,
-    # is claimed first. Each piece's issues are taken out of the workspace where it ran
-    # (`_apart`) and put back in the order of a serial gathering: the reports', the
-    # rest's, the diff's.
+    found.update(_with_the_rest(ws, g, units, parts, the_rest))
+    return RenderContext(
+        graph=g,
+        attack_version=ws.attack_version,
+        domains=tuple(ws.domains),
+        config=ws.config,
+        attack_only=ws.attack_only,
+        releases=tuple(ws.releases()),
+        issues=tuple(ws.issues),  # last: every part above may have added some
+        unread=MappingProxyType(dict(ws.unread)),
+        site_url=ws.config.site_url if site_url is None else site_url,
+        options=MappingProxyType(options),
+        progress=within,
+        profiles=tuple(profiles),
+        units=units,
+        **found,
+    )
+
+
+def _with_the_rest(ws, g, units, parts: set[str], the_rest: Callable[[], None]) -> dict[str, object]:
+    """Run `the_rest()` here and gather the mapping tables' reports and the diff
+    (those of `parts`) meanwhile; returns those two parts.
+
+    The reports (most tables are disabled, read for their report only) and the diff (a
+    second graph, of the previous release) read nothing the rest does not, and what
+    they send back is small: forked workers gather them (`pipeline.core.forked`; with
+    one process, here, in the order listed). The rest fills the caller's context, so it
+    runs in this process; the diff, the longest piece, is claimed first. Each piece's
+    issues are taken out of the workspace where it ran (`_apart`) and put back in the
+    order of a serial gathering: the reports', the rest's, the diff's."""
+    found: dict[str, object] = {}
     pieces = [lambda: _apart(ws, lambda _ws: the_rest())]
     kept = store = key = None
     if "diffs" in parts:
@@ -116,22 +139,7 @@ def gather(
         _put_back(ws, *kept[1:])
     if "mapping_reports" in parts:
         found["mapping_reports"] = tuple(reports)
-    return RenderContext(
-        graph=g,
-        attack_version=ws.attack_version,
-        domains=tuple(ws.domains),
-        config=ws.config,
-        attack_only=ws.attack_only,
-        releases=tuple(ws.releases()),
-        issues=tuple(ws.issues),  # last: every part above may have added some
-        unread=MappingProxyType(dict(ws.unread)),
-        site_url=ws.config.site_url if site_url is None else site_url,
-        options=MappingProxyType(options),
-        progress=within,
-        profiles=tuple(profiles),
-        units=units,
-        **found,
-    )
+    return found
 
 
 def _diff_key(units) -> str | None:

@@ -15,9 +15,10 @@ import dataclasses
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 import pickle
 import resource
 import sqlite3
@@ -243,7 +244,7 @@ def build(
         units = _units(ws, tmp, hashed, *((None, None) if force else (live, previous)))
         gathered = _profile_results(ws, g, profiles)
         stage("profile results")
-        try:
+        with _discarded_on_failure(tmp, out):
             # The answers read the graph only: a forked child writes them meanwhile,
             # on a core that gathering and rendering leave idle at times (a child
             # that has not finished by the end of the renderers is waited for).
@@ -256,20 +257,28 @@ def build(
                 progress("indexing the answers")
             stage("answers")
             folder, doc = _finish(out, tmp, ws, hashed, units, len(ctx.issues), missing, progress, stage)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            at = f" ({exc.filename})" if exc.filename and not str(exc.filename).startswith(str(tmp)) else ""
-            raise PipelineError(
-                f"writing the new build into {tmp.parent} failed{at}: {exc.strerror or exc}; the previous outputs are kept",
-                file=str(out),
-            ) from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return BuildResult(
         out, folder, False, [Artifact.from_dict(a) for a in doc["artifacts"]], stage.wall, len(ctx.issues), sorted(units.reused), damaged=damaged, missing=missing,
         renderers=renderers, processes=processes, cpu=stage.cpu,
     )
+
+
+@contextmanager
+def _discarded_on_failure(tmp: Path, out: Path) -> Iterator[None]:
+    """The unfinished build folder `tmp` is removed when the body fails (the previous
+    outputs stay as they were); a file system error becomes one line naming where."""
+    try:
+        yield
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        at = f" ({exc.filename})" if exc.filename and not str(exc.filename).startswith(str(tmp)) else ""
+        raise PipelineError(
+            f"writing the new build into {tmp.parent} failed{at}: {exc.strerror or exc}; the previous outputs are kept",
+            file=str(out),
+        ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _graph(ws, keep_going: bool, progress, settle, stage: _Stages) -> tuple:
