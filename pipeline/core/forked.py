@@ -120,18 +120,9 @@ def run(
     collected: list[S] = []
     problem: BaseException | None = None
     for pid, result_r in children:
-        try:
-            data = _read_all(result_r)
-        finally:
-            os.close(result_r)
-        _pid, status = os.waitpid(pid, 0)
-        try:
-            payload = pickle.loads(data) if data else None
-        except Exception as exc:  # noqa: BLE001 - a half-written result is a dead child
-            payload = None
-            problem = problem or ChildFailed(f"worker process {pid} sent an unreadable result: {exc}")
+        payload, failure = _result(pid, result_r)
         if payload is None:
-            problem = problem or ChildFailed(f"worker process {pid} ended without a result ({_status(status)})")
+            problem = problem or failure
             continue
         done, errors, state = payload
         results.update(done)
@@ -185,6 +176,17 @@ def alongside(work: Callable[[], object], processes: int) -> Iterator[None]:
         os.close(result_r)
         _kill(pid)
         raise
+    payload, failure = _result(pid, result_r)
+    if payload is None:
+        raise failure
+    _done, failed, _state = payload
+    if failed:
+        raise failed[min(failed)]
+
+
+def _result(pid: int, result_r: int) -> tuple[tuple | None, ChildFailed | None]:
+    """(done, failed, state) as child `pid` sent them (its pipe read to the end and
+    closed, the child reaped), or (None, why there is none)."""
     try:
         data = _read_all(result_r)
     finally:
@@ -192,13 +194,11 @@ def alongside(work: Callable[[], object], processes: int) -> Iterator[None]:
     _pid, status = os.waitpid(pid, 0)
     try:
         payload = pickle.loads(data) if data else None
-    except Exception:  # noqa: BLE001 - a half-written result is a dead child
-        payload = None
+    except Exception as exc:  # noqa: BLE001 - a half-written result is a dead child
+        return None, ChildFailed(f"worker process {pid} sent an unreadable result: {exc}")
     if payload is None:
-        raise ChildFailed(f"worker process {pid} ended without a result ({_status(status)})")
-    _done, failed, _state = payload
-    if failed:
-        raise failed[min(failed)]
+        return None, ChildFailed(f"worker process {pid} ended without a result ({_status(status)})")
+    return payload, None
 
 
 def _work(pieces, queue_r: int, done: dict, failed: dict) -> None:
