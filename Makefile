@@ -33,7 +33,7 @@ all: $(BIN)/attack-pipeline ## full build of every artifact into OUT (default ou
 site: $(BIN)/attack-pipeline ## the docs site of the build in OUT, into SITE (default site/)
 	$(BIN)/attack-pipeline site --out $(OUT) --site-dir $(SITE)
 
-test: $(BIN)/attack-pipeline ## run every test, as CI does (about 25 min on 2 cores)
+test: $(BIN)/attack-pipeline ## run every test, as CI does (about 40 min on 2 cores)
 	ATTACK_PIPELINE_MIRROR=$(MIRROR) $(BIN)/pytest -q
 
 check: $(BIN)/attack-pipeline ## a representative fast subset for day-to-day work (about 1-2 min on 2 cores)
