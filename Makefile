@@ -52,7 +52,7 @@ fuzz: $(BIN)/attack-pipeline ## property tests with new random inputs, then muta
 # Builds live in .<name>.builds/ beside the OUT and SITE links; `clean` keeps the one
 # each link points at (and a build under way, .new-*, which the next build prunes if it
 # was killed), `distclean` removes everything the pipeline made.
-clean: ## remove old builds (keeps the current outputs and site), parsed caches, test caches
+clean: ## remove old builds (keeps the current outputs and site), the site's page cache, parsed caches, test caches
 	@for link in $(OUT) $(SITE); do \
 		builds="$$(dirname "$$link")/.$$(basename "$$link").builds"; \
 		[ -d "$$builds" ] || continue; \
@@ -62,9 +62,10 @@ clean: ## remove old builds (keeps the current outputs and site), parsed caches,
 			[ "$$(readlink -f "$$b")" = "$$current" ] || { echo "rm -rf $$b"; rm -rf "$$b"; }; \
 		done; \
 	done
-	rm -rf data/cache/parsed .pytest_cache .hypothesis bench/results
+	rm -rf $(dir $(SITE)).$(notdir $(SITE)).cache data/cache/parsed .pytest_cache .hypothesis bench/results
 
-distclean: ## remove every build, outputs, site, the whole cache and .venv
+distclean: ## remove every build, outputs, site, the site's page cache, the whole cache and .venv
 	rm -rf $(OUT) $(SITE) $(dir $(OUT)).$(notdir $(OUT)).builds $(dir $(SITE)).$(notdir $(SITE)).builds
 	rm -f $(dir $(OUT)).$(notdir $(OUT)).lock $(dir $(SITE)).$(notdir $(SITE)).lock
+	rm -rf $(dir $(SITE)).$(notdir $(SITE)).cache
 	rm -rf data/cache .pytest_cache .hypothesis bench/results $(VENV)

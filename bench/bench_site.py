@@ -154,6 +154,40 @@ def _zensical(outputs: Path, work: Path, site_url: str, extensions: list) -> dic
     }
 
 
+def _page_cache_runs(outputs: Path, site: Path, reference: dict[str, str]) -> dict:
+    """`attack-pipeline site` (two workers) made three times at one path: with an empty
+    page cache, again on the same build (every page from the cache), and for another
+    address (`site --site-url`: pages converted again only where their Markdown names it,
+    all written again). Each site must equal the one made without a cache for its address."""
+    from pipeline.site.config import MARKDOWN_EXTENSIONS
+    from pipeline.site.make import make_site
+    from pipeline.site.pagecache import folder_for
+
+    out: dict = {}
+    runs = [("empty_cache", "https://soc.example.org/attack/"), ("again", "https://soc.example.org/attack/"), ("another_address", "https://intranet.example.net/coverage/")]
+    for name, url in runs:
+        c0 = _cpu()
+        load0 = os.getloadavg()[0]
+        r = make_site(outputs, site, url, markdown_extensions=list(MARKDOWN_EXTENSIONS), workers=2)
+        out[name] = {
+            "seconds": round(r.seconds, 1),
+            "cpu_seconds": round(_cpu() - c0, 1),
+            "pages_per_second": round(r.pages / r.seconds, 1),
+            "pages_converted": r.converted,
+            "pages_written": r.written,
+            "load_before": round(load0, 1),
+        }
+        if name != "another_address":
+            out[name]["identical_to_material_full"] = _tree(r.site) == reference
+        print("page cache", name, out[name], flush=True)
+    cache = folder_for(site)
+    out["cache_bytes"] = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
+    out["cache_files"] = sum(1 for p in cache.rglob("*") if p.is_file())
+    fresh = make_site(outputs, site.with_name("fresh"), runs[-1][1], markdown_extensions=list(MARKDOWN_EXTENSIONS), workers=2)
+    out["another_address"]["identical_to_no_cache"] = _tree(fresh.site) == _tree(r.site)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirror", default=os.environ.get("ATTACK_PIPELINE_MIRROR", str(ROOT.parent / "shared" / "data")))
@@ -161,6 +195,8 @@ def main() -> None:
     ap.add_argument("--build", help="an existing build of the default sources to use (default: build one)")
     ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds of the candidates")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "site.json"))
+    ap.add_argument("--only", action="append", help="time only this candidate (repeatable; material-full is always made once, the reference)")
+    ap.add_argument("--no-page-cache", action="store_true", help="no runs of the page cache")
     args = ap.parse_args()
 
     from pipeline.build import build
@@ -193,6 +229,8 @@ def main() -> None:
         zensical_runs: list[dict] = []
         for rnd in range(args.rounds):
             for name, (extensions, workers) in candidates.items():
+                if args.only and name not in args.only and (name != "material-full" or rnd > 0):
+                    continue
                 c0 = _cpu()
                 load0 = os.getloadavg()[0]
                 r = make_site(outputs, tmp / f"site-{name}-{rnd}", "https://soc.example.org/attack/", markdown_extensions=extensions, workers=workers)
@@ -202,7 +240,7 @@ def main() -> None:
                 if rnd == 0:
                     trees[name] = _tree(r.site)
                     last = r
-            if _zensical_exe() is not None:
+            if _zensical_exe() is not None and (not args.only or ZENSICAL in args.only):
                 load0 = os.getloadavg()[0]
                 z = _zensical(outputs, tmp / f"zensical-{rnd}", "https://soc.example.org/attack/", list(MARKDOWN_EXTENSIONS))
                 zensical_runs.append(z | {"load_before": round(load0, 1), "load_after": round(os.getloadavg()[0], 1)})
@@ -213,6 +251,8 @@ def main() -> None:
         t1046 = (r.folder / "techniques" / "T1046" / "index.html").stat().st_size
         summary = {}
         for name, rs in runs.items():
+            if not rs:
+                continue
             best = min(x["seconds"] for x in rs)
             summary[name] = {
                 "runs": rs,
@@ -236,7 +276,7 @@ def main() -> None:
             }
         else:
             summary[ZENSICAL] = {"available": False, "reason": "zensical is not installed in this environment (a dev dependency)"}
-        eligible = [k for k in candidates if summary[k]["identical_to_material_full"]]
+        eligible = [k for k in summary if k in candidates and summary[k]["identical_to_material_full"]]
         chosen = min(eligible, key=lambda k: summary[k]["best_seconds"])
         result = {
             "build_seconds": round(build_s, 1),
@@ -252,6 +292,8 @@ def main() -> None:
             "target_seconds_idle": 20,
             "load_average_at_end": os.getloadavg()[0],
         }
+        if not args.no_page_cache:
+            result["page_cache"] = _page_cache_runs(outputs, tmp / "cached", files)
         if not args.no_profile:
             prof = cProfile.Profile()
             p0 = time.perf_counter()

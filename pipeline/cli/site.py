@@ -56,7 +56,7 @@ def _site_url(value: str | None, key: str = "site_url") -> str:
         return chosen.get(key) or ""
 
 
-def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None):
+def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None, fresh: bool = False):
     # lazy: pipeline.build.tree would add 55 ms to every command's start-up (`--help` too)
     from pipeline.build import tree
     # lazy: pipeline.build.paths would add 62 ms to every command's start-up (`--help` too)
@@ -73,7 +73,8 @@ def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | 
     with errors_as_exit(), progress(1) as step:
         step("building the site")
         try:
-            return make_site(out, site_dir, url, lambda phase, done, total: step.within(done, total, phase), navigator_url=navigator_url)
+            shown = lambda phase, done, total: step.within(done, total, phase)  # noqa: E731
+            return make_site(out, site_dir, url, shown, navigator_url=navigator_url, fresh=fresh)
         except OSError as exc:  # a full disk: the file named may be a theme file being copied, so name the site
             raise CliError(f"{site_dir}: writing the site failed: {exc.strerror or exc}; the previous site is kept") from None
 
@@ -83,13 +84,18 @@ def _make(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | 
 @site_dir_option
 @site_url_option
 @navigator_url_option
-def command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None) -> None:
+@click.option("--fresh", is_flag=True, help="Convert and write every page again, whatever the page cache beside the site holds.")
+def command(out: Path, site_dir: Path, site_url: str | None, navigator_url: str | None, fresh: bool) -> None:
     """Build the static docs site (mkdocs-material) from the pages of an existing
     build, with its layers, STIX bundles, tables and reports downloadable. Offline:
-    no fonts or scripts from elsewhere. Any mkdocs warning (a broken link) fails it."""
-    r = _make(out, site_dir, site_url, navigator_url)
+    no fonts or scripts from elsewhere. Any mkdocs warning (a broken link) fails it.
+    Pages that come out as the last site build made them are taken from its page
+    cache (.SITE-DIR.cache beside the site)."""
+    r = _make(out, site_dir, site_url, navigator_url, fresh)
     rate = r.pages / r.seconds if r.seconds else 0.0
     info(f"built the site of {r.pages} pages in {site_dir} ({r.folder.name}) in {r.seconds:.1f} s ({rate:.0f} pages/s)")
+    if r.converted >= 0:
+        info(f"  pages made: {r.converted} converted, {r.written} written; the others from the page cache")
     size = r.search_index_bytes
     shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
     info(f"  search index: {shown} (search/search_index.json)")

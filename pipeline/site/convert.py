@@ -26,6 +26,8 @@ from mkdocs.structure.toc import get_toc
 from pygments.style import Style, StyleMeta
 from pymdownx.highlight import HighlightExtension
 
+from pipeline.site.pagecache import Reuse, watching
+
 log = logging.getLogger("mkdocs.commands.build")
 
 
@@ -44,8 +46,9 @@ class Converter:
             )
         return self._md
 
-    def render(self, page, files) -> None:
-        """What `Page.render` sets on the page, from the shared instance."""
+    def render(self, page, files) -> list:
+        """What `Page.render` sets on the page, from the shared instance; returns the
+        table of contents' tokens (what `page.toc` is made from, as plain data)."""
         if page.markdown is None:
             raise RuntimeError("`markdown` field hasn't been set (via `read_source`)")
         md = self._markdown()
@@ -59,22 +62,36 @@ class Converter:
         title = mkdocs_pages._ExtractTitleTreeprocessor()
         title._register(md)
         page.content = md.convert(page.markdown)
-        page.toc = get_toc(getattr(md, "toc_tokens", []))
+        tokens = getattr(md, "toc_tokens", [])
+        page.toc = get_toc(tokens)
         page._title_from_render = title.title
         page.present_anchor_ids = anchors.present_anchor_ids | raw_html.present_anchor_ids
         if mkdocs_pages.log.getEffectiveLevel() > logging.DEBUG:
             page.links_to_anchors = relative.links_to_anchors
+        return tokens
 
-    def populate(self, page, files) -> None:
-        """Read the page's source and convert it, with the plugin events around it."""
+    def populate(self, page, files, reuse: Reuse | None = None) -> tuple[str | None, dict, bool]:
+        """Read the page's source and convert it, with the plugin events around it; the
+        conversion (Markdown and the `page_content` hooks) is taken from `reuse`'s cache
+        when it holds it. Returns the page's key there, what the page holds now
+        (`page_state`) and whether it was converted (not taken from the cache)."""
         config = self.config
         config._current_page = page
         try:
             page = config.plugins.on_pre_page(page, config=config, files=files)
             page.read_source(config)
             page.markdown = config.plugins.on_page_markdown(page.markdown, page=page, config=config, files=files)
-            self.render(page, files)
-            page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
+            key = reuse.converted_key(page) if reuse is not None else None
+            kept = reuse.converted(key) if reuse is not None else None
+            if kept is not None:
+                return key, kept, False
+            with watching() as warned:
+                tokens = self.render(page, files)
+                page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
+            state = page_state(page, tokens)
+            if reuse is not None and not warned.seen:
+                reuse.keep_converted(key, state)
+            return key, state, True
         except Exception as e:
             message = f"Error reading page '{page.file.src_uri}':"
             if not isinstance(e, BuildError):
@@ -83,6 +100,34 @@ class Converter:
             raise
         finally:
             config._current_page = None
+
+
+def page_state(page, toc_tokens: list) -> dict:
+    """What `populate` leaves on a page, as JSON data (to send to the parent process and
+    to keep): links to anchors name their target by path, the table of contents is its
+    tokens; `set_state` puts it on a page."""
+    return {
+        "markdown": page.markdown,
+        "meta": page.meta,
+        "content": page.content,
+        "toc": toc_tokens,
+        "title": page._title_from_render,
+        "update_date": page.update_date,  # set by the `pre_page` hook: the sitemap's date
+        "anchors": sorted(page.present_anchor_ids),
+        "links": None if page.links_to_anchors is None else {f.src_uri: links for f, links in page.links_to_anchors.items()},
+    }
+
+
+def set_state(page, state: dict, files) -> None:
+    page.markdown = state["markdown"]
+    page.meta = state["meta"]
+    page.content = state["content"]
+    page.toc = get_toc(state["toc"])
+    page._title_from_render = state["title"]
+    page.update_date = state["update_date"]
+    page.present_anchor_ids = set(state["anchors"])
+    if state["links"] is not None:
+        page.links_to_anchors = {files.get_file_from_path(src): links for src, links in state["links"].items()}
 
 
 class _NoTokenStyles(StyleMeta):

@@ -32,7 +32,8 @@ from pipeline.site.source import BuildSource, reading
 from pipeline.build import tree
 from pipeline.site.config import mkdocs_config, write_config
 from pipeline.site.nav import read_nav
-from pipeline.site.parallel import build as mkdocs_build, default_workers
+from pipeline.site.pagecache import Reuse
+from pipeline.site.parallel import Made, build as mkdocs_build, default_workers
 
 SHOWN_WARNINGS = 5
 
@@ -44,6 +45,8 @@ class SiteResult:
     pages: int
     seconds: float
     search_index_bytes: int
+    converted: int = -1  # pages converted, and written, by this build (the others came
+    written: int = -1  # from the page cache); -1: not counted (mkdocs' own build)
 
 
 class _Collect(logging.Handler):
@@ -105,22 +108,31 @@ def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run_mkdocs(config_file: Path, pages: Callable[[str, int], None] | None = None, workers: int = 1) -> None:
+def run_mkdocs(
+    config_file: Path, pages: Callable[[str, int], None] | None = None, workers: int = 1, reuse: Reuse | None = None
+) -> Made:
     """mkdocs build, its page loops in `workers` processes (`parallel`; 1: this process;
     0: mkdocs' own serial build, the same site); its warnings become one PipelineError. `pages` is
-    told (phase, count) as mkdocs reads and builds each page."""
+    told (phase, count) as mkdocs reads and builds each page. Returns how many pages
+    were made and the page cache's keys they used (`reuse`: the cache)."""
     with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
             cfg = load_config(config_file=str(config_file))
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
-                mkdocs_build(cfg, workers)
+                return mkdocs_build(cfg, workers, reuse)
             finally:
                 cfg.plugins.on_shutdown()
         except (MkDocsException, SystemExit) as exc:
             shown = "; ".join(seen.messages[:SHOWN_WARNINGS]) or str(exc)
             more = f" (and {len(seen.messages) - SHOWN_WARNINGS} more)" if len(seen.messages) > SHOWN_WARNINGS else ""
             raise PipelineError(f"the site build failed: {shown}{more}", file=str(config_file)) from None
+
+
+def _portable(cfg: dict) -> dict:
+    """The mkdocs configuration without the folders of this one build (the build read,
+    the temporary site folder), which decide nothing about a page's HTML."""
+    return {**cfg, "docs_dir": None, "site_dir": None, "extra": {**cfg["extra"], "build_root": None}}
 
 
 def lock_path(site: Path) -> Path:
@@ -152,16 +164,19 @@ def make_site(
     navigator_url: str = "",
     markdown_extensions: list | None = None,
     workers: int | None = None,
+    fresh: bool = False,
 ) -> SiteResult:
     """The site of the build at `out`, published at `site`. `progress(phase, done, total)`
     follows mkdocs page by page (reading, then building every page). `site_url`: where
     it is published (absolute links, Navigator links of its layers); `navigator_url`:
     the ATT&CK Navigator those links open (default the public one). `workers`: processes
     that convert and write the pages (default one per core, at most 2; 1: this process;
-    0: mkdocs' own serial build, which gives the same bytes)."""
+    0: mkdocs' own serial build, which gives the same bytes). Pages the previous site
+    builds made the same are taken from the page cache beside the site
+    (site/pagecache.py); `fresh` makes every page again (and refills the cache)."""
     site = Path(os.path.abspath(site))
     with site_lock(site), reading(out) as build:
-        return _make(build, site, site_url, progress, navigator_url, markdown_extensions, workers)
+        return _make(build, site, site_url, progress, navigator_url, markdown_extensions, workers, fresh)
 
 
 def _make(
@@ -172,6 +187,7 @@ def _make(
     navigator_url: str = "",
     markdown_extensions: list | None = None,
     workers: int | None = None,
+    fresh: bool = False,
 ) -> SiteResult:
     start = time.perf_counter()
     tree.check_replaceable(site)
@@ -185,11 +201,14 @@ def _make(
                 total = sum(1 for _ in build.docs.rglob("*.md"))
                 progress("configuring", 0, total)
                 report = lambda phase, done: progress(phase, done, total)  # noqa: E731
-            run_mkdocs(config_file, report, default_workers() if workers is None else workers)  # the site's date is in the config (site/hooks.py)
+            reuse = Reuse.for_site(site, _portable(cfg), read=not fresh)
+            made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse)  # the site's date is in the config (site/hooks.py)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
+        reuse.cache.keep_only(made.keys)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index = folder / "search" / "search_index.json"
     pages = sum(1 for _ in build.docs.rglob("*.md"))
-    return SiteResult(site, folder, pages, time.perf_counter() - start, index.stat().st_size if index.is_file() else 0)
+    size = index.stat().st_size if index.is_file() else 0
+    return SiteResult(site, folder, pages, time.perf_counter() - start, size, made.converted, made.written)

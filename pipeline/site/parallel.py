@@ -43,7 +43,9 @@ import logging
 import os
 import pickle
 import traceback
+from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Callable, Iterator
 
 from mkdocs import utils
@@ -53,7 +55,8 @@ from mkdocs.structure.files import InclusionLevel, get_files, set_exclusions
 from mkdocs.structure.nav import get_navigation
 from mkdocs.structure.pages import Page
 
-from pipeline.site.convert import Converter
+from pipeline.site.convert import Converter, set_state
+from pipeline.site.pagecache import Reuse, watching
 from pipeline.site.search import lean
 
 CHUNK = 32
@@ -198,31 +201,17 @@ def _replay(records: list[tuple[str, int, str]]) -> None:
         logging.getLogger(name).log(level, "%s", message)
 
 
-def _page_state(page) -> dict:
-    """What `_populate_page` leaves on a page, in a form that pickles (links to anchors
-    name their target by path; the parent maps it back to its own File)."""
-    return {
-        "markdown": page.markdown,
-        "meta": page.meta,
-        "content": page.content,
-        "toc": page.toc,
-        "title": page._title_from_render,
-        "update_date": page.update_date,  # set by the `pre_page` hook: the sitemap's date
-        "anchors": page.present_anchor_ids,
-        "links": None if page.links_to_anchors is None else {f.src_uri: links for f, links in page.links_to_anchors.items()},
-    }
+@dataclass(frozen=True, slots=True)
+class Made:
+    """How many pages a site build converted and wrote (the others came from the page
+    cache; -1: not counted, mkdocs' own build), and the cache keys its pages used."""
 
+    keys: frozenset
+    converted: int
+    written: int
 
-def _set_state(page, state: dict, files) -> None:
-    page.markdown = state["markdown"]
-    page.meta = state["meta"]
-    page.content = state["content"]
-    page.toc = state["toc"]
-    page._title_from_render = state["title"]
-    page.update_date = state["update_date"]
-    page.present_anchor_ids = state["anchors"]
-    if state["links"] is not None:
-        page.links_to_anchors = {files.get_file_from_path(src): links for src, links in state["links"].items()}
+    def counted(self, converted: bool = False, written: bool = False) -> "Made":
+        return replace(self, converted=self.converted + converted, written=self.written + written)
 
 
 def _search_plugin(config):
@@ -232,13 +221,16 @@ def _search_plugin(config):
     return None
 
 
-def build(config, workers: int) -> None:
+def build(config, workers: int, reuse: Reuse | None = None) -> Made:
     """A clean `mkdocs build` of `config` (loaded, `on_startup` run) with its page loops
     in `workers` processes (1: in this one) and its pages converted by `convert.Converter`;
-    `workers` 0 is mkdocs' own serial build, unchanged (the reference the tests compare with)."""
+    `workers` 0 is mkdocs' own serial build, unchanged (the reference the tests compare with).
+    With `reuse`, each page's two steps are taken from its cache where it holds them
+    (site/pagecache.py) and kept there otherwise; returns how many pages were made and
+    the cache's keys they used."""
     if workers <= 0:
         mb.build(config)
-        return
+        return Made(frozenset(), -1, -1)
 
     logger = logging.getLogger("mkdocs")
     warning_counter = utils.CountHandler()
@@ -261,6 +253,8 @@ def build(config, workers: int) -> None:
         set_exclusions(files, config)
         nav = get_navigation(files, config)
         nav = config.plugins.on_nav(nav, config=config, files=files)
+        if reuse is not None:
+            reuse = reuse.with_files(files)
 
         log.debug("Reading markdown pages.")
         pages = []
@@ -272,14 +266,16 @@ def build(config, workers: int) -> None:
 
         converter = Converter(config)
 
-        def populate(i: int) -> dict:
-            page = pages[i]
-            converter.populate(page, files)
-            return _page_state(page)
+        def populate(i: int) -> tuple[str | None, dict, bool]:
+            return converter.populate(pages[i], files, reuse)
 
         records: list[list] = [[] for _ in pages]
-        for i, state, recs in _in_workers(len(pages), workers, populate):
-            _set_state(pages[i], state, files)
+        converted: dict[str, str | None] = {}
+        made = Made(frozenset(), 0, 0)
+        for i, (key, state, new), recs in _in_workers(len(pages), workers, populate):
+            set_state(pages[i], state, files)
+            converted[pages[i].file.src_uri] = key
+            made = made.counted(converted=new)
             records[i] = recs
             log.debug(f"Reading: {pages[i].file.src_uri}")
         for recs in records:
@@ -296,23 +292,38 @@ def build(config, workers: int) -> None:
         log.debug("Building markdown pages.")
         doc_files = files.documentation_pages(inclusion=inclusion)
         built = [f.page for f in doc_files]
+        navigation = reuse.navigation(built, nav) if reuse is not None else None
+        written = [
+            reuse.written_key(navigation, converted.get(page.file.src_uri)) if reuse is not None else None for page in built
+        ]
 
-        def write(i: int) -> list:
+        def write(i: int) -> tuple[list, bool]:
             page = built[i]
+            kept = reuse.written(written[i]) if reuse is not None else None
+            if kept is not None:
+                entries, html = kept
+                if html is not None:
+                    utils.write_file(html, page.file.abs_dest_path)
+                return entries, False
             before = len(search.search_index.entries) if search else 0
-            mb._build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
-            if search is None:
-                return []
-            # Taken out of the index: the parent adds every page's entries in page order
-            # below (with no worker, this process's index would otherwise hold them twice).
-            added = search.search_index.entries[before:]
-            del search.search_index.entries[before:]
-            return added
+            with watching() as warned:
+                mb._build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+            added = []
+            if search is not None:
+                # Taken out of the index: the parent adds every page's entries in page order
+                # below (with no worker, this process's index would otherwise hold them twice).
+                added = search.search_index.entries[before:]
+                del search.search_index.entries[before:]
+            if reuse is not None and written[i] is not None and not warned.seen:
+                dest = page.file.abs_dest_path
+                reuse.keep_written(written[i], added, Path(dest).read_bytes() if os.path.isfile(dest) else None)
+            return added, True
 
         entries: list[list] = [[] for _ in built]
         records = [[] for _ in built]
-        for i, page_entries, recs in _in_workers(len(built), workers, write):
+        for i, (page_entries, new), recs in _in_workers(len(built), workers, write):
             entries[i] = page_entries
+            made = made.counted(written=new)
             records[i] = recs
             log.debug(f"Building page {built[i].file.src_uri}")
         for recs in records:
@@ -328,6 +339,7 @@ def build(config, workers: int) -> None:
         if counts := warning_counter.get_counts():
             msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
             raise Abort(f"Aborted with {msg} in strict mode!")
+        return replace(made, keys=frozenset(k for k in (*converted.values(), *written) if k is not None))
     except WorkerError as e:
         config.plugins.on_build_error(error=e)
         raise Abort(f"Error building the site: {e}") from None

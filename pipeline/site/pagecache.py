@@ -1,0 +1,250 @@
+"""The pages of earlier site builds, kept beside the site to be used again.
+
+Why: converting and writing ~10,500 pages is nearly all of a site build's two minutes,
+yet most pages come out the same from one site build to the next: `site --site-url`
+on the same build (its page bodies do not change, only their links to the Navigator
+and the templates' absolute links), a site made again after a build that changed a few
+mapping rows, a site rebuilt after a failed publish. A page is made in two steps
+(`parallel.build`), and each step's result is a function of what it reads, so each is
+kept under a digest of exactly that:
+
+- **converted** (Python-Markdown and the `page_content` hooks): the page's Markdown and
+  front matter after the `page_markdown` hooks, its path, and the site's setup — the
+  mkdocs configuration without its folder paths and without the site's address (which
+  only the `page_markdown` hooks read), every file of the site with its address (a
+  link's address depends on which files exist), the site's own code and templates, and
+  the versions of the libraries that turn Markdown into HTML;
+- **written** (the theme's templates and the search plugin's entries): the converted
+  key, the whole configuration, and the site's navigation — every page's address,
+  title and front matter and the navigation tree, which each page prints (its branch,
+  previous and next links).
+
+Anything else a page could depend on changes one of these digests, so a kept result
+is the one a fresh build would make; tests/site check that a site made from the cache
+is byte for byte the one made without it. A page whose step logged a warning is never
+kept (the warning must be seen again, and a site with warnings fails anyway).
+
+Entries are JSON and HTML (no pickle: the folder is data, never code), compressed, one file
+each under `.<site>.cache/` beside the site link, written atomically; a site build is
+the only writer (the site lock) and keeps exactly the entries it used, so the folder
+holds one site's worth. An entry that cannot be read is a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sys
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import orjson
+import zstandard
+
+from pipeline.core.atomic import write_atomic
+
+FORMAT = "1"
+# The libraries whose versions decide a page's HTML or search entries.
+LIBRARIES = ("mkdocs", "mkdocs-material", "Markdown", "pymdown-extensions", "Pygments", "Jinja2", "MarkupSafe")
+_CODE = Path(__file__).resolve().parent
+
+
+def digest(*parts: object) -> str:
+    """sha256 of `parts` as canonical JSON (sorted keys): the same for equal values."""
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def code_digest() -> str:
+    """The site's own code and templates (pipeline/site), the Python version and the
+    libraries' versions: a new release of any of them makes every page again."""
+    h = hashlib.sha256(f"{FORMAT} {sys.version}".encode())
+    for name in LIBRARIES:
+        try:
+            h.update(f"\0{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"\0{name}=-".encode())
+    for path in sorted(_CODE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(b"\0" + path.relative_to(_CODE).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def folder_for(site: Path) -> Path:
+    """Where the cache of the site published at `site` lives: beside its link."""
+    return site.parent / f".{site.name}.cache"
+
+
+@dataclass(frozen=True, slots=True)
+class PageCache:
+    """Kept bytes by key (a sha256 hex digest), compressed with zstd (at 320 MB/s on
+    this machine's core, 3.6× zlib's fastest level for a smaller file: a cold site
+    build writes about a gigabyte through it)."""
+
+    root: Path
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return zstandard.ZstdDecompressor().decompress(self._path(key).read_bytes())
+        except (OSError, zstandard.ZstdError):
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        """Keeps `data` under `key`; a full disk only means it is made again next time."""
+        try:
+            write_atomic(self._path(key), zstandard.ZstdCompressor(level=3).compress(data), private=True)
+        except OSError:
+            pass
+
+    def keep_only(self, keys: Iterable[str]) -> None:
+        """Removes every entry but `keys` (those the site just made used)."""
+        wanted = set(keys)
+        try:
+            folders = list(os.scandir(self.root))
+        except OSError:
+            return
+        for folder in folders:
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(folder.path):
+                if entry.name not in wanted:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+
+
+class _Warned(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen = True
+
+
+@contextlib.contextmanager
+def watching() -> Iterator[_Warned]:
+    """Whether mkdocs (or a hook, a plugin: every logger under "mkdocs") logged a
+    warning meanwhile: such a result is not kept."""
+    logger = logging.getLogger("mkdocs")
+    handler = _Warned()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _tree(items) -> list:
+    return [
+        (type(i).__name__, i.title, getattr(i, "url", None), _tree(i.children) if getattr(i, "children", None) else None)
+        for i in items
+    ]
+
+
+# Settings a page's conversion never reads (only the `page_markdown` hooks do, whose
+# result is part of the page's key, and the templates, which the written key covers):
+# the site's address and the Navigator its layers open. A site made again for another
+# address converts none of its pages again; it writes them all again.
+NOT_CONVERTING = ("site_url",)
+NOT_CONVERTING_EXTRA = ("layer_base", "navigator_url")
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """The keys of one site build's pages, and the cache they are looked up in.
+    `converting` and `writing`: digests of what every page's conversion, and every
+    page's writing, reads besides the page itself (see the module's docstring); `read`
+    False makes every page again (`site --fresh`) and still keeps the results."""
+
+    cache: PageCache
+    converting: str
+    writing: str
+    read: bool = True
+
+    @classmethod
+    def for_site(cls, site: Path, portable_config: dict, read: bool = True) -> "Reuse":
+        """`portable_config`: the site's mkdocs configuration without the paths of this
+        one build (see `make._portable`)."""
+        code = code_digest()
+        converting = {k: v for k, v in portable_config.items() if k not in NOT_CONVERTING}
+        converting["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_CONVERTING_EXTRA}
+        return cls(PageCache(folder_for(site)), digest(code, converting), digest(code, portable_config), read)
+
+    def with_files(self, files) -> "Reuse":
+        """The setup completed with the site's files and their addresses."""
+        listed = sorted((f.src_uri, f.dest_uri, f.url, f.inclusion.name) for f in files)
+        return replace(self, converting=digest(self.converting, listed), writing=digest(self.writing, listed))
+
+    def converted_key(self, page) -> str | None:
+        """A page's key once its `page_markdown` hooks have run; None when its front
+        matter holds what JSON cannot (then it is always made)."""
+        try:
+            return digest("converted", self.converting, page.file.src_uri, page.markdown, page.meta)
+        except TypeError:
+            return None
+
+    def navigation(self, pages, nav) -> str | None:
+        """The digest of what every written page shows of the others."""
+        try:
+            return digest(
+                "navigation",
+                self.writing,
+                [(p.file.src_uri, p.file.url, p.title, p.meta) for p in pages],
+                _tree(nav.items),
+            )
+        except TypeError:
+            return None
+
+    def written_key(self, navigation: str | None, converted: str | None) -> str | None:
+        """A written page's key: its converted key and the navigation around it."""
+        if navigation is None or converted is None:
+            return None
+        return digest("written", navigation, converted)
+
+    def converted(self, key: str | None) -> dict | None:
+        """A converted page's state (`convert.page_state`), if kept."""
+        data = self.cache.get(key) if key is not None and self.read else None
+        try:
+            return orjson.loads(data) if data is not None else None
+        except orjson.JSONDecodeError:
+            return None
+
+    def keep_converted(self, key: str | None, state: dict) -> None:
+        if key is None:
+            return
+        try:
+            self.cache.put(key, orjson.dumps(state))
+        except TypeError:
+            pass  # front matter JSON cannot hold: made again each time
+
+    def written(self, key: str | None) -> tuple[list, bytes | None] | None:
+        """A written page, if kept: its search entries and its HTML file's bytes (None:
+        mkdocs wrote no file, the page being empty)."""
+        data = self.cache.get(key) if key is not None and self.read else None
+        if data is None:
+            return None
+        head, _, html = data.partition(b"\n")
+        try:
+            entries, has_html = orjson.loads(head)
+        except (orjson.JSONDecodeError, ValueError):
+            return None
+        return entries, html if has_html else None
+
+    def keep_written(self, key: str | None, entries: list, html: bytes | None) -> None:
+        """Kept as one line of JSON (no raw line break: orjson escapes them) and the
+        HTML's bytes as they are."""
+        if key is None:
+            return
+        try:
+            head = orjson.dumps([entries, html is not None])
+        except TypeError:
+            return
+        self.cache.put(key, head + b"\n" + (html or b""))

@@ -1,0 +1,209 @@
+"""The site's page cache (pipeline/site/pagecache.py): a page is converted and written
+again only when something it reads changed, and a site made from the cache is byte for
+byte the site made without it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.site import convert, pagecache, parallel
+from pipeline.site.artifacts import rewrite_links
+from pipeline.site.make import make_site
+from pipeline.site.navigator import navigator_links
+
+SITE_URL = "https://soc.example.org/attack/"
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    folder = Path(os.path.realpath(folder))
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class _Made:
+    """Counts the pages converted and written in this process (one worker)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.converted: list[str] = []
+        self.written: list[str] = []
+        render, build_page = convert.Converter.render, parallel.mb._build_page
+
+        def counted_render(conv, page, files):
+            self.converted.append(page.file.src_uri)
+            return render(conv, page, files)
+
+        def counted_build(page, *args, **kwargs):
+            self.written.append(page.file.src_uri)
+            return build_page(page, *args, **kwargs)
+
+        monkeypatch.setattr(convert.Converter, "render", counted_render)
+        monkeypatch.setattr(parallel.mb, "_build_page", counted_build)
+
+    def reset(self) -> None:
+        self.converted.clear()
+        self.written.clear()
+
+
+def _copy(build: Path, to: Path) -> Path:
+    shutil.copytree(os.path.realpath(build), to)
+    return to
+
+
+def _entries(site: Path) -> set[str]:
+    return {p.name for p in pagecache.folder_for(site).rglob("*") if p.is_file()}
+
+
+def test_a_site_made_again_makes_no_page_and_is_the_same(hostile_build, tmp_path, monkeypatch):
+    made = _Made(monkeypatch)
+    first = make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1)
+    expected = _tree(first.site)
+    assert len(made.converted) == first.pages and len(made.written) == first.pages
+    kept = _entries(tmp_path / "site")
+    assert len(kept) == 2 * first.pages  # each page's two steps
+
+    made.reset()
+    again = make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1)
+    assert made.converted == [] and made.written == []
+    assert _tree(again.site) == expected
+    assert _entries(tmp_path / "site") == kept
+
+    # forked workers read the same cache
+    assert _tree(make_site(hostile_build, tmp_path / "site", SITE_URL, workers=2).site) == expected
+
+
+def test_fresh_makes_every_page_again(hostile_build, tmp_path, monkeypatch):
+    make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1)
+    made = _Made(monkeypatch)
+    again = make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1, fresh=True)
+    assert len(made.converted) == again.pages and len(made.written) == again.pages
+
+
+def test_an_edited_page_alone_is_made_again(hostile_build, tmp_path, monkeypatch):
+    """A page's body changed: that page is converted and written again, every other
+    page comes from the cache, and the site is the one made without a cache; the cache
+    then holds only what the new site used."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    before = _entries(site)
+    edited = _copy(hostile_build, tmp_path / "edited")
+    page = edited / "docs" / "techniques" / "T1046.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nA paragraph the analysts added.\n", encoding="utf-8")
+
+    made = _Made(monkeypatch)
+    result = make_site(edited, site, SITE_URL, workers=1)
+    assert made.converted == ["techniques/T1046.md"] and made.written == ["techniques/T1046.md"]
+    fresh = make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1)
+    assert _tree(result.site) == _tree(fresh.site)
+    after = _entries(site)
+    assert len(after) == len(before) and len(after - before) == 2
+
+
+def test_a_new_title_in_the_navigation_writes_every_page_again(hostile_build, tmp_path, monkeypatch):
+    """Every page prints the navigation: a tactic page (titled there by its heading)
+    renamed is converted again alone, and every page is written again."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    edited = _copy(hostile_build, tmp_path / "edited")
+    page = sorted((edited / "docs" / "tactics").glob("*.md"))[0]
+    text = page.read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if line.startswith("# "))
+    page.write_text(text.replace(first, first + " (renamed)", 1), encoding="utf-8")
+
+    made = _Made(monkeypatch)
+    result = make_site(edited, site, SITE_URL, workers=1)
+    assert made.converted == [f"tactics/{page.name}"] and len(made.written) == result.pages
+    assert (result.converted, result.written) == (1, result.pages)
+    made.reset()
+    assert _tree(result.site) == _tree(make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1).site)
+
+
+def test_another_address_converts_no_page_again(hostile_build, tmp_path, monkeypatch):
+    """`site --site-url` on the same build: the pages that link the Navigator (their
+    Markdown names the address) are converted again, no other, and all are written again
+    (canonical links); the site is the one made for that address without a cache."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    made = _Made(monkeypatch)
+    other = "https://intranet.example.net/coverage/"
+    result = make_site(hostile_build, site, other, workers=1)
+    assert len(made.written) == result.pages
+    docs = Path(os.path.realpath(hostile_build)) / "docs"
+
+    def markdown(src: str, url: str) -> str:
+        return navigator_links(rewrite_links((docs / src).read_text(encoding="utf-8"), src), src, url, "")
+
+    linking = {p.relative_to(docs).as_posix() for p in docs.rglob("*.md")}
+    linking = {src for src in linking if markdown(src, SITE_URL) != markdown(src, other)}
+    assert linking and sorted(made.converted) == sorted(linking) and len(linking) < result.pages
+    made.reset()
+    expected = _tree(make_site(hostile_build, tmp_path / "without-cache", other, workers=1).site)
+    assert _tree(result.site) == expected
+
+
+def test_an_unreadable_entry_is_made_again(hostile_build, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    first = make_site(hostile_build, site, SITE_URL, workers=1)
+    expected = _tree(first.site)
+    for n, entry in enumerate(sorted(p for p in pagecache.folder_for(site).rglob("*") if p.is_file())):
+        entry.write_bytes(b"not zstd" if n % 2 else entry.read_bytes()[:10])
+    made = _Made(monkeypatch)
+    again = make_site(hostile_build, site, SITE_URL, workers=1)
+    assert len(made.converted) == again.pages and len(made.written) == again.pages
+    assert _tree(again.site) == expected
+
+
+def test_a_failed_site_build_keeps_no_page_that_warned(hostile_build, tmp_path, monkeypatch):
+    """A page with a broken link fails the build; its conversion is not kept (the next
+    build must see the warning again), while the pages made meanwhile are."""
+    from pipeline.core.errors import PipelineError
+
+    broken = _copy(hostile_build, tmp_path / "broken")
+    page = broken / "docs" / "techniques" / "T1046.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n[gone](../techniques/T9999.md)\n", encoding="utf-8")
+    site = tmp_path / "site"
+    for _ in range(2):
+        made = _Made(monkeypatch)
+        with pytest.raises(PipelineError, match="T9999.md"):
+            make_site(broken, site, workers=1)
+        assert "techniques/T1046.md" in made.converted
+        monkeypatch.undo()
+    assert made.converted == ["techniques/T1046.md"]
+
+
+def test_the_cli_makes_every_page_again_when_asked(hostile_build, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["site", "--out", str(hostile_build), "--site-dir", str(site)]).exit_code == 0
+    from pipeline.site import make
+
+    monkeypatch.setattr(make, "default_workers", lambda: 1)
+    made = _Made(monkeypatch)
+    assert runner.invoke(cli, ["site", "--out", str(hostile_build), "--site-dir", str(site)]).exit_code == 0
+    assert made.converted == []
+    r = runner.invoke(cli, ["site", "--out", str(hostile_build), "--site-dir", str(site), "--fresh"])
+    assert r.exit_code == 0, r.output
+    assert made.converted and len(made.converted) == len(made.written)
+
+
+def test_a_key_names_what_a_page_reads():
+    """Equal values, equal digests; front matter JSON cannot hold is never kept."""
+    assert pagecache.digest("a", {"x": 1, "y": [2]}) == pagecache.digest("a", {"y": [2], "x": 1})
+    assert pagecache.digest("a", 1) != pagecache.digest("a", "1")
+    reuse = pagecache.Reuse(pagecache.PageCache(Path("/nonexistent")), "c", "w")
+
+    class _File:
+        src_uri = "x.md"
+
+    class _Page:
+        file = _File()
+        markdown = "# x"
+        meta = {"when": object()}
+
+    assert reuse.converted_key(_Page()) is None
+    assert reuse.written_key("nav", None) is None and reuse.written_key(None, "k") is None
