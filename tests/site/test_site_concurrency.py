@@ -104,7 +104,7 @@ def test_builds_that_finish_while_the_site_reads_do_not_remove_its_build(tmp_pat
         build(ws, out, options={"stix_include_attack": True})
         build(ws, out, options={"stix_include_attack": False})
         seen.append((out.resolve(), first.is_dir(), _builds(out)))
-        real_run(config_file, *progress)
+        return real_run(config_file, *progress)
 
     monkeypatch.setattr(make, "run_mkdocs", run_after_two_builds)
     result = make.make_site(out, tmp_path / "site")

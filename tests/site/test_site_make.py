@@ -69,8 +69,9 @@ def test_the_sites_date_is_the_builds_without_touching_the_environment(built_lon
     real_run = make.run_mkdocs
 
     def run(*args, **kwargs):
-        real_run(*args, **kwargs)
+        made = real_run(*args, **kwargs)
         seen.append(dict(os.environ))
+        return made
 
     monkeypatch.setattr(make, "run_mkdocs", run)
     result = make_site(built_long_ago, tmp_path / "s", SITE_URL, workers=workers)
