@@ -26,7 +26,7 @@ from mkdocs.structure.toc import get_toc
 from pygments.style import Style, StyleMeta
 from pymdownx.highlight import HighlightExtension
 
-from pipeline.site.pagecache import Reuse, watching
+from pipeline.site.pagecache import Reuse, looking_up, watching
 
 log = logging.getLogger("mkdocs.commands.build")
 
@@ -70,11 +70,12 @@ class Converter:
             page.links_to_anchors = relative.links_to_anchors
         return tokens
 
-    def populate(self, page, files, reuse: Reuse | None = None) -> tuple[str | None, dict, bool]:
+    def populate(self, page, files, reuse: Reuse | None = None) -> tuple[str | None, str | None, dict, bool]:
         """Read the page's source and convert it, with the plugin events around it; the
         conversion (Markdown and the `page_content` hooks) is taken from `reuse`'s cache
-        when it holds it. Returns the page's key there, what the page holds now
-        (`page_state`) and whether it was converted (not taken from the cache)."""
+        when it holds it. Returns the page's key there, the identity of its conversion
+        (`Reuse.keep_converted`), what the page holds now (`page_state`) and whether it
+        was converted (not taken from the cache)."""
         config = self.config
         config._current_page = page
         try:
@@ -82,16 +83,16 @@ class Converter:
             page.read_source(config)
             page.markdown = config.plugins.on_page_markdown(page.markdown, page=page, config=config, files=files)
             key = reuse.converted_key(page) if reuse is not None else None
-            kept = reuse.converted(key) if reuse is not None else None
+            kept = reuse.converted(key, files) if reuse is not None else None
             if kept is not None:
-                return key, kept, False
-            with watching() as warned:
+                state, ident = kept
+                return key, ident, state, False
+            with watching() as warned, looking_up(files) as looked_up:
                 tokens = self.render(page, files)
                 page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
             state = page_state(page, tokens)
-            if reuse is not None and not warned.seen:
-                reuse.keep_converted(key, state)
-            return key, state, True
+            ident = reuse.keep_converted(key, state, looked_up, keep=not warned.seen) if reuse is not None else None
+            return key, ident, state, True
         except Exception as e:
             message = f"Error reading page '{page.file.src_uri}':"
             if not isinstance(e, BuildError):

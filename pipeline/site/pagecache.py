@@ -1,23 +1,27 @@
 """The pages of earlier site builds, kept beside the site to be used again.
 
 Why: converting and writing ~10,500 pages is nearly all of a site build's two minutes,
-yet most pages come out the same from one site build to the next: `site --site-url`
-on the same build (its page bodies do not change, only their links to the Navigator
-and the templates' absolute links), a site made again after a build that changed a few
-mapping rows, a site rebuilt after a failed publish. A page is made in two steps
+yet most pages come out the same from one site build to the next: a site made again
+after a build that changed a few mapping rows or added a few rules (the pages that
+show them change, the others do not), `site --site-url` on the same build (only the
+pages that link the Navigator are converted again; every page is written again for its
+absolute links), a site rebuilt after a failed publish. A page is made in two steps
 (`parallel.build`), and each step's result is a function of what it reads, so each is
 kept under a digest of exactly that:
 
 - **converted** (Python-Markdown and the `page_content` hooks): the page's Markdown and
-  front matter after the `page_markdown` hooks, its path, and the site's setup — the
-  mkdocs configuration without its folder paths and without the site's address (which
-  only the `page_markdown` hooks read), every file of the site with its address (a
-  link's address depends on which files exist), the site's own code and templates, and
-  the versions of the libraries that turn Markdown into HTML;
+  front matter after the `page_markdown` hooks, its path and address, and the site's
+  setup — the mkdocs configuration without its folder paths and without the site's
+  address (which only the `page_markdown` hooks read), the site's own code and
+  templates, and the versions of the libraries that turn Markdown into HTML. A page
+  reads the other files only by looking them up by path (mkdocs' links, the hooks'
+  links in raw HTML): the entry names each file looked up and what was found (its
+  address, or nothing), and holds only while the same is found again;
 - **written** (the theme's templates and the search plugin's entries): the converted
-  key, the whole configuration, and the site's navigation — every page's address,
-  title and front matter and the navigation tree, which each page prints (its branch,
-  previous and next links).
+  page (its key and what its links found), the whole configuration, and the
+  navigation — its tree with the titles, addresses and front matter of its pages, which
+  each page prints (its branch, previous and next links). Pages out of the navigation
+  (controls, detections) are in no other page's template.
 
 Anything else a page could depend on changes one of these digests, so a kept result
 is the one a fresh build would make; tests/site check that a site made from the cache
@@ -37,7 +41,7 @@ import hashlib
 import logging
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -144,9 +148,40 @@ def watching() -> Iterator[_Warned]:
 
 def _tree(items) -> list:
     return [
-        (type(i).__name__, i.title, getattr(i, "url", None), _tree(i.children) if getattr(i, "children", None) else None)
+        (
+            type(i).__name__,
+            i.title,
+            getattr(i, "url", None),
+            i.meta if getattr(i, "is_page", False) else None,
+            _tree(i.children) if getattr(i, "children", None) else None,
+        )
         for i in items
     ]
+
+
+def _found(files, uri: str) -> list | None:
+    f = files.get_file_from_path(uri)
+    return None if f is None else [f.url, f.inclusion.name]
+
+
+@contextlib.contextmanager
+def looking_up(files) -> Iterator[dict]:
+    """Every file the block looks up by path in `files` (mkdocs' links to other pages,
+    the hooks' links in raw HTML: the only way a page's conversion reads the others),
+    with what it found: the page's conversion holds as long as those are found again."""
+    seen: dict[str, list | None] = {}
+    real = files.get_file_from_path
+
+    def recorded(uri: str):
+        f = real(uri)
+        seen[uri] = None if f is None else [f.url, f.inclusion.name]
+        return f
+
+    files.get_file_from_path = recorded
+    try:
+        yield seen
+    finally:
+        del files.get_file_from_path
 
 
 # Settings a page's conversion never reads (only the `page_markdown` hooks do, whose
@@ -178,52 +213,59 @@ class Reuse:
         converting["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_CONVERTING_EXTRA}
         return cls(PageCache(folder_for(site)), digest(code, converting), digest(code, portable_config), read)
 
-    def with_files(self, files) -> "Reuse":
-        """The setup completed with the site's files and their addresses."""
-        listed = sorted((f.src_uri, f.dest_uri, f.url, f.inclusion.name) for f in files)
-        return replace(self, converting=digest(self.converting, listed), writing=digest(self.writing, listed))
-
     def converted_key(self, page) -> str | None:
         """A page's key once its `page_markdown` hooks have run; None when its front
         matter holds what JSON cannot (then it is always made)."""
+        f = page.file
         try:
-            return digest("converted", self.converting, page.file.src_uri, page.markdown, page.meta)
+            return digest("converted", self.converting, f.src_uri, f.url, f.dest_uri, f.inclusion.name, page.markdown, page.meta)
         except TypeError:
             return None
 
-    def navigation(self, pages, nav) -> str | None:
-        """The digest of what every written page shows of the others."""
+    def converted(self, key: str | None, files) -> tuple[dict, str] | None:
+        """A converted page's state (`convert.page_state`) and its identity, if kept and
+        every file its conversion looked up is found again at the same address."""
+        data = self.cache.get(key) if key is not None and self.read else None
+        if data is None:
+            return None
         try:
-            return digest(
-                "navigation",
-                self.writing,
-                [(p.file.src_uri, p.file.url, p.title, p.meta) for p in pages],
-                _tree(nav.items),
-            )
+            entry = orjson.loads(data)
+            state, looked_up = entry["state"], entry["looked_up"]
+            if any(_found(files, uri) != found for uri, found in looked_up.items()):
+                return None
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return None
+        return state, digest(key, looked_up)
+
+    def keep_converted(self, key: str | None, state: dict, looked_up: dict, keep: bool = True) -> str | None:
+        """Keeps a converted page (unless `keep` is false); returns its identity, what
+        its written key is made from (its key and what its links found); None for a
+        page that has no key."""
+        if key is None:
+            return None
+        if keep:
+            try:
+                self.cache.put(key, orjson.dumps({"state": state, "looked_up": looked_up}))
+            except TypeError:
+                return None  # front matter JSON cannot hold: made again each time
+        return digest(key, looked_up)
+
+    def navigation(self, nav) -> str | None:
+        """The digest of what every written page shows of the others: the navigation
+        tree (titles, addresses, and the front matter of its pages, which material reads
+        for icons and status) and the configuration. A page out of the navigation (a
+        control, a detection) appears in no other page's template: adding one writes
+        only itself."""
+        try:
+            return digest("navigation", self.writing, _tree(nav.items))
         except TypeError:
             return None
 
     def written_key(self, navigation: str | None, converted: str | None) -> str | None:
-        """A written page's key: its converted key and the navigation around it."""
+        """A written page's key: its converted identity and the navigation around it."""
         if navigation is None or converted is None:
             return None
         return digest("written", navigation, converted)
-
-    def converted(self, key: str | None) -> dict | None:
-        """A converted page's state (`convert.page_state`), if kept."""
-        data = self.cache.get(key) if key is not None and self.read else None
-        try:
-            return orjson.loads(data) if data is not None else None
-        except orjson.JSONDecodeError:
-            return None
-
-    def keep_converted(self, key: str | None, state: dict) -> None:
-        if key is None:
-            return
-        try:
-            self.cache.put(key, orjson.dumps(state))
-        except TypeError:
-            pass  # front matter JSON cannot hold: made again each time
 
     def written(self, key: str | None) -> tuple[list, bytes | None] | None:
         """A written page, if kept: its search entries and its HTML file's bytes (None:
@@ -234,7 +276,7 @@ class Reuse:
         head, _, html = data.partition(b"\n")
         try:
             entries, has_html = orjson.loads(head)
-        except (orjson.JSONDecodeError, ValueError):
+        except (orjson.JSONDecodeError, ValueError, TypeError):
             return None
         return entries, html if has_html else None
 

@@ -253,8 +253,6 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         set_exclusions(files, config)
         nav = get_navigation(files, config)
         nav = config.plugins.on_nav(nav, config=config, files=files)
-        if reuse is not None:
-            reuse = reuse.with_files(files)
 
         log.debug("Reading markdown pages.")
         pages = []
@@ -266,15 +264,17 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
 
         converter = Converter(config)
 
-        def populate(i: int) -> tuple[str | None, dict, bool]:
+        def populate(i: int) -> tuple[str | None, str | None, dict, bool]:
             return converter.populate(pages[i], files, reuse)
 
         records: list[list] = [[] for _ in pages]
-        converted: dict[str, str | None] = {}
+        keys: list[str | None] = []
+        converted: dict[str, str | None] = {}  # each page's converted identity
         made = Made(frozenset(), 0, 0)
-        for i, (key, state, new), recs in _in_workers(len(pages), workers, populate):
+        for i, (key, ident, state, new), recs in _in_workers(len(pages), workers, populate):
             set_state(pages[i], state, files)
-            converted[pages[i].file.src_uri] = key
+            keys.append(key)
+            converted[pages[i].file.src_uri] = ident
             made = made.counted(converted=new)
             records[i] = recs
             log.debug(f"Reading: {pages[i].file.src_uri}")
@@ -292,7 +292,7 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         log.debug("Building markdown pages.")
         doc_files = files.documentation_pages(inclusion=inclusion)
         built = [f.page for f in doc_files]
-        navigation = reuse.navigation(built, nav) if reuse is not None else None
+        navigation = reuse.navigation(nav) if reuse is not None else None
         written = [
             reuse.written_key(navigation, converted.get(page.file.src_uri)) if reuse is not None else None for page in built
         ]
@@ -339,7 +339,7 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         if counts := warning_counter.get_counts():
             msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
             raise Abort(f"Aborted with {msg} in strict mode!")
-        return replace(made, keys=frozenset(k for k in (*converted.values(), *written) if k is not None))
+        return replace(made, keys=frozenset(k for k in (*keys, *written) if k is not None))
     except WorkerError as e:
         config.plugins.on_build_error(error=e)
         raise Abort(f"Error building the site: {e}") from None

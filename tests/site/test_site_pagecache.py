@@ -191,19 +191,71 @@ def test_the_cli_makes_every_page_again_when_asked(hostile_build, tmp_path, monk
     assert made.converted and len(made.converted) == len(made.written)
 
 
+def test_a_page_out_of_the_navigation_added_makes_only_itself(hostile_build, tmp_path, monkeypatch):
+    """A control page added (a new row of a mapping table, say): it is converted and
+    written, no other page is (no page links it, and pages out of the navigation are in
+    no other page's template), and the site is the one made without a cache."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    edited = _copy(hostile_build, tmp_path / "edited")
+    (edited / "docs" / "controls" / "ZZ-1.md").write_text("# ZZ-1 A control added\n\nIt maps nothing yet.\n", encoding="utf-8")
+
+    made = _Made(monkeypatch)
+    result = make_site(edited, site, SITE_URL, workers=1)
+    assert made.converted == ["controls/ZZ-1.md"] and made.written == ["controls/ZZ-1.md"]
+    made.reset()
+    assert _tree(result.site) == _tree(make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1).site)
+
+
+class _File:
+    def __init__(self, src_uri: str, url: str, inclusion: str = "INCLUDED") -> None:
+        self.src_uri, self.url, self.dest_uri = src_uri, url, url + "index.html"
+        self.inclusion = type("Inclusion", (), {"name": inclusion})()
+
+
+class _Files:
+    def __init__(self, *files: _File) -> None:
+        self.by_path = {f.src_uri: f for f in files}
+
+    def get_file_from_path(self, uri: str):
+        return self.by_path.get(uri)
+
+
+class _Page:
+    def __init__(self, meta: dict | None = None) -> None:
+        self.file = _File("x.md", "x/")
+        self.markdown = "# x"
+        self.meta = meta or {}
+
+
+def test_a_conversion_holds_while_what_it_looked_up_is_found_again(tmp_path):
+    """A kept conversion names the files its links looked up; it is used only while
+    each is found again at the same address (and a file that was missing still is)."""
+    reuse = pagecache.Reuse(pagecache.PageCache(tmp_path / "cache"), "c", "w")
+    files = _Files(_File("a.md", "a/"), _File("b.md", "b/"))
+    key = reuse.converted_key(_Page())
+    with pagecache.looking_up(files) as looked_up:
+        files.get_file_from_path("a.md")
+        files.get_file_from_path("gone.md")
+    assert looked_up == {"a.md": ["a/", "INCLUDED"], "gone.md": None}
+    assert "get_file_from_path" not in vars(files)  # the files are as they were
+    ident = reuse.keep_converted(key, {"content": "<p>x</p>"}, looked_up)
+    assert reuse.converted(key, files) == ({"content": "<p>x</p>"}, ident)
+    assert reuse.converted(key, _Files(_File("a.md", "a/"))) is not None  # b.md was not looked up
+    assert reuse.converted(key, _Files(_File("a.md", "elsewhere/"))) is None
+    assert reuse.converted(key, _Files(_File("a.md", "a/", "NOT_IN_NAV"))) is None
+    assert reuse.converted(key, _Files(_File("a.md", "a/"), _File("gone.md", "gone/"))) is None
+    assert reuse.converted(key, _Files()) is None
+    assert pagecache.Reuse(reuse.cache, "c", "w", read=False).converted(key, files) is None
+    assert reuse.keep_converted(key, {}, looked_up, keep=False) == ident
+
+
 def test_a_key_names_what_a_page_reads():
     """Equal values, equal digests; front matter JSON cannot hold is never kept."""
     assert pagecache.digest("a", {"x": 1, "y": [2]}) == pagecache.digest("a", {"y": [2], "x": 1})
     assert pagecache.digest("a", 1) != pagecache.digest("a", "1")
     reuse = pagecache.Reuse(pagecache.PageCache(Path("/nonexistent")), "c", "w")
-
-    class _File:
-        src_uri = "x.md"
-
-    class _Page:
-        file = _File()
-        markdown = "# x"
-        meta = {"when": object()}
-
-    assert reuse.converted_key(_Page()) is None
+    assert reuse.converted_key(_Page()) == reuse.converted_key(_Page())
+    assert reuse.converted_key(_Page({"when": object()})) is None
+    assert pagecache.Reuse(reuse.cache, "c2", "w").converted_key(_Page()) != reuse.converted_key(_Page())
     assert reuse.written_key("nav", None) is None and reuse.written_key(None, "k") is None
