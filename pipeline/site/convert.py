@@ -86,12 +86,13 @@ class Converter:
             kept = reuse.converted(key, files) if reuse is not None else None
             if kept is not None:
                 state, ident = kept
-                return key, ident, state, False
+                return key, ident, {**state, "markdown": page.markdown}, False  # kept without it: it is in the key
             with watching() as warned, looking_up(files) as looked_up:
                 tokens = self.render(page, files)
                 page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
             state = page_state(page, tokens)
-            ident = reuse.keep_converted(key, state, looked_up, keep=not warned.seen) if reuse is not None else None
+            kept_state = {k: v for k, v in state.items() if k != "markdown"}
+            ident = reuse.keep_converted(key, kept_state, looked_up, keep=not warned.seen) if reuse is not None else None
             return key, ident, state, True
         except Exception as e:
             message = f"Error reading page '{page.file.src_uri}':"

@@ -41,7 +41,7 @@ import hashlib
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -84,25 +84,29 @@ def folder_for(site: Path) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class PageCache:
-    """Kept bytes by key (a sha256 hex digest), compressed with zstd (at 320 MB/s on
-    this machine's core, 3.6× zlib's fastest level for a smaller file: a cold site
-    build writes about a gigabyte through it)."""
+    """Kept bytes by key (a sha256 hex digest), compressed with zstd: 3.6× zlib's
+    fastest level for a smaller file (a cold site build writes about a gigabyte through
+    it). One compressor per cache, used again for every entry: a new one per entry
+    allocates its working memory each time, which doubled the time compressing took.
+    A forked worker uses its own copy."""
 
     root: Path
+    _compress: zstandard.ZstdCompressor = field(default_factory=lambda: zstandard.ZstdCompressor(level=1), repr=False, compare=False)
+    _decompress: zstandard.ZstdDecompressor = field(default_factory=zstandard.ZstdDecompressor, repr=False, compare=False)
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
     def get(self, key: str) -> bytes | None:
         try:
-            return zstandard.ZstdDecompressor().decompress(self._path(key).read_bytes())
+            return self._decompress.decompress(self._path(key).read_bytes())
         except (OSError, zstandard.ZstdError):
             return None
 
     def put(self, key: str, data: bytes) -> None:
         """Keeps `data` under `key`; a full disk only means it is made again next time."""
         try:
-            write_atomic(self._path(key), zstandard.ZstdCompressor(level=3).compress(data), private=True)
+            write_atomic(self._path(key), self._compress.compress(data), private=True)
         except OSError:
             pass
 
@@ -218,7 +222,8 @@ class Reuse:
         matter holds what JSON cannot (then it is always made)."""
         f = page.file
         try:
-            return digest("converted", self.converting, f.src_uri, f.url, f.dest_uri, f.inclusion.name, page.markdown, page.meta)
+            text = hashlib.sha256(page.markdown.encode("utf-8", "surrogatepass")).hexdigest()
+            return digest("converted", self.converting, f.src_uri, f.url, f.dest_uri, f.inclusion.name, text, page.meta)
         except TypeError:
             return None
 
