@@ -43,7 +43,7 @@ import logging
 import os
 import pickle
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Iterator
@@ -210,8 +210,95 @@ class Made:
     converted: int
     written: int
 
-    def counted(self, converted: bool = False, written: bool = False) -> "Made":
-        return replace(self, converted=self.converted + converted, written=self.written + written)
+
+@dataclass(frozen=True, slots=True)
+class _Loops:
+    """The two page loops of one site build and what both read: each runs its pages
+    in `workers` processes, taking a page's result from `reuse`'s cache where it holds
+    it, and puts the results back on the parent's pages in page order."""
+
+    config: object
+    files: object
+    workers: int
+    reuse: Reuse | None
+    search: object | None
+
+    def convert(self, pages: list) -> tuple[dict[str, str | None], list[str | None], int]:
+        """Every page read and converted (`convert.Converter.populate`): each page's
+        converted identity by path, the cache keys looked up, how many were converted."""
+        converter = Converter(self.config)
+
+        def populate(i: int) -> tuple[str | None, str | None, dict, bool]:
+            return converter.populate(pages[i], self.files, self.reuse)
+
+        records: list[list] = [[] for _ in pages]
+        keys: list[str | None] = []
+        idents: dict[str, str | None] = {}
+        made = 0
+        for i, (key, ident, state, new), recs in _in_workers(len(pages), self.workers, populate):
+            set_state(pages[i], state, self.files)
+            keys.append(key)
+            idents[pages[i].file.src_uri] = ident
+            made += new
+            records[i] = recs
+            log.debug(f"Reading: {pages[i].file.src_uri}")
+        for recs in records:
+            _replay(recs)
+        return idents, keys, made
+
+    def write(self, built: list, doc_files, nav, env, idents: dict[str, str | None]) -> tuple[list[str | None], int]:
+        """Every page written (`_build_page`: templates, search entries), the entries put
+        into the search index in page order; the cache keys used, how many were written."""
+        reuse, search = self.reuse, self.search
+        navigation = reuse.navigation(nav) if reuse is not None else None
+        written = [reuse.written_key(navigation, idents.get(p.file.src_uri)) if reuse is not None else None for p in built]
+
+        def write(i: int) -> tuple[list, bool]:
+            page = built[i]
+            kept = reuse.written(written[i]) if reuse is not None else None
+            if kept is not None:
+                entries, html = kept
+                if html is not None:
+                    utils.write_file(html, page.file.abs_dest_path)
+                return entries, False
+            before = len(search.search_index.entries) if search else 0
+            with watching() as warned:
+                mb._build_page(page, self.config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+            added = []
+            if search is not None:
+                # Taken out of the index: the parent adds every page's entries in page order
+                # below (with no worker, this process's index would otherwise hold them twice).
+                added = search.search_index.entries[before:]
+                del search.search_index.entries[before:]
+            if reuse is not None and written[i] is not None and not warned.seen:
+                dest = page.file.abs_dest_path
+                reuse.keep_written(written[i], added, Path(dest).read_bytes() if os.path.isfile(dest) else None)
+            return added, True
+
+        entries: list[list] = [[] for _ in built]
+        records: list[list] = [[] for _ in built]
+        made = 0
+        for i, (page_entries, new), recs in _in_workers(len(built), self.workers, write):
+            entries[i] = page_entries
+            made += new
+            records[i] = recs
+            log.debug(f"Building page {built[i].file.src_uri}")
+        for recs in records:
+            _replay(recs)
+        if search is not None:
+            search.search_index.entries.extend(e for page_entries in entries for e in page_entries)
+        return written, made
+
+
+def _pages(files, config, inclusion) -> list:
+    """The documentation pages, each with its Page (those out of the navigation get theirs here)."""
+    pages = []
+    for file in files.documentation_pages(inclusion=inclusion):
+        if file.page is None and file.inclusion.is_not_in_nav():
+            Page(None, file, config)
+        assert file.page is not None
+        pages.append(file.page)
+    return pages
 
 
 def _search_plugin(config):
@@ -255,31 +342,8 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         nav = config.plugins.on_nav(nav, config=config, files=files)
 
         log.debug("Reading markdown pages.")
-        pages = []
-        for file in files.documentation_pages(inclusion=inclusion):
-            if file.page is None and file.inclusion.is_not_in_nav():
-                Page(None, file, config)
-            assert file.page is not None
-            pages.append(file.page)
-
-        converter = Converter(config)
-
-        def populate(i: int) -> tuple[str | None, str | None, dict, bool]:
-            return converter.populate(pages[i], files, reuse)
-
-        records: list[list] = [[] for _ in pages]
-        keys: list[str | None] = []
-        converted: dict[str, str | None] = {}  # each page's converted identity
-        made = Made(frozenset(), 0, 0)
-        for i, (key, ident, state, new), recs in _in_workers(len(pages), workers, populate):
-            set_state(pages[i], state, files)
-            keys.append(key)
-            converted[pages[i].file.src_uri] = ident
-            made = made.counted(converted=new)
-            records[i] = recs
-            log.debug(f"Reading: {pages[i].file.src_uri}")
-        for recs in records:
-            _replay(recs)
+        loops = _Loops(config, files, workers, reuse, search)
+        idents, keys, converted = loops.convert(_pages(files, config, inclusion))
 
         env = config.plugins.on_env(env, config=config, files=files)
         log.debug("Copying static assets.")
@@ -292,44 +356,7 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         log.debug("Building markdown pages.")
         doc_files = files.documentation_pages(inclusion=inclusion)
         built = [f.page for f in doc_files]
-        navigation = reuse.navigation(nav) if reuse is not None else None
-        written = [
-            reuse.written_key(navigation, converted.get(page.file.src_uri)) if reuse is not None else None for page in built
-        ]
-
-        def write(i: int) -> tuple[list, bool]:
-            page = built[i]
-            kept = reuse.written(written[i]) if reuse is not None else None
-            if kept is not None:
-                entries, html = kept
-                if html is not None:
-                    utils.write_file(html, page.file.abs_dest_path)
-                return entries, False
-            before = len(search.search_index.entries) if search else 0
-            with watching() as warned:
-                mb._build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
-            added = []
-            if search is not None:
-                # Taken out of the index: the parent adds every page's entries in page order
-                # below (with no worker, this process's index would otherwise hold them twice).
-                added = search.search_index.entries[before:]
-                del search.search_index.entries[before:]
-            if reuse is not None and written[i] is not None and not warned.seen:
-                dest = page.file.abs_dest_path
-                reuse.keep_written(written[i], added, Path(dest).read_bytes() if os.path.isfile(dest) else None)
-            return added, True
-
-        entries: list[list] = [[] for _ in built]
-        records = [[] for _ in built]
-        for i, (page_entries, new), recs in _in_workers(len(built), workers, write):
-            entries[i] = page_entries
-            made = made.counted(written=new)
-            records[i] = recs
-            log.debug(f"Building page {built[i].file.src_uri}")
-        for recs in records:
-            _replay(recs)
-        if search is not None:
-            search.search_index.entries.extend(e for page_entries in entries for e in page_entries)
+        written, made = loops.write(built, doc_files, nav, env, idents)
 
         log_level = config.validation.links.anchors
         for page in built:
@@ -339,7 +366,7 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         if counts := warning_counter.get_counts():
             msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
             raise Abort(f"Aborted with {msg} in strict mode!")
-        return replace(made, keys=frozenset(k for k in (*keys, *written) if k is not None))
+        return Made(frozenset(k for k in (*keys, *written) if k is not None), converted, made)
     except WorkerError as e:
         config.plugins.on_build_error(error=e)
         raise Abort(f"Error building the site: {e}") from None
