@@ -2,6 +2,7 @@
 side by side, timed and profiled.
 
     python bench/bench_site.py [--mirror DIR] [--build DIR] [--rounds N] [--no-profile]
+                               [--only CANDIDATE ...] [--no-page-cache]
 
 Candidates, each making the site of the same build (the same 10,378 pages), run
 interleaved round by round (A B A B …) so that a shared machine's load falls on all of
@@ -31,6 +32,14 @@ its ratio to mkdocs-material as configured before (`material-full`):
 The search index is the same for the material candidates (control pages by title, no
 detection page); the optimize and privacy plugins of material are not used by any candidate (offline site,
 no external assets to fetch).
+
+The page cache (`pipeline/site/pagecache.py`, what `site` does): the site made four
+times at one path with two workers — with an empty cache, again from the same build,
+after a build with one mapping row's notes edited (AWS, through tests/mirror_overlay.py;
+that build is not timed), and for another address — with the pages each converted and
+wrote, and each site compared with one made without the cache (`--no-page-cache`: none
+of this; `--only material-2workers` times that candidate alone, with `material-full`
+made once as the reference).
 
 Builds the default build once (every enabled source, ATT&CK 18.1; not timed), then
 makes its site twice: run 1 timed (wall, CPU, pages per second, search index size,
