@@ -204,7 +204,8 @@ def _make(
             reuse = Reuse.for_site(site, _portable(cfg), read=not fresh)
             made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse)  # the site's date is in the config (site/hooks.py)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
-        reuse.cache.keep_only(made.keys)
+        if made.converted >= 0:  # counted: the cache was used (not mkdocs' own build)
+            reuse.cache.keep_only(made.keys)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -176,6 +176,32 @@ def test_a_failed_site_build_keeps_no_page_that_warned(hostile_build, tmp_path, 
     assert made.converted == ["techniques/T1046.md"]
 
 
+def test_a_cache_that_cannot_be_written_costs_only_speed(hostile_build, tmp_path, monkeypatch):
+    """A full disk, or a file where the cache's folder would be: every page is made each
+    time, the site is the same, and nothing is said (only speed is lost)."""
+    import errno
+
+    expected = _tree(make_site(hostile_build, tmp_path / "reference", SITE_URL, workers=1).site)
+    blocked = tmp_path / "blocked"
+    pagecache.folder_for(blocked).write_text("not a folder")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for site, patch in ((blocked, False), (tmp_path / "full", True)):
+        if patch:
+            monkeypatch.setattr(pagecache, "write_atomic", full)
+        made = _Made(monkeypatch)
+        for _ in range(2):
+            made.reset()
+            result = make_site(hostile_build, site, SITE_URL, workers=1)
+            assert len(made.converted) == len(made.written) == result.pages
+            assert _tree(result.site) == expected
+        monkeypatch.undo()
+    assert pagecache.folder_for(blocked).read_text() == "not a folder"
+    assert not any(p.is_file() for p in pagecache.folder_for(tmp_path / "full").rglob("*"))
+
+
 def test_the_cli_makes_every_page_again_when_asked(hostile_build, tmp_path, monkeypatch):
     site = tmp_path / "site"
     runner = CliRunner()
