@@ -84,9 +84,10 @@ def folder_for(site: Path) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class PageCache:
-    """Kept bytes by key (a sha256 hex digest), compressed with zstd: 3.6× zlib's
-    fastest level for a smaller file (a cold site build writes about a gigabyte through
-    it). One compressor per cache, used again for every entry: a new one per entry
+    """Kept bytes by key (a sha256 hex digest), compressed with zstd at its fastest
+    level: on the site's HTML 274 MB/s against 88 for zlib's fastest level, for a smaller
+    file (0.17 of the HTML against 0.19), and a cold site build writes about a gigabyte
+    through it. One compressor per cache, used again for every entry: a new one per entry
     allocates its working memory each time, which doubled the time compressing took.
     A forked worker uses its own copy."""
 
