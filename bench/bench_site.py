@@ -186,21 +186,55 @@ def _edited_build(mirror: Path, tmp: Path) -> Path:
     return tmp / "outputs-edited"
 
 
+def _release_build(mirror: Path, tmp: Path) -> Path:
+    """The default build of the next ATT&CK release: the mirror with an Enterprise 19.1
+    in v19's shape derived from the real 18.1 (tests/v19_shape.py: a tactic renamed, one
+    added, a technique family moved to new ids), which the build takes as the newest."""
+    from pipeline.build import build
+    from pipeline.core.config import load_config
+    from pipeline.workspace import Workspace
+
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    import v19_shape
+
+    overlay = tmp / "mirror-v19"
+    (overlay / "attack").mkdir(parents=True)
+    for child in mirror.iterdir():
+        if child.name != "attack":
+            os.symlink(child, overlay / child.name)
+    for child in (mirror / "attack").iterdir():
+        os.symlink(child, overlay / "attack" / child.name)
+    v19_shape.derive(mirror / "attack" / "enterprise-attack-18.1.json.gz", overlay / "attack" / "enterprise-attack-19.1.json")
+    ws = Workspace.open(load_config(ROOT / "data" / "sources.toml"), overlay)
+    build(ws, tmp / "outputs-v19")
+    return tmp / "outputs-v19"
+
+
 def _page_cache_runs(outputs: Path, mirror: Path, tmp: Path, reference: dict[str, str]) -> dict:
-    """`attack-pipeline site` (two workers) made four times at one path: with an empty
+    """`attack-pipeline site` (two workers) made five times at one path: with an empty
     page cache; again on the same build (every page from the cache); after a build with
     one mapping row's notes edited (the pages that show it converted again); for another
     address (`site --site-url`: pages converted again only where their Markdown names it,
-    all written again). Each site must equal the one made without a cache."""
+    all written again); for the build of the next ATT&CK release (release day: every
+    page written again for the new release number, converted again where its Markdown
+    changed). Each site must equal the one made without a cache."""
     from pipeline.site.config import MARKDOWN_EXTENSIONS
     from pipeline.site.make import make_site
     from pipeline.site.pagecache import folder_for
 
     site = tmp / "cached"
     edited = _edited_build(mirror, tmp)
+    release = _release_build(mirror, tmp)
     here, there = "https://soc.example.org/attack/", "https://intranet.example.net/coverage/"
     out: dict = {}
-    runs = [("empty_cache", outputs, here), ("again", outputs, here), ("one_row_edited", edited, here), ("another_address", edited, there)]
+    runs = [
+        ("empty_cache", outputs, here),
+        ("again", outputs, here),
+        ("one_row_edited", edited, here),
+        ("another_address", edited, there),
+        ("new_release", release, there),
+    ]
     for name, build_out, url in runs:
         c0 = _cpu()
         load0 = os.getloadavg()[0]

@@ -29,6 +29,9 @@ from pymdownx.highlight import HighlightExtension
 from pipeline.site.pagecache import Reuse, looking_up, watching
 
 log = logging.getLogger("mkdocs.commands.build")
+# What a kept conversion leaves out: the Markdown (in its key) and the page's date (set
+# by the `pre_page` hook from the site's date, which the key leaves out).
+_NOT_KEPT = ("markdown", "update_date")
 
 
 class Converter:
@@ -86,12 +89,13 @@ class Converter:
             kept = reuse.converted(key, files) if reuse is not None else None
             if kept is not None:
                 state, ident = kept
-                return key, ident, {**state, "markdown": page.markdown}, False  # kept without it: it is in the key
+                # Kept without these: the Markdown is in the key, the date is this site's.
+                return key, ident, {**state, "markdown": page.markdown, "update_date": page.update_date}, False
             with watching() as warned, looking_up(files) as looked_up:
                 tokens = self.render(page, files)
                 page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
             state = page_state(page, tokens)
-            kept_state = {k: v for k, v in state.items() if k != "markdown"}
+            kept_state = {k: v for k, v in state.items() if k not in _NOT_KEPT}
             ident = reuse.keep_converted(key, kept_state, looked_up, keep=not warned.seen) if reuse is not None else None
             return key, ident, state, True
         except Exception as e:

@@ -189,12 +189,17 @@ def looking_up(files) -> Iterator[dict]:
         del files.get_file_from_path
 
 
-# Settings a page's conversion never reads (only the `page_markdown` hooks do, whose
-# result is part of the page's key, and the templates, which the written key covers):
-# the site's address and the Navigator its layers open. A site made again for another
-# address converts none of its pages again; it writes them all again.
-NOT_CONVERTING = ("site_url",)
-NOT_CONVERTING_EXTRA = ("layer_base", "navigator_url")
+# Settings a page's conversion never reads, left out of its key:
+# - the site's address and the Navigator its layers open: only the `page_markdown`
+#   hooks read them, and their result is part of the page's key;
+# - the site's name (it holds the ATT&CK release) and its date: only the templates and
+#   the sitemap print them; the date a page gets (`update_date`) is never kept;
+# - the navigation: a page's conversion reads only its own place in it, its title
+#   there and whether it is the home page, which `converted_key` adds.
+# So a site made again for another address, or for a new ATT&CK release, converts
+# again only the pages whose Markdown changed; it writes them all again.
+NOT_CONVERTING = ("site_url", "site_name", "nav")
+NOT_CONVERTING_EXTRA = ("layer_base", "navigator_url", "source_date_epoch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +227,12 @@ class Reuse:
         """A page's key once its `page_markdown` hooks have run; None when its front
         matter holds what JSON cannot (then it is always made)."""
         f = page.file
+        # The navigation's title for the page (an attribute of its own once mkdocs set
+        # one), read by `page.title` while the page converts, as is `is_homepage`.
+        placed = (page.__dict__.get("title"), page.is_homepage)
         try:
             text = hashlib.sha256(page.markdown.encode("utf-8", "surrogatepass")).hexdigest()
-            return digest("converted", self.converting, f.src_uri, f.url, f.dest_uri, f.inclusion.name, text, page.meta)
+            return digest("converted", self.converting, f.src_uri, f.url, f.dest_uri, f.inclusion.name, text, page.meta, placed)
         except TypeError:
             return None
 

@@ -4,11 +4,13 @@ byte the site made without it."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -146,6 +148,56 @@ def test_another_address_converts_no_page_again(hostile_build, tmp_path, monkeyp
     assert _tree(result.site) == expected
 
 
+def _next_release(build: Path, to: Path) -> tuple[Path, set[str]]:
+    """A copy of `build` as the next ATT&CK release would make it: another release
+    number (the site's name) and date (every page's date in the sitemap), the pages that
+    print the release number changed, and a new technique in the navigation (its page,
+    a row on its tactic's page). Returns the copy and the pages whose Markdown changed."""
+    release = _copy(build, to)
+    manifest = release / "manifest.json"
+    doc = orjson.loads(manifest.read_bytes())
+    old, new = doc["attack_version"], "99.0"
+    manifest.write_bytes(orjson.dumps({**doc, "attack_version": new}))
+    for report in (release / "reports").glob("attack-*.json"):
+        data = orjson.loads(report.read_bytes())
+        report.write_bytes(orjson.dumps({**data, "released": "2030-04-28T12:00:00.000Z"}))
+    docs = release / "docs"
+    changed = set()
+    for page in docs.rglob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        if f"ATT&CK {old}" in text:
+            page.write_text(text.replace(f"ATT&CK {old}", f"ATT&CK {new}"), encoding="utf-8")
+            changed.add(page.relative_to(docs).as_posix())
+    tactic = sorted((docs / "tactics").glob("*.md"))[0]
+    text = tactic.read_text(encoding="utf-8")
+    header = "|-|-|-|-|-|\n"
+    assert "## Techniques" in text and header in text
+    row = "| [T1690](../techniques/T1690.md) | Impair Defenses | neither (gap) | 0 | 0 |\n"
+    tactic.write_text(text.replace(header, header + row, 1), encoding="utf-8")
+    (docs / "techniques" / "T1690.md").write_text("# T1690 Impair Defenses\n\nNew in this release.\n", encoding="utf-8")
+    changed |= {f"tactics/{tactic.name}", "techniques/T1690.md"}
+    return release, changed
+
+
+def test_a_new_release_converts_only_the_pages_it_changed(hostile_build, tmp_path, monkeypatch):
+    """Release day: a new release number and date and a new technique in the navigation
+    change every page's template (the site's name, the navigation) but not the Markdown
+    of most pages; only the changed pages are converted again, every page is written
+    again, and the site (sitemap dates included) is the one made without a cache."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    release, changed = _next_release(hostile_build, tmp_path / "release")
+    made = _Made(monkeypatch)
+    result = make_site(release, site, SITE_URL, workers=1)
+    assert sorted(made.converted) == sorted(changed) and len(changed) < result.pages
+    assert len(made.written) == result.pages
+    made.reset()
+    expected = _tree(make_site(release, tmp_path / "without-cache", SITE_URL, workers=1).site)
+    assert _tree(result.site) == expected
+    sitemap = gzip.decompress((result.site / "sitemap.xml.gz").read_bytes()).decode()
+    assert "<lastmod>2030-04-28</lastmod>" in sitemap
+
+
 def test_an_unreadable_entry_is_made_again(hostile_build, tmp_path, monkeypatch):
     site = tmp_path / "site"
     first = make_site(hostile_build, site, SITE_URL, workers=1)
@@ -248,6 +300,8 @@ class _Files:
 
 
 class _Page:
+    is_homepage = False
+
     def __init__(self, meta: dict | None = None) -> None:
         self.file = _File("x.md", "x/")
         self.markdown = "# x"
@@ -284,4 +338,8 @@ def test_a_key_names_what_a_page_reads():
     assert reuse.converted_key(_Page()) == reuse.converted_key(_Page())
     assert reuse.converted_key(_Page({"when": object()})) is None
     assert pagecache.Reuse(reuse.cache, "c2", "w").converted_key(_Page()) != reuse.converted_key(_Page())
+    # its place in the navigation: the title given there, the home page
+    titled, home = _Page(), _Page()
+    titled.title, home.is_homepage = "Named in the navigation", True
+    assert len({reuse.converted_key(p) for p in (_Page(), titled, home)}) == 3
     assert reuse.written_key("nav", None) is None and reuse.written_key(None, "k") is None
