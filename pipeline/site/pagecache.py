@@ -5,15 +5,19 @@ yet most pages come out the same from one site build to the next: a site made ag
 after a build that changed a few mapping rows or added a few rules (the pages that
 show them change, the others do not), `site --site-url` on the same build (only the
 pages that link the Navigator are converted again; every page is written again for its
-absolute links), a site rebuilt after a failed publish. A page is made in two steps
+absolute links), the first site of a new ATT&CK release (the pages that name the
+release or show what it changed are converted again; every page is written again for
+the release in the site's name), a site rebuilt after a failed publish. A page is made in two steps
 (`parallel.build`), and each step's result is a function of what it reads, so each is
 kept under a digest of exactly that:
 
 - **converted** (Python-Markdown and the `page_content` hooks): the page's Markdown and
-  front matter after the `page_markdown` hooks, its path and address, and the site's
-  setup — the mkdocs configuration without its folder paths and without the site's
-  address (which only the `page_markdown` hooks read), the site's own code and
-  templates, and the versions of the libraries that turn Markdown into HTML. A page
+  front matter after the `page_markdown` hooks, its path and address, its place in the
+  navigation (its title there, whether it is the home page), and the site's setup — the
+  mkdocs configuration without its folder paths and without what only the hooks or the
+  templates read (the site's address, its name and date, the navigation: see
+  `NOT_CONVERTING`), the site's own code and templates, and the versions of the
+  libraries that turn Markdown into HTML. A page
   reads the other files only by looking them up by path (mkdocs' links, the hooks'
   links in raw HTML): the entry names each file looked up and what was found (its
   address, or nothing), and holds only while the same is found again;
