@@ -385,24 +385,29 @@ def _render(ctx, tmp: Path, units: Units, progress, settle, stage) -> tuple[int,
     this process and forked workers (`pipeline.core.forked`: the context is shared, not
     copied), one stage `render`; then those that read the others' files
     (`AFTER_OTHERS`: the docs pages, which spread their pages over the processes
-    themselves). The outputs are the same bytes either way: a renderer's files depend
+    themselves). The part of those that reads no other renderer's files (`EARLY_WORK`:
+    the pages that link no artifact, most of them) is planned here before the workers
+    fork and its pieces join the `render` stage, claimed after the renderers, so that
+    no process waits for the longest renderer with nothing to do; a renderer's seconds
+    then add its planning, its pieces wherever they ran and its finish. The outputs are the same bytes either way: a renderer's files depend
     on the context only, and what each worker recorded in `units` (units rendered or
     taken, files written and their digests) is merged here, keyed by name and path.
     Each renderer hashes the files it wrote as soon as it is done, in its own process,
     so that the manifest need not read them again."""
     # lazy: pipeline.render.registry imports every renderer (networkx, jinja2): a no-op build and `show` never render
-    from pipeline.render.registry import AFTER_OTHERS, COSTLIEST, RENDERERS
+    from pipeline.render.registry import AFTER_OTHERS, COSTLIEST, EARLY_WORK, RENDERERS
 
     processes = forked.jobs()
     seconds: dict[str, float] = {}
 
-    def run(name: str, context) -> float:
+    def run(name: str, render: Callable[[], list[Path]]) -> float:
         start = time.perf_counter()
-        paths = RENDERERS[name](context, tmp)
+        paths = render()
         units.check_written(paths)
         units.hashed(paths)
         return round(time.perf_counter() - start, 3)
 
+    early: dict[str, tuple] = {}  # renderer -> (its early work, its results, seconds so far)
     if processes > 1:
         side = [n for n in RENDERERS if n not in AFTER_OTHERS]
         side.sort(key=lambda n: COSTLIEST.index(n) if n in COSTLIEST else len(COSTLIEST))
@@ -418,15 +423,30 @@ def _render(ctx, tmp: Path, units: Units, progress, settle, stage) -> tuple[int,
                 if os.getpid() == parent:
                     progress(f"rendering {name}")
                     told.append(name)
-                return run(name, quiet)
+                return run(name, lambda: RENDERERS[name](quiet, tmp))
 
             return go
 
+        # The early work of the renderers that come last: planned here, its pieces
+        # claimed after the other renderers', so that a process done with those fills
+        # its time with them instead of waiting for the longest renderer.
+        extra: list[tuple[str, Callable[[], object]]] = []
+        for name in RENDERERS:
+            if name in AFTER_OTHERS and name in EARLY_WORK:
+                start = time.perf_counter()
+                work = EARLY_WORK[name](ctx, tmp)
+                early[name] = (work, time.perf_counter() - start)
+                extra += [(name, _timed(p)) for p in work.pieces]
         mark = units.mark()
-        took, changes = forked.run([piece(n) for n in side], processes, collect=lambda: units.changes(mark))
+        took, changes = forked.run([piece(n) for n in side] + [p for _, p in extra], processes, collect=lambda: units.changes(mark))
         for change in changes:
             units.merge(change)
         seconds.update(zip(side, took))
+        results: dict[str, list] = {name: [] for name in early}
+        for (name, _p), (spent, value) in zip(extra, took[len(side) :]):
+            results[name].append(value)
+            early[name] = (early[name][0], early[name][1] + spent)
+        early = {name: (work, results[name], spent) for name, (work, spent) in early.items()}
         for name in side:
             if name not in told:
                 progress(f"rendering {name}")  # rendered by a worker: the bar moves past it
@@ -437,10 +457,25 @@ def _render(ctx, tmp: Path, units: Units, progress, settle, stage) -> tuple[int,
             continue
         progress(f"rendering {name}")
         reached(f"render:{name}")
-        seconds[name] = run(name, ctx)
+        if name in early:
+            work, done, spent = early[name]
+            seconds[name] = round(spent + run(name, lambda: work.finish(done)), 3)
+        else:
+            seconds[name] = run(name, lambda: RENDERERS[name](ctx, tmp))
         settle()
         stage(name)
     return processes, {name: seconds[name] for name in RENDERERS}
+
+
+def _timed(piece: Callable[[], object]) -> Callable[[], tuple[float, object]]:
+    """`piece` returning (its seconds, its result)."""
+
+    def go() -> tuple[float, object]:
+        start = time.perf_counter()
+        value = piece()
+        return time.perf_counter() - start, value
+
+    return go
 
 
 def _outside_digests(ws, memo: HashMemo, inputs) -> dict[str, str | None]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import NoReturn
+
 import click
 
 from pipeline import __version__
@@ -53,10 +57,38 @@ for module in (init, config, sources, fetch, stats, show, build, verify, reconci
 cli.add_command(site.serve_command)
 
 
-def main() -> None:
+def main() -> NoReturn:
     for command in cli.commands.values():
         add_verbosity(command)
-    cli(prog_name="attack-pipeline")
+    try:
+        cli(prog_name="attack-pipeline")
+    except SystemExit as exc:
+        _exit(exc.code)
+    _exit(0)
+
+
+def _exit(code: object) -> NoReturn:
+    """End the process with `code` as `sys.exit` would, without tearing the interpreter
+    down. A build leaves its graph and render context (400,000 objects, the graph in
+    reference cycles with its cached views) to the cyclic collector, which the build
+    kept off: at a normal exit the interpreter collects and frees them one by one, 0.8-0.9 s
+    of a warm default build measured on the 2-core machine (0.06 s with this exit).
+    Nothing is lost: the output streams are flushed here, every file a command writes is
+    closed and renamed into place before it returns, and the folder deletion a build
+    starts runs in a process of its own (`pipeline.build.sweep`). mypy ends the same way.
+    An error that is not a `SystemExit` (a bug) still takes the normal way out, with its
+    traceback."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)  # what sys.exit("message") prints
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing more can be said
+            code = code or 1
+    os._exit(code)
 
 
 # Every command registered above (and any added later through cli.add_command before

@@ -4,7 +4,8 @@ A renderer is `render(ctx, out_dir) -> list[Path]` registered by name (`pipeline
 kept apart so that a module using one renderer's helpers does not import them all); the build runs
 them into a temporary directory, so a renderer never sees or damages a previous build:
 in registry order in one process, or side by side in forked workers except those of
-`AFTER_OTHERS`, which run last (`pipeline.build._render`).
+`AFTER_OTHERS`, which run last (`pipeline.build._render`) but may hand the workers the
+part of their work that reads no other renderer's files (`EarlyWork`).
 
 The context is filled before the first renderer runs (`pipeline.gather`): the graph,
 the reconciled tables and their reports, the ATT&CK objects and texts, the previous
@@ -107,3 +108,16 @@ class RenderContext:
 
 
 Renderer = Callable[[RenderContext, Path], list[Path]]
+
+
+@dataclass(frozen=True)
+class EarlyWork:
+    """The part of a renderer of `AFTER_OTHERS` that reads no other renderer's files,
+    planned in the process that renders: `pieces`, independent of each other and of the
+    other renderers' files, may run in any process while the other renderers run (each
+    returns a small, picklable result); `finish(results)`, given their results in the
+    order of `pieces`, runs once every other renderer has finished and returns what the
+    renderer would have (`pipeline.build._render`)."""
+
+    pieces: tuple[Callable[[], object], ...]
+    finish: Callable[[list], list[Path]]

@@ -6,7 +6,10 @@ import every renderer, and so that no renderer imports the registry that imports
 
 from __future__ import annotations
 
-from pipeline.render import Renderer, diff, navigator, pages, profiles, query_packs, readme, reconcile, reports, stix, tables
+from pathlib import Path
+from typing import Callable
+
+from pipeline.render import EarlyWork, RenderContext, Renderer, diff, navigator, pages, profiles, query_packs, readme, reconcile, reports, stix, tables
 
 RENDERERS: dict[str, Renderer] = {
     "readme": readme.render,
@@ -27,6 +30,9 @@ RENDERERS: dict[str, Renderer] = {
 # the context only and write files of their own, so a build may run them side by side,
 # in any order (`pipeline.build`, `pipeline.core.forked`).
 AFTER_OTHERS = frozenset({"docs"})
+# The part of each of those that reads no other renderer's files, which a build runs
+# side by side with the other renderers (the pages that link no artifact: most pages).
+EARLY_WORK: dict[str, Callable[[RenderContext, Path], EarlyWork]] = {"docs": pages.early_work}
 # The costliest renderers, measured on the default build, in that order: run side by
 # side, they are claimed first so that the last one claimed is a short one.
 COSTLIEST = ("layers", "stix", "tables", "reconcile", "queries")

@@ -186,9 +186,9 @@ def test_a_no_op_build_imports_no_record_class_and_no_renderer(tiny, tmp_path):
     assert run("build", *opts, "--out", str(out)).exit_code == 0
     probe = (
         "import sys\n"
-        "from pipeline.cli import main\n"
+        "from pipeline.cli import cli\n"  # not `main`, which ends the process at once
         f"sys.argv = ['attack-pipeline', 'build', *{opts!r}, '--out', {str(out)!r}]\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "try:\n    cli(prog_name='attack-pipeline')\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "heavy = ['pipeline.model.attack', 'importlib.metadata', 'networkx', 'pipeline.render.registry', 'pipeline.gather']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )

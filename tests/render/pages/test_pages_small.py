@@ -136,6 +136,33 @@ def test_rebuild_is_byte_identical(small_build, tmp_path):
         assert path.read_bytes() == (out / rel).read_bytes(), rel
 
 
+def test_the_early_pages_look_for_no_artifact_and_are_the_build_s(small_build, tmp_path, monkeypatch):
+    """A build writes the pages of `EARLY_KINDS` while the other renderers run, before
+    their files exist: those pages must not look for one (`Site.artifact`), and they
+    are the bytes the whole build wrote."""
+    from pipeline.gather import gather
+    from pipeline.render.pages import early_work
+    from pipeline.render.pages.pageset import Site
+
+    out, ws = small_build
+    asked = []
+    monkeypatch.setattr(Site, "artifact", lambda self, page, rel: asked.append((page, rel)))
+    work = early_work(gather(ws, renderers=("docs",)), tmp_path)
+    written = [rel for piece in work.pieces for rel, *_ in piece()]  # outside a build: pages only, no digests
+    assert asked == []
+    assert {rel.split("/")[0] for rel in written} == {"detections", "tactics", "index.md"}
+    for rel in written:
+        assert (tmp_path / "docs" / rel).read_bytes() == (out / "docs" / rel).read_bytes(), rel
+
+
+def test_every_page_kind_has_its_place_in_the_writing_order():
+    from pipeline.render.pages import BY_COST, EARLY_KINDS
+    from pipeline.render.pages.builders import KINDS
+
+    assert sorted(BY_COST) == sorted(KINDS)
+    assert EARLY_KINDS <= set(KINDS)
+
+
 def test_a_technique_with_nothing_mapped_still_has_its_card(small_docs):
     md = (small_docs / "techniques" / "T1003.md").read_text(encoding="utf-8")
     assert md.startswith("# T1003 OS Credential Dumping\n")
