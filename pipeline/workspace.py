@@ -114,14 +114,14 @@ class Workspace:
             self._releases = out
         return self._releases
 
-    def _read(self, path: Path, domain: str, version: str) -> AttackRelease:
+    def _read(self, path: Path, domain: str, version: str, *, store: bool = True) -> AttackRelease:
         """A release bundle through the parsed-release cache (pipeline.ingest.release_cache)."""
         # lazy: the ATT&CK reader imports the records (~40 ms of class creation) that a no-op build and `--help` never use
         from pipeline.ingest.attack import read_attack_release
         from pipeline.ingest.release_cache import cached_read  # lazy: as above, the reader's cache
 
         read = functools.partial(read_attack_release, limits=self.config.limits)
-        return cached_read(read, path, domain=domain, version=version, cache=cache_dir(None, self.config.file))
+        return cached_read(read, path, domain=domain, version=version, cache=cache_dir(None, self.config.file), store=store)
 
     def resolve(self, source):
         """Mirror, then cache, then a checked download (pipeline.fetch.resolver); no hashing
@@ -244,14 +244,15 @@ class Workspace:
         """Any listed release of a domain, read once (reconciliation compares with older ones).
 
         Its issues are not the workspace's: an old release is read for names only.
-        `keep=False` reads without keeping it (a caller that keeps a digest instead).
+        `keep=False` reads without keeping it, in memory or in the parsed-release cache
+        (a caller that keeps a digest instead, cached on its own: the release index).
         """
         found = self.loaded_release(domain, version)
         if found is None:
             source = self.config.attack_release(domain, version)
             if source is None:
                 raise ConfigError(f"no {domain} ATT&CK release {version} in the sources", file=self.config.file)
-            found = self._read(self.resolve(source).path, domain, version)
+            found = self._read(self.resolve(source).path, domain, version, store=keep)
             if keep:
                 self.cache.setdefault("releases", {})[(domain, version)] = found
         return found

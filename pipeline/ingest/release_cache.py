@@ -45,12 +45,16 @@ def _entry(cache: Path, path: Path, domain: str, version: str) -> Path:
 
 
 def cached_read(
-    read: Callable[..., AttackRelease], path: Path, *, domain: str, version: str, cache: Path | None
+    read: Callable[..., AttackRelease], path: Path, *, domain: str, version: str, cache: Path | None, store: bool = True
 ) -> AttackRelease:
-    """`read(path, domain=, version=)`, answered from the cache when the bundle is unchanged."""
+    """`read(path, domain=, version=)`, answered from the cache when the bundle is unchanged.
+
+    `store=False` reads a missing entry without writing it: for a caller that keeps a
+    digest of the release instead (the reconciliation's release index), writing the
+    release (12-18 MB of records for an old Enterprise release) cost more than reading it."""
     if cache is None or os.environ.get(NO_CACHE_ENV):
         return read(path, domain=domain, version=version)
-    return _cached(_entry(cache, path, domain, version), lambda: read(path, domain=domain, version=version), AttackRelease)
+    return _cached(_entry(cache, path, domain, version), lambda: read(path, domain=domain, version=version), AttackRelease, store)
 
 
 def cached_attack_graph(bundles: list[tuple[Path, str, str]], cache: Path | None, build: Callable[[], tuple]) -> tuple:
@@ -62,7 +66,7 @@ def cached_attack_graph(bundles: list[tuple[Path, str, str]], cache: Path | None
     return _cached(cache / "parsed" / "attack" / f"graph-{key}.pickle", build, tuple)
 
 
-def _cached(entry: Path, compute: Callable[[], object], kind: type):
+def _cached(entry: Path, compute: Callable[[], object], kind: type, store: bool = True):
     try:
         with open(entry, "rb") as fh:
             value = pickle.load(fh)
@@ -71,6 +75,8 @@ def _cached(entry: Path, compute: Callable[[], object], kind: type):
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError):
         pass
     value = compute()
+    if not store:
+        return value
     try:
         write_atomic(entry, lambda fh: pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:

@@ -55,6 +55,20 @@ def test_a_damaged_entry_is_replaced(tmp_path):
     assert len(calls) == 2 and release.get("technique:T1046") is not None
 
 
+def test_a_read_not_stored_is_still_answered_from_an_entry(tmp_path):
+    """`store=False` (a caller that caches a digest of the release instead) writes no
+    entry, but an entry another command wrote answers it."""
+    bundle = f.write(tmp_path / "b.json", f.small_bundle())
+    read, calls = counting_reader()
+    cache = tmp_path / "cache"
+    first = cached_read(read, bundle, domain="enterprise", version="1.0", cache=cache, store=False)
+    assert not list(cache.rglob("*.pickle")) and len(calls) == 1
+    cached_read(read, bundle, domain="enterprise", version="1.0", cache=cache)
+    assert len(list(cache.rglob("*.pickle"))) == 1 and len(calls) == 2
+    again = cached_read(read, bundle, domain="enterprise", version="1.0", cache=cache, store=False)
+    assert len(calls) == 2 and again == first
+
+
 def test_unwritable_cache_only_costs_speed(tmp_path):
     bundle = f.write(tmp_path / "b.json", f.small_bundle())
     blocker = tmp_path / "cache"

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+import stix_factory as f
+from pipeline.core.config import load_config
 from pipeline.ingest.mappings import TableSpec
+from pipeline.reconcile.controls import release_index
 from pipeline.reconcile.mappings import NameCheck, nearest_release, reconcile_table, report
 from pipeline.reconcile.release_index import ReleaseIndex, RevokedEntry, TechniqueEntry
+from pipeline.workspace import Workspace
 
 TACTICS = {"TA0002": "Execution", "TA0007": "Discovery", "TA0003": "Persistence"}
 
@@ -132,3 +136,25 @@ def test_release_index_round_trips_through_json():
     again = ReleaseIndex.from_json(TARGET.to_json())
     assert again == TARGET
     assert ReleaseIndex.from_json(b"{}") is None and ReleaseIndex.from_json(b"not json") is None
+
+
+def test_an_older_release_is_kept_as_its_index_alone(tmp_path, monkeypatch):
+    """Names are checked against an older release through its index: the index is
+    cached, the release's records are not (they cost more to write than to read),
+    and the next workspace reads the index without opening the bundle."""
+    mirror = tmp_path / "mirror"
+    for version in ("98.0", "99.0"):
+        f.write(mirror / "attack" / f"enterprise-attack-{version}.json.gz", f.small_bundle(), gz=True)
+    sources = f.sources_file(tmp_path / "sources.toml", [("enterprise", "98.0"), ("enterprise", "99.0")])
+    monkeypatch.setenv("ATTACK_PIPELINE_CACHE", str(tmp_path / "cache"))
+    parsed = tmp_path / "cache" / "parsed"
+    first = release_index(Workspace.open(load_config(sources), mirror, "99.0"), "enterprise", "98.0")
+    assert first.techniques["T1046"].name == "Network Service Discovery"
+    assert [p.name.split("-")[:2] for p in (parsed / "release-index").iterdir()] == [["enterprise", "98.0"]]
+    assert not list(parsed.glob("attack/enterprise-98.0-*"))
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the bundle was read again")
+
+    monkeypatch.setattr(Workspace, "_read", refuse)
+    assert release_index(Workspace.open(load_config(sources), mirror, "99.0"), "enterprise", "98.0") == first
