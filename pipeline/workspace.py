@@ -169,18 +169,23 @@ class Workspace:
             # lazy: pipeline.graph would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.graph.build import build_graph
 
-            releases = self.releases(progress)
-            if progress:
-                progress("building the graph")
-            with paused_gc():
-                self._graph = build_graph(releases)
-            # lazy: pipeline.graph.controls would add 0.24 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
-            from pipeline.graph.controls import add_controls
-            # lazy: pipeline.graph.detections would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
-            from pipeline.graph.detections import add_detections
+            # lazy: pipeline.ingest.detections.load would add 83 ms (multiprocessing) to commands that read only ATT&CK (`show --attack-only`)
+            from pipeline.ingest.detections.load import parsing_meanwhile
 
-            add_controls(self._graph, self.controls(progress))
-            add_detections(self._graph, self.detections(progress).detections)
+            with parsing_meanwhile(self):
+                releases = self.releases(progress)
+                if progress:
+                    progress("building the graph")
+                with paused_gc():
+                    graph = build_graph(releases)
+                # lazy: pipeline.graph.controls would add 0.24 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
+                from pipeline.graph.controls import add_controls
+                # lazy: pipeline.graph.detections would add 0.25 s (networkx) to commands that read only ATT&CK (`show --attack-only`)
+                from pipeline.graph.detections import add_detections
+
+                add_controls(graph, self.controls(progress))
+                add_detections(graph, self.detections(progress).detections)
+            self._graph = graph
         return self._graph
 
     def graph_steps(self) -> int:

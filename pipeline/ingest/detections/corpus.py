@@ -314,9 +314,66 @@ class _LazyPool:
             self.executor = ProcessPoolExecutor(max_workers=self.jobs - 1, mp_context=ctx)
         return self.executor
 
-    def close(self) -> None:
+    def close(self, *, cancel: bool = False) -> None:
         if self.executor is not None:
-            self.executor.shutdown()
+            self.executor.shutdown(cancel_futures=cancel)
+
+
+@dataclass
+class Started:
+    """Detection sources read and their uncached files queued on the workers
+    (`start_sources`), to be parsed to the end by `finish_sources`. Mutable: the
+    pending batches fill in as they come back."""
+
+    pending: list[_Pending]
+    pool: _LazyPool
+
+    def close(self) -> None:
+        """Stop the workers, the files they have not begun left unparsed (a caller that
+        will not finish, after an error)."""
+        self.pool.close(cancel=True)
+
+
+def start_sources(
+    sources: Iterable[tuple[Source, Path]],
+    *,
+    cache_dir: Path | None,
+    jobs: int | None = None,
+    limits: Limits = DEFAULT,
+) -> Started:
+    """Read every (source, resolved folder) and queue the uncached files on the workers,
+    which parse while this process does other work until `finish_sources`."""
+    pool = _LazyPool(default_jobs() if jobs is None else jobs)
+    try:
+        pending = [_prepare(source, root, cache_dir, limits) for source, root in sources]
+        if sum(len(p.misses) for p in pending) >= MIN_PARALLEL_FILES:
+            executor = pool()
+            if executor is not None:
+                try:
+                    for p in pending:
+                        _submit(p, executor)
+                except (BrokenProcessPool, RuntimeError, OSError):
+                    for p in pending:
+                        p.futures = []
+    except BaseException:
+        pool.close()
+        raise
+    return Started(pending, pool)
+
+
+def finish_sources(started: Started, *, progress: Progress | None = None) -> list[SourceLoad]:
+    """The loads of `start_sources`, in order: this process parses the batches no worker
+    has begun, then assembles every source's records as its batches come back."""
+    try:
+        _steal(started.pending)
+        out = []
+        for p in started.pending:
+            if progress:
+                progress(f"parsing {p.source.id}")
+            out.append(_finish(p))
+        return out
+    finally:
+        started.pool.close()
 
 
 def load_sources(
@@ -330,24 +387,4 @@ def load_sources(
     """Every (source, resolved folder), in order. All sources are read and their
     uncached files queued first, so the workers stay busy from the first source to the
     last while this process assembles records as batches come back."""
-    pool = _LazyPool(default_jobs() if jobs is None else jobs)
-    try:
-        pending = [_prepare(source, root, cache_dir, limits) for source, root in sources]
-        if sum(len(p.misses) for p in pending) >= MIN_PARALLEL_FILES:
-            executor = pool()
-            if executor is not None:
-                try:
-                    for p in pending:
-                        _submit(p, executor)
-                except (BrokenProcessPool, RuntimeError, OSError):
-                    for p in pending:
-                        p.futures = []
-                _steal(pending)
-        out = []
-        for p in pending:
-            if progress:
-                progress(f"parsing {p.source.id}")
-            out.append(_finish(p))
-        return out
-    finally:
-        pool.close()
+    return finish_sources(start_sources(sources, cache_dir=cache_dir, jobs=jobs, limits=limits), progress=progress)

@@ -79,3 +79,45 @@ def test_unwritable_cache_directory_only_costs_speed(tmp_path):
     blocker.write_text("x")
     load = load_source(source_for("sigma-yaml", "sigma"), root, cache_dir=blocker / "cache")
     assert len(load.detections) == 2
+
+
+def test_files_started_early_and_finished_later_give_the_plain_load(tmp_path, monkeypatch):
+    """`start_sources` queues the files on the workers; whatever runs before
+    `finish_sources` (a build reads ATT&CK meanwhile), the loads are the plain ones."""
+    root = corpus_dir(tmp_path, 30)
+    source = source_for("sigma-yaml", "sigma")
+    plain = load_sources([(source, root)], cache_dir=None, jobs=1)
+    monkeypatch.setattr(corpus, "MIN_PARALLEL_FILES", 1)
+    monkeypatch.setattr(corpus, "BATCH_FILES", 4)
+    started = corpus.start_sources([(source, root)], cache_dir=tmp_path / "cache", jobs=2)
+    assert started.pool.executor is not None and started.pending[0].futures
+    said: list[str] = []
+    [load] = corpus.finish_sources(started, progress=said.append)
+    assert load.detections == plain[0].detections and load.issues == plain[0].issues
+    assert said == ["parsing detections/sigma"]
+
+
+def test_a_start_left_unfinished_stops_its_workers(tmp_path, monkeypatch, mirror, config):
+    """The graph starts the rule files before reading ATT&CK; when that read fails, the
+    workers are stopped and nothing is left half-started for a later load."""
+    from pipeline.ingest.detections import load as loading
+    from pipeline.workspace import Workspace
+
+    closed, begun = [], []
+
+    class Begun:
+        def close(self):
+            closed.append(self)
+
+    def start(found, **_kwargs):
+        begun.append([source.id for source, _root in found])
+        return Begun()
+
+    monkeypatch.setattr(loading, "start_sources", start)
+    ws = Workspace.open(config, mirror)
+    with pytest.raises(RuntimeError, match="ATT&CK could not be read"):
+        with loading.parsing_meanwhile(ws):
+            assert len(ws.cache["detection_starts"]) == 1
+            raise RuntimeError("ATT&CK could not be read")
+    assert begun == [[s.id for s in loading.select_sources(config, None)[0]]]
+    assert len(closed) == 1 and ws.cache["detection_starts"] == {}
