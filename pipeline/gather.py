@@ -29,7 +29,7 @@ from pipeline.fetch.newest import available
 from pipeline.ingest.attack_texts import cached_attack_texts, merge
 from pipeline.ingest.bundle import read_bundle
 from pipeline.reconcile import accounting
-from pipeline.reconcile.controls import mapping_sources, reconcile_source
+from pipeline.reconcile.controls import mapping_sources, passing, reconcile_source
 from pipeline.reconcile.mappings import nearest_release, report
 from pipeline.render.reconcile import unit
 from pipeline.render.stix import INCLUDE_ATTACK
@@ -206,7 +206,8 @@ def report_sources(ws, units) -> tuple[tuple, list[MappingReport | None]]:
 def mapping_report(ws, g, source) -> MappingReport:
     """One mapping source reconciled (the enabled ones were already, for the graph: the
     workspace keeps them) and reported against the graph, or why it cannot be read."""
-    with paused_gc():  # thousands of records that live to the end of the piece: nothing for the collector
+    # thousands of records that live to the end of the piece: nothing for the collector
+    with paused_gc(), passing(ws, source):
         try:
             rt = reconcile_source(ws, source)
         except PipelineError as exc:

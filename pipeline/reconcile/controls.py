@@ -9,8 +9,9 @@ the reports and `reconcile` share one read of each file and of each release.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterator
 
 from pipeline.core.config import Source
 from pipeline.core.errors import ConfigError, Issue, PipelineError
@@ -91,6 +92,22 @@ def catalog(ws, framework: str, version: str) -> ControlCatalog | None:
                     ws.unread[source.id] = exc.one_line()
                 ws.issues.append(Issue(code="source-skipped", problem=f"cannot be read, controls keep no catalogue text: {exc.one_line()}", record=f"source {source.id!r}"))
     return memo[key]
+
+
+@contextmanager
+def passing(ws, source: Source) -> Iterator[None]:
+    """A source read for its report alone: what the body reads and reconciles of it is
+    not kept in the workspace afterwards (an enabled table read before stays). The
+    reports of the disabled tables are gathered by whichever process claims them,
+    this one included, and the build's processes fork from this one later: 32 tables'
+    records kept for nothing raised the peak memory of every one of them."""
+    kept = source.id in _memo(ws, "reconciled"), source.id in _memo(ws, "tables")
+    try:
+        yield
+    finally:
+        for name, was in zip(("reconciled", "tables"), kept):
+            if not was:
+                _memo(ws, name).pop(source.id, None)
 
 
 def reconcile_source(ws, source: Source) -> ReconciledTable:

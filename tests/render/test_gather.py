@@ -138,3 +138,17 @@ def test_mapping_reports_are_the_same_in_workers(tmp_path, monkeypatch, jobs):
         render(c, out)
         trees.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     assert trees[0] == trees[1] and "reports/reconcile/test--old-nist.json" in trees[0]
+
+
+def test_a_table_read_for_its_report_is_not_kept(tmp_path, monkeypatch):
+    """Gathered in this process (one process), the disabled tables' records are let go
+    once their reports are made; the enabled tables, which the graph holds, stay."""
+    from pipeline.reconcile.controls import _memo
+
+    workspace = _with_disabled_tables(tmp_path)()
+    monkeypatch.setenv("ATTACK_PIPELINE_JOBS", "1")
+    ctx = gather(workspace)
+    assert {r.source.id for r in ctx.mapping_reports if r.report is not None} >= {"test/old-nist", "test/rev4"}
+    enabled = {"test/nist", "test/azure", "test/kev"}
+    assert set(_memo(workspace, "reconciled")) == enabled
+    assert set(_memo(workspace, "tables")) == enabled
