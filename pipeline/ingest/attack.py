@@ -343,7 +343,13 @@ class _Builder:
         for rel in r.relationships:
             if rel.relation == "subtechnique-of" and r.kinds.get(rel.source_ref) == r.kinds.get(rel.target_ref) == "technique" and rel.target_ref in r.ids:
                 self.parents[rel.source_ref] = r.ids[rel.target_ref]
-        self.builders: dict[str, Callable[[dict, str, dict], AttackObject]] = {
+
+    def builders(self) -> dict[str, Callable[[dict, str, dict], AttackObject]]:
+        """The method for each kind. Never kept on the builder: bound methods held by
+        their own object make a reference cycle, and the cycle held the reader with the
+        whole parsed bundle (a few hundred MB for Enterprise) until the cyclic collector
+        ran, which a build runs only between stages and after freezing what it finds."""
+        return {
             "tactic": self.tactic,
             "technique": self.technique,
             "mitigation": self.mitigation,
@@ -360,6 +366,7 @@ class _Builder:
     def objects(self) -> tuple[dict[str, AttackObject], dict[str, AttackObject]]:
         """(live, revoked) records by STIX id; an object that cannot be built is an issue."""
         r = self.r
+        builders = self.builders()
         live: dict[str, AttackObject] = {}
         revoked: dict[str, AttackObject] = {}
         for sid, obj in r.raw.items():
@@ -368,7 +375,7 @@ class _Builder:
                 continue
             common = _common(obj, attack_id, r.attack_refs.get(sid), self.domain)
             try:
-                record = self.builders[r.kinds[sid]](obj, sid, common)
+                record = builders[r.kinds[sid]](obj, sid, common)
             except (TypeError, ValueError, AttributeError) as exc:
                 r.issue("bad-object", f"unreadable {obj['type']}: {exc}; skipped", sid)
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 import stix_factory as f
@@ -103,3 +105,26 @@ def test_truncated_gzip(tmp_path):
     path = f.write(tmp_path / "cut.json.gz", data[: len(data) // 2])
     with pytest.raises(InputError, match="truncated gzip"):
         read_attack_release(path, domain="enterprise", version="1.0")
+
+
+def test_reading_a_release_leaves_no_cycle_holding_the_bundle(tmp_path):
+    """A build runs the cyclic collector only between stages, and freezes what it finds
+    alive: a reader left in a reference cycle kept the whole parsed bundle (a few
+    hundred MB for Enterprise) for the rest of the build, in every worker it forked.
+    Reference counting alone must free everything a read leaves behind."""
+    bundle = f.write(tmp_path / "b.json", f.small_bundle())
+    was = gc.isenabled()
+    gc.disable()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        release = read_attack_release(bundle, domain="enterprise", version="1.0")
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (dict, list)) or type(o).__module__.startswith("pipeline")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()
+    assert release.get("technique:T1046") is not None
+    assert left == []
