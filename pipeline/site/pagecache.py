@@ -4,8 +4,7 @@ Why: converting and writing ~10,500 pages is nearly all of a site build's two mi
 yet most pages come out the same from one site build to the next: a site made again
 after a build that changed a few mapping rows or added a few rules (the pages that
 show them change, the others do not), `site --site-url` on the same build (only the
-pages that link the Navigator are converted again; every page is written again for its
-absolute links), the first site of a new ATT&CK release (the pages that name the
+pages that link the Navigator are converted and written again), the first site of a new ATT&CK release (the pages that name the
 release or show what it changed are converted again; every page is written again for
 the release in the site's name), a site rebuilt after a failed publish. A page is made in two steps
 (`parallel.build`), and each step's result is a function of what it reads, so each is
@@ -22,10 +21,13 @@ kept under a digest of exactly that:
   links in raw HTML): the entry names each file looked up and what was found (its
   address, or nothing), and holds only while the same is found again;
 - **written** (the theme's templates and the search plugin's entries): the converted
-  page (its key and what its links found), the whole configuration, and the
-  navigation — its tree with the titles, addresses and front matter of its pages, which
-  each page prints (its branch, previous and next links). Pages out of the navigation
-  (controls, detections) are in no other page's template.
+  page (its key and what its links found), the whole configuration but the site's
+  address, and the navigation — its tree with the titles, addresses and front matter of
+  its pages, which each page prints (its branch, previous and next links). Pages out of
+  the navigation (controls, detections) are in no other page's template. The templates
+  print the site's address in one place, the page's canonical link: a written page is
+  kept with that link's address cut out and gets the address of the site it goes into
+  (`site --site-url` writes again only the pages it converts again).
 
 Anything else a page could depend on changes one of these digests, so a kept result
 is the one a fresh build would make; tests/site check that a site made from the cache
@@ -55,7 +57,7 @@ import zstandard
 
 from pipeline.core.atomic import write_atomic
 
-FORMAT = "1"
+FORMAT = "2"
 # The libraries whose versions decide a page's HTML or search entries.
 LIBRARIES = ("mkdocs", "mkdocs-material", "Markdown", "pymdown-extensions", "Pygments", "Jinja2", "MarkupSafe")
 _CODE = Path(__file__).resolve().parent
@@ -204,6 +206,12 @@ def looking_up(files) -> Iterator[dict]:
 # again only the pages whose Markdown changed; it writes them all again.
 NOT_CONVERTING = ("site_url", "site_name", "nav")
 NOT_CONVERTING_EXTRA = ("layer_base", "navigator_url", "source_date_epoch")
+# What a page's writing reads of the site's address: whether it has one (the canonical
+# link is printed then), and the address itself only in that link, which a kept page
+# leaves out. The layers' address (`layer_base`, the site's) is read only by the hooks
+# before conversion.
+NOT_WRITING_EXTRA = ("layer_base",)
+_CANONICAL = b'<link rel="canonical" href="'
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +233,9 @@ class Reuse:
         code = code_digest()
         converting = {k: v for k, v in portable_config.items() if k not in NOT_CONVERTING}
         converting["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_CONVERTING_EXTRA}
-        return cls(PageCache(folder_for(site)), digest(code, converting), digest(code, portable_config), read)
+        writing = {**portable_config, "site_url": bool(portable_config.get("site_url"))}
+        writing["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_WRITING_EXTRA}
+        return cls(PageCache(folder_for(site)), digest(code, converting), digest(code, writing), read)
 
     def converted_key(self, page) -> str | None:
         """A page's key once its `page_markdown` hooks have run; None when its front
@@ -285,26 +295,43 @@ class Reuse:
             return None
         return digest("written", navigation, converted)
 
-    def written(self, key: str | None) -> tuple[list, bytes | None] | None:
+    def written(self, key: str | None, canonical: str | None = None) -> tuple[list, bytes | None] | None:
         """A written page, if kept: its search entries and its HTML file's bytes (None:
-        mkdocs wrote no file, the page being empty)."""
+        mkdocs wrote no file, the page being empty), with `canonical` (the page's
+        canonical address on this site) put back into its canonical link."""
         data = self.cache.get(key) if key is not None and self.read else None
         if data is None:
             return None
         head, _, html = data.partition(b"\n")
         try:
-            entries, has_html = orjson.loads(head)
+            entries, has_html, cut = orjson.loads(head)
         except (orjson.JSONDecodeError, ValueError, TypeError):
             return None
-        return entries, html if has_html else None
+        if not has_html:
+            return entries, None
+        if (cut >= 0) != (canonical is not None):
+            return None
+        if canonical is not None:
+            html = html[:cut] + canonical.encode() + html[cut:]
+        return entries, html
 
-    def keep_written(self, key: str | None, entries: list, html: bytes | None) -> None:
+    def keep_written(self, key: str | None, entries: list, html: bytes | None, canonical: str | None = None) -> None:
         """Kept as one line of JSON (no raw line break: orjson escapes them) and the
-        HTML's bytes as they are."""
+        HTML's bytes as they are, but for the address in its canonical link
+        (`canonical`, the page's canonical address), cut out where the line says. A page
+        whose HTML does not hold that link exactly once is not kept."""
         if key is None:
             return
+        cut = -1
+        if html is not None and canonical is not None:
+            tag = _CANONICAL + canonical.encode() + b'">'
+            at = html.find(tag)
+            if at < 0 or html.find(tag, at + 1) >= 0:
+                return
+            cut = at + len(_CANONICAL)
+            html = html[:cut] + html[cut + len(canonical.encode()):]
         try:
-            head = orjson.dumps([entries, html is not None])
+            head = orjson.dumps([entries, html is not None, cut])
         except TypeError:
             return
         self.cache.put(key, head + b"\n" + (html or b""))

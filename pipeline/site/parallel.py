@@ -255,7 +255,7 @@ class _Loops:
 
         def write(i: int) -> tuple[list, bool]:
             page = built[i]
-            kept = reuse.written(written[i]) if reuse is not None else None
+            kept = reuse.written(written[i], page.canonical_url) if reuse is not None else None
             if kept is not None:
                 entries, html = kept
                 if html is not None:
@@ -272,7 +272,7 @@ class _Loops:
                 del search.search_index.entries[before:]
             if reuse is not None and written[i] is not None and not warned.seen:
                 dest = page.file.abs_dest_path
-                reuse.keep_written(written[i], added, Path(dest).read_bytes() if os.path.isfile(dest) else None)
+                reuse.keep_written(written[i], added, Path(dest).read_bytes() if os.path.isfile(dest) else None, page.canonical_url)
             return added, True
 
         entries: list[list] = [[] for _ in built]

@@ -125,16 +125,17 @@ def test_a_new_title_in_the_navigation_writes_every_page_again(hostile_build, tm
     assert _tree(result.site) == _tree(make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1).site)
 
 
-def test_another_address_converts_no_page_again(hostile_build, tmp_path, monkeypatch):
+def test_another_address_makes_only_the_pages_that_link_the_navigator(hostile_build, tmp_path, monkeypatch):
     """`site --site-url` on the same build: the pages that link the Navigator (their
-    Markdown names the address) are converted again, no other, and all are written again
-    (canonical links); the site is the one made for that address without a cache."""
+    Markdown names the address) are converted and written again, no other (the others'
+    canonical links get the new address from the cache); the site is the one made for
+    that address without a cache."""
     site = tmp_path / "site"
     make_site(hostile_build, site, SITE_URL, workers=1)
     made = _Made(monkeypatch)
     other = "https://intranet.example.net/coverage/"
     result = make_site(hostile_build, site, other, workers=1)
-    assert len(made.written) == result.pages
+    assert sorted(made.written) == sorted(made.converted)
     docs = Path(os.path.realpath(hostile_build)) / "docs"
 
     def markdown(src: str, url: str) -> str:
@@ -146,6 +147,46 @@ def test_another_address_converts_no_page_again(hostile_build, tmp_path, monkeyp
     made.reset()
     expected = _tree(make_site(hostile_build, tmp_path / "without-cache", other, workers=1).site)
     assert _tree(result.site) == expected
+
+
+def test_a_site_without_an_address_writes_every_page_again(hostile_build, tmp_path, monkeypatch):
+    """Without an address a page has no canonical link: a site made with one and then
+    without (and back) writes every page again, and each equals the site made without
+    a cache."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    made = _Made(monkeypatch)
+    bare = make_site(hostile_build, site, "", workers=1)
+    assert len(made.written) == bare.pages
+    assert _tree(bare.site) == _tree(make_site(hostile_build, tmp_path / "bare", "", workers=1).site)
+    made.reset()
+    back = make_site(hostile_build, site, SITE_URL, workers=1)
+    assert len(made.written) == back.pages
+    assert _tree(back.site) == _tree(make_site(hostile_build, tmp_path / "addressed", SITE_URL, workers=1).site)
+
+
+@pytest.mark.parametrize("canonical", ["https://soc.example.org/attack/techniques/T1046/", 'https://x.test/"><script>/'])
+def test_a_written_page_is_kept_without_its_address(tmp_path, canonical):
+    """The canonical link's address is cut out of a kept page and the one asked for is
+    put back; a page whose HTML does not hold its canonical link exactly once is not
+    kept, nor is one asked for with an address when kept without (or the reverse)."""
+    reuse = pagecache.Reuse(pagecache.PageCache(tmp_path / "cache"), "c", "w")
+    tag = f'<link rel="canonical" href="{canonical}">'.encode()
+    html = b"<html><head>" + tag + b"</head><body>" + canonical.encode() + b"</body></html>"
+    reuse.keep_written("a" * 64, [{"location": "x/"}], html, canonical)
+    stored = reuse.cache.get("a" * 64)
+    assert stored.count(canonical.encode()) == 1  # the body's copy, not the link's
+    elsewhere = "https://intranet.example.net/techniques/T1046/"
+    assert reuse.written("a" * 64, canonical) == ([{"location": "x/"}], html)
+    assert reuse.written("a" * 64, elsewhere) == ([{"location": "x/"}], html.replace(tag, tag.replace(canonical.encode(), elsewhere.encode())))
+    assert reuse.written("a" * 64, None) is None
+    reuse.keep_written("b" * 64, [], html + tag, canonical)  # twice: not kept
+    reuse.keep_written("c" * 64, [], html, "https://other.test/")  # not its link: not kept
+    assert reuse.cache.get("b" * 64) is None and reuse.cache.get("c" * 64) is None
+    reuse.keep_written("d" * 64, [], html, None)  # no address: kept as it is
+    assert reuse.written("d" * 64, None) == ([], html) and reuse.written("d" * 64, canonical) is None
+    reuse.keep_written("e" * 64, [], None, canonical)  # no file: kept, whatever the address
+    assert reuse.written("e" * 64, elsewhere) == ([], None)
 
 
 def _next_release(build: Path, to: Path) -> tuple[Path, set[str]]:
