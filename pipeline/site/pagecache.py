@@ -34,8 +34,8 @@ is the one a fresh build would make; tests/site check that a site made from the 
 is byte for byte the one made without it. A page whose step logged a warning is never
 kept (the warning must be seen again, and a site with warnings fails anyway).
 
-Entries are JSON and HTML (no pickle: the folder is data, never code), compressed, one file
-each under `.<site>.cache/` beside the site link, written atomically; a site build is
+Entries are JSON and HTML (no pickle: the folder is data, never code), compressed with a
+checksum, one file each under `.<site>.cache/` beside the site link; a site build is
 the only writer (the site lock) and keeps exactly the entries it used, so the folder
 holds one site's worth. An entry that cannot be read is a miss.
 """
@@ -54,8 +54,6 @@ from typing import Iterable, Iterator
 
 import orjson
 import zstandard
-
-from pipeline.core.atomic import write_atomic
 
 FORMAT = "2"
 # The libraries whose versions decide a page's HTML or search entries.
@@ -98,7 +96,7 @@ class PageCache:
     A forked worker uses its own copy."""
 
     root: Path
-    _compress: zstandard.ZstdCompressor = field(default_factory=lambda: zstandard.ZstdCompressor(level=1), repr=False, compare=False)
+    _compress: zstandard.ZstdCompressor = field(default_factory=lambda: zstandard.ZstdCompressor(level=1, write_checksum=True), repr=False, compare=False)
     _decompress: zstandard.ZstdDecompressor = field(default_factory=zstandard.ZstdDecompressor, repr=False, compare=False)
 
     def _path(self, key: str) -> Path:
@@ -111,11 +109,26 @@ class PageCache:
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        """Keeps `data` under `key`; a full disk only means it is made again next time."""
+        """Keeps `data` under `key`; a full disk only means it is made again next time.
+
+        Written in place, not through a temporary file renamed (which took three
+        quarters of the time of the ~21,000 writes of a site build): every entry is one
+        zstd frame with its size and checksum, so an entry a killed build left half
+        written fails to decompress, which is a miss, as is any entry that cannot be
+        read; the site lock makes a site build the only writer."""
+        path = self._path(key)
+        compressed = self._compress.compress(data)
         try:
-            write_atomic(self._path(key), self._compress.compress(data), private=True)
+            try:
+                fh = open(path, "wb")
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(path, "wb")
+            with fh:
+                fh.write(compressed)
         except OSError:
-            pass
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def keep_only(self, keys: Iterable[str]) -> None:
         """Removes every entry but `keys` (those the site just made used)."""

@@ -278,12 +278,25 @@ def test_a_cache_that_cannot_be_written_costs_only_speed(hostile_build, tmp_path
     blocked = tmp_path / "blocked"
     pagecache.folder_for(blocked).write_text("not a folder")
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    class _Full:
+        """A file on a full disk: the first bytes of an entry go in, then no more."""
+
+        def __init__(self, path, mode):
+            self.file = open(path, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
 
     for site, patch in ((blocked, False), (tmp_path / "full", True)):
         if patch:
-            monkeypatch.setattr(pagecache, "write_atomic", full)
+            monkeypatch.setattr(pagecache, "open", _Full, raising=False)
         made = _Made(monkeypatch)
         for _ in range(2):
             made.reset()
@@ -384,3 +397,23 @@ def test_a_key_names_what_a_page_reads():
     titled.title, home.is_homepage = "Named in the navigation", True
     assert len({reuse.converted_key(p) for p in (_Page(), titled, home)}) == 3
     assert reuse.written_key("nav", None) is None and reuse.written_key(None, "k") is None
+
+
+def test_a_half_written_or_damaged_entry_is_a_miss(tmp_path):
+    """Entries are written in place: one a killed build left half written, or one
+    damaged since, is not read back (each is one zstd frame with its size and checksum)."""
+    cache = pagecache.PageCache(tmp_path / "cache")
+    data = b"<html>" + bytes(range(256)) * 64 + b"</html>"
+    cache.put("ab" + "0" * 62, data)
+    assert cache.get("ab" + "0" * 62) == data
+    path = cache._path("ab" + "0" * 62)
+    whole = path.read_bytes()
+    for cut in (0, 1, len(whole) // 2, len(whole) - 1):
+        path.write_bytes(whole[:cut])
+        assert cache.get("ab" + "0" * 62) is None
+    damaged = bytearray(whole)
+    damaged[len(whole) // 2] ^= 0x40
+    path.write_bytes(bytes(damaged))
+    assert cache.get("ab" + "0" * 62) is None
+    cache.put("ab" + "0" * 62, data)  # made again
+    assert cache.get("ab" + "0" * 62) == data
