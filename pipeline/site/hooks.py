@@ -23,6 +23,8 @@
   The links of the pictures and card tables (raw HTML, which mkdocs leaves alone) are
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
+- `on_env`: the navigation each page prints, drawn once per folder for the pages out
+  of the navigation (`navpartial`).
 - `on_pre_page`, `on_page_context`, `on_template_context`: the site's date (`extra:
   source_date_epoch`, the build's `site/source.py` epoch) as every page's
   `update_date` (the sitemap's `lastmod`, and from it the mtime in `sitemap.xml.gz`'s
@@ -48,12 +50,18 @@ from pathlib import Path
 
 from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
+from pipeline.site.navpartial import nav_partial
 
 NOT_SEARCHED = ("detections/",)
 TITLE_ONLY = ("controls/",)
 # Search boost of a page by its folder (material's `search.boost`); others have 1.
 SEARCH_BOOST = {"techniques/": 2}
 log = logging.getLogger("mkdocs.hooks.attack_pipeline")
+
+
+def on_env(env, config, files):
+    env.globals["attack_pipeline_nav"] = nav_partial(env)
+    return env
 
 
 def on_files(files, config):
