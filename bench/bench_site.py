@@ -215,8 +215,8 @@ def _page_cache_runs(outputs: Path, mirror: Path, tmp: Path, reference: dict[str
     """`attack-pipeline site` (two workers) made five times at one path: with an empty
     page cache; again on the same build (every page from the cache); after a build with
     one mapping row's notes edited (the pages that show it converted again); for another
-    address (`site --site-url`: pages converted again only where their Markdown names it,
-    all written again); for the build of the next ATT&CK release (release day: every
+    address (`site --site-url`: pages converted and written again only where their
+    Markdown names it, the others' canonical links put in from the cache); for the build of the next ATT&CK release (release day: every
     page written again for the new release number, converted again where its Markdown
     changed). Each site must equal the one made without a cache."""
     from pipeline.site.config import MARKDOWN_EXTENSIONS
