@@ -2,7 +2,8 @@
 
 Caches, the lock, the build's bookkeeping, the answers database and the workbooks are all
 rewritten in place; a killed process must not leave a truncated file that a later run
-would trust. Every such write goes through `atomic_path` (or `write_atomic` on it).
+would trust. Every such write goes through `atomic_path` (or `write_atomic` on it), but
+for the site's page cache, whose entries carry their own checksum (site/pagecache.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(path: Path, private: bool = False) -> Iterator[Path]:
+def atomic_path(path: Path) -> Iterator[Path]:
     """A fresh temporary file beside `path` (empty, so that SQLite, zipfile or a check can
     open it by name) that replaces `path` when the block ends without an exception, and
     is removed when it raises: readers see the old file or the whole new one, and a
@@ -37,27 +38,24 @@ def atomic_path(path: Path, private: bool = False) -> Iterator[Path]:
 
     The file gets the mode `open()` would give it (0644 under the usual umask), not the
     private 0600 of a temporary file: a layer, a report, the lock or a cache entry is for
-    others to read too. `private` keeps 0600, for files only this program reads back
-    (the site's page cache, written some 20,000 times a site build: reading the umask and
-    changing the mode were two thirds of each write's cost)."""
+    others to read too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        if not private:
-            os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None], private: bool = False) -> None:
+def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
     """`content` as bytes, or a function writing to the open temporary file (see
     `atomic_path` for what readers and a crash see, and the file's mode)."""
-    with atomic_path(path, private) as tmp, open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         if isinstance(content, bytes):
             fh.write(content)
         else:

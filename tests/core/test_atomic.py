@@ -23,18 +23,6 @@ def test_written_file_has_the_mode_of_an_ordinary_write(tmp_path, mask):
     assert mode == stat.S_IMODE((tmp_path / "plain.json").stat().st_mode) == 0o666 & ~mask
 
 
-def test_a_private_file_is_for_its_owner_alone(tmp_path):
-    """`private`: the temporary file's own 0600, whatever the umask (the site's page cache)."""
-    old = os.umask(0o002)
-    try:
-        write_atomic(tmp_path / "a" / "entry", b"x", private=True)
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((tmp_path / "a" / "entry").stat().st_mode) == 0o600
-    assert (tmp_path / "a" / "entry").read_bytes() == b"x"
-    assert [p.name for p in (tmp_path / "a").iterdir()] == ["entry"]
-
-
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "lock.json"
     write_atomic(target, b"old\n")
