@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipeline.site.nav import Nav
 from pipeline.site.source import BuildSource
+from pipeline.site.theme import OVERRIDES
 
 NOT_IN_NAV = "/controls/\n/detections/*/\n"
 # Queries: fenced blocks highlighted by Pygments (kusto, sql lexers; text where it has
@@ -46,7 +47,6 @@ REFERENCE_EXTENSIONS: list = [
     {"pymdownx.highlight": {"use_pygments": True}}, "pymdownx.superfences",
     {"pymdownx.tabbed": {"alternate_style": True}}, "pymdownx.details",
 ]
-OVERRIDES = Path(__file__).with_name("overrides")
 STYLESHEET = "assets/stylesheets/attack-pipeline.css"
 
 

@@ -24,7 +24,8 @@
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
 - `on_env`: the navigation each page prints, drawn once per folder for the pages out
-  of the navigation (`navpartial`).
+  of the navigation (`navpartial`), and the theme's interface texts looked up once per
+  key (`language`).
 - `on_pre_page`, `on_page_context`, `on_template_context`: the site's date (`extra:
   source_date_epoch`, the build's `site/source.py` epoch) as every page's
   `update_date` (the sitemap's `lastmod`, and from it the mtime in `sitemap.xml.gz`'s
@@ -50,6 +51,7 @@ from pathlib import Path
 
 from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
+from pipeline.site.language import translations
 from pipeline.site.navpartial import nav_partial
 
 NOT_SEARCHED = ("detections/",)
@@ -61,6 +63,7 @@ log = logging.getLogger("mkdocs.hooks.attack_pipeline")
 
 def on_env(env, config, files):
     env.globals["attack_pipeline_nav"] = nav_partial(env)
+    env.globals["attack_pipeline_t"] = translations(env, config)
     return env
 
 

@@ -18,14 +18,14 @@ context, the same bytes as including it.
 from __future__ import annotations
 
 import posixpath
-from pathlib import Path
 from typing import Callable
 
 import jinja2
 from markupsafe import Markup
 
+from pipeline.site.theme import theme_template
+
 NAME = "partials/nav.html"
-OVERRIDES = Path(__file__).with_name("overrides")
 
 
 def _folders(nav) -> frozenset[str]:
@@ -59,9 +59,7 @@ def nav_partial(env: jinja2.Environment) -> Callable:
     (found in the theme's folders without the site's overrides) drawn with the calling
     page's context, kept per folder for pages out of the navigation (see the module's
     docstring). One per site build: its environment, its navigation."""
-    theme = [p for p in env.loader.searchpath if Path(p).resolve() != OVERRIDES.resolve()]
-    source, _, _ = jinja2.FileSystemLoader(theme).get_source(env, NAME)
-    template = env.from_string(source)
+    template = theme_template(env, NAME)
     kept: dict[str, Markup] = {}
     known: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
 
