@@ -23,9 +23,15 @@ gathered before the loop, never on which worker made it or when; log records (mk
 warnings, which strict mode counts) are re-emitted by the parent in page order. The
 site is byte for byte the one mkdocs' serial build writes (tests/site check both).
 
-Pages go to workers in runs of `CHUNK` consecutive pages, round robin (neighbouring
-pages cost alike, so each worker gets a similar mix); the parent re-logs mkdocs'
-"Reading:"/"Building page" debug lines as results arrive, which feed the progress bar.
+Pages go to workers in runs of `CHUNK` consecutive pages, taken from a shared queue (a
+pipe holding the runs' numbers) by whichever worker is free: pages differ in cost (a
+technique page takes ten detection pages' time), and a fixed share left one worker idle
+for seconds at the end of a loop while the other finished its heavier share. A worker
+puts a run's results into a spool file of its own and sends the parent only where they
+lie: sent through the pipe itself, megabytes of HTML kept a worker waiting for the
+parent to be scheduled and read them (2.2 s of a 26 s loop). The parent re-logs
+mkdocs' "Reading:"/"Building page" debug lines as results arrive, which feed the
+progress bar.
 
 Pages are converted by `convert.Converter` (one Markdown instance per process, cached
 Pygments lexers, no Pygments stylesheet per code block) rather than by `Page.render`:
@@ -42,6 +48,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import struct
+import tempfile
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -60,6 +68,9 @@ from pipeline.site.pagecache import Reuse, watching
 from pipeline.site.search import lean
 
 CHUNK = 32
+# At most this many runs: their numbers (4 KiB) fit in any pipe before a worker reads one.
+MAX_RUNS = 1024
+RUN_NUMBER = struct.Struct("<I")
 log = logging.getLogger("mkdocs.commands.build")
 
 
@@ -86,14 +97,25 @@ class _Records(logging.Handler):
         self.records.append((record.name, record.levelno, record.getMessage()))
 
 
-def _chunks(n: int, workers: int) -> list[list[range]]:
-    runs = [range(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
-    return [runs[w::workers] for w in range(workers)]
+def _runs(n: int) -> list[range]:
+    """The pages in runs of `CHUNK` consecutive ones; longer runs where there would be more
+    than `MAX_RUNS` (their numbers must fit in a pipe before any worker starts)."""
+    size = max(CHUNK, -(-n // MAX_RUNS))
+    return [range(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _worker(conn_w: int, runs: list[range], job: Callable[[int], object]) -> None:
-    """In the forked child: `job` on every page of `runs`, each run's results (and the
-    log records made meanwhile) written to the pipe as one pickle."""
+def _take(tasks: int) -> int | None:
+    """The next run's number from the shared task pipe, or None when none is left. All
+    numbers were written before any worker started, each `RUN_NUMBER.size` bytes, and a
+    pipe hands a read of that size whole to one reader."""
+    data = os.read(tasks, RUN_NUMBER.size)
+    return RUN_NUMBER.unpack(data)[0] if data else None
+
+
+def _worker(tasks: int, conn_w: int, spool: int, runs: list[range], job: Callable[[int], object]) -> None:
+    """In the forked child: takes runs from `tasks` until none is left and runs `job` on
+    each page of each; a run's results (and the log records made meanwhile) go into
+    `spool` as one pickle, and where it lies goes to the parent through `conn_w`."""
     status = 0
     try:
         # The parent's handlers (its progress bar, its collectors) are not ours to call.
@@ -102,10 +124,11 @@ def _worker(conn_w: int, runs: list[range], job: Callable[[int], object]) -> Non
         records = _Records()
         logging.getLogger("mkdocs").addHandler(records)
         logging.getLogger("mkdocs").propagate = False
+        offset = 0
         with os.fdopen(conn_w, "wb") as out:
-            for run in runs:
+            while (number := _take(tasks)) is not None:
                 results = []
-                for i in run:
+                for i in runs[number]:
                     records.records = []
                     try:
                         value = job(i)
@@ -113,11 +136,38 @@ def _worker(conn_w: int, runs: list[range], job: Callable[[int], object]) -> Non
                         pickle.dump(("error", i, records.records, f"{exc}", traceback.format_exc()), out)
                         raise SystemExit(1) from None
                     results.append((i, value, records.records))
-                pickle.dump(("ok", results), out, protocol=pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    _write_at(spool, data, offset)
+                except OSError as exc:
+                    i = runs[number][0]
+                    pickle.dump(("error", i, [], f"could not keep the results of a page: {exc}", traceback.format_exc()), out)
+                    raise SystemExit(1) from None
+                pickle.dump(("ok", offset, len(data)), out)
+                out.flush()
+                offset += len(data)
     except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
         status = 1
     finally:
         os._exit(status)
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def _read_at(fd: int, length: int, offset: int) -> bytes:
+    parts = []
+    while length:
+        part = os.pread(fd, length, offset)
+        if not part:
+            raise EOFError("a site worker's results end early")
+        parts.append(part)
+        length, offset = length - len(part), offset + len(part)
+    return b"".join(parts)
 
 
 def _in_process(n: int, job: Callable[[int], object]) -> Iterator[tuple[int, object, list]]:
@@ -133,18 +183,29 @@ def _in_workers(n: int, workers: int, job: Callable[[int], object]) -> Iterator[
     if workers <= 1:
         yield from _in_process(n, job)
         return
+    runs = _runs(n)
     readers: dict[int, object] = {}
+    spools: dict[int, object] = {}
     pids = []
+    tasks_r, tasks_w = os.pipe()
     try:
-        for runs in _chunks(n, workers):
+        os.write(tasks_w, b"".join(RUN_NUMBER.pack(k) for k in range(len(runs))))
+        os.close(tasks_w)
+        tasks_w = -1
+        for _ in range(min(workers, len(runs))):
+            spool = tempfile.TemporaryFile()
             r, w = os.pipe()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child, measured by the parent's results
-                os.close(r)
-                _worker(w, runs, job)
+                try:
+                    os.close(r)
+                    _worker(tasks_r, w, spool.fileno(), runs, job)
+                finally:
+                    os._exit(1)  # never back into the parent's code, whatever happened
             os.close(w)
             pids.append(pid)
             readers[r] = os.fdopen(r, "rb")
+            spools[r] = spool
         open_ = dict(readers)
         received = 0
         while open_:
@@ -160,13 +221,20 @@ def _in_workers(n: int, workers: int, job: Callable[[int], object]) -> Iterator[
                     _, i, records, text, trace = msg
                     _replay(records)
                     raise WorkerError(i, text, trace)
-                received += len(msg[1])
-                yield from msg[1]
+                _, offset, length = msg
+                results = pickle.loads(_read_at(spools[fd].fileno(), length, offset))
+                received += len(results)
+                yield from results
         if received != n:  # a worker died between two runs (killed, out of memory)
             raise WorkerError(-1, f"a site worker process ended early: {n - received} of {n} pages missing", "")
     finally:
+        if tasks_w != -1:
+            os.close(tasks_w)
+        os.close(tasks_r)
         for f in readers.values():
             f.close()
+        for spool in spools.values():
+            spool.close()
         for pid in pids:
             try:
                 os.kill(pid, 9) if _alive(pid) else None

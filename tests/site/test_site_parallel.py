@@ -10,17 +10,23 @@ from hypothesis import strategies as st
 from pipeline.site import parallel
 
 
-@given(st.integers(0, 500), st.integers(1, 4))
-def test_every_page_goes_to_exactly_one_worker(n, workers):
-    shares = parallel._chunks(n, workers)
-    assert len(shares) == workers
-    seen = [i for share in shares for run in share for i in run]
-    assert sorted(seen) == list(range(n))
+@given(st.integers(0, 200_000))
+def test_every_page_is_in_exactly_one_run(n):
+    runs = parallel._runs(n)
+    assert len(runs) <= parallel.MAX_RUNS
+    assert [i for run in runs for i in run] == list(range(n))
 
 
-def test_results_come_back_for_every_index():
-    got = {i: v for i, v, _ in parallel._in_workers(70, 2, lambda i: i * i)}
-    assert got == {i: i * i for i in range(70)}
+@pytest.mark.parametrize("n, workers", [(0, 2), (1, 2), (70, 2), (70, 3), (1000, 2)])
+def test_results_come_back_for_every_index(n, workers):
+    got = {i: v for i, v, _ in parallel._in_workers(n, workers, lambda i: i * i)}
+    assert got == {i: i * i for i in range(n)}
+
+
+def test_results_larger_than_a_pipe_arrive_whole():
+    big = lambda i: bytes([i % 251]) * 300_000  # noqa: E731 - a run of 32 pages: ~10 MB
+    got = {i: v for i, v, _ in parallel._in_workers(70, 2, big)}
+    assert got == {i: big(i) for i in range(70)}
 
 
 def test_a_failing_page_raises_in_the_parent():
@@ -44,3 +50,12 @@ def test_a_worker_that_dies_is_an_error_not_missing_pages():
 
     with pytest.raises(parallel.WorkerError, match="ended early"):
         list(parallel._in_workers(70, 2, job))
+
+
+def test_results_that_cannot_be_kept_are_an_error_naming_the_problem(monkeypatch):
+    def full(fd, data, offset):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parallel, "_write_at", full)  # in the forked workers too
+    with pytest.raises(parallel.WorkerError, match="could not keep the results of a page: .*No space left"):
+        list(parallel._in_workers(70, 2, lambda i: i))
