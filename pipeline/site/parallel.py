@@ -25,7 +25,7 @@ site is byte for byte the one mkdocs' serial build writes (tests/site check both
 
 Pages go to workers in runs of `CHUNK` consecutive pages, taken from a shared queue (a
 pipe holding the runs' numbers) by whichever worker is free: pages differ in cost (a
-technique page takes ten detection pages' time), and a fixed share left one worker idle
+technique page takes four to six detection pages' time), and a fixed share left one worker idle
 for seconds at the end of a loop while the other finished its heavier share. A worker
 puts a run's results into a spool file of its own and sends the parent only where they
 lie: sent through the pipe itself, megabytes of HTML kept a worker waiting for the
