@@ -52,7 +52,7 @@ from pathlib import Path
 from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
 from pipeline.site.language import translations
-from pipeline.site.navpartial import nav_partial
+from pipeline.site.navpartial import NAV_PARTIAL, NavPartial
 
 NOT_SEARCHED = ("detections/",)
 TITLE_ONLY = ("controls/",)
@@ -62,7 +62,9 @@ log = logging.getLogger("mkdocs.hooks.attack_pipeline")
 
 
 def on_env(env, config, files):
-    env.globals["attack_pipeline_nav"] = nav_partial(env)
+    partial = NavPartial(env)
+    env.globals["attack_pipeline_nav"] = partial.draw
+    env.globals[NAV_PARTIAL] = partial  # read by the page cache's keys (site/parallel.py)
     env.globals["attack_pipeline_t"] = translations(env, config)
     return env
 

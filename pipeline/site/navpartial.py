@@ -11,21 +11,24 @@ for the site build; a page in the navigation, a page with an address of the navi
 under its own, and a page with no address (the 404 page) get it drawn as before.
 
 The site's `partials/nav.html` (overrides/) calls the function `on_env` (site/hooks.py)
-puts in the theme's environment, which draws the theme's own partial with the page's
-context, the same bytes as including it.
+puts in the theme's environment (`NavPartial.draw`), which draws the theme's own partial
+with the page's context, the same bytes as including it. What a folder's pages print of
+the navigation is also what the page cache keys them by (site/pagecache.py): a new
+technique in the navigation changes no drawing of the top, so it writes none of them
+again.
 """
 
 from __future__ import annotations
 
 import posixpath
-from typing import Callable
-
 import jinja2
 from markupsafe import Markup
 
 from pipeline.site.theme import theme_template
 
 NAME = "partials/nav.html"
+# The name of the site build's `NavPartial` in the theme's environment.
+NAV_PARTIAL = "attack_pipeline_navpartial"
 
 
 def _folders(nav) -> frozenset[str]:
@@ -54,30 +57,43 @@ def folder_key(page, nav_pages: frozenset[int], held: frozenset[str]) -> str | N
     return posixpath.dirname(url.rstrip("/"))
 
 
-def nav_partial(env: jinja2.Environment) -> Callable:
-    """The template function `attack_pipeline_nav()`: the theme's own navigation partial
-    (found in the theme's folders without the site's overrides) drawn with the calling
-    page's context, kept per folder for pages out of the navigation (see the module's
-    docstring). One per site build: its environment, its navigation."""
-    template = theme_template(env, NAME)
-    kept: dict[str, Markup] = {}
-    known: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
+class NavPartial:
+    """The template function `attack_pipeline_nav()` (`draw`): the theme's own navigation
+    partial (found in the theme's folders without the site's overrides) drawn with the
+    calling page's context, kept per folder for pages out of the navigation (see the
+    module's docstring). One per site build: its environment, its navigation.
+
+    What it kept is what such a page prints of the navigation: the page cache keys a
+    written page out of the navigation by it (`folder`, `drawn`), not by the whole
+    navigation (site/pagecache.py)."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self._template = theme_template(env, NAME)
+        self._kept: dict[tuple[str, str], Markup] = {}  # by folder and site name
+        self._known: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
+
+    def folder(self, page, nav) -> str | None:
+        """`folder_key` of `page` in `nav` (None: drawn for the page alone)."""
+        if nav is None:
+            return None
+        if id(nav) not in self._known:
+            self._known.clear()
+            self._kept.clear()
+            self._known[id(nav)] = (frozenset(id(p) for p in nav.pages), _folders(nav))
+        return folder_key(page, *self._known[id(nav)])
+
+    def drawn(self, folder: str, site_name: str) -> str | None:
+        """The navigation drawn for the pages of `folder` under `site_name` (the
+        navigation prints it), once one of them was drawn."""
+        return self._kept.get((folder, site_name))
 
     @jinja2.pass_context
-    def draw(context) -> Markup:
-        page, nav = context.get("page"), context.get("nav")
-        key = None
-        if nav is not None:
-            if id(nav) not in known:
-                known.clear()
-                kept.clear()
-                known[id(nav)] = (frozenset(id(p) for p in nav.pages), _folders(nav))
-            key = folder_key(page, *known[id(nav)])
-        if key is not None and key in kept:
-            return kept[key]
-        html = Markup(template.render(context.get_all()))
+    def draw(self, context) -> Markup:
+        folder = self.folder(context.get("page"), context.get("nav"))
+        key = None if folder is None else (folder, str(context.get("config")["site_name"]))
+        if key is not None and key in self._kept:
+            return self._kept[key]
+        html = Markup(self._template.render(context.get_all()))
         if key is not None:
-            kept[key] = html
+            self._kept[key] = html
         return html
-
-    return draw

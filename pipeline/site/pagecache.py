@@ -4,9 +4,11 @@ Why: converting and writing ~10,500 pages is nearly all of a site build's two mi
 yet most pages come out the same from one site build to the next: a site made again
 after a build that changed a few mapping rows or added a few rules (the pages that
 show them change, the others do not), `site --site-url` on the same build (only the
-pages that link the Navigator are converted and written again), the first site of a new ATT&CK release (the pages that name the
-release or show what it changed are converted again; every page is written again for
-the release in the site's name), a site rebuilt after a failed publish. A page is made in two steps
+pages that link the Navigator are converted and written again), the first site of a new
+ATT&CK release (the pages that name the release or show what it changed are converted
+again; the pages of the navigation are written again, its branch having changed, and
+of the ~9,400 out of it only those converted again), a site rebuilt after a failed
+publish. A page is made in two steps
 (`parallel.build`), and each step's result is a function of what it reads, so each is
 kept under a digest of exactly that:
 
@@ -22,12 +24,19 @@ kept under a digest of exactly that:
   address, or nothing), and holds only while the same is found again;
 - **written** (the theme's templates and the search plugin's entries): the converted
   page (its key and what its links found), the whole configuration but the site's
-  address, and the navigation — its tree with the titles, addresses and front matter of
-  its pages, which each page prints (its branch, previous and next links). Pages out of
-  the navigation (controls, detections) are in no other page's template. The templates
-  print the site's address in one place, the page's canonical link: a written page is
-  kept with that link's address cut out and gets the address of the site it goes into
-  (`site --site-url` writes again only the pages it converts again).
+  address, name and date, and the navigation — its tree with the titles, addresses and
+  front matter of its pages, which each page prints (its branch, previous and next
+  links). A page out of the navigation (a control, a detection) prints only the top of
+  it, drawn once per folder (`navpartial`): such a page is keyed by that drawing
+  instead, which a new technique or a renamed tactic leaves as it was; the drawing is
+  kept too, under the navigation and the folder, so that the key is known before any
+  page of the folder is drawn. Pages out of the navigation are in no other page's
+  template. The templates print the site's address in one place, the page's canonical
+  link: a written page is kept with that link's address cut out and gets the address of
+  the site it goes into (`site --site-url` writes again only the pages it converts
+  again). They print the site's name (which holds the ATT&CK release) in several, raw
+  and escaped: pages are written with a mark in its place (`NAME_MARK`), kept so, and
+  get the name of the site they go into (`named`).
 
 Anything else a page could depend on changes one of these digests, so a kept result
 is the one a fresh build would make; tests/site check that a site made from the cache
@@ -54,6 +63,7 @@ from typing import Iterable, Iterator
 
 import orjson
 import zstandard
+from markupsafe import escape
 
 FORMAT = "2"
 # The libraries whose versions decide a page's HTML or search entries.
@@ -222,9 +232,24 @@ NOT_CONVERTING_EXTRA = ("layer_base", "navigator_url", "source_date_epoch")
 # What a page's writing reads of the site's address: whether it has one (the canonical
 # link is printed then), and the address itself only in that link, which a kept page
 # leaves out. The layers' address (`layer_base`, the site's) is read only by the hooks
-# before conversion.
-NOT_WRITING_EXTRA = ("layer_base",)
+# before conversion; the site's date only by the sitemap (the parent's), never by a
+# page's templates.
+NOT_WRITING_EXTRA = ("layer_base", "source_date_epoch")
+# The site's name (it holds the ATT&CK release) is printed by the templates alone, and a
+# page is written with `NAME_MARK` in its place (`parallel`) and kept so: `named` puts
+# the name of the site it goes into back, raw where the templates print it raw and
+# escaped where they escape it. A page out of the navigation is keyed by what it prints
+# of the navigation (`folder_written_key`), not by the whole navigation.
+NOT_WRITING = ("site_name", "nav")  # the navigation: in `navigation`, or what a folder prints of it
+NAME_MARK = "\ue000attack-pipeline site name&\ue001"
+_NAME_FORMS = (NAME_MARK.encode(), str(escape(NAME_MARK)).encode())
 _CANONICAL = b'<link rel="canonical" href="'
+
+
+def named(html: bytes, site_name: str) -> bytes:
+    """A page written with `NAME_MARK` for the site's name, with `site_name` in its place."""
+    raw, escaped = _NAME_FORMS
+    return html.replace(escaped, str(escape(site_name)).encode()).replace(raw, site_name.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +271,8 @@ class Reuse:
         code = code_digest()
         converting = {k: v for k, v in portable_config.items() if k not in NOT_CONVERTING}
         converting["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_CONVERTING_EXTRA}
-        writing = {**portable_config, "site_url": bool(portable_config.get("site_url"))}
+        writing = {k: v for k, v in portable_config.items() if k not in NOT_WRITING}
+        writing["site_url"] = bool(portable_config.get("site_url"))
         writing["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_WRITING_EXTRA}
         return cls(PageCache(folder_for(site)), digest(code, converting), digest(code, writing), read)
 
@@ -308,10 +334,36 @@ class Reuse:
             return None
         return digest("written", navigation, converted)
 
-    def written(self, key: str | None, canonical: str | None = None) -> tuple[list, bytes | None] | None:
+    def folder_navigation_key(self, navigation: str | None, folder: str) -> str | None:
+        """The key of the navigation drawn for the pages of `folder` out of the
+        navigation (`navpartial`), under `NAME_MARK`: it holds while the navigation does."""
+        return None if navigation is None else digest("navigation of a folder", navigation, folder)
+
+    def drawn(self, key: str | None) -> str | None:
+        """A folder's navigation kept by `keep_drawn`, if kept."""
+        data = self.cache.get(key) if key is not None and self.read else None
+        try:
+            return None if data is None else data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def keep_drawn(self, key: str | None, drawn: str) -> None:
+        if key is not None:
+            self.cache.put(key, drawn.encode("utf-8"))
+
+    def folder_written_key(self, drawn: str | None, converted: str | None) -> str | None:
+        """A written key for a page out of the navigation: its converted identity and
+        what it prints of the navigation, `drawn` (its folder's, `navpartial`); the
+        rest of its template reads nothing of the navigation."""
+        if drawn is None or converted is None:
+            return None
+        return digest("written out of the navigation", self.writing, hashlib.sha256(drawn.encode()).hexdigest(), converted)
+
+    def written(self, key: str | None, canonical: str | None = None, site_name: str = "") -> tuple[list, bytes | None] | None:
         """A written page, if kept: its search entries and its HTML file's bytes (None:
         mkdocs wrote no file, the page being empty), with `canonical` (the page's
-        canonical address on this site) put back into its canonical link."""
+        canonical address on this site) put back into its canonical link and `site_name`
+        in place of `NAME_MARK`."""
         data = self.cache.get(key) if key is not None and self.read else None
         if data is None:
             return None
@@ -326,11 +378,12 @@ class Reuse:
             return None
         if canonical is not None:
             html = html[:cut] + canonical.encode() + html[cut:]
-        return entries, html
+        return entries, named(html, site_name)
 
     def keep_written(self, key: str | None, entries: list, html: bytes | None, canonical: str | None = None) -> None:
         """Kept as one line of JSON (no raw line break: orjson escapes them) and the
-        HTML's bytes as they are, but for the address in its canonical link
+        HTML's bytes as they are (written with `NAME_MARK` for the site's name), but for
+        the address in its canonical link
         (`canonical`, the page's canonical address), cut out where the line says. A page
         whose HTML does not hold that link exactly once is not kept."""
         if key is None:

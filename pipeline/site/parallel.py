@@ -45,6 +45,7 @@ exception's text; the parent raises it as mkdocs would have.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -53,7 +54,6 @@ import tempfile
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from pathlib import Path
 from typing import Callable, Iterator
 
 from mkdocs import utils
@@ -64,7 +64,8 @@ from mkdocs.structure.nav import get_navigation
 from mkdocs.structure.pages import Page
 
 from pipeline.site.convert import Converter, set_state
-from pipeline.site.pagecache import Reuse, watching
+from pipeline.site.navpartial import NAV_PARTIAL
+from pipeline.site.pagecache import NAME_MARK, Reuse, named, watching
 from pipeline.site.search import lean
 
 CHUNK = 32
@@ -315,47 +316,155 @@ class _Loops:
         return idents, keys, made
 
     def write(self, built: list, doc_files, nav, env, idents: dict[str, str | None]) -> tuple[list[str | None], int]:
-        """Every page written (`_build_page`: templates, search entries), the entries put
-        into the search index in page order; the cache keys used, how many were written."""
-        reuse, search = self.reuse, self.search
-        navigation = reuse.navigation(nav) if reuse is not None else None
-        written = [reuse.written_key(navigation, idents.get(p.file.src_uri)) if reuse is not None else None for p in built]
+        """Every page written (`write_page`: templates, search entries), the entries put
+        into the search index in page order; the cache keys used, how many were written.
 
-        def write(i: int) -> tuple[list, bool]:
+        With the page cache, pages are written with `NAME_MARK` for the site's name (put
+        back into each page before it is saved, and into each kept page taken from the
+        cache), so a kept page serves the next ATT&CK release's site too; and a page out of
+        the navigation is keyed by the navigation its folder prints (`NavPartial`), known
+        once one page of the folder was drawn in the process. Neither where a page's own
+        text holds the mark's first character (`_holds_mark`)."""
+        reuse, search, config = self.reuse, self.search, self.config
+        name = config.site_name
+        marked = reuse is not None and not _holds_mark(built, nav)
+        features = config.theme.get("features") or []
+        # Material's tabs print the navigation outside its partial, on every page.
+        partial = env.globals.get(NAV_PARTIAL) if marked and "navigation.tabs" not in features else None
+        navigation = reuse.navigation(nav) if reuse is not None else None
+        site_name = NAME_MARK if marked else name
+
+        known: dict[str, str] = {}  # a folder's navigation, drawn or kept (this process)
+
+        def drawn_for(folder: str, nav_key: str | None) -> str | None:
+            found = partial.drawn(folder, site_name) or known.get(folder)
+            if found is None:
+                found = reuse.drawn(nav_key)
+            if found is not None:
+                known[folder] = found
+            return found
+
+        def write(i: int) -> tuple[list, bool, tuple]:
             page = built[i]
-            kept = reuse.written(written[i], page.canonical_url) if reuse is not None else None
+            ident = idents.get(page.file.src_uri)
+            folder = partial.folder(page, nav) if partial is not None else None
+            nav_key = drawn = None
+            if folder is not None:
+                nav_key = reuse.folder_navigation_key(navigation, folder)
+                drawn = drawn_for(folder, nav_key)
+                key = reuse.folder_written_key(drawn, ident)
+            else:
+                key = reuse.written_key(navigation, ident) if reuse is not None else None
+            kept = reuse.written(key, page.canonical_url, name) if key is not None else None
             if kept is not None:
                 entries, html = kept
                 if html is not None:
                     utils.write_file(html, page.file.abs_dest_path)
-                return entries, False
+                return entries, False, (key, nav_key)
             before = len(search.search_index.entries) if search else 0
             with watching() as warned:
-                mb._build_page(page, self.config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+                html = write_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+            if html is not None:
+                utils.write_file(named(html, name) if marked else html, page.file.abs_dest_path)
             added = []
             if search is not None:
                 # Taken out of the index: the parent adds every page's entries in page order
                 # below (with no worker, this process's index would otherwise hold them twice).
                 added = search.search_index.entries[before:]
                 del search.search_index.entries[before:]
-            if reuse is not None and written[i] is not None and not warned.seen:
-                dest = page.file.abs_dest_path
-                reuse.keep_written(written[i], added, Path(dest).read_bytes() if os.path.isfile(dest) else None, page.canonical_url)
-            return added, True
+            if folder is not None:
+                now = partial.drawn(folder, site_name)  # what this page printed
+                if now is not None and now != drawn:
+                    reuse.keep_drawn(nav_key, now)
+                    known[folder] = now
+                key = reuse.folder_written_key(now, ident)
+            if marked and key is not None and not warned.seen:
+                reuse.keep_written(key, added, html, page.canonical_url)
+            return added, True, (key, nav_key)
 
         entries: list[list] = [[] for _ in built]
         records: list[list] = [[] for _ in built]
+        keys: list[str | None] = []
         made = 0
-        for i, (page_entries, new), recs in _in_workers(len(built), self.workers, write):
-            entries[i] = page_entries
-            made += new
-            records[i] = recs
-            log.debug(f"Building page {built[i].file.src_uri}")
+        with _named(config, site_name):
+            for i, (page_entries, new, page_keys), recs in _in_workers(len(built), self.workers, write):
+                entries[i] = page_entries
+                keys.extend(page_keys)
+                made += new
+                records[i] = recs
+                log.debug(f"Building page {built[i].file.src_uri}")
         for recs in records:
             _replay(recs)
         if search is not None:
             search.search_index.entries.extend(e for page_entries in entries for e in page_entries)
-        return written, made
+        return keys, made
+
+
+@contextlib.contextmanager
+def _named(config, site_name: str) -> Iterator[None]:
+    """`config`'s site name set to `site_name` for the block (the templates print it)."""
+    real = config["site_name"]
+    config["site_name"] = site_name
+    try:
+        yield
+    finally:
+        config["site_name"] = real
+
+
+def _holds_mark(pages: list, nav) -> bool:
+    """Whether any text of the pages or the navigation the templates print holds the
+    first character of `NAME_MARK` (a private-use character): then the mark could not be
+    told apart from the page's own text, and the site's name is printed as it is."""
+    mark = NAME_MARK[0]
+
+    def toc(items) -> Iterator[str]:
+        for item in items or ():
+            yield str(item.title)
+            yield from toc(item.children)
+
+    def titles(items) -> Iterator[str]:
+        for item in items or ():
+            yield str(item.title)
+            yield from titles(getattr(item, "children", None))
+
+    for page in pages:
+        texts = (page.content or "", str(page.title), repr(page.meta), page.url or "", *toc(page.toc))
+        if any(mark in t for t in texts):
+            return True
+    return any(mark in t for t in titles(nav.items))
+
+
+def write_page(page, config, doc_files, nav, env, excluded: bool = False) -> bytes | None:
+    """mkdocs' `_build_page` (same plugin events in the same order, same error line),
+    returning the page's HTML rather than writing it (None: the page is empty and no file
+    is written), so that the caller can put the site's name into it first."""
+    config._current_page = page
+    try:
+        page.active = True
+        context = mb.get_context(nav, doc_files, config, page)
+        template = env.get_template(page.meta.get("template", "main.html"))
+        context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+        if excluded:
+            page.content = (
+                '<div class="mkdocs-draft-marker" title="This page will not be included into the built site.">'
+                "DRAFT"
+                "</div>" + (page.content or "")
+            )
+        output = template.render(context)
+        output = config.plugins.on_post_page(output, page=page, config=config)
+        if output.strip():
+            return output.encode("utf-8", errors="xmlcharrefreplace")
+        log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
+        return None
+    except Exception as e:
+        message = f"Error building page '{page.file.src_uri}':"
+        if not isinstance(e, BuildError):
+            message += f" {e}"
+        log.error(message)
+        raise
+    finally:
+        page.active = False
+        config._current_page = None
 
 
 def _pages(files, config, inclusion) -> list:

@@ -34,7 +34,7 @@ class _Made:
     def __init__(self, monkeypatch) -> None:
         self.converted: list[str] = []
         self.written: list[str] = []
-        render, build_page = convert.Converter.render, parallel.mb._build_page
+        render, build_page = convert.Converter.render, parallel.write_page
 
         def counted_render(conv, page, files):
             self.converted.append(page.file.src_uri)
@@ -45,7 +45,7 @@ class _Made:
             return build_page(page, *args, **kwargs)
 
         monkeypatch.setattr(convert.Converter, "render", counted_render)
-        monkeypatch.setattr(parallel.mb, "_build_page", counted_build)
+        monkeypatch.setattr(parallel, "write_page", counted_build)
 
     def reset(self) -> None:
         self.converted.clear()
@@ -61,13 +61,25 @@ def _entries(site: Path) -> set[str]:
     return {p.name for p in pagecache.folder_for(site).rglob("*") if p.is_file()}
 
 
+def _folders_out_of_nav(pages: list[str]) -> dict[str, list[str]]:
+    """The pages out of the navigation (`config.NOT_IN_NAV`: controls, detections of a
+    source) by folder, in the order given."""
+    folders: dict[str, list[str]] = {}
+    for page in pages:
+        if page.count("/") == 2 and page.startswith(("controls/", "detections/")):
+            folders.setdefault(page.rsplit("/", 1)[0], []).append(page)
+    return folders
+
+
 def test_a_site_made_again_makes_no_page_and_is_the_same(hostile_build, tmp_path, monkeypatch):
     made = _Made(monkeypatch)
     first = make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1)
     expected = _tree(first.site)
     assert len(made.converted) == first.pages and len(made.written) == first.pages
     kept = _entries(tmp_path / "site")
-    assert len(kept) == 2 * first.pages  # each page's two steps
+    folders = _folders_out_of_nav(made.written)
+    assert len(folders) >= 3
+    assert len(kept) == 2 * first.pages + len(folders)  # each page's two steps, each folder's navigation
 
     made.reset()
     again = make_site(hostile_build, tmp_path / "site", SITE_URL, workers=1)
@@ -106,9 +118,12 @@ def test_an_edited_page_alone_is_made_again(hostile_build, tmp_path, monkeypatch
     assert len(after) == len(before) and len(after - before) == 2
 
 
-def test_a_new_title_in_the_navigation_writes_every_page_again(hostile_build, tmp_path, monkeypatch):
-    """Every page prints the navigation: a tactic page (titled there by its heading)
-    renamed is converted again alone, and every page is written again."""
+def test_a_new_title_in_the_navigation_writes_the_pages_that_print_it(hostile_build, tmp_path, monkeypatch):
+    """A tactic page (titled in the navigation by its heading) renamed is converted
+    again alone; every page of the navigation prints its branch and is written again.
+    A page out of the navigation prints only the top of it (the sections, pruned), which
+    did not change: only the first page of each of their folders is written again, which
+    draws the folder's navigation, and the others are the ones kept."""
     site = tmp_path / "site"
     make_site(hostile_build, site, SITE_URL, workers=1)
     edited = _copy(hostile_build, tmp_path / "edited")
@@ -117,12 +132,61 @@ def test_a_new_title_in_the_navigation_writes_every_page_again(hostile_build, tm
     first = next(line for line in text.splitlines() if line.startswith("# "))
     page.write_text(text.replace(first, first + " (renamed)", 1), encoding="utf-8")
 
+    every = _Made(monkeypatch)
+    make_site(edited, tmp_path / "every", SITE_URL, workers=1)
+    folders = _folders_out_of_nav(every.written)
+    in_nav = [p for p in every.written if not any(p in pages for pages in folders.values())]
+    firsts = [pages[0] for pages in folders.values()]
     made = _Made(monkeypatch)
     result = make_site(edited, site, SITE_URL, workers=1)
-    assert made.converted == [f"tactics/{page.name}"] and len(made.written) == result.pages
-    assert (result.converted, result.written) == (1, result.pages)
+    assert made.converted == [f"tactics/{page.name}"]
+    assert sorted(made.written) == sorted(in_nav + firsts) and len(made.written) < result.pages
+    assert (result.converted, result.written) == (1, len(made.written))
     made.reset()
     assert _tree(result.site) == _tree(make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1).site)
+
+
+def test_a_renamed_section_writes_every_page_again(hostile_build, tmp_path, monkeypatch):
+    """A section of the navigation's top renamed (a matrix, named by the index): every
+    page prints it, those out of the navigation too, so every page is written again, and
+    the site is the one made without a cache."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    edited = _copy(hostile_build, tmp_path / "edited")
+    index = edited / "docs" / "index.md"
+    text = index.read_text(encoding="utf-8")
+    head, tactics = text.split("## Tactics\n", 1)
+    assert tactics.count("### Test Matrix\n") == 1
+    index.write_text(head + "## Tactics\n" + tactics.replace("### Test Matrix\n", "### Test Matrix renamed\n"), encoding="utf-8")
+
+    made = _Made(monkeypatch)
+    result = make_site(edited, site, SITE_URL, workers=1)
+    assert made.converted == ["index.md"] and len(made.written) == result.pages
+    made.reset()
+    assert _tree(result.site) == _tree(make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1).site)
+
+
+def test_a_page_holding_the_name_mark_is_printed_as_it_is(hostile_build, tmp_path, monkeypatch):
+    """Pages are written with a mark for the site's name; a page whose own text holds
+    the mark (its first character, a private-use one) makes the build print the name as
+    it is and keep no written page: the page shows its text, not the site's name."""
+    from pipeline.site.pagecache import NAME_MARK
+
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=1)
+    edited = _copy(hostile_build, tmp_path / "edited")
+    page = edited / "docs" / "controls" / "ZZ-1.md"
+    page.write_text(f"# ZZ-1 A control\n\nIt says {NAME_MARK} here.\n", encoding="utf-8")
+    before = _entries(site)
+
+    result = make_site(edited, site, SITE_URL, workers=1)
+    assert _tree(result.site) == _tree(make_site(edited, tmp_path / "without-cache", SITE_URL, workers=1).site)
+    html = (result.site / "controls" / "ZZ-1" / "index.html").read_text(encoding="utf-8")
+    assert "It says \ue000attack-pipeline site name&amp;\ue001 here." in html
+    name = orjson.loads((edited / "manifest.json").read_bytes())["attack_version"]
+    assert html.count(f"ATT&amp;CK {name} coverage") == 2 and NAME_MARK not in html.replace("It says " + NAME_MARK, "")
+    # No written page kept for it, only its conversion (and the others' kept ones, used).
+    assert len(_entries(site) - before) == 1
 
 
 def test_another_address_makes_only_the_pages_that_link_the_navigator(hostile_build, tmp_path, monkeypatch):
@@ -223,15 +287,24 @@ def _next_release(build: Path, to: Path) -> tuple[Path, set[str]]:
 def test_a_new_release_converts_only_the_pages_it_changed(hostile_build, tmp_path, monkeypatch):
     """Release day: a new release number and date and a new technique in the navigation
     change every page's template (the site's name, the navigation) but not the Markdown
-    of most pages; only the changed pages are converted again, every page is written
-    again, and the site (sitemap dates included) is the one made without a cache."""
+    of most pages; only the changed pages are converted again. The pages of the
+    navigation are written again (their branch changed), and of the others only those
+    converted again and the first of each folder (which draws the folder's navigation):
+    the site's name is put into a kept page. The site (sitemap dates included) is the one
+    made without a cache."""
     site = tmp_path / "site"
+    every = _Made(monkeypatch)
     make_site(hostile_build, site, SITE_URL, workers=1)
+    folders = _folders_out_of_nav(every.written)
     release, changed = _next_release(hostile_build, tmp_path / "release")
     made = _Made(monkeypatch)
     result = make_site(release, site, SITE_URL, workers=1)
     assert sorted(made.converted) == sorted(changed) and len(changed) < result.pages
-    assert len(made.written) == result.pages
+    out_of_nav = {p for pages in folders.values() for p in pages}
+    kept = sorted(out_of_nav - set(made.written))
+    assert kept and not set(kept) & changed
+    assert len(made.written) == result.pages - len(kept)
+    assert [pages[0] in made.written for pages in folders.values()] == [True] * len(folders)
     made.reset()
     expected = _tree(make_site(release, tmp_path / "without-cache", SITE_URL, workers=1).site)
     assert _tree(result.site) == expected
