@@ -44,7 +44,7 @@ made once as the reference).
 Builds the default build once (every enabled source, ATT&CK 18.1; not timed), then
 makes its site twice: run 1 timed (wall, CPU, pages per second, search index size,
 site size), run 2 under cProfile to say where mkdocs spends its time — Markdown
-conversion (`_populate_page`), theme rendering (`_build_page`: the Jinja2 templates,
+conversion (`_populate_page`), theme rendering (`write_page`, mkdocs' `_build_page`: the Jinja2 templates,
 the navigation they draw and the search plugin's per-page indexing), navigation,
 artifact copying, search index writing. Run 2 also checks reproducibility: its tree
 must equal run 1's byte for byte (the profiled run is serial: cProfile sees one
@@ -77,7 +77,7 @@ sys.path.insert(0, str(ROOT))
 PARTS = [
     ("markdown conversion (Converter.render)", ("render",), "pipeline/site/convert.py"),
     ("page reading + markdown (Converter.populate)", ("populate",), "pipeline/site/convert.py"),
-    ("theme rendering (_build_page: templates, nav, search entries)", ("_build_page",), "mkdocs/commands/build.py"),
+    ("theme rendering (write_page: templates, nav, search entries)", ("write_page",), "pipeline/site/parallel.py"),
     ("  of which search indexing per page (on_page_context)", ("add_entry_from_context",), "material/plugins/search/plugin.py"),
     ("  of which Jinja2 page templates (Template.render)", ("render",), "jinja2/environment.py"),
     ("navigation (get_navigation)", ("get_navigation",), "mkdocs/structure/nav.py"),
@@ -216,9 +216,11 @@ def _page_cache_runs(outputs: Path, mirror: Path, tmp: Path, reference: dict[str
     page cache; again on the same build (every page from the cache); after a build with
     one mapping row's notes edited (the pages that show it converted again); for another
     address (`site --site-url`: pages converted and written again only where their
-    Markdown names it, the others' canonical links put in from the cache); for the build of the next ATT&CK release (release day: every
-    page written again for the new release number, converted again where its Markdown
-    changed). Each site must equal the one made without a cache."""
+    Markdown names it, the others' canonical links put in from the cache); for the build
+    of the next ATT&CK release (release day: a page converted again where its Markdown
+    changed, written again where that or what it prints of the navigation changed, the
+    new release number put into the others from the cache). Each site must equal the one
+    made without a cache."""
     from pipeline.site.config import MARKDOWN_EXTENSIONS
     from pipeline.site.make import make_site
     from pipeline.site.pagecache import folder_for
