@@ -103,13 +103,19 @@ class Converter:
             ident = reuse.keep_converted(key, kept_state, looked_up, keep=not warned.seen) if reuse is not None else None
             return key, ident, state, True
         except Exception as e:
-            message = f"Error reading page '{page.file.src_uri}':"
-            if not isinstance(e, BuildError):
-                message += f" {e}"
-            log.error(message)
+            log_page_error("reading", page, e)
             raise
         finally:
             config._current_page = None
+
+
+def log_page_error(doing: str, page, error: Exception) -> None:
+    """mkdocs' error line for a page that failed ("Error reading page '…': …"), which
+    strict mode counts; a BuildError's own message was logged where it was raised."""
+    message = f"Error {doing} page '{page.file.src_uri}':"
+    if not isinstance(error, BuildError):
+        message += f" {error}"
+    log.error(message)
 
 
 def page_state(page, toc_tokens: list) -> dict:

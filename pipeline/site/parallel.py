@@ -63,7 +63,7 @@ from mkdocs.structure.files import InclusionLevel, get_files, set_exclusions
 from mkdocs.structure.nav import get_navigation
 from mkdocs.structure.pages import Page
 
-from pipeline.site.convert import Converter, set_state
+from pipeline.site.convert import Converter, log_page_error, set_state
 from pipeline.site.navpartial import NAV_PARTIAL
 from pipeline.site.pagecache import NAME_MARK, Reuse, named, watching
 from pipeline.site.search import lean
@@ -173,9 +173,14 @@ def _read_at(fd: int, length: int, offset: int) -> bytes:
 
 def _in_process(n: int, job: Callable[[int], object]) -> Iterator[tuple[int, object, list]]:
     """`_in_workers` with no worker: each job here, in order; its log records go straight
-    to the handlers (in page order, as they would be replayed)."""
+    to the handlers (in page order, as they would be replayed). A job's error is raised
+    as a worker's would be (`WorkerError`), so the site build reports it the same way."""
     for i in range(n):
-        yield i, job(i), []
+        try:
+            value = job(i)
+        except Exception as exc:
+            raise WorkerError(i, f"{exc}", traceback.format_exc()) from exc
+        yield i, value, []
 
 
 def _in_workers(n: int, workers: int, job: Callable[[int], object]) -> Iterator[tuple[int, object, list]]:
@@ -457,10 +462,7 @@ def write_page(page, config, doc_files, nav, env, excluded: bool = False) -> byt
         log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
         return None
     except Exception as e:
-        message = f"Error building page '{page.file.src_uri}':"
-        if not isinstance(e, BuildError):
-            message += f" {e}"
-        log.error(message)
+        log_page_error("building", page, e)
         raise
     finally:
         page.active = False

@@ -3,6 +3,8 @@ number of pages and workers; a worker's failure reaches the parent."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -59,3 +61,19 @@ def test_results_that_cannot_be_kept_are_an_error_naming_the_problem(monkeypatch
     monkeypatch.setattr(parallel, "_write_at", full)  # in the forked workers too
     with pytest.raises(parallel.WorkerError, match="could not keep the results of a page: .*No space left"):
         list(parallel._in_workers(70, 2, lambda i: i))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_page_that_cannot_be_written_names_itself(hostile_build, tmp_path, workers):
+    """A page whose template cannot be found: the site build fails with mkdocs' line
+    naming the page, whether it was written here or in a worker."""
+    import shutil
+
+    from pipeline.core.errors import PipelineError
+    from pipeline.site.make import make_site
+
+    edited = tmp_path / "edited"
+    shutil.copytree(os.path.realpath(hostile_build), edited)
+    (edited / "docs" / "controls" / "ZZ-1.md").write_text("---\ntemplate: no-such.html\n---\n# ZZ-1 A control\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"Error building page 'controls/ZZ-1\.md': 'no-such\.html' not found"):
+        make_site(edited, tmp_path / "site", workers=workers)
