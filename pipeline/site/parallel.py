@@ -328,8 +328,9 @@ class _Loops:
         back into each page before it is saved, and into each kept page taken from the
         cache), so a kept page serves the next ATT&CK release's site too; and a page out of
         the navigation is keyed by the navigation its folder prints (`NavPartial`), known
-        once one page of the folder was drawn in the process. Neither where a page's own
-        text holds the mark's first character (`_holds_mark`)."""
+        once one page of the folder was drawn in the process, or kept from a site build
+        with the same navigation. Neither where a page's own text holds the mark's first
+        character (`_holds_mark`): then nothing written is kept."""
         reuse, search, config = self.reuse, self.search, self.config
         name = config.site_name
         marked = reuse is not None and not _holds_mark(built, nav)

@@ -312,6 +312,21 @@ def test_a_new_release_converts_only_the_pages_it_changed(hostile_build, tmp_pat
     assert "<lastmod>2030-04-28</lastmod>" in sitemap
 
 
+def test_a_new_release_in_two_workers_is_the_site_made_without_a_cache(hostile_build, tmp_path):
+    """Release day with two workers: each draws a folder's navigation for itself, or
+    takes it kept from the last site; the site is the one made without a cache, and
+    made again from the same release it makes no page."""
+    site = tmp_path / "site"
+    make_site(hostile_build, site, SITE_URL, workers=2)
+    release, changed = _next_release(hostile_build, tmp_path / "release")
+    result = make_site(release, site, SITE_URL, workers=2)
+    assert result.converted == len(changed) and result.written < result.pages
+    expected = _tree(make_site(release, tmp_path / "without-cache", SITE_URL, workers=2).site)
+    assert _tree(result.site) == expected
+    again = make_site(release, site, SITE_URL, workers=2)
+    assert (again.converted, again.written) == (0, 0) and _tree(again.site) == expected
+
+
 def test_an_unreadable_entry_is_made_again(hostile_build, tmp_path, monkeypatch):
     site = tmp_path / "site"
     first = make_site(hostile_build, site, SITE_URL, workers=1)
