@@ -18,9 +18,13 @@ tests/site compare the two sites file by file.
 from __future__ import annotations
 
 import logging
+import re
+import xml.etree.ElementTree as etree
 
 import markdown
-from markdown import treeprocessors, util
+from markdown import inlinepatterns, treeprocessors, util
+from markdown.extensions.tables import TableProcessor
+from markdown.extensions.toc import TocExtension, TocTreeprocessor
 from mkdocs.exceptions import BuildError
 from mkdocs.structure import pages as mkdocs_pages
 from mkdocs.structure.toc import get_toc
@@ -50,6 +54,12 @@ class Converter:
             )
             if type(md.treeprocessors["inline"]) is treeprocessors.InlineProcessor:
                 md.treeprocessors.register(SkippingInlineProcessor(md), "inline", 20)  # Python-Markdown's priority
+            toc = next((e for e in md.registeredExtensions if type(e) is TocExtension), None)
+            if toc is not None and type(md.treeprocessors["toc"]) is TocTreeprocessor:
+                md.treeprocessors.register(LeanTocTreeprocessor(md, toc.getConfigs()), "toc", 5)  # the extension's priority
+            table = md.parser.blockprocessors["table"] if "table" in md.parser.blockprocessors else None
+            if type(table) is TableProcessor:
+                md.parser.blockprocessors.register(LeanTableProcessor(md.parser, table.config), "table", 75)
             self._md = md
         return self._md
 
@@ -146,46 +156,161 @@ def set_state(page, state: dict, files) -> None:
         page.links_to_anchors = {files.get_file_from_path(src): links for src, links in state["links"].items()}
 
 
+# What each of Python-Markdown's inline patterns needs in a text to find anything: its
+# expression cannot match a text holding none of these strings (tests/site hold each to
+# that on random text). Keyed by the pattern's class and expression, so a pattern another
+# extension adds, or a new version changes, is not known and is always tried.
+_NEEDS: dict[tuple[type, str], tuple[str, ...]] = {
+    (inlinepatterns.BacktickInlineProcessor, inlinepatterns.BACKTICK_RE): ("`",),
+    (inlinepatterns.EscapeInlineProcessor, inlinepatterns.ESCAPE_RE): ("\\",),
+    (inlinepatterns.ReferenceInlineProcessor, inlinepatterns.REFERENCE_RE): ("[",),
+    (inlinepatterns.LinkInlineProcessor, inlinepatterns.LINK_RE): ("[",),
+    (inlinepatterns.ImageInlineProcessor, inlinepatterns.IMAGE_LINK_RE): ("![",),
+    (inlinepatterns.ImageReferenceInlineProcessor, inlinepatterns.IMAGE_REFERENCE_RE): ("![",),
+    (inlinepatterns.ShortReferenceInlineProcessor, inlinepatterns.REFERENCE_RE): ("[",),
+    (inlinepatterns.ShortImageReferenceInlineProcessor, inlinepatterns.IMAGE_REFERENCE_RE): ("![",),
+    (inlinepatterns.AutolinkInlineProcessor, inlinepatterns.AUTOLINK_RE): ("<",),
+    (inlinepatterns.AutomailInlineProcessor, inlinepatterns.AUTOMAIL_RE): ("<",),
+    (inlinepatterns.SubstituteTagInlineProcessor, inlinepatterns.LINE_BREAK_RE): ("  \n",),
+    (inlinepatterns.HtmlInlineProcessor, inlinepatterns.HTML_RE): ("<",),
+    (inlinepatterns.HtmlInlineProcessor, inlinepatterns.ENTITY_RE): ("&",),
+}
+
+
+def needs(pattern) -> tuple[str, ...] | None:
+    """The strings one of which a text must hold for `pattern` to find anything in it,
+    or None when that is not known (the pattern is then always tried)."""
+    if type(pattern) is inlinepatterns.DelimiterProcessor:
+        # emphasis: its expression is its delimiters (`*`, `_`) joined as alternatives
+        tokens = tuple(pattern.tokens)
+        return tokens if tokens and pattern.pattern == "|".join(re.escape(t) for t in tokens) else None
+    return _NEEDS.get((type(pattern), getattr(pattern, "pattern", None)))
+
+
 class SkippingInlineProcessor(treeprocessors.InlineProcessor):
     """Python-Markdown's inline processor, which tries an inline pattern on a text only
-    where the pattern's expression finds a match in it.
+    where the pattern can find something in it.
 
     Why: inline processing was a fifth of the site's CPU, and most of it was the
     per-pattern bookkeeping of `__applyPattern` (its ancestor check, its match loop)
     and the pattern registry's lookups, repeated for each of the 14 patterns on each of
     the ~900,000 texts of the default site's pages (table cells, list items,
-    paragraphs), nearly all of which hold no emphasis, entity or HTML. A pattern whose
-    expression finds nothing from the position the loop is at is exactly a pattern
+    paragraphs), nearly all of which hold no emphasis, entity or HTML. A pattern that
+    finds nothing from the position the loop is at is exactly a pattern
     `__applyPattern` reports unmatched (it returns the text as it was, and the loop
     goes on with the next pattern from the text's start), so skipping it changes
-    nothing; a pattern that does find something is applied as before. The patterns are
-    read once per page (they cannot change while a page converts).
+    nothing; a pattern that does find something is applied as before.
+
+    Two checks, the cheaper first (the first one saves 2.7 of the default site's 30 s of
+    Markdown in one process):
+    - a text that holds none of the strings a known pattern needs (`needs`: a backtick,
+      a bracket, `<`, `&`, a delimiter…) is not searched with its expression at all. A
+      text is looked at once for all of them, and what a match leaves of it (the text
+      around the placeholder of what matched, made of none of them, whatever the pattern)
+      holds no more than before, so a pattern ruled out at the start stays ruled out. A
+      pattern not known (another extension's) is always searched;
+    - a pattern whose expression finds nothing in the text is skipped.
+    The patterns are read once per page (they cannot change while a page converts).
 
     Overrides the name-mangled `__handleInline` of Markdown 3 (the pinned version);
     tests/site/test_site_convert.py holds it equal to Python-Markdown's own on random
     text, and tests/site compare whole sites with mkdocs' own build."""
 
     _patterns: tuple = ()
+    # (needed string, positions of the known patterns needing it)
+    _needed: tuple = ()
+    _always: frozenset = frozenset()  # positions of the patterns not known: always tried
+    _plans: dict
 
     def run(self, tree, ancestors=None):
-        self._patterns = tuple((p, p.getCompiledRegExp()) for p in self.inlinePatterns)
+        patterns = tuple(self.inlinePatterns)
+        if len(patterns) != len(self._patterns) or any(a is not b for a, (b, _e) in zip(patterns, self._patterns)):
+            self._patterns = tuple((p, p.getCompiledRegExp()) for p in patterns)
+            wanted = [needs(p) for p in patterns]
+            by: dict[str, set[int]] = {}
+            for at, strings in enumerate(wanted):
+                for text in strings or ():
+                    by.setdefault(text, set()).add(at)
+            self._needed = tuple((text, frozenset(at)) for text, at in sorted(by.items()))
+            self._always = frozenset(at for at, strings in enumerate(wanted) if strings is None)
+            self._plans = {}
         return super().run(tree, ancestors)
+
+    def _plan(self, data: str) -> tuple[int, ...]:
+        """The positions of the patterns that may find something in `data`, in order."""
+        present = tuple(text in data for text, _at in self._needed)
+        plan = self._plans.get(present)
+        if plan is None:
+            chosen = set(self._always)
+            for (_text, at), found in zip(self._needed, present):
+                if found:
+                    chosen |= at
+            plan = self._plans[present] = tuple(sorted(chosen))
+        return plan
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if isinstance(data, util.AtomicString):
             return data
         patterns = self._patterns
         apply = self._InlineProcessor__applyPattern
-        start = 0
-        while patternIndex < len(patterns):
-            pattern, expression = patterns[patternIndex]
-            if expression.search(data, start) is None:
-                matched, start = False, 0
-            else:
-                data, matched, start = apply(pattern, data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
+        for index in self._plan(data):
+            if index < patternIndex:
+                continue
+            pattern, expression = patterns[index]
+            start = 0
+            matched = True
+            while matched:
+                if expression.search(data, start) is None:
+                    break
+                data, matched, start = apply(pattern, data, index, start)
         return data
+
+
+class LeanTocTreeprocessor(TocTreeprocessor):
+    """Python-Markdown's table of contents, without drawing it as HTML where nothing
+    prints that HTML.
+
+    Why: the extension gives the headings their ids and makes the contents' tokens,
+    which mkdocs reads (`toc_tokens`: the page's `toc`), and it also draws the contents
+    as an HTML list, which it puts in place of a `[TOC]` marker and keeps as `md.toc`,
+    which neither mkdocs nor the theme reads. Looking for the marker walks the page's
+    whole text once per element (`replace_marker`): with drawing the list, about 6 % of
+    the site's Markdown time on the default build (1.4-2.1 of 30 s in one process). Here the list is drawn, and the marker looked for, only when
+    some element's text holds the marker (the one text `replace_marker` replaces); else
+    `md.toc` is an empty `div`. The ids and tokens are the extension's own."""
+
+    _marked = True
+
+    def run(self, doc) -> None:
+        marker = self.marker
+        self._marked = bool(marker) and any(el.text is not None and marker in el.text for el in doc.iter())
+        super().run(doc)
+
+    def build_toc_div(self, toc_list: list):
+        if self._marked:
+            return super().build_toc_div(toc_list)
+        return etree.Element("div")
+
+    def replace_marker(self, root, elem) -> None:
+        if self._marked:
+            super().replace_marker(root, elem)
+
+
+class LeanTableProcessor(TableProcessor):
+    """Python-Markdown's tables, splitting a row with no backtick and no backslash at
+    every pipe.
+
+    Why: the extension splits each row by walking its backticks, escapes and pipes to
+    keep the pipes inside code spans: 1.5 s of the site's 30 s of Markdown in one
+    process, on the default build's ~200,000 table rows, 7 % of which hold a backtick
+    or a backslash. Without either, every pipe is a cell's border (its expression finds only
+    the pipes), so the cells are the row split at each pipe; any other row is split by
+    the extension's own walk."""
+
+    def _split(self, row: str) -> list[str]:
+        if "`" in row or "\\" in row:
+            return super()._split(row)
+        return row.split("|")
 
 
 class _NoTokenStyles(StyleMeta):

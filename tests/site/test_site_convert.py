@@ -11,9 +11,10 @@ import pymdownx.highlight
 from pygments import highlight
 from pygments.formatters.html import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
+from markdown.extensions.tables import TableProcessor
 
 from pipeline.site.config import MARKDOWN_EXTENSIONS, REFERENCE_EXTENSIONS
-from pipeline.site.convert import ClassesOnly, SkippingInlineProcessor
+from pipeline.site.convert import ClassesOnly, Converter, LeanTableProcessor, LeanTocTreeprocessor, SkippingInlineProcessor, needs
 
 PAGE = """# Queries
 
@@ -129,12 +130,121 @@ def test_skipping_inline_patterns_gives_python_markdowns_html(pages):
         assert skipping.convert(text) == stock.convert(text)
 
 
-def test_the_converter_skips_with_the_inline_processor():
-    """The site's converter uses it in place of Python-Markdown's."""
-    from pipeline.site.convert import Converter
+def _site_markdown(extensions: list = MARKDOWN_EXTENSIONS) -> markdown.Markdown:
+    """The Markdown instance the site's converter makes for `extensions`."""
+    names = [e if isinstance(e, str) else next(iter(e)) for e in extensions]
+    configs = {next(iter(e)): next(iter(e.values())) for e in extensions if isinstance(e, dict)}
+    return Converter({"markdown_extensions": names, "mdx_configs": configs})._markdown()
 
-    names = [e if isinstance(e, str) else next(iter(e)) for e in MARKDOWN_EXTENSIONS]
-    configs = {next(iter(e)): next(iter(e.values())) for e in MARKDOWN_EXTENSIONS if isinstance(e, dict)}
-    md = Converter({"markdown_extensions": names, "mdx_configs": configs})._markdown()
+
+def test_the_converter_uses_the_lean_processors():
+    """The site's converter uses them in place of Python-Markdown's."""
+    md = _site_markdown()
     assert type(md.treeprocessors["inline"]) is SkippingInlineProcessor
+    assert type(md.treeprocessors["toc"]) is LeanTocTreeprocessor
+    assert type(md.parser.blockprocessors["table"]) is LeanTableProcessor
     assert md.convert("*a* [b](c.md) `d` &amp; <i>e</i>") == _with_inline(False).convert("*a* [b](c.md) `d` &amp; <i>e</i>")
+
+
+def test_every_inline_pattern_of_the_site_is_known():
+    """What each of the site's inline patterns needs is known, so texts are looked at
+    once for all of them (an unknown pattern would make every pattern be searched)."""
+    md = _site_markdown()
+    assert len(md.inlinePatterns) == 14
+    assert all(needs(p) for p in md.inlinePatterns)
+
+
+# Characters every inline pattern's expression is made of, and the strings they need.
+_ALPHABET = "ab1 \n\t`\\[]()!<>&;#*_:/@.|-\"'="
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=_ALPHABET, max_size=60))
+def test_a_pattern_finds_nothing_in_a_text_without_what_it_needs(text):
+    """The claim `needs` makes for each pattern: a text holding none of its strings is one
+    its expression finds nothing in (each pattern tried on the text with them taken out)."""
+    for pattern in _site_markdown_once().inlinePatterns:
+        without = text
+        for needed in needs(pattern):
+            without = without.replace(needed, "")
+        if any(needed in without for needed in needs(pattern)):
+            continue  # taking one out made another (`![` from `!` and `[`): not that text
+        assert pattern.getCompiledRegExp().search(without) is None, (pattern, without)
+
+
+_ONCE: list = []
+
+
+def _site_markdown_once() -> markdown.Markdown:
+    if not _ONCE:
+        _ONCE.append(_site_markdown())
+    return _ONCE[0]
+
+
+def test_patterns_of_other_extensions_are_always_tried():
+    """Patterns it does not know (keys, inline highlighting, emoji, magic links, and the
+    delimiters of caret, mark and tilde, which change the emphasis pattern) are searched
+    in every text, as Python-Markdown does; the HTML is Python-Markdown's."""
+    extensions = [
+        *MARKDOWN_EXTENSIONS, "pymdownx.keys", "pymdownx.inlinehilite", "pymdownx.emoji", "pymdownx.magiclink",
+        "pymdownx.caret", "pymdownx.mark", "pymdownx.tilde", "pymdownx.smartsymbols",
+    ]
+    md, stock = _site_markdown(extensions), _markdown(extensions)
+    texts = [
+        "++ctrl+alt+del++ `#!py x = 1` :smile: https://x.test ^^a^^ ==b== ~~c~~ (c) *d* [e](f.md)",
+        "plain text", "a ==b *c*== ~d~ ^e^ ++enter++", "<i>x</i> &amp; www.example.test",
+    ]
+    for text in texts:
+        md.reset()
+        stock.reset()
+        assert md.convert(text) == stock.convert(text)
+    processor = md.treeprocessors["inline"]
+    unknown = {p.__class__.__name__ for at, p in enumerate(md.inlinePatterns) if at in processor._always}
+    assert {"KeysPattern", "InlineHilitePattern"} <= unknown, unknown
+
+
+# Pages with the table of contents' marker (alone in a paragraph, in a heading, in a
+# table cell, escaped), tables with code spans, escapes and pipes inside them.
+_BLOCKS = [
+    "[TOC]", "\\[TOC\\]", "# [TOC]", "## A", "### A", "## b `c`", "text [TOC] text", "> [TOC]", "- [TOC]",
+    "| a | b |\n|-|-|\n| `c|d` | e \\| f |", "| x |\n|:-|\n| [TOC] |", "a | b\n--|--\n`|` | \\\\|",
+    "| a | b |\n|---|--:|\n| ``c`|`d`` | `e` |\n| \\` | `` ` `` |", "!!! note \"[TOC]\"\n    body",
+]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.lists(st.sampled_from(_BLOCKS), min_size=1, max_size=6).map("\n\n".join), min_size=1, max_size=3))
+def test_the_lean_processors_give_python_markdowns_html_and_contents(pages):
+    """The site's converter gives Python-Markdown's HTML and table of contents' tokens
+    (the ids of the headings included) where the marker and tables occur, page after page
+    of one instance."""
+    md, stock = _site_markdown(), _markdown(MARKDOWN_EXTENSIONS)
+    for text in pages:
+        md.reset()
+        stock.reset()
+        assert md.convert(text) == stock.convert(text)
+        assert md.toc_tokens == stock.toc_tokens
+
+
+def test_the_contents_are_drawn_only_where_the_marker_is():
+    md, stock = _site_markdown(), _markdown(MARKDOWN_EXTENSIONS)
+    page = "# A\n\n## B\n\ntext"
+    assert md.convert(page) == stock.convert(page) and md.toc_tokens == stock.toc_tokens
+    assert md.toc == "<div></div>" and 'href="#b"' in stock.toc
+    md.reset()
+    stock.reset()
+    marked = "# A\n\n[TOC]\n\n## B"
+    assert md.convert(marked) == stock.convert(marked) and md.toc == stock.toc
+    assert '<div class="toc">' in md.convert(marked)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(alphabet="ab |`\\", max_size=12), min_size=1, max_size=4))
+def test_a_row_is_split_as_python_markdown_splits_it(cells):
+    """A row without backticks or backslashes split at every pipe; any row, the cells
+    the extension's own walk gives."""
+    md = _site_markdown()
+    lean = md.parser.blockprocessors["table"]
+    stock = TableProcessor(md.parser, lean.config)
+    row = "|".join(cells)
+    assert lean._split(row) == stock._split(row)
