@@ -66,7 +66,7 @@ from mkdocs.structure.pages import Page
 from pipeline.site.convert import Converter, log_page_error, set_state
 from pipeline.site.navpartial import NAV_PARTIAL
 from pipeline.site.pagecache import NAME_MARK, Reuse, named, watching
-from pipeline.site.search import lean
+from pipeline.site.search import lean, lean_page_context
 
 CHUNK = 32
 # At most this many runs: their numbers (4 KiB) fit in any pipe before a worker reads one.
@@ -510,6 +510,7 @@ def build(config, workers: int, reuse: Reuse | None = None) -> Made:
         search = _search_plugin(config)
         if search is not None:
             search.search_index = lean(search.search_index)  # the same entries, less parsing (site/search.py)
+            lean_page_context(config, search)  # the same pages, less searching for marks (site/search.py)
         config.plugins.on_pre_build(config=config)
         utils.clean_directory(config.site_dir)
 

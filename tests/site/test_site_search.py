@@ -4,13 +4,14 @@ taken out wherever that cannot change them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from material.plugins.search.plugin import SearchIndex
 
-from pipeline.site.search import LeanSearchIndex, without_excluded_content
+from pipeline.site.search import LeanSearchIndex, lean_page_context, without_excluded_content, without_search_marks
 
 X = ' data-search-exclude="true"'
 
@@ -120,3 +121,46 @@ def test_a_page_left_out_of_the_index_adds_nothing():
     index = LeanSearchIndex(lang=["en"], separator=r"[\s\-]+")
     index.add_entry_from_context(_Page(f'<h1 id="d">Rule</h1><pre{X}>x</pre>', meta={"search": {"exclude": True}}))
     assert index.entries == []
+
+
+# What material's plugin does to every page once it is indexed (its `on_page_context`).
+_MATERIAL_MARKS = re.compile(r"\s?data-search-\w+=\"[^\"]+\"")
+_MARK_PIECES = [
+    *"ab<>=\"' \t\n\u2003\u00a0\x1c-", "data-search-", 'data-search-exclude="true"', 'data-search-boost="2"', "data-search-=\"x\"",
+    'data-search-a_1="', ' data-search-x="y"',
+]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_MARK_PIECES), max_size=30).map("".join))
+def test_marks_are_taken_out_as_material_takes_them_out(content):
+    """The same text as material's expression leaves, space before a mark included."""
+    assert without_search_marks(content) == _MATERIAL_MARKS.sub("", content)
+
+
+def test_the_site_takes_the_marks_out_in_place_of_material():
+    """In a site build, the search plugin's page event is the lean one, where the
+    plugin's own was: the page indexed once, its marks gone."""
+    from mkdocs.plugins import PluginCollection
+
+    from material.plugins.search.plugin import SearchPlugin
+
+    plugin = SearchPlugin()
+    plugin.load_config({})
+    plugins = PluginCollection()
+    plugins["material/search"] = plugin
+    before = list(plugins.events["page_context"])
+
+    class _Config:
+        pass
+
+    config = _Config()
+    config.plugins = plugins
+    plugin.search_index = LeanSearchIndex(lang=["en"], separator=r"[\s\-]+")
+    lean_page_context(config, plugin)
+    events = plugins.events["page_context"]
+    assert len(events) == len(before) == 1 and events[0] is not before[0]
+    page = _Page(f"<h1>T</h1><p{X}>a</p><table{X}><tr><td>x</td></tr></table>")
+    events[0]({}, page=page, config=config, nav=None)
+    assert page.content == "<h1>T</h1><p>a</p><table><tr><td>x</td></tr></table>"
+    assert [e["title"] for e in plugin.search_index.entries] == ["Page"]  # indexed once
