@@ -108,20 +108,25 @@ class Workspace:
                     if progress:
                         progress(f"reading {source.id}")
                     found = self.resolve(source)
-                    release = self._read(found.path, domain, self.attack_version)
+                    release = self._read(found.path, domain, self.attack_version, texts=True)
                     self.issues.extend(release.issues)
                     out.append(release)
             self._releases = out
         return self._releases
 
-    def _read(self, path: Path, domain: str, version: str, *, store: bool = True) -> AttackRelease:
-        """A release bundle through the parsed-release cache (pipeline.ingest.release_cache)."""
+    def _read(self, path: Path, domain: str, version: str, *, store: bool = True, texts: bool = False) -> AttackRelease:
+        """A release bundle through the parsed-release cache (pipeline.ingest.release_cache).
+        `texts`: a bundle read to be parsed also gives the pages' citations to their cache
+        (a target release's: the pages read them)."""
         # lazy: the ATT&CK reader imports the records (~40 ms of class creation) that a no-op build and `--help` never use
         from pipeline.ingest.attack import read_attack_release
+        from pipeline.ingest.attack_texts import keep_attack_texts  # lazy: as above, the citations of its pages
         from pipeline.ingest.release_cache import cached_read  # lazy: as above, the reader's cache
 
-        read = functools.partial(read_attack_release, limits=self.config.limits)
-        return cached_read(read, path, domain=domain, version=version, cache=cache_dir(None, self.config.file), store=store)
+        cache = cache_dir(None, self.config.file)
+        seen = functools.partial(keep_attack_texts, path, cache) if texts else None
+        read = functools.partial(read_attack_release, limits=self.config.limits, seen=seen)
+        return cached_read(read, path, domain=domain, version=version, cache=cache, store=store)
 
     def resolve(self, source):
         """Mirror, then cache, then a checked download (pipeline.fetch.resolver); no hashing

@@ -276,11 +276,23 @@ def _common(obj: dict, attack_id: str, ref: dict | None, domain: str) -> dict[st
     }
 
 
-def read_attack_release(path: Path, *, domain: str, version: str, file: str | None = None, limits: Limits = DEFAULT) -> AttackRelease:
+def read_attack_release(
+    path: Path,
+    *,
+    domain: str,
+    version: str,
+    file: str | None = None,
+    limits: Limits = DEFAULT,
+    seen: Callable[[list], None] | None = None,
+) -> AttackRelease:
     """Load one domain of one release. `version` comes from the sources file: the
-    mirror's joined bundles do not say which release they are."""
+    mirror's joined bundles do not say which release they are. `seen` is given the
+    bundle's objects as read, for what else is taken from them (the pages' citations:
+    reading a bundle again would cost more than the parse)."""
     file = file or str(path)
     objects, spec = read_bundle(path, limits=limits)
+    if seen is not None:
+        seen(objects)
     r = _Reader(objects, domain=domain, file=file)
     if r.collection_version and r.collection_version != version:
         r.issue("version-mismatch", f"bundle says release {r.collection_version}, the sources file says {version}")

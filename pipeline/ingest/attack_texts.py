@@ -97,21 +97,44 @@ def _from_json(data: bytes) -> AttackTexts:
     return AttackTexts(references=refs, contributors=people)
 
 
+def _entry(path: Path, cache: Path) -> Path:
+    st = path.stat()
+    code = Path(__file__).read_bytes()
+    key = hashlib.sha256(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode() + code).hexdigest()[:32]
+    return cache / "parsed" / "attack-texts" / f"{key}.json"
+
+
+def _keep(entry: Path, texts: AttackTexts) -> None:
+    try:
+        install_file(entry, lambda fh: fh.write(_as_json(texts)), lambda _p: None)
+    except OSError:
+        pass  # a read-only or full cache only costs time
+
+
 def cached_attack_texts(path: Path, cache: Path | None, *, limits: Limits = DEFAULT) -> AttackTexts:
     """`read_attack_texts(path)`, answered from `cache` when the bundle is unchanged."""
     if cache is None or os.environ.get(NO_CACHE_ENV):
         return read_attack_texts(path, limits=limits)
-    st = path.stat()
-    code = Path(__file__).read_bytes()
-    key = hashlib.sha256(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode() + code).hexdigest()[:32]
-    entry = cache / "parsed" / "attack-texts" / f"{key}.json"
+    entry = _entry(path, cache)
     try:
         return _from_json(entry.read_bytes())
     except (OSError, ValueError, TypeError, KeyError):
         pass
     texts = read_attack_texts(path, limits=limits)
-    try:
-        install_file(entry, lambda fh: fh.write(_as_json(texts)), lambda _p: None)
-    except OSError:
-        pass  # a read-only or full cache only costs time
+    _keep(entry, texts)
     return texts
+
+
+def keep_attack_texts(path: Path, cache: Path | None, objects: list) -> None:
+    """Puts the lookups of the bundle at `path`, whose `objects` the caller has just read,
+    into `cache`, where `cached_attack_texts` finds them: a build reads its target
+    releases' bundles to parse them (when the parsed releases are not cached), and its
+    pages want their citations, which would read them again (0.26 s for Enterprise 18.1,
+    against 0.03 s to take the lookups from the objects at hand)."""
+    if cache is None or os.environ.get(NO_CACHE_ENV):
+        return
+    try:
+        entry = _entry(path, cache)
+    except OSError:
+        return
+    _keep(entry, texts_of_objects(objects))

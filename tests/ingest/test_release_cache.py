@@ -118,3 +118,36 @@ def test_attack_only_caches_keep_output_and_warnings(tmp_path, command, entry):
     os.utime(bundle_path, ns=(2, 2))
     third = CliRunner().invoke(cli, args, env=env)
     assert third.exit_code == 0 and third.stdout != first.stdout
+
+
+def test_a_target_release_read_keeps_its_citations_for_the_pages(tmp_path, monkeypatch):
+    """A workspace that parses its target release (no parsed entry yet) also puts the
+    bundle's citations and contributors into their cache, from the objects it read: the
+    pages then take them from there instead of reading the bundle again."""
+    from pipeline.core.config import load_config
+    from pipeline.ingest import attack_texts
+    from pipeline.workspace import Workspace
+
+    mirror = tmp_path / "mirror"
+    doc = f.small_bundle()
+    (t1046,) = [o for o in doc["objects"] if o.get("name") == "Network Service Discovery"]
+    t1046["external_references"].append({"source_name": "Example Report", "url": "https://r.test/", "description": "A report."})
+    t1046["x_mitre_contributors"] = ["Ada Lovelace"]
+    bundle = f.write(mirror / "attack" / "enterprise-attack-99.0.json.gz", doc, gz=True)
+    sources = f.sources_file(tmp_path / "sources.toml", [("enterprise", "99.0")])
+    monkeypatch.setenv("ATTACK_PIPELINE_CACHE", str(tmp_path / "cache"))
+    expected = attack_texts.read_attack_texts(bundle)
+    assert expected.references and expected.contributors
+
+    Workspace.open(load_config(sources), mirror, "99.0").releases()
+    (entry,) = (tmp_path / "cache" / "parsed" / "attack-texts").glob("*.json")
+
+    def never(*_a, **_k):
+        raise AssertionError("the bundle was read again")
+
+    monkeypatch.setattr(attack_texts, "read_bundle", never)
+    assert attack_texts.cached_attack_texts(bundle, tmp_path / "cache") == expected
+    # an older release read for its names only keeps nothing
+    entry.unlink()
+    Workspace.open(load_config(sources), mirror, "99.0").release("enterprise", "99.0", keep=False)
+    assert not list((tmp_path / "cache" / "parsed" / "attack-texts").glob("*.json"))
