@@ -12,6 +12,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -505,3 +507,21 @@ def test_a_half_written_or_damaged_entry_is_a_miss(tmp_path):
     assert cache.get("ab" + "0" * 62) is None
     cache.put("ab" + "0" * 62, data)  # made again
     assert cache.get("ab" + "0" * 62) == data
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="a./\\", max_size=10))
+def test_a_plain_uri_is_its_own_posix_path(uri):
+    """Where `plain_uri` says so, the uri is what mkdocs would look it up by; the lookup
+    the page cache records finds what mkdocs' own finds, for any uri."""
+    from pathlib import PurePath
+
+    from mkdocs.structure.files import File, Files
+
+    if pagecache.plain_uri(uri):
+        assert PurePath(uri).as_posix() == uri
+    files = Files([File(name, "/docs", "/site", True) for name in ("a", "a/a", "a/.a", "a\\a", "..", "a/../a", "...")])
+    expected = files.get_file_from_path(uri)
+    with pagecache.looking_up(files) as seen:
+        assert files.get_file_from_path(uri) is expected
+    assert list(seen) == [uri]
