@@ -64,6 +64,7 @@ from typing import Iterable, Iterator
 import orjson
 import zstandard
 from markupsafe import escape
+from mkdocs.structure.files import Files
 
 FORMAT = "2"
 # The libraries whose versions decide a page's HTML or search entries.
@@ -216,10 +217,11 @@ def looking_up(files) -> Iterator[dict]:
     with what it found: the page's conversion holds as long as those are found again."""
     seen: dict[str, list | None] = {}
     real = files.get_file_from_path
-    by_uri = files.src_uris
+    # mkdocs' own lookup reads its mapping by the path's POSIX form (another's is asked)
+    by_uri = files.src_uris if type(files).get_file_from_path is Files.get_file_from_path else None
 
     def recorded(uri: str):
-        f = by_uri.get(uri) if plain_uri(uri) else real(uri)
+        f = by_uri.get(uri) if by_uri is not None and plain_uri(uri) else real(uri)
         seen[uri] = None if f is None else [f.url, f.inclusion.name]
         return f
 
