@@ -28,7 +28,7 @@ import orjson
 from pipeline.core.atomic import write_atomic
 from pipeline.core.limits import DEFAULT, Limits
 from pipeline.convert.targets import Target, target
-from pipeline.convert.sigma import convert
+from pipeline.convert.sigma import convert_all
 from pipeline.core.perf import paused_gc
 
 SIGMA_FORMAT = "sigma-yaml"
@@ -154,8 +154,7 @@ def _valid(entry: Any) -> bool:
 
 def convert_batch(language: str, texts: Sequence[str], limits: Limits = DEFAULT) -> bytes:
     """Worker entry point: one backend for the batch, results as one JSON document."""
-    backend = target(language).backend()
-    return orjson.dumps([convert(t, backend, limits) for t in texts])
+    return orjson.dumps(convert_all(texts, target(language).backend(), limits))
 
 
 def _convert_here(language: str, texts: Sequence[str], limits: Limits) -> list[dict]:

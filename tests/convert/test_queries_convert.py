@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from pipeline.convert.run import QueryCache, convert_rules, rule_key
-from pipeline.convert.sigma import convert, reason_of
+from pipeline.convert.sigma import convert, convert_all, reason_of
 from pipeline.convert.targets import TARGETS, target
 
 RULE = """title: Nmap run
@@ -191,6 +191,40 @@ def test_a_hostile_rule_fails_alone(hostile, language):
         assert got["reason"].strip() and "\n" not in got["reason"] and len(got["reason"]) <= 200
     both = convert_rules({"sigma:good": RULE, "sigma:hostile": hostile}, [language], cache_dir=None, jobs=1)
     assert both.by_detection["sigma:good"][0].queries == tuple(pysigma(RULE, language))
+
+
+@seed(20261205)
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(hostile_rules(), min_size=1, max_size=4), at=st.integers(0, 4), language=st.sampled_from(["kusto", "sentinel", "splunk", "esql"]))
+def test_a_batch_with_one_pipeline_converts_each_rule_as_alone(batch, at, language):
+    """One combined pipeline for the batch: every rule, hostile or not, in any order,
+    gets exactly what pySigma's own `Backend.convert` gives it on a fresh backend."""
+    texts = batch[:at] + [RULE, CORRELATION] + batch[at:]
+    alone = [convert(text, target(language).backend()) for text in texts]
+    assert convert_all(texts, target(language).backend()) == alone
+
+
+@pytest.mark.parametrize("language", ["kusto", "sentinel"])
+def test_a_rule_s_reason_names_its_own_field_only(language):
+    """The Kusto pipelines' field check keeps each invalid field's name in its message:
+    in a batch, the second rule's reason must not name the first rule's field."""
+    first, second = (RULE.replace("CommandLine|contains|all", f"{name}|contains|all") for name in ("NoSuchFieldA", "NoSuchFieldB"))
+    a, b = convert_all([first, second], target(language).backend())
+    assert "NoSuchFieldA" in a["detail"] and "NoSuchFieldB" not in a["detail"]
+    assert "NoSuchFieldB" in b["detail"] and "NoSuchFieldA" not in b["detail"]
+    assert b == convert(second, target(language).backend())
+
+
+def test_a_batch_whose_pipeline_cannot_be_combined_gives_each_rule_its_reason():
+    class Broken:
+        def init_processing_pipeline(self):
+            raise ValueError("no pipeline")
+
+        def convert(self, collection):
+            raise ValueError("no pipeline")
+
+    got = convert_all([RULE, RULE], Broken())
+    assert got == [{"reason": "ValueError: no pipeline", "detail": "no pipeline"}] * 2
 
 
 @pytest.mark.parametrize("text", ["[" * 20000, "a: &a [*a, *a]\nb: " + "[*a, " * 30 + "]" * 30, "- " * 5000 + "x", "title: x\ndetection: 5", "\x00\x01"])

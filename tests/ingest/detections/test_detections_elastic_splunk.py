@@ -118,6 +118,22 @@ def test_elastic_counts_match_an_independent_count(mirror, by_source):
 
 
 @pytest.mark.realdata
+def test_elastic_files_read_as_the_standard_library_reads_them(mirror):
+    """The compiled tomli the parser uses gives every real rule file the values
+    Python's own tomllib gives it."""
+    import tomllib
+
+    import tomli
+
+    root = mirror / "detections" / "elastic-detection-rules"
+    files = corpus_files(root, (".toml",), ("rules", "rules_building_block", "hunting"))
+    assert len(files) > 2000
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert tomli.loads(text) == tomllib.loads(text), path
+
+
+@pytest.mark.realdata
 def test_splunk_counts_match_an_independent_count(mirror, by_source):
     root = mirror / "detections" / "splunk-security_content"
     files = corpus_files(root / "detections", (".yml",))
