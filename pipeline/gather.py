@@ -120,14 +120,13 @@ def _with_the_rest(ws, g, units, parts: set[str], the_rest: Callable[[], None]) 
         store, key = cache_dir(None, ws.config.file), _diff_key(units)
         kept = diff_cache.load(store, key)
         if kept is None:
-            pieces.append(lambda: _apart(ws, diffs))
+            pieces.append(lambda: _kept(store, key, _apart(ws, diffs)))
     to_read, reports = report_sources(ws, units) if "mapping_reports" in parts else ((), [])
     groups = by_release(ws, to_read)
     pieces += [lambda group=group: [_apart(ws, lambda ws, at=at: mapping_report(ws, g, to_read[at])) for at in group] for group in groups]
     (rest, *done), _ = forked.run(pieces, forked.jobs(), here=1)
     if "diffs" in parts and kept is None:
         kept = done.pop(0)
-        diff_cache.save(store, key, kept)
     found_at = {at: result for group, results in zip(groups, done) for at, result in zip(group, results)}
     read = iter(range(len(to_read)))
     for at, taken in enumerate(reports):
@@ -142,6 +141,13 @@ def _with_the_rest(ws, g, units, parts: set[str], the_rest: Callable[[], None]) 
     if "mapping_reports" in parts:
         found["mapping_reports"] = tuple(reports)
     return found
+
+
+def _kept(store, key, diff: tuple) -> tuple:
+    """`diff` saved in the diff cache where it was made: in a forked worker, its 0.2 s
+    of pickling and writing are off this process's path to the renderers."""
+    diff_cache.save(store, key, diff)
+    return diff
 
 
 def by_release(ws, sources) -> list[list[int]]:
