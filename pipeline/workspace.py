@@ -167,7 +167,10 @@ class Workspace:
             source, self.resolve(source).path, file=source.mirror_path, limits=self.config.limits, cache=cache_dir(None, self.config.file)
         )
 
-    def graph(self, progress: Progress | None = None):
+    def graph(self, progress: Progress | None = None, *, converting: bool = False):
+        """The graph of the workspace's inputs, loaded once. `converting`: the caller
+        converts the Sigma rules next (a build), so a cold parse of the rule files
+        converts them alongside (`pipeline.convert.gather.alongside`)."""
         if self._graph is None and self.attack_only:
             self._graph = self._attack_graph(progress)
         if self._graph is None:
@@ -176,8 +179,10 @@ class Workspace:
 
             # lazy: pipeline.ingest.detections.load would add 83 ms (multiprocessing) to commands that read only ATT&CK (`show --attack-only`)
             from pipeline.ingest.detections.load import parsing_meanwhile
+            # lazy: pipeline.convert.gather would add 45 ms (multiprocessing) to commands that read only ATT&CK (`show --attack-only`)
+            from pipeline.convert.gather import alongside
 
-            with parsing_meanwhile(self):
+            with parsing_meanwhile(self, alongside(self) if converting else None):
                 releases = self.releases(progress)
                 if progress:
                     progress("building the graph")

@@ -284,7 +284,7 @@ def _discarded_on_failure(tmp: Path, out: Path) -> Iterator[None]:
 def _graph(ws, keep_going: bool, progress, settle, stage: _Stages) -> tuple:
     """The graph of the inputs with the Sigma rules converted on it; (graph, the enabled
     sources that could not be read, which stop the build unless `keep_going`)."""
-    g = ws.graph(progress)
+    g = ws.graph(progress, converting=True)
     # Loading leaves almost no cycles (28 objects on the default build; the loaders
     # pause the collector themselves): a collection here would walk the whole graph.
     settle(collect=False)

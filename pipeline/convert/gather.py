@@ -9,11 +9,13 @@ same call.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
-from pipeline.convert.run import Conversions, convert_rules, sigma_texts
+from pipeline.convert.run import SIGMA_FORMAT, Conversions, QueryCache, convert_records, convert_rules, sigma_texts
+from pipeline.convert.targets import target
 from pipeline.ingest.detections.cache import default_cache_dir
-from pipeline.ingest.detections.corpus import default_jobs
+from pipeline.ingest.detections.corpus import Alongside, default_jobs
 
 Progress = Callable[[str], None]
 
@@ -31,10 +33,43 @@ def gather(ws, g=None, progress: Progress | None = None, languages: tuple[str, .
         return found
 
     rules = sigma_texts(ws.detections(progress).detections)
-    found = convert_rules(rules, languages, cache_dir=default_cache_dir(ws.config.file), jobs=default_jobs(), progress=progress, limits=ws.config.limits)
+    made = ws.cache.get(ALONGSIDE, {})
+    found = convert_rules(
+        rules, languages, cache_dir=default_cache_dir(ws.config.file), jobs=default_jobs(), progress=progress, limits=ws.config.limits,
+        converted=made,
+    )
     attach(g, found)
     memo[(id(g), languages)] = found
     return found
+
+
+# The workspace's memo of the conversions made beside the detection parse.
+ALONGSIDE = "queries_alongside"
+
+
+def alongside(ws) -> Alongside | None:
+    """The Sigma rules' conversion beside the detection parse (`parsing_meanwhile`): for
+    a cold build, the languages with no query cache yet are converted batch by batch
+    where the rule files are parsed, and `gather` takes those results instead of
+    converting after the graph. None for an ATT&CK-only workspace, or when every
+    language has its cache (a build with a cache converts only the rules that changed,
+    which `gather` finds among thousands it need not convert; a parse of a rule file
+    does not say whether its rule's text is in the cache)."""
+    if ws.attack_only:
+        return None
+    cache_dir = default_cache_dir(ws.config.file)
+    languages = tuple(lang for lang in ws.config.query_languages if not QueryCache.kept(cache_dir, target(lang)))
+    if not languages:
+        return None
+    made: dict[str, dict[str, dict]] = ws.cache.setdefault(ALONGSIDE, {})
+
+    def take(result) -> None:
+        if isinstance(result, dict):
+            for lang, entries in result.items():
+                if isinstance(entries, dict):
+                    made.setdefault(lang, {}).update(entries)
+
+    return Alongside(format=SIGMA_FORMAT, work=functools.partial(convert_records, languages, ws.config.limits), take=take)
 
 
 def attach(g, conversions: Conversions) -> None:

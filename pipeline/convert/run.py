@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 import multiprocessing
 
 import orjson
@@ -109,7 +109,7 @@ class QueryCache:
     """Entries of one language; `save` keeps the entries this run used."""
 
     def __init__(self, directory: Path | None, t: Target) -> None:
-        self.path = directory / f"queries-{t.name}.json" if directory is not None else None
+        self.path = self._file(directory, t) if directory is not None else None
         self.digest = code_digest(t)
         self.entries: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
@@ -121,6 +121,15 @@ class QueryCache:
                 doc = None
             if isinstance(doc, dict) and doc.get("code") == self.digest and isinstance(doc.get("entries"), dict):
                 self.entries = doc["entries"]
+
+    @staticmethod
+    def _file(directory: Path, t: Target) -> Path:
+        return directory / f"queries-{t.name}.json"
+
+    @classmethod
+    def kept(cls, directory: Path | None, t: Target) -> bool:
+        """Whether a cache of `t`'s conversions is on disk (without reading it)."""
+        return directory is not None and cls._file(directory, t).is_file()
 
     def get(self, key: str) -> dict | None:
         found = self.entries.get(key)
@@ -161,6 +170,17 @@ def _convert_here(language: str, texts: Sequence[str], limits: Limits) -> list[d
     return orjson.loads(convert_batch(language, texts, limits))
 
 
+def convert_records(languages: Sequence[str], limits: Limits, records: Iterable) -> dict[str, dict[str, dict]]:
+    """The Sigma rules among `records` converted into each of `languages`: language →
+    rule key → entry, as `convert_rules` keeps them. Run beside the detection parse
+    (`pipeline.ingest.detections.corpus.Alongside`), on each batch of parsed files."""
+    texts = sorted(set(sigma_texts(records).values()))
+    if not texts:
+        return {}
+    keys = [rule_key(text) for text in texts]
+    return {lang: dict(zip(keys, convert_all(texts, target(lang).backend(), limits))) for lang in languages}
+
+
 def sigma_texts(detections: Iterable) -> dict[str, str]:
     """Detection id → the rule's text, for every Sigma rule."""
     return {d.id: d.queries[0].text for d in detections if d.format == SIGMA_FORMAT and d.queries and d.queries[0].text.strip()}
@@ -174,23 +194,27 @@ def convert_rules(
     jobs: int = 1,
     progress: Progress | None = None,
     limits: Limits = DEFAULT,
+    converted: Mapping[str, Mapping[str, dict]] | None = None,
 ) -> Conversions:
     """`rules`: detection id → Sigma text. Every rule gets one result per language; its
-    YAML is read under `limits`."""
+    YAML is read under `limits`. `converted`: results this build already has (language
+    → rule key → entry, made beside the detection parse by `convert_records`), taken
+    for the rules the cache does not hold, before converting the rest."""
     with paused_gc():  # tens of thousands of small objects that live to the end of the build
-        return _convert_rules(rules, languages, cache_dir, jobs, progress, limits)
+        return _convert_rules(rules, languages, cache_dir, jobs, progress, limits, converted or {})
 
 
-def _convert_rules(rules, languages, cache_dir, jobs, progress, limits: Limits) -> Conversions:
+def _convert_rules(rules, languages, cache_dir, jobs, progress, limits: Limits, ready: Mapping[str, Mapping[str, dict]]) -> Conversions:
     started = time.perf_counter()
     targets = [target(name) for name in languages]
     keys = {rid: rule_key(text) for rid, text in rules.items()}
     results: dict[str, dict[str, dict]] = {lang: {} for lang in languages}  # language -> key -> entry
     caches = {t.name: QueryCache(cache_dir, t) for t in targets}
     todo: list[tuple[str, list[tuple[str, str]]]] = []  # (language, [(key, text)])
-    cached = 0
+    cached = taken = 0
     for t in targets:
         cache = caches[t.name]
+        made = ready.get(t.name, {})
         missing: dict[str, str] = {}
         for rid, text in rules.items():
             key = keys[rid]
@@ -200,14 +224,18 @@ def _convert_rules(rules, languages, cache_dir, jobs, progress, limits: Limits) 
             if hit is not None:
                 results[t.name][key] = hit
                 cached += 1
+            elif _valid(made.get(key)):
+                results[t.name][key] = made[key]
+                cache.put(key, made[key])
+                taken += 1
             else:
                 missing[key] = text
         if missing:
             todo.append((t.name, sorted(missing.items())))
-    converted = sum(len(items) for _, items in todo)
+    converted = taken + sum(len(items) for _, items in todo)
     if todo:
         if progress:
-            progress(f"converting {converted} Sigma rules")
+            progress(f"converting {converted - taken} Sigma rules")
         for lang, key, value in _run(todo, jobs, limits):
             results[lang][key] = value
             caches[lang].put(key, value)

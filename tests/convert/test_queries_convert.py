@@ -110,6 +110,29 @@ def test_second_run_converts_nothing_and_a_damaged_cache_is_ignored(tmp_path):
     assert fourth.converted == 1 and fourth.by_detection["sigma:a"] == first.by_detection["sigma:a"][:1]
 
 
+def test_conversions_made_beside_the_parse_are_taken_not_made_again(tmp_path, monkeypatch):
+    from pipeline.convert import run
+    from pipeline.convert.run import convert_records
+    from pipeline.ingest.detections.common import FileContext, SourceInfo
+    from pipeline.ingest.detections.sigma import parse
+
+    # As the build gives them (`sigma_texts`): each rule's text as its record holds it.
+    rules = {"sigma:a": RULE.strip("\n"), "sigma:b": RULE.replace("nmap", "masscan").replace("6666", "7777").strip("\n")}
+    ctx = FileContext(source=SourceInfo(name="sigma", source_id="detections/sigma", format="sigma-yaml", license="MIT"), relpath="r.yml", file="r.yml")
+    records = [d for text in rules.values() for d in parse(text.encode(), ctx)]
+    made = convert_records(("kusto",), run.DEFAULT, records)
+    assert made == {"kusto": {rule_key(text): convert(text, target("kusto").backend()) for text in rules.values()}}
+    plain = convert_rules(rules, ["kusto"], cache_dir=None, jobs=1)
+    converted: list = []
+    monkeypatch.setattr(run, "convert_all", lambda texts, *a: converted.extend(texts) or [convert(t, target("kusto").backend()) for t in texts])
+    made["kusto"][rule_key(rules["sigma:b"])] = {"queries": [1]}  # not an entry: converted here
+    got = convert_rules(rules, ["kusto"], cache_dir=tmp_path, jobs=1, converted=made)
+    assert got.by_detection == plain.by_detection and (got.converted, got.cached) == (2, 0)
+    assert converted == [rules["sigma:b"]]
+    again = convert_rules(rules, ["kusto"], cache_dir=tmp_path, jobs=1)  # what was taken is in the cache
+    assert (again.converted, again.cached) == (0, 2)
+
+
 def test_counts_account_for_every_rule(tmp_path):
     rules = {"sigma:a": RULE, "sigma:c": CORRELATION, "sigma:d": "title: [unclosed"}
     found = convert_rules(rules, ["kusto"], cache_dir=None, jobs=1)

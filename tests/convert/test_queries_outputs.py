@@ -110,3 +110,31 @@ def test_a_second_build_converts_nothing(small):
     (found,) = ws.cache["query_conversions"].values()
     assert (found.converted, found.cached) == (0, 2)
     assert "queries" in result.renderers  # rendered again (the pack), from the cached conversions
+
+
+def test_a_cold_build_converts_beside_the_parse_and_writes_the_same_files(small, tmp_path, monkeypatch):
+    """With no query cache, the rules are converted where their files are parsed
+    (`convert.gather.alongside`) and the conversion step only takes the results: the
+    outputs are those of a build that converts after the graph."""
+    from pipeline.build import build
+    from pipeline.convert import gather
+    from pipeline.core.config import load_config
+    from pipeline.workspace import Workspace
+
+    root, _ = small
+
+    def cold_build(name: str):
+        monkeypatch.setenv("ATTACK_PIPELINE_CACHE", str(tmp_path / name / "cache"))
+        ws = Workspace.open(load_config(root / "sources.toml"), root / "mirror")
+        build(ws, tmp_path / name / "out")
+        manifest = json.loads((tmp_path / name / "out" / "manifest.json").read_text())
+        return ws, {a["path"]: a["sha256"] for a in manifest["artifacts"]}
+
+    beside, files = cold_build("beside")
+    assert sorted(beside.cache[gather.ALONGSIDE]) == list(beside.config.query_languages)
+    (found,) = beside.cache["query_conversions"].values()
+    assert (found.converted, found.cached) == (2, 0)
+    monkeypatch.setattr(gather, "alongside", lambda ws: None)
+    after, files_after = cold_build("after")
+    assert gather.ALONGSIDE not in after.cache
+    assert files == files_after

@@ -16,7 +16,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from dataclasses import replace
 import multiprocessing
 
@@ -65,6 +65,34 @@ class SourceLoad:
     unread: str = ""
 
 
+@dataclass(frozen=True)
+class Alongside:
+    """Work on the records of every batch of one format that is parsed now, done where
+    the batch is parsed (a worker, or this process when it takes a batch itself), each
+    result handed to `take` here.
+
+    The records of a cold build's rule files are what a later stage works on (the Sigma
+    rules' conversion into queries): done batch by batch beside the parse, that work
+    keeps both cores busy while this process reads the releases and the mapping tables,
+    instead of starting after them. `work` must pickle (a module-level function, or a
+    partial of one) and return JSON; if it raises, its batch's result is None, and the
+    later stage does that batch's work itself."""
+
+    format: str
+    work: Callable[[list[Detection]], Any]
+    take: Callable[[Any], None]
+
+
+def _alongside(work: Callable[[list[Detection]], Any] | None, results: Sequence[tuple[list[Detection], list[Issue]]]) -> Any:
+    """`work` on the records of `results` (None without work, or when it fails)."""
+    if work is None:
+        return None
+    try:
+        return work([d for records, _issues in results for d in records])
+    except Exception:  # noqa: BLE001 - the stage that wants the result does the work itself
+        return None
+
+
 def source_info(source: Source, limits: Limits = DEFAULT) -> SourceInfo:
     return SourceInfo(name=source_name(source), source_id=source.id, format=source.format, license=source.license, limits=limits)
 
@@ -110,10 +138,14 @@ def parse_one(fmt: str, info: SourceInfo, relpath: str, file: str, data: bytes) 
     return records, ctx.issues
 
 
-def parse_batch(fmt: str, info: SourceInfo, items: Sequence[tuple[str, str, bytes]]) -> bytes:
-    """Worker entry point: the batch's cache-form entries as one JSON document, which
-    crosses the process boundary far faster than pickled records."""
-    return orjson.dumps([entry(*parse_one(fmt, info, rel, file, data)) for rel, file, data in items])
+def parse_batch(
+    fmt: str, info: SourceInfo, items: Sequence[tuple[str, str, bytes]], work: Callable[[list[Detection]], Any] | None = None
+) -> bytes:
+    """Worker entry point: [the batch's cache-form entries, `work`'s result on its
+    records] as one JSON document, which crosses the process boundary far faster than
+    pickled records."""
+    results = [parse_one(fmt, info, rel, file, data) for rel, file, data in items]
+    return orjson.dumps([[entry(*r) for r in results], _alongside(work, results)])
 
 
 def _read(path: str) -> bytes | str:
@@ -147,13 +179,15 @@ class _Pending:
     misses: list[tuple[str, str, bytes]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     futures: list = field(default_factory=list)
+    alongside: Alongside | None = None
     cached: int = 0
     waited: float = 0.0
     unread: str = ""
 
 
-def _prepare(source: Source, root: Path, cache_dir: Path | None, limits: Limits) -> _Pending:
-    """List, read and hash the files; take what the cache knows, keep the rest to parse."""
+def _prepare(source: Source, root: Path, cache_dir: Path | None, limits: Limits, alongside: Alongside | None = None) -> _Pending:
+    """List, read and hash the files; take what the cache knows, keep the rest to parse
+    (and `alongside`'s work on them, if it is for this source's format)."""
     started = time.perf_counter()
     module = adapter(source.format)
     info = source_info(source, limits)
@@ -161,6 +195,8 @@ def _prepare(source: Source, root: Path, cache_dir: Path | None, limits: Limits)
     files = list_files(root, module.wanted, failed)
     cache = ParsedCache(cache_dir, info.name, parser_digest([module.__file__, *_SHARED_CODE]))
     p = _Pending(source=source, info=info, root=root, files=files, cache=cache, started=started)
+    if alongside is not None and alongside.format == source.format:
+        p.alongside = alongside
     for exc in failed:
         folder = exc.filename or str(root)
         if os.path.normpath(folder) == os.path.normpath(root):
@@ -191,8 +227,9 @@ def _prepare(source: Source, root: Path, cache_dir: Path | None, limits: Limits)
 
 def _submit(p: _Pending, executor: Executor) -> None:
     fmt = p.source.format
+    work = p.alongside.work if p.alongside is not None else None
     p.futures = [
-        executor.submit(parse_batch, fmt, p.info, p.misses[i : i + BATCH_FILES]) for i in range(0, len(p.misses), BATCH_FILES)
+        executor.submit(parse_batch, fmt, p.info, p.misses[i : i + BATCH_FILES], work) for i in range(0, len(p.misses), BATCH_FILES)
     ]
 
 
@@ -207,6 +244,8 @@ def _steal(pending: list[_Pending]) -> None:
                 return
             batch = p.misses[n * BATCH_FILES : (n + 1) * BATCH_FILES]
             p.futures[n] = [parse_one(p.source.format, p.info, rel, display, data) for rel, display, data in batch]
+            if p.alongside is not None:
+                p.alongside.take(_alongside(p.alongside.work, p.futures[n]))
 
 
 def _finish(p: _Pending) -> SourceLoad:
@@ -216,7 +255,9 @@ def _finish(p: _Pending) -> SourceLoad:
     try:
         for n, future in enumerate(p.futures):
             if isinstance(future, Future):
-                values = orjson.loads(future.result())
+                values, extra = orjson.loads(future.result())
+                if p.alongside is not None:
+                    p.alongside.take(extra)
                 for i, value in enumerate(values):
                     rel, display, _data = p.misses[n * BATCH_FILES + i]
                     p.cache.put(p.keys[rel], value)
@@ -227,13 +268,17 @@ def _finish(p: _Pending) -> SourceLoad:
                     done[n * BATCH_FILES + i] = result
     except (BrokenProcessPool, RuntimeError, OSError):
         pass  # workers could not start or died: what is missing is parsed below, here
+    here: list[tuple[list[Detection], list[Issue]]] = []  # parsed below, for `alongside`
     for n, (rel, display, data) in enumerate(p.misses):
         result = done[n]
         if result is None:
             result = parse_one(p.source.format, p.info, rel, display, data)
+            here.append(result)
         if n not in cached_now:
             p.cache.put(p.keys[rel], entry(*result))
         p.results[rel] = result
+    if here and p.alongside is not None:
+        p.alongside.take(_alongside(p.alongside.work, here))
     p.cache.save()
 
     issues = list(p.issues)
@@ -340,12 +385,14 @@ def start_sources(
     cache_dir: Path | None,
     jobs: int | None = None,
     limits: Limits = DEFAULT,
+    alongside: Alongside | None = None,
 ) -> Started:
     """Read every (source, resolved folder) and queue the uncached files on the workers,
-    which parse while this process does other work until `finish_sources`."""
+    which parse (and do `alongside`'s work) while this process does other work until
+    `finish_sources`."""
     pool = _LazyPool(default_jobs() if jobs is None else jobs)
     try:
-        pending = [_prepare(source, root, cache_dir, limits) for source, root in sources]
+        pending = [_prepare(source, root, cache_dir, limits, alongside) for source, root in sources]
         if sum(len(p.misses) for p in pending) >= MIN_PARALLEL_FILES:
             executor = pool()
             if executor is not None:

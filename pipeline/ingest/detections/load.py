@@ -16,9 +16,10 @@ from typing import Callable, Iterator, Sequence
 
 from pipeline.core.config import Source
 from pipeline.core.errors import ConfigError, Issue, PipelineError
+from pipeline.core.perf import prompt_helpers
 from pipeline.ingest.detections.attack_analytics import SOURCE as ATTACK_SOURCE, analytics_as_detections
 from pipeline.ingest.detections.cache import default_cache_dir
-from pipeline.ingest.detections.corpus import SourceLoad, finish_sources, load_sources, source_name, start_sources
+from pipeline.ingest.detections.corpus import Alongside, SourceLoad, finish_sources, load_sources, source_name, start_sources
 from pipeline.model.detections import Detection
 from pipeline.reconcile.detections import Reconciled, ReleaseIndex, reconcile_detections
 from pipeline.core.config import version_key
@@ -81,9 +82,10 @@ def tactic_successions(ws) -> dict:
 
 
 @contextmanager
-def parsing_meanwhile(ws) -> Iterator[None]:
+def parsing_meanwhile(ws, alongside: Alongside | None = None) -> Iterator[None]:
     """The enabled detection sources read and their uncached rule files parsed by the
-    workers while the body runs; `load_detections` inside the body finishes them.
+    workers while the body runs (with `alongside`'s work on each parsed batch);
+    `load_detections` inside the body finishes them.
 
     The rule files do not depend on ATT&CK: a cold build parses them (3.7 s of CPU on
     the default corpora) while this process reads the releases and the mapping tables,
@@ -98,9 +100,10 @@ def parsing_meanwhile(ws) -> Iterator[None]:
     starts = ws.cache.setdefault("detection_starts", {})
     key = _key(found, cache_dir)
     if key not in ws.cache.get("detection_loads", {}) and key not in starts:
-        starts[key] = start_sources(found, cache_dir=cache_dir, limits=ws.config.limits)
+        starts[key] = start_sources(found, cache_dir=cache_dir, limits=ws.config.limits, alongside=alongside)
     try:
-        yield
+        with prompt_helpers():
+            yield
     finally:
         left = starts.pop(key, None)
         if left is not None:

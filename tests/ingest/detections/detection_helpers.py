@@ -39,3 +39,13 @@ def corpus_files(root: Path, suffixes: tuple[str, ...], tops: tuple[str, ...] | 
             if path.suffix.lower() in suffixes and (tops is None or rel.split("/")[0] in tops):
                 out.append(path)
     return sorted(out)
+
+
+def native_ids(records) -> dict:
+    """Work beside the parse, for the tests (`corpus.Alongside`): the batch's records'
+    native ids and the process that parsed them."""
+    return {"ids": sorted(r.native_id for r in records), "pid": os.getpid()}
+
+
+def failing_work(records) -> dict:
+    raise RuntimeError("the work beside the parse failed")
