@@ -13,6 +13,7 @@ a caller rendering the tables alone does not build a second graph.
 
 from __future__ import annotations
 
+import os
 from types import MappingProxyType
 from typing import Callable, Iterable
 
@@ -122,7 +123,7 @@ def _with_the_rest(ws, g, units, parts: set[str], the_rest: Callable[[], None]) 
         if kept is None:
             pieces.append(lambda: _kept(store, key, _apart(ws, diffs)))
     to_read, reports = report_sources(ws, units) if "mapping_reports" in parts else ((), [])
-    groups = by_release(ws, to_read)
+    groups = by_cost(ws, to_read, by_release(ws, to_read))
     pieces += [lambda group=group: [_apart(ws, lambda ws, at=at: mapping_report(ws, g, to_read[at])) for at in group] for group in groups]
     (rest, *done), _ = forked.run(pieces, forked.jobs(), here=1)
     if "diffs" in parts and kept is None:
@@ -165,6 +166,22 @@ def by_release(ws, sources) -> list[list[int]]:
         available = [s.attack_version or "" for s in ws.config.attack_releases(domain)]
         groups.setdefault((domain, nearest_release(available, source.attack_version or ws.attack_version)), []).append(at)
     return list(groups.values())
+
+
+def by_cost(ws, sources, groups: list[list[int]]) -> list[list[int]]:
+    """`groups` of `sources` by their files' total size, largest first (ties in their
+    order): the processes claim the costliest pieces first and the small ones last, so
+    that none is left with a large one while the others have nothing to do. On a cold
+    build the reports took 0.6 s longer in the order of the sources."""
+
+    def size(source) -> int:
+        try:
+            return os.path.getsize(ws.resolve(source).path)
+        except (OSError, PipelineError):
+            return 0
+
+    cost = [sum(size(sources[at]) for at in group) for group in groups]
+    return [groups[n] for n in sorted(range(len(groups)), key=lambda n: -cost[n])]
 
 
 def _diff_key(units) -> str | None:

@@ -152,3 +152,27 @@ def test_a_table_read_for_its_report_is_not_kept(tmp_path, monkeypatch):
     enabled = {"test/nist", "test/azure", "test/kev"}
     assert set(_memo(workspace, "reconciled")) == enabled
     assert set(_memo(workspace, "tables")) == enabled
+
+
+def test_report_pieces_are_claimed_largest_first(tmp_path):
+    """The groups of tables to report on go to the processes by the size of their
+    files, largest first, ties in their order; a table whose file cannot be found
+    counts nothing (its report says why)."""
+    from types import SimpleNamespace
+
+    from pipeline.core.errors import PipelineError
+    from pipeline.gather import by_cost
+
+    sizes = {"a": 10, "b": 300, "c": 50, "d": 50, "e": 200}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+
+    def resolve(source):
+        if source == "gone":
+            raise PipelineError("not in the mirror")
+        return SimpleNamespace(path=tmp_path / source)
+
+    ws = SimpleNamespace(resolve=resolve)
+    sources = ["a", "b", "c", "d", "e", "gone", "missing-file"]
+    groups = [[0], [1], [2, 5], [3], [4, 6]]
+    assert by_cost(ws, sources, groups) == [[1], [4, 6], [2, 5], [3], [0]]
