@@ -285,17 +285,19 @@ def _graph(ws, keep_going: bool, progress, settle, stage: _Stages) -> tuple:
     """The graph of the inputs with the Sigma rules converted on it; (graph, the enabled
     sources that could not be read, which stop the build unless `keep_going`)."""
     g = ws.graph(progress, converting=True)
+    # lazy: pipeline.convert.gather would add 45 ms (multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
+    from pipeline.convert.gather import converted_alongside, gather
+
     # Loading leaves almost no cycles (28 objects on the default build; the loaders
-    # pause the collector themselves): a collection here would walk the whole graph.
-    settle(collect=False)
+    # pause the collector themselves): a collection here would walk the whole graph
+    # (0.2 s). Unless rules were converted beside the parse, here too: pySigma's rules
+    # are cycles, 250,000 objects of garbage (90 MB) on a cold default build.
+    settle(collect=converted_alongside(ws))
     stage("graph")
     missing = [{"source": sid, "problem": problem} for sid, problem in sorted(ws.unread.items())]
     if missing and not keep_going:
         raise PipelineError(_missing_line(missing, "nothing was built and the previous outputs are kept (--keep-going builds without it)"))
     reached("graph")
-    # lazy: pipeline.convert.gather would add 45 ms (multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
-    from pipeline.convert.gather import gather
-
     gather(ws, g, progress)  # Sigma rules → the chosen query languages, before any renderer
     settle()
     stage("convert")

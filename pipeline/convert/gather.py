@@ -72,6 +72,11 @@ def alongside(ws) -> Alongside | None:
     return Alongside(format=SIGMA_FORMAT, work=functools.partial(convert_records, languages, ws.config.limits), take=take)
 
 
+def converted_alongside(ws) -> bool:
+    """Whether the workspace's load converted rules beside the parse (`alongside`)."""
+    return any(ws.cache.get(ALONGSIDE, {}).values())
+
+
 def attach(g, conversions: Conversions) -> None:
     """`conversions` on each converted rule's node; the counts on the graph."""
     nodes = g.nodes
