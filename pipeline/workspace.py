@@ -7,9 +7,10 @@ the graph, so selection rules (default version, domain fallbacks) live here once
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from pipeline.core.config import Config, version_key
 from pipeline.core.errors import ConfigError, Issue
@@ -197,6 +198,22 @@ class Workspace:
                 add_detections(graph, self.detections(progress).detections)
             self._graph = graph
         return self._graph
+
+    @contextmanager
+    def parsing_ahead(self) -> Iterator[None]:
+        """The detection parse started now, with the Sigma rules' conversion beside it,
+        for a `graph(converting=True)` inside the body to finish: a build starts it
+        before it imports the renderers' modules (0.2 s on one core), so that the
+        worker parses meanwhile. Workers the body did not use are stopped when it ends."""
+        if self.attack_only or self._graph is not None:
+            yield
+            return
+        # lazy: as in `graph`, the parse's and the conversion's modules
+        from pipeline.ingest.detections.load import parsing_meanwhile
+        from pipeline.convert.gather import alongside  # lazy: as in `graph`
+
+        with parsing_meanwhile(self, alongside(self)):
+            yield
 
     def graph_steps(self) -> int:
         """How many progress steps `graph()` reports when it loads everything: each

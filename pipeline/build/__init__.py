@@ -235,11 +235,12 @@ def build(
         unchanged, damaged = (None, []) if force else _unchanged(out, live, previous, hashed.fingerprint, keep_going, stage)
         if unchanged is not None:
             return unchanged
-        # Imported once the build is known to render (a tenth of a second a no-op saves).
-        # lazy: pipeline.gather would add 0.50 s (networkx, multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
-        from pipeline.gather import gather as gather_context
+        with ws.parsing_ahead():  # the rule files parse while the renderers' modules are imported
+            # Imported once the build is known to render (a tenth of a second a no-op saves).
+            # lazy: pipeline.gather would add 0.50 s (networkx, multiprocessing) to `show`, `stats` and `layer` answering from a build, and to a no-op `build`
+            from pipeline.gather import gather as gather_context
 
-        g, missing = _graph(ws, keep_going, progress, settle, stage)
+            g, missing = _graph(ws, keep_going, progress, settle, stage)
         tmp = tree.new_build_dir(out)
         units = _units(ws, tmp, hashed, *((None, None) if force else (live, previous)))
         gathered = _profile_results(ws, g, profiles)

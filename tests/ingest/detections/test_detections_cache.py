@@ -121,3 +121,33 @@ def test_a_start_left_unfinished_stops_its_workers(tmp_path, monkeypatch, mirror
             raise RuntimeError("ATT&CK could not be read")
     assert begun == [[s.id for s in loading.select_sources(config, None)[0]]]
     assert len(closed) == 1 and ws.cache["detection_starts"] == {}
+
+
+def test_a_build_starts_the_parse_ahead_of_the_graph_once(tmp_path, monkeypatch, mirror, config):
+    """`parsing_ahead` starts the rule files (with the conversion beside them) before the
+    graph; the graph inside it starts nothing more and finishes that start; a body that
+    fails first stops it."""
+    from pipeline.ingest.detections import load as loading
+    from pipeline.workspace import Workspace
+
+    closed, begun = [], []
+
+    class Begun:
+        def close(self):
+            closed.append(self)
+
+    def start(found, **kwargs):
+        begun.append(kwargs.get("alongside"))
+        return Begun()
+
+    monkeypatch.setattr(loading, "start_sources", start)
+    monkeypatch.setenv("ATTACK_PIPELINE_CACHE", str(tmp_path / "cache"))
+    ws = Workspace.open(config, mirror)
+    with pytest.raises(RuntimeError, match="stopped"):
+        with ws.parsing_ahead():
+            assert len(ws.cache["detection_starts"]) == 1
+            with loading.parsing_meanwhile(ws):  # as the graph's own: nothing new is started
+                pass
+            raise RuntimeError("stopped")
+    assert len(begun) == 1 and begun[0] is not None and begun[0].format == "sigma-yaml"
+    assert len(closed) == 1 and ws.cache["detection_starts"] == {}
