@@ -151,3 +151,24 @@ def test_a_build_starts_the_parse_ahead_of_the_graph_once(tmp_path, monkeypatch,
             raise RuntimeError("stopped")
     assert len(begun) == 1 and begun[0] is not None and begun[0].format == "sigma-yaml"
     assert len(closed) == 1 and ws.cache["detection_starts"] == {}
+
+
+def test_workers_take_the_sources_read_so_far_once_there_is_enough_to_parse(tmp_path, monkeypatch):
+    """The workers start as soon as the sources read so far hold enough files to parse:
+    the first source's files are queued with the second's, the third's when it is read;
+    the loads are the plain ones."""
+    roots = [corpus_dir(tmp_path / name, 12) for name in ("a", "b", "c")]
+    sources = [(source_for("sigma-yaml", name), root) for name, root in zip(("a", "b", "c"), roots)]
+    plain = load_sources(sources, cache_dir=None, jobs=1)
+    monkeypatch.setattr(corpus, "MIN_PARALLEL_FILES", 20)  # 13 files a source: two are enough
+    monkeypatch.setattr(corpus, "BATCH_FILES", 4)
+    events: list[str] = []
+    submit, prepare = corpus._submit, corpus._prepare
+    monkeypatch.setattr(corpus, "_submit", lambda p, executor: events.append(f"queued {p.source.id[-1]}") or submit(p, executor))
+    monkeypatch.setattr(corpus, "_prepare", lambda source, *a: events.append(f"read {source.id[-1]}") or prepare(source, *a))
+    started = corpus.start_sources(sources, cache_dir=None, jobs=2)
+    assert events == ["read a", "read b", "queued a", "queued b", "read c", "queued c"]
+    assert all(p.futures for p in started.pending)
+    loads = corpus.finish_sources(started)
+    assert [load.detections for load in loads] == [load.detections for load in plain]
+    assert [load.issues for load in loads] == [load.issues for load in plain]
