@@ -20,17 +20,23 @@ def collect(work=native_ids, fmt="sigma-yaml"):
     return Alongside(format=fmt, work=work, take=taken.append), taken
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_every_parsed_record_is_worked_on_once(tmp_path, monkeypatch, jobs):
-    root = corpus_dir(tmp_path, 30)
+def corpus_in_small_batches(tmp_path, monkeypatch, files: int):
+    """(source, folder, its plain serial load) of a Sigma corpus whose files go to the
+    workers four at a time."""
+    root = corpus_dir(tmp_path, files)
     source = source_for("sigma-yaml", "sigma")
     monkeypatch.setattr(corpus, "MIN_PARALLEL_FILES", 1)
     monkeypatch.setattr(corpus, "BATCH_FILES", 4)
-    plain = load_sources([(source, root)], cache_dir=None, jobs=1)
+    return source, root, load_sources([(source, root)], cache_dir=None, jobs=1)[0]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_parsed_record_is_worked_on_once(tmp_path, monkeypatch, jobs):
+    source, root, plain = corpus_in_small_batches(tmp_path, monkeypatch, 30)
     alongside, taken = collect()
     started = corpus.start_sources([(source, root)], cache_dir=tmp_path / "cache", jobs=jobs, alongside=alongside)
     [load] = corpus.finish_sources(started)
-    assert load.detections == plain[0].detections and load.issues == plain[0].issues
+    assert load.detections == plain.detections and load.issues == plain.issues
     ids = [i for result in taken for i in result["ids"]]
     assert sorted(ids) == sorted(d.native_id for d in load.detections)  # each once
     if jobs == 2:  # the batches are shared: some parsed by the worker, some here
@@ -50,14 +56,10 @@ def test_work_for_another_format_is_not_done(tmp_path):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_failing_work_costs_only_its_results(tmp_path, monkeypatch, jobs):
-    root = corpus_dir(tmp_path, 12)
-    source = source_for("sigma-yaml", "sigma")
-    monkeypatch.setattr(corpus, "MIN_PARALLEL_FILES", 1)
-    monkeypatch.setattr(corpus, "BATCH_FILES", 4)
-    plain = load_sources([(source, root)], cache_dir=None, jobs=1)
+    source, root, plain = corpus_in_small_batches(tmp_path, monkeypatch, 12)
     alongside, taken = collect(failing_work)
     [load] = corpus.finish_sources(corpus.start_sources([(source, root)], cache_dir=None, jobs=jobs, alongside=alongside))
-    assert load.detections == plain[0].detections and load.issues == plain[0].issues
+    assert load.detections == plain.detections and load.issues == plain.issues
     assert taken and all(result is None for result in taken)
 
 
