@@ -145,7 +145,11 @@ def parse_batch(
     records] as one JSON document, which crosses the process boundary far faster than
     pickled records."""
     results = [parse_one(fmt, info, rel, file, data) for rel, file, data in items]
-    return orjson.dumps([[entry(*r) for r in results], _alongside(work, results)])
+    entries = [entry(*r) for r in results]
+    try:
+        return orjson.dumps([entries, _alongside(work, results)])
+    except TypeError:  # the work's result is not JSON: as if it had failed
+        return orjson.dumps([entries, None])
 
 
 def _read(path: str) -> bytes | str:

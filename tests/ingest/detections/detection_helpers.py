@@ -49,3 +49,7 @@ def native_ids(records) -> dict:
 
 def failing_work(records) -> dict:
     raise RuntimeError("the work beside the parse failed")
+
+
+def unsendable_work(records) -> object:
+    return {"records": {object()}}

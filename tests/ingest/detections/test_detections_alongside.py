@@ -11,7 +11,7 @@ import pytest
 from pipeline.ingest.detections import corpus
 from pipeline.ingest.detections.corpus import Alongside, load_sources
 
-from detection_helpers import failing_work, native_ids, source_for, write
+from detection_helpers import failing_work, native_ids, source_for, unsendable_work, write
 from test_detections_cache import corpus_dir
 
 
@@ -55,12 +55,19 @@ def test_work_for_another_format_is_not_done(tmp_path):
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_failing_work_costs_only_its_results(tmp_path, monkeypatch, jobs):
+@pytest.mark.parametrize("work", [failing_work, unsendable_work])
+def test_failing_work_costs_only_its_results(tmp_path, monkeypatch, jobs, work):
+    """Work that raises, or returns what cannot cross to this process: its batches'
+    results are None (this process's own batches: what the work returned, unsent)."""
     source, root, plain = corpus_in_small_batches(tmp_path, monkeypatch, 12)
-    alongside, taken = collect(failing_work)
+    alongside, taken = collect(work)
     [load] = corpus.finish_sources(corpus.start_sources([(source, root)], cache_dir=None, jobs=jobs, alongside=alongside))
     assert load.detections == plain.detections and load.issues == plain.issues
-    assert taken and all(result is None for result in taken)
+    assert taken
+    if work is failing_work:
+        assert all(result is None for result in taken)
+    elif jobs == 2:  # the worker's could not be sent
+        assert None in taken
 
 
 def test_a_file_that_gives_no_record_gives_the_work_nothing(tmp_path):
