@@ -1,0 +1,140 @@
+"""The site converter's shortcuts around Python-Markdown and mkdocs (pipeline/site/convert.py):
+block-level answers kept by tag, anchors of raw HTML looked for only where one can be,
+block starts searched only in blocks that hold them. Each gives what the library's own
+code gives, on random input."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as etree
+
+import markdown
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mkdocs.structure.pages import _RawHTMLPreprocessor
+
+from pipeline.site.config import MARKDOWN_EXTENSIONS
+from pipeline.site.convert import BlockLevel, Converter, LeanRawHTMLPreprocessor, NeedingPattern
+
+
+def _names_and_configs(extensions: list) -> tuple[list, dict]:
+    names = [e if isinstance(e, str) else next(iter(e)) for e in extensions]
+    configs = {next(iter(e)): next(iter(e.values())) for e in extensions if isinstance(e, dict)}
+    return names, configs
+
+
+def _stock() -> markdown.Markdown:
+    names, configs = _names_and_configs(MARKDOWN_EXTENSIONS)
+    return markdown.Markdown(extensions=names, extension_configs=configs)
+
+
+def _site() -> markdown.Markdown:
+    names, configs = _names_and_configs(MARKDOWN_EXTENSIONS)
+    return Converter({"markdown_extensions": names, "mdx_configs": configs})._markdown()
+
+
+_TAGS = ["p", "P", "div", "DIV/", "a", "span", "code", "pre", "table", "td", "x-new", "", "/", etree.Comment, None, 3]
+
+
+def test_block_level_answers_as_python_markdown():
+    md = markdown.Markdown()
+    kept = BlockLevel(md)
+    assert md.is_block_level == kept._is_block_level
+    for _ in range(2):  # asked again: the kept answers
+        assert [md.is_block_level(t) for t in _TAGS] == [markdown.Markdown.is_block_level(md, t) for t in _TAGS]
+    md.block_level_elements.append("x-new")
+    assert md.is_block_level("x-new") is False  # kept until the list is checked
+    kept.check()
+    assert md.is_block_level("x-new") is True
+    assert [md.is_block_level(t) for t in _TAGS] == [markdown.Markdown.is_block_level(md, t) for t in _TAGS]
+
+
+def test_the_converter_checks_the_block_level_list_before_each_page():
+    names, configs = _names_and_configs(MARKDOWN_EXTENSIONS)
+    converter = Converter({"markdown_extensions": names, "mdx_configs": configs})
+    md = converter._markdown()
+    assert isinstance(converter._block_level, BlockLevel) and md.is_block_level("div")
+    md.block_level_elements.remove("div")
+    converter._block_level.check()
+    assert not md.is_block_level("div")
+
+
+# Pieces of raw HTML in Markdown: tags with and without anchors (any case, quoted and
+# bare values, no value), comments, scripts and CDATA that hide tags, broken tags.
+_HTML_PIECES = [
+    "<a", "<div", "<span", "<p", " ", "\n", "/", ">", "/>", "id", "ID", "Id", "name", "NAME", "ıd", "=", " = ", "\"x\"",
+    "'y'", "z", "\"", "'", "<!--", "-->", "<script>", "</script>", "<style>", "</style>", "<![CDATA[", "]]>", "&amp;", "<?",
+    "</a>", "</div>", "`", "```\n", "\t", "<", "data-id", "xid",
+]
+
+
+@settings(max_examples=600)
+@given(st.lists(st.sampled_from(_HTML_PIECES), max_size=40).map("".join))
+def test_raw_html_anchors_are_mkdocs_own(text):
+    """The anchors found are mkdocs' own, but for an attribute without a value (None):
+    whether or not the text is parsed."""
+    lines = text.split("\n")
+    mkdocs_own, lean = _RawHTMLPreprocessor(), LeanRawHTMLPreprocessor()
+    assert lean.run(lines) == mkdocs_own.run(lines) == lines
+    assert lean.present_anchor_ids == {a for a in mkdocs_own.present_anchor_ids if a is not None}
+
+
+_TAG_NAMES = st.sampled_from(["a", "A", "div", "span", "script", "p"])
+_ATTRIBUTES = st.tuples(
+    st.sampled_from([" ", "\t", "\n", "/", "'", '"', "  "]),
+    st.sampled_from(["id", "ID", "iD", "name", "Name", "xid", "id-x", "data-id", "href", "ıd"]),
+    st.sampled_from(["", "=", " =", "= ", "\t=\t", "=="]),
+    st.sampled_from(["", "x", "'y z'", '"q"', "'", "<b>", "id=w"]),
+).map("".join)
+_TAGS_WITH_ATTRIBUTES = st.builds(
+    lambda name, attributes, end: f"<{name}{''.join(attributes)}{end}",
+    _TAG_NAMES, st.lists(_ATTRIBUTES, max_size=4), st.sampled_from([">", "/>", "", " >"]),
+)
+
+
+@settings(max_examples=600)
+@given(st.lists(st.one_of(_TAGS_WITH_ATTRIBUTES, st.sampled_from(_HTML_PIECES)), max_size=12).map("".join))
+def test_raw_html_anchors_of_tags_are_mkdocs_own(text):
+    """The same on start tags with attributes of every spelling around them."""
+    mkdocs_own, lean = _RawHTMLPreprocessor(), LeanRawHTMLPreprocessor()
+    lean.run([text])
+    mkdocs_own.run([text])
+    assert lean.present_anchor_ids == {a for a in mkdocs_own.present_anchor_ids if a is not None}
+
+
+def test_raw_html_anchors_found_where_they_are():
+    found = {}
+    for text in ['text <div ID = "here">x</div>', "<a\tname=there>y</a>", "<p/id='slash'>", "<span id>z</span>",
+                 "the id of a process = 4, a name= and <b>bold</b>"]:
+        lean = LeanRawHTMLPreprocessor()
+        lean.run(text.split("\n"))
+        found[text] = lean.present_anchor_ids
+    assert list(found.values()) == [{"here"}, {"there"}, {"slash"}, set(), set()]
+
+
+def test_the_site_block_starts_are_searched_only_where_they_can_be():
+    md = _site()
+    starts = {name: getattr(md.parser.blockprocessors[name], attr) for name, attr in (("admonition", "RE"), ("details", "START"), ("tabbed", "START"))}
+    assert all(isinstance(p, NeedingPattern) for p in starts.values())
+    assert {name: p.needed for name, p in starts.items()} == {"admonition": "!!!", "details": "???", "tabbed": "==="}
+    assert starts["details"].search("text\n??? note\n    body").group(0) == "\n??? note\n"
+    assert starts["details"].search("text ?? note") is None
+    assert starts["admonition"].pattern == starts["admonition"].expression.pattern  # anything else is the expression's
+
+
+_BLOCK_PIECES = [
+    "!!! note", "!!! warning \"Title\"", "??? note", "???+ tip \"Open\"", "=== \"One\"", "===+ \"Two\"", "!!!", "???", "===",
+    "    indented body", "        deeper", "text", "- item", "  - nested", "# Heading", "| a |\n|-|\n| b |", "!! two", "?? two",
+    "== two", "\n", "\n\n",
+]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(st.sampled_from(_BLOCK_PIECES), min_size=1, max_size=8).map("\n".join), min_size=1, max_size=3))
+def test_admonitions_details_and_tabs_are_python_markdowns(pages):
+    """Pages of admonitions, details and tabs (nested, indented, broken) give Python-
+    Markdown's HTML with the site's converter, page after page of one instance."""
+    md, stock = _site(), _stock()
+    for text in pages:
+        md.reset()
+        stock.reset()
+        assert md.convert(text) == stock.convert(text)
