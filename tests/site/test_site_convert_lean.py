@@ -138,3 +138,40 @@ def test_admonitions_details_and_tabs_are_python_markdowns(pages):
         md.reset()
         stock.reset()
         assert md.convert(text) == stock.convert(text)
+
+
+# Pieces of inline text after a link's `[`: brackets, parentheses, quotes, titles,
+# angle-bracketed addresses, escapes, spaces, and a placeholder of the inline stash.
+_LINK_PIECES = [
+    "a", "T1046", " ", "\n", "[", "]", "(", ")", "'", '"', "<", ">", "\\", "](", "](../t.md)", "](<x y>)", ' "title")',
+    "](a.md 'b')", "](a(b)c)", "#x", "\x02klzzwxh:0\x03", "\x02klzzwxh:9\x03", "`", "*",
+]
+
+
+@settings(max_examples=800)
+@given(st.lists(st.sampled_from(_LINK_PIECES), max_size=16).map("".join), st.integers(min_value=0, max_value=4))
+def test_a_link_is_read_as_python_markdown_reads_it(text, at):
+    """A link's text and address (from any position) as Python-Markdown's own pattern
+    reads them, placeholders of the inline stash included."""
+    from markdown import inlinepatterns
+
+    from pipeline.site.convert import LeanLinkInlineProcessor
+
+    md = _stock()
+    md.treeprocessors["inline"].stashed_nodes = {"0": "zero", "9": etree.Element("b")}
+    md.treeprocessors["inline"].stashed_nodes["9"].text = "nine"
+    stock = inlinepatterns.LinkInlineProcessor(inlinepatterns.LINK_RE, md)
+    lean = LeanLinkInlineProcessor(inlinepatterns.LINK_RE, md)
+    at = min(at, len(text))
+    assert lean.getText(text, at) == stock.getText(text, at)
+    assert lean.getLink(text, at) == stock.getLink(text, at)
+
+
+def test_the_site_reads_links_with_the_lean_pattern():
+    from pipeline.site.convert import LeanLinkInlineProcessor, needs
+
+    md = _site()
+    assert type(md.inlinePatterns["link"]) is LeanLinkInlineProcessor and needs(md.inlinePatterns["link"]) == ("[",)
+    page = "[a](b.md) [c [d]](e(f).md 'g') [h](<i j>) [k](l \"m\") [n]"
+    stock = _stock()
+    assert md.convert(page) == stock.convert(page)
