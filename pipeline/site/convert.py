@@ -53,9 +53,10 @@ class Converter:
             md = markdown.Markdown(
                 extensions=self.config["markdown_extensions"], extension_configs=self.config["mdx_configs"] or {}
             )
-            link = md.inlinePatterns["link"] if "link" in md.inlinePatterns else None
-            if type(link) is inlinepatterns.LinkInlineProcessor and link.pattern == inlinepatterns.LINK_RE:
-                md.inlinePatterns.register(LeanLinkInlineProcessor(inlinepatterns.LINK_RE, md), "link", 160)  # Python-Markdown's priority
+            for name, stock, lean, expression, priority in _LEAN_PATTERNS:
+                found = md.inlinePatterns[name] if name in md.inlinePatterns else None
+                if type(found) is stock and found.pattern == expression:
+                    md.inlinePatterns.register(lean(expression, md), name, priority)
             if type(md.treeprocessors["inline"]) is treeprocessors.InlineProcessor:
                 md.treeprocessors.register(SkippingInlineProcessor(md), "inline", 20)  # Python-Markdown's priority
             toc = next((e for e in md.registeredExtensions if type(e) is TocExtension), None)
@@ -167,24 +168,32 @@ def set_state(page, state: dict, files) -> None:
         page.links_to_anchors = {files.get_file_from_path(src): links for src, links in state["links"].items()}
 
 
-class LeanLinkInlineProcessor(inlinepatterns.LinkInlineProcessor):
-    """Python-Markdown's inline links, reading a plain link's text and address with
-    string searches.
+class _PlainText:
+    """Reads the text of a link or reference between its brackets with string searches.
 
-    Why: the pattern reads a link's text (up to its matching `]`) and its address (up to
-    its matching `)`, past quoted titles) one character at a time in Python: 1.5-2 s of
-    the default site's CPU, on its ~700,000 links, nearly all of the form
-    `[text](address)`. Where the text holds no `[` before the first `]`, that `]` is the
-    one the walk stops at; where the address holds no `(` and no quote before the first
-    `)`, that `)` is the one the walk stops at, with no title. Either way the result is
-    the walk's own; any other link is read by the walk. An address holding no
-    placeholder (`util.STX`) is its own unescaped form."""
+    Why: Python-Markdown reads it (up to the matching `]`) one character at a time in
+    Python, once for the reference pattern and again for the link pattern on each of the
+    default site's ~700,000 links. Where the text holds no `[` before the first `]`,
+    that `]` is the one the walk stops at, so the result is the walk's own; any other
+    text is read by the walk."""
 
     def getText(self, data: str, index: int) -> tuple[str, int, bool]:
         end = data.find("]", index)
         if end != -1 and data.find("[", index, end) == -1:
             return data[index:end], end + 1, True
-        return super().getText(data, index)
+        return super().getText(data, index)  # type: ignore[misc]
+
+
+class LeanLinkInlineProcessor(_PlainText, inlinepatterns.LinkInlineProcessor):
+    """Python-Markdown's inline links, reading a plain link's text (`_PlainText`) and
+    address with string searches.
+
+    Why: the pattern reads a link's address (up to its matching `)`, past quoted titles)
+    one character at a time in Python: with the text, 1.5-2 s of the default site's CPU,
+    on links nearly all of the form `[text](address)`. Where the address holds no `(`
+    and no quote before the first `)`, that `)` is the one the walk stops at, with no
+    title, so the result is the walk's own; any other address is read by the walk. An
+    address holding no placeholder (`util.STX`) is its own unescaped form."""
 
     def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
         m = self.RE_LINK.match(data, pos=index)
@@ -200,6 +209,30 @@ class LeanLinkInlineProcessor(inlinepatterns.LinkInlineProcessor):
         return super().getLink(data, index)
 
 
+class LeanReferenceInlineProcessor(_PlainText, inlinepatterns.ReferenceInlineProcessor):
+    """Python-Markdown's references (`[text][id]`), reading the text with `_PlainText`:
+    tried before the link pattern on every link."""
+
+
+class LeanShortReferenceInlineProcessor(_PlainText, inlinepatterns.ShortReferenceInlineProcessor):
+    """Python-Markdown's short references (`[id]`), reading the text with `_PlainText`."""
+
+
+# Inline patterns replaced by their lean forms where Python-Markdown registered them as
+# it does: (name, its class, the lean class, its expression, its priority).
+_LEAN_PATTERNS = (
+    ("reference", inlinepatterns.ReferenceInlineProcessor, LeanReferenceInlineProcessor, inlinepatterns.REFERENCE_RE, 170),
+    ("link", inlinepatterns.LinkInlineProcessor, LeanLinkInlineProcessor, inlinepatterns.LINK_RE, 160),
+    (
+        "short_reference",
+        inlinepatterns.ShortReferenceInlineProcessor,
+        LeanShortReferenceInlineProcessor,
+        inlinepatterns.REFERENCE_RE,
+        130,
+    ),
+)
+
+
 # What each of Python-Markdown's inline patterns needs in a text to find anything: its
 # expression cannot match a text holding none of these strings (tests/site hold each to
 # that on random text). Keyed by the pattern's class and expression, so a pattern another
@@ -210,6 +243,8 @@ _NEEDS: dict[tuple[type, str], tuple[str, ...]] = {
     (inlinepatterns.ReferenceInlineProcessor, inlinepatterns.REFERENCE_RE): ("[",),
     (inlinepatterns.LinkInlineProcessor, inlinepatterns.LINK_RE): ("[",),
     (LeanLinkInlineProcessor, inlinepatterns.LINK_RE): ("[",),
+    (LeanReferenceInlineProcessor, inlinepatterns.REFERENCE_RE): ("[",),
+    (LeanShortReferenceInlineProcessor, inlinepatterns.REFERENCE_RE): ("[",),
     (inlinepatterns.ImageInlineProcessor, inlinepatterns.IMAGE_LINK_RE): ("![",),
     (inlinepatterns.ImageReferenceInlineProcessor, inlinepatterns.IMAGE_REFERENCE_RE): ("![",),
     (inlinepatterns.ShortReferenceInlineProcessor, inlinepatterns.REFERENCE_RE): ("[",),

@@ -143,7 +143,7 @@ def test_admonitions_details_and_tabs_are_python_markdowns(pages):
 # Pieces of inline text after a link's `[`: brackets, parentheses, quotes, titles,
 # angle-bracketed addresses, escapes, spaces, and a placeholder of the inline stash.
 _LINK_PIECES = [
-    "a", "T1046", " ", "\n", "[", "]", "(", ")", "'", '"', "<", ">", "\\", "](", "](../t.md)", "](<x y>)", ' "title")',
+    "a", "r", "[r]", " [r]", "][r]", "][]", "T1046", " ", "\n", "[", "]", "(", ")", "'", '"', "<", ">", "\\", "](", "](../t.md)", "](<x y>)", ' "title")',
     "](a.md 'b')", "](a(b)c)", "#x", "\x02klzzwxh:0\x03", "\x02klzzwxh:9\x03", "`", "*",
 ]
 
@@ -155,9 +155,10 @@ def test_a_link_is_read_as_python_markdown_reads_it(text, at):
     reads them, placeholders of the inline stash included."""
     from markdown import inlinepatterns
 
-    from pipeline.site.convert import LeanLinkInlineProcessor
+    from pipeline.site.convert import LeanLinkInlineProcessor, LeanReferenceInlineProcessor, LeanShortReferenceInlineProcessor
 
     md = _stock()
+    md.references["r"] = ("https://r.test", "R")
     md.treeprocessors["inline"].stashed_nodes = {"0": "zero", "9": etree.Element("b")}
     md.treeprocessors["inline"].stashed_nodes["9"].text = "nine"
     stock = inlinepatterns.LinkInlineProcessor(inlinepatterns.LINK_RE, md)
@@ -165,13 +166,28 @@ def test_a_link_is_read_as_python_markdown_reads_it(text, at):
     at = min(at, len(text))
     assert lean.getText(text, at) == stock.getText(text, at)
     assert lean.getLink(text, at) == stock.getLink(text, at)
+    for lean_class, stock_class in ((LeanReferenceInlineProcessor, inlinepatterns.ReferenceInlineProcessor),
+                                    (LeanShortReferenceInlineProcessor, inlinepatterns.ShortReferenceInlineProcessor)):
+        lean, stock = lean_class(inlinepatterns.REFERENCE_RE, md), stock_class(inlinepatterns.REFERENCE_RE, md)
+        assert lean.getText(text, at) == stock.getText(text, at)
+        found = inlinepatterns.re.compile(inlinepatterns.REFERENCE_RE).search(text)
+        if found is not None:
+            assert _element(lean.handleMatch(found, text)) == _element(stock.handleMatch(found, text))
 
 
-def test_the_site_reads_links_with_the_lean_pattern():
-    from pipeline.site.convert import LeanLinkInlineProcessor, needs
+def _element(found: tuple) -> tuple:
+    """A pattern's result, its element as text."""
+    el, start, end = found
+    return (None if el is None else etree.tostring(el), start, end)
+
+
+def test_the_site_reads_links_with_the_lean_patterns():
+    from pipeline.site.convert import LeanLinkInlineProcessor, LeanReferenceInlineProcessor, LeanShortReferenceInlineProcessor, needs
 
     md = _site()
-    assert type(md.inlinePatterns["link"]) is LeanLinkInlineProcessor and needs(md.inlinePatterns["link"]) == ("[",)
-    page = "[a](b.md) [c [d]](e(f).md 'g') [h](<i j>) [k](l \"m\") [n]"
+    assert [type(md.inlinePatterns[n]) for n in ("reference", "link", "short_reference")] == [
+        LeanReferenceInlineProcessor, LeanLinkInlineProcessor, LeanShortReferenceInlineProcessor]
+    assert all(needs(md.inlinePatterns[n]) == ("[",) for n in ("reference", "link", "short_reference"))
+    page = "[a](b.md) [c [d]](e(f).md 'g') [h](<i j>) [k](l \"m\") [n] [r] [s][r] [t [u]][r]\n\n[r]: https://r.test"
     stock = _stock()
     assert md.convert(page) == stock.convert(page)
