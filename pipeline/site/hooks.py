@@ -24,8 +24,9 @@
   made page addresses here, and checked like mkdocs checks the others.
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
 - `on_env`: the navigation each page prints, drawn once per folder for the pages out
-  of the navigation (`navpartial`), the header drawn once per folder (`headerpartial`),
-  and the theme's interface texts looked up once per key (`language`).
+  of the navigation (`navpartial`), the header, stylesheets and scripts' settings drawn
+  once per folder (`perfolder`), and the theme's interface texts looked up once per key
+  (`language`).
 - `on_pre_page`, `on_page_context`, `on_template_context`: the site's date (`extra:
   source_date_epoch`, the build's `site/source.py` epoch) as every page's
   `update_date` (the sitemap's `lastmod`, and from it the mtime in `sitemap.xml.gz`'s
@@ -52,7 +53,7 @@ from pathlib import Path
 from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
 from pipeline.site.language import translations
-from pipeline.site.headerpartial import HeaderPartial
+from pipeline.site.perfolder import FolderBlocks, HeaderPartial
 from pipeline.site.navpartial import NAV_PARTIAL, NavPartial
 
 NOT_SEARCHED = ("detections/",)
@@ -68,6 +69,9 @@ def on_env(env, config, files):
     env.globals[NAV_PARTIAL] = partial  # read by the page cache's keys (site/parallel.py)
     env.globals["attack_pipeline_t"] = translations(env, config)
     env.globals["attack_pipeline_header"] = HeaderPartial(env).draw
+    blocks = FolderBlocks()
+    env.globals["attack_pipeline_kept"] = blocks.kept
+    env.globals["attack_pipeline_keep"] = blocks.keep
     return env
 
 

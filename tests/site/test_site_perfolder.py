@@ -1,5 +1,5 @@
 """The header drawn once per folder and given each page's title
-(pipeline/site/headerpartial.py): the same site as drawing it for every page."""
+(pipeline/site/perfolder.py): the same site as drawing it for every page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 
-from pipeline.site import headerpartial
+from pipeline.site import perfolder
 from pipeline.site.make import make_site
 
 
@@ -24,28 +24,28 @@ def _tree(folder: Path) -> dict[str, str]:
 def test_the_site_is_the_one_with_every_header_drawn(hostile_build, tmp_path, monkeypatch, workers):
     """Hostile titles (markup, the site's name, quotes) included."""
     drawn: list[int] = []
-    theme_template = headerpartial.theme_template
+    theme_template = perfolder.theme_template
 
     def counting(env, name):
         template = theme_template(env, name)
         return SimpleNamespace(render=lambda values: drawn.append(1) or template.render(values))
 
-    monkeypatch.setattr(headerpartial, "theme_template", counting)
+    monkeypatch.setattr(perfolder, "theme_template", counting)
     kept = make_site(hostile_build, tmp_path / "kept", "", workers=1, fresh=True)
     pages = kept.pages
     assert 0 < len(drawn) < pages, (len(drawn), pages)  # some headers from a kept drawing
-    monkeypatch.setattr(headerpartial, "_key", lambda values: None)
+    monkeypatch.setattr(perfolder, "_key", lambda values: None)
     every = make_site(hostile_build, tmp_path / "every", "", workers=workers, fresh=True)
     assert _tree(kept.site) == _tree(every.site)
 
 
-def _partial(tmp_path: Path, header: str) -> tuple[headerpartial.HeaderPartial, jinja2.Template, list[str]]:
+def _partial(tmp_path: Path, header: str) -> tuple[perfolder.HeaderPartial, jinja2.Template, list[str]]:
     """A HeaderPartial of a theme whose header is `header`, the page template calling
     it, and the names of the pages whose header the theme drew."""
     (tmp_path / "partials").mkdir(exist_ok=True)
     (tmp_path / "partials" / "header.html").write_text(header, encoding="utf-8")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
-    partial = headerpartial.HeaderPartial(env)
+    partial = perfolder.HeaderPartial(env)
     drawn: list[str] = []
     template = partial._template
     partial._template = SimpleNamespace(render=lambda values: drawn.append(values["page"].title) or template.render(values))
@@ -94,3 +94,37 @@ def test_pages_of_another_folder_or_site_name_get_their_own_drawing(tmp_path):
              _context("t/e/", "E", site="Other"), _context("t/f/", "F", site="Other"), _context("t/g/", "G"), _context("u/h/", "H")]
     assert [page.render(c) for c in pages] == [_expected(c) for c in pages]
     assert drawn == ["A", "B", "C", "D", "E", "F"]
+
+
+_BASE = (
+    "<head>{% block styles %}<link href=\"{{ folder(page) }}/main.css\">{{ counted('styles') }}{% endblock %}</head>"
+    "<body>{{ page.title }}{% block config %}{\"base\": \"{{ folder(page) }}\", \"x\": \"{{ page.extra }}\"}{{ counted('config') }}{% endblock %}"
+    "{% block scripts %}<script src=\"{{ folder(page) }}/b.js\"></script>{{ counted('scripts') }}{% endblock %}</body>"
+)
+
+
+def test_the_blocks_of_a_folder_are_drawn_twice_then_kept(tmp_path):
+    """material's blocks in the site's main.html: each kept per folder once two pages
+    printed it the same; a block that differs beyond is drawn for every page; a block
+    not named is always drawn."""
+    from pipeline.site.theme import OVERRIDES
+
+    (tmp_path / "base.html").write_text(_BASE, encoding="utf-8")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(OVERRIDES), str(tmp_path)]))
+    blocks = perfolder.FolderBlocks()
+    drawn: list[str] = []
+    env.globals.update(
+        attack_pipeline_kept=blocks.kept, attack_pipeline_keep=blocks.keep,
+        counted=lambda name: drawn.append(name) or "", folder=lambda page: page.url.rsplit("/", 2)[0] if page.url else "",
+    )
+    main, plain = env.get_template("main.html"), jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)])).get_template("base.html")
+    plain.globals.update(counted=lambda name: "", folder=env.globals["folder"])
+    pages = [_context("t/a/", "A", extra="1"), _context("t/b/", "B", extra="2"), _context("t/c/", "C", extra="3"),
+             _context("u/d/", "D"), _context(None, "N"), _context(None, "M")]
+    assert [main.render(c) for c in pages] == [plain.render(c) for c in pages]
+    assert drawn.count("styles") == 2 + 1 + 2  # t: twice then kept; u: once; no address: each
+    assert drawn.count("config") == 3 + 1 + 2  # t: differs beyond the folder, each drawn
+    assert drawn.count("scripts") == 6  # not a block kept per folder
+    other = env.from_string('{% set k = attack_pipeline_kept("footer") %}{% if k %}{{ k }}{% else %}{{ attack_pipeline_keep("footer", counted("footer") ~ "x") }}{% endif %}')
+    assert [other.render(_context(f"t/{n}/", n)) for n in "xyz"] == ["x"] * 3
+    assert drawn.count("footer") == 3  # a block not known to print the same per folder: never kept
