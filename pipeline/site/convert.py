@@ -25,6 +25,7 @@ import markdown
 from markdown import inlinepatterns, treeprocessors, util
 from markdown.extensions.tables import TableProcessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
+from markdown.preprocessors import NormalizeWhitespace
 from mkdocs.exceptions import BuildError
 from mkdocs.structure import pages as mkdocs_pages
 from mkdocs.structure.toc import get_toc
@@ -65,6 +66,10 @@ class Converter:
             table = md.parser.blockprocessors["table"] if "table" in md.parser.blockprocessors else None
             if type(table) is TableProcessor:
                 md.parser.blockprocessors.register(LeanTableProcessor(md.parser, table.config), "table", 75)
+            if type(md.preprocessors["normalize_whitespace"]) is NormalizeWhitespace:
+                md.preprocessors.register(LeanNormalizeWhitespace(md), "normalize_whitespace", 30)  # Python-Markdown's priority
+            if type(md.treeprocessors["unescape"]) is treeprocessors.UnescapeTreeprocessor:
+                md.treeprocessors.register(LeanUnescapeTreeprocessor(md), "unescape", 0)  # Python-Markdown's priority
             for name, attribute, beginning, needed in _BLOCK_STARTS:
                 processor = md.parser.blockprocessors[name] if name in md.parser.blockprocessors else None
                 expression = getattr(processor, attribute, None)
@@ -427,6 +432,38 @@ class NeedingPattern:
 
     def __getattr__(self, name: str):
         return getattr(self.expression, name)
+
+
+class LeanNormalizeWhitespace(NormalizeWhitespace):
+    """Python-Markdown's first preprocessor, emptying the lines of nothing but spaces
+    with an expression that begins with a newline.
+
+    Why: Python-Markdown's expression, `(?<=\\n) +\\n`, begins with a look-behind, which
+    the regex engine tries at every position of every page (0.45 s of the default
+    site's CPU, against 0.07 s). Both delete the spaces of every line that holds nothing
+    else and follows a newline: Python-Markdown's matches the spaces and the newline
+    after them, this one the newline before them, left where it was; the other steps
+    are Python-Markdown's own."""
+
+    _SPACE_LINE = re.compile(r"\n +(?=\n)")
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        source = source.replace(util.STX, "").replace(util.ETX, "")
+        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        source = self._SPACE_LINE.sub("\n", source)
+        return source.split("\n")
+
+
+class LeanUnescapeTreeprocessor(treeprocessors.UnescapeTreeprocessor):
+    """Python-Markdown's last tree step, which puts back the characters escaped with a
+    backslash, asked to look only at texts holding its marker (`util.STX`): a text
+    without it is its own unescaped form, and nearly every text of the site's pages is
+    (0.3 s of the default site's CPU on expressions that find nothing)."""
+
+    def unescape(self, text: str) -> str:
+        return super().unescape(text) if util.STX in text else text
 
 
 class BlockLevel:

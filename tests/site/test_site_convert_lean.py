@@ -191,3 +191,39 @@ def test_the_site_reads_links_with_the_lean_patterns():
     page = "[a](b.md) [c [d]](e(f).md 'g') [h](<i j>) [k](l \"m\") [n] [r] [s][r] [t [u]][r]\n\n[r]: https://r.test"
     stock = _stock()
     assert md.convert(page) == stock.convert(page)
+
+
+_SPACE_PIECES = [" ", "  ", "\n", "\r\n", "\r", "\t", "a", "- b", "\x02", "\x03", "```", "\n\n", "    code"]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_SPACE_PIECES), max_size=30).map("".join))
+def test_whitespace_is_normalized_as_python_markdown_normalizes_it(text):
+    from markdown.preprocessors import NormalizeWhitespace
+
+    from pipeline.site.convert import LeanNormalizeWhitespace
+
+    md = markdown.Markdown()
+    lines = text.split("\n")
+    assert LeanNormalizeWhitespace(md).run(list(lines)) == NormalizeWhitespace(md).run(list(lines))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["a", "\x02", "\x03", "42", "96", "\x0296\x03", "\x02x\x03", " "]), max_size=12).map("".join))
+def test_escapes_are_put_back_as_python_markdown_puts_them_back(text):
+    from markdown.treeprocessors import UnescapeTreeprocessor
+
+    from pipeline.site.convert import LeanUnescapeTreeprocessor
+
+    md = markdown.Markdown()
+    assert LeanUnescapeTreeprocessor(md).unescape(text) == UnescapeTreeprocessor(md).unescape(text)
+
+
+def test_the_site_uses_the_lean_whitespace_and_unescape_steps():
+    from pipeline.site.convert import LeanNormalizeWhitespace, LeanUnescapeTreeprocessor
+
+    md, stock = _site(), _stock()
+    assert type(md.preprocessors["normalize_whitespace"]) is LeanNormalizeWhitespace
+    assert type(md.treeprocessors["unescape"]) is LeanUnescapeTreeprocessor
+    page = "a \\\\* b `\\\\_` \\n   \\n\\t- c\\n  \\n```\\n  \\n```\\n| d \\\\| e |\\n|-|\\n| f |"
+    assert md.convert(page) == stock.convert(page)
