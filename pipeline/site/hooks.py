@@ -25,8 +25,8 @@
 - `on_page_content` also fixes each page's title as escaped text (`safe_title`).
 - `on_env`: the navigation each page prints, drawn once per folder for the pages out
   of the navigation (`navpartial`), the header, stylesheets and scripts' settings drawn
-  once per folder (`perfolder`), and the theme's interface texts looked up once per key
-  (`language`).
+  once per folder (`perfolder`), the theme's interface texts looked up once per key
+  (`language`), and its templates kept in a plain dict (`theme.unbounded_cache`).
 - `on_pre_page`, `on_page_context`, `on_template_context`: the site's date (`extra:
   source_date_epoch`, the build's `site/source.py` epoch) as every page's
   `update_date` (the sitemap's `lastmod`, and from it the mtime in `sitemap.xml.gz`'s
@@ -54,6 +54,7 @@ from pipeline.site.artifacts import artifact_files, rewrite_links
 from pipeline.site.navigator import navigator_links
 from pipeline.site.language import translations
 from pipeline.site.perfolder import FolderBlocks, HeaderPartial
+from pipeline.site.theme import unbounded_cache
 from pipeline.site.navpartial import NAV_PARTIAL, NavPartial
 
 NOT_SEARCHED = ("detections/",)
@@ -64,6 +65,7 @@ log = logging.getLogger("mkdocs.hooks.attack_pipeline")
 
 
 def on_env(env, config, files):
+    unbounded_cache(env)
     partial = NavPartial(env)
     env.globals["attack_pipeline_nav"] = partial.draw
     env.globals[NAV_PARTIAL] = partial  # read by the page cache's keys (site/parallel.py)

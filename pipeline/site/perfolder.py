@@ -72,15 +72,15 @@ class HeaderPartial:
 
     @jinja2.pass_context
     def draw(self, context) -> Markup:
-        values = context.get_all()
-        key = _key(values)
+        page = context.get("page")
+        key = _key(page, context.get("config"))
         if key is None:
-            return Markup(self._template.render(values))
-        title = self._title.render(values)
+            return Markup(self._template.render(context.get_all()))
+        title = self._title.render(page=page)
         kept = self._drawings.get(key)
         if kept is not None and MARK not in title:
             return Markup(kept.replace(MARK, title))
-        html = self._template.render(values)
+        html = self._template.render(context.get_all())
         if title and MARK not in html and html.count(title) == 1:
             self._drawings.offer(key, html.replace(title, MARK))
         return Markup(html)
@@ -97,22 +97,22 @@ class FolderBlocks:
 
     @jinja2.pass_context
     def kept(self, context, name: str) -> Markup:
-        key = _key(context.get_all()) if name in BLOCKS else None
+        key = _key(context.get("page"), context.get("config")) if name in BLOCKS else None
         found = None if key is None else self._drawings.get((*key, name))
         return Markup(found or "")
 
     @jinja2.pass_context
     def keep(self, context, name: str, html: str) -> Markup:
-        key = _key(context.get_all()) if name in BLOCKS else None
+        key = _key(context.get("page"), context.get("config")) if name in BLOCKS else None
         if key is not None and html:
             self._drawings.offer((*key, name), str(html))
         return Markup(html)
 
 
-def _key(values: dict) -> tuple[str, str] | None:
-    """The folder of the page and the site's name (printed in the header), or None
-    when the page prints its own."""
-    page, config = values.get("page"), values.get("config")
+def _key(page, config) -> tuple[str, str] | None:
+    """The folder of `page` and the site's name (printed in the header), or None when
+    the page prints its own. Both read from the context as they are: a copy of the whole
+    context (`get_all`) is made only to draw."""
     url = getattr(page, "url", None)
     if url is None or config is None:
         return None

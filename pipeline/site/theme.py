@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from jinja2.utils import LRUCache
 
 OVERRIDES = Path(__file__).with_name("overrides")
 
@@ -21,3 +22,15 @@ def theme_template(env: jinja2.Environment, name: str) -> jinja2.Template:
     theme = [p for p in env.loader.searchpath if Path(p).resolve() != OVERRIDES.resolve()]
     source, _, _ = jinja2.FileSystemLoader(theme).get_source(env, name)
     return env.from_string(source)
+
+
+def unbounded_cache(env: jinja2.Environment) -> None:
+    """`env` keeping every template it has compiled in a plain dict (the templates it
+    holds already kept).
+
+    Why: Jinja's default cache is a least-recently-used one, whose every lookup moves the
+    template to the end of a queue with `deque.remove`; a page includes or imports about
+    twenty templates, so ~200,000 lookups per site build (0.4 s of its CPU). A site
+    build compiles the theme's ~60 templates once; none is ever let go."""
+    if isinstance(env.cache, LRUCache):
+        env.cache = dict(env.cache.items())

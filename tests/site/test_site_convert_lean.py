@@ -113,16 +113,17 @@ def test_raw_html_anchors_found_where_they_are():
 
 def test_the_site_block_starts_are_searched_only_where_they_can_be():
     md = _site()
-    starts = {name: getattr(md.parser.blockprocessors[name], attr) for name, attr in (("admonition", "RE"), ("details", "START"), ("tabbed", "START"))}
+    starts = {name: getattr(md.parser.blockprocessors[name], attr)
+              for name, attr in (("admonition", "RE"), ("details", "START"), ("tabbed", "START"), ("hashheader", "RE"))}
     assert all(isinstance(p, NeedingPattern) for p in starts.values())
-    assert {name: p.needed for name, p in starts.items()} == {"admonition": "!!!", "details": "???", "tabbed": "==="}
+    assert {name: p.needed for name, p in starts.items()} == {"admonition": "!!!", "details": "???", "tabbed": "===", "hashheader": "#"}
     assert starts["details"].search("text\n??? note\n    body").group(0) == "\n??? note\n"
     assert starts["details"].search("text ?? note") is None
     assert starts["admonition"].pattern == starts["admonition"].expression.pattern  # anything else is the expression's
 
 
 _BLOCK_PIECES = [
-    "!!! note", "!!! warning \"Title\"", "??? note", "???+ tip \"Open\"", "=== \"One\"", "===+ \"Two\"", "!!!", "???", "===",
+    "# Title", "## Sub ##", "a # b", "\\# not", "#", "####### seven", "!!! note", "!!! warning \"Title\"", "??? note", "???+ tip \"Open\"", "=== \"One\"", "===+ \"Two\"", "!!!", "???", "===",
     "    indented body", "        deeper", "text", "- item", "  - nested", "# Heading", "| a |\n|-|\n| b |", "!! two", "?? two",
     "== two", "\n", "\n\n",
 ]
