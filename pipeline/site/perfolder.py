@@ -15,10 +15,11 @@ else its title).
 Kept only where that holds (`_Drawings`): the first two pages of the folder draw the
 same (any other difference, and the folder's are all drawn whole); in the header, the
 title is found exactly once (a title also printed elsewhere in it, or an empty one, and
-the page's header is drawn whole). Not kept with material's sticky tabs (the header
-prints the tabs then, the page's own marked) nor for a page with no address (the 404
-page). The site's `partials/header.html` and `main.html` (overrides/) call the
-template functions here.
+the page's header is drawn whole). Pages share a drawing only at one depth of one
+folder (`_key`). Not kept with material's sticky tabs (the header prints the tabs then,
+the page's own marked), for a page with no address (the 404 page), nor for a page whose
+address lies above a file they link (a page at `assets/`). The site's
+`partials/header.html` and `main.html` (overrides/) call the template functions here.
 """
 
 from __future__ import annotations
@@ -109,14 +110,26 @@ class FolderBlocks:
         return Markup(html)
 
 
-def _key(page, config) -> tuple[str, str] | None:
-    """The folder of `page` and the site's name (printed in the header), or None when
-    the page prints its own. Both read from the context as they are: a copy of the whole
-    context (`get_all`) is made only to draw."""
+def _key(page, config) -> tuple[str, int, str] | None:
+    """The folder of `page`, its depth (the count of its address's slashes: the `..`
+    its links climb) and the site's name (printed in the header), or None when the page
+    prints its own: it has no address, or its address lies above one of the files the
+    blocks link (the theme's assets, the site's own stylesheets and scripts), whose
+    link is then relative to it alone. Both read from the context as they are: a copy
+    of the whole context (`get_all`) is made only to draw."""
     url = getattr(page, "url", None)
     if url is None or config is None:
         return None
     features = config["theme"].get("features") or []
     if "navigation.tabs.sticky" in features:
         return None
-    return posixpath.dirname(url.rstrip("/")), str(config["site_name"])
+    if url and any(linked.startswith(url) for linked in _linked(config)):
+        return None
+    return posixpath.dirname(url.rstrip("/")), url.count("/"), str(config["site_name"])
+
+
+def _linked(config) -> list[str]:
+    """Where the files the kept blocks link lie: the theme's assets, the site's extra
+    stylesheets and scripts."""
+    extra = [*(config.get("extra_css") or []), *(config.get("extra_javascript") or [])]
+    return ["assets/", *(str(getattr(item, "path", item)) for item in extra)]

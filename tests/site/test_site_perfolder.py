@@ -128,3 +128,15 @@ def test_the_blocks_of_a_folder_are_drawn_twice_then_kept(tmp_path):
     other = env.from_string('{% set k = attack_pipeline_kept("footer") %}{% if k %}{{ k }}{% else %}{{ attack_pipeline_keep("footer", counted("footer") ~ "x") }}{% endif %}')
     assert [other.render(_context(f"t/{n}/", n)) for n in "xyz"] == ["x"] * 3
     assert drawn.count("footer") == 3  # a block not known to print the same per folder: never kept
+
+
+def test_pages_share_a_drawing_only_at_one_depth_of_one_folder_below_every_linked_file():
+    config = {"site_name": "S", "theme": {"features": []}, "extra_css": ["assets/stylesheets/x.css"],
+              "extra_javascript": [SimpleNamespace(path="js/y.js")]}
+    key = lambda url: perfolder._key(SimpleNamespace(url=url), config)  # noqa: E731
+    assert key("detections/sigma/a/") == key("detections/sigma/b/") == ("detections/sigma", 3, "S")
+    assert key("") != key("about/") == key("contact/")  # the home page: links one level up less
+    assert key("about.html") == key("") != key("x/about.html")
+    assert key("assets/") is None and key("js/") is None and key(None) is None  # above a linked file
+    assert key("jsx/") is not None
+    assert perfolder._key(SimpleNamespace(url="a/"), {**config, "theme": {"features": ["navigation.tabs.sticky"]}}) is None
