@@ -192,6 +192,7 @@ def _make(
     start = time.perf_counter()
     tree.check_replaceable(site)
     tmp = tree.new_build_dir(site)
+    reuse = None
     try:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
@@ -205,9 +206,11 @@ def _make(
             made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse)  # the site's date is in the config (site/hooks.py)
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
         if made.converted >= 0:  # counted: the cache was used (not mkdocs' own build)
-            reuse.cache.keep_only(made.keys)
+            reuse.cache.finish(made.keys)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if reuse is not None:  # what the failed build made is kept beside what was
+            reuse.cache.finish(None)
         raise
     index = folder / "search" / "search_index.json"
     pages = sum(1 for _ in build.docs.rglob("*.md"))

@@ -44,9 +44,10 @@ is byte for byte the one made without it. A page whose step logged a warning is 
 kept (the warning must be seen again, and a site with warnings fails anyway).
 
 Entries are JSON and HTML (no pickle: the folder is data, never code), compressed with a
-checksum, one file each under `.<site>.cache/` beside the site link; a site build is
-the only writer (the site lock) and keeps exactly the entries it used, so the folder
-holds one site's worth. An entry that cannot be read is a miss.
+checksum, appended to a few pack files under `.<site>.cache/` beside the site link
+(site/packs.py); a site build is the only writer (the site lock) and keeps exactly the
+entries it used, so the folder holds one site's worth (at most twice that, until it is
+compacted). An entry that cannot be read is a miss.
 """
 
 from __future__ import annotations
@@ -54,19 +55,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import orjson
-import zstandard
 from markupsafe import escape
 from mkdocs.structure.files import Files
 
-FORMAT = "2"
+from pipeline.site.packs import PageCache
+
+FORMAT = "3"
 # The libraries whose versions decide a page's HTML or search entries.
 LIBRARIES = ("mkdocs", "mkdocs-material", "Markdown", "pymdown-extensions", "Pygments", "Jinja2", "MarkupSafe")
 _CODE = Path(__file__).resolve().parent
@@ -95,68 +96,6 @@ def code_digest() -> str:
 def folder_for(site: Path) -> Path:
     """Where the cache of the site published at `site` lives: beside its link."""
     return site.parent / f".{site.name}.cache"
-
-
-@dataclass(frozen=True, slots=True)
-class PageCache:
-    """Kept bytes by key (a sha256 hex digest), compressed with zstd at its fastest
-    level: on the site's HTML 274 MB/s against 88 for zlib's fastest level, for a smaller
-    file (0.17 of the HTML against 0.19), and a cold site build writes about a gigabyte
-    through it. One compressor per cache, used again for every entry: a new one per entry
-    allocates its working memory each time, which doubled the time compressing took.
-    A forked worker uses its own copy."""
-
-    root: Path
-    _compress: zstandard.ZstdCompressor = field(default_factory=lambda: zstandard.ZstdCompressor(level=1, write_checksum=True), repr=False, compare=False)
-    _decompress: zstandard.ZstdDecompressor = field(default_factory=zstandard.ZstdDecompressor, repr=False, compare=False)
-
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / key
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return self._decompress.decompress(self._path(key).read_bytes())
-        except (OSError, zstandard.ZstdError):
-            return None
-
-    def put(self, key: str, data: bytes) -> None:
-        """Keeps `data` under `key`; a full disk only means it is made again next time.
-
-        Written in place, not through a temporary file renamed (which took three
-        quarters of the time of the ~21,000 writes of a site build): every entry is one
-        zstd frame with its size and checksum, so an entry a killed build left half
-        written fails to decompress, which is a miss, as is any entry that cannot be
-        read; the site lock makes a site build the only writer."""
-        path = self._path(key)
-        compressed = self._compress.compress(data)
-        try:
-            try:
-                fh = open(path, "wb")
-            except FileNotFoundError:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fh = open(path, "wb")
-            with fh:
-                fh.write(compressed)
-        except OSError:
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-    def keep_only(self, keys: Iterable[str]) -> None:
-        """Removes every entry but `keys` (those the site just made used)."""
-        wanted = set(keys)
-        try:
-            folders = list(os.scandir(self.root))
-        except OSError:
-            return
-        for folder in folders:
-            if not folder.is_dir(follow_symlinks=False):
-                continue
-            for entry in os.scandir(folder.path):
-                if entry.name not in wanted:
-                    try:
-                        os.unlink(entry.path)
-                    except OSError:
-                        pass
 
 
 class _Warned(logging.Handler):
@@ -288,7 +227,7 @@ class Reuse:
         writing = {k: v for k, v in portable_config.items() if k not in NOT_WRITING}
         writing["site_url"] = bool(portable_config.get("site_url"))
         writing["extra"] = {k: v for k, v in portable_config.get("extra", {}).items() if k not in NOT_WRITING_EXTRA}
-        return cls(PageCache(folder_for(site)), digest(code, converting), digest(code, writing), read)
+        return cls(PageCache.open(folder_for(site), read), digest(code, converting), digest(code, writing), read)
 
     def converted_key(self, page) -> str | None:
         """A page's key once its `page_markdown` hooks have run; None when its front

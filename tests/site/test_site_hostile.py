@@ -102,9 +102,11 @@ def test_no_file_outside_the_site_folder(hostile_build, hostile_site):
         root / ".site.lock", root / ".site.cache", root / "mirror", root / "sources.toml",
     }
     assert {p for p in root.iterdir()} <= allowed, sorted(map(str, root.iterdir()))
-    # The page cache beside the site names its entries by digest alone: no hostile id in a path.
-    entries = [p for p in (root / ".site.cache").rglob("*") if p.is_file()]
-    assert entries and all(re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{64}", p.relative_to(root / ".site.cache").as_posix()) for p in entries)
+    # The page cache beside the site holds its index and packs named by build and process
+    # alone: no hostile id in a path.
+    entries = [p.relative_to(root / ".site.cache").as_posix() for p in (root / ".site.cache").rglob("*")]
+    assert "index.json" in entries and len(entries) > 1
+    assert all(re.fullmatch(r"index\.json|[0-9a-f]{12}-(\d+|compacted)\.pack", p) for p in entries), entries
     assert not Path("/tmp/absolute-map.md").exists() and not Path("/tmp/absolute-rule.md").exists()
     real = Path(os.path.realpath(hostile_site))
     for p in real.rglob("*"):

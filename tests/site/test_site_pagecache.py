@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.site import convert, pagecache, parallel
+from pipeline.site import convert, packs, pagecache, parallel
 from pipeline.site.artifacts import rewrite_links
 from pipeline.site.make import make_site
 from pipeline.site.navigator import navigator_links
@@ -60,7 +60,7 @@ def _copy(build: Path, to: Path) -> Path:
 
 
 def _entries(site: Path) -> set[str]:
-    return {p.name for p in pagecache.folder_for(site).rglob("*") if p.is_file()}
+    return pagecache.PageCache.open(pagecache.folder_for(site)).keys()
 
 
 def _folders_out_of_nav(pages: list[str]) -> dict[str, list[str]]:
@@ -333,8 +333,11 @@ def test_an_unreadable_entry_is_made_again(hostile_build, tmp_path, monkeypatch)
     site = tmp_path / "site"
     first = make_site(hostile_build, site, SITE_URL, workers=1)
     expected = _tree(first.site)
-    for n, entry in enumerate(sorted(p for p in pagecache.folder_for(site).rglob("*") if p.is_file())):
-        entry.write_bytes(b"not zstd" if n % 2 else entry.read_bytes()[:10])
+    folder = pagecache.folder_for(site)
+    for n, (name, offset, length) in enumerate(sorted(packs.read_index(folder).values())):
+        with open(folder / name, "r+b") as pack:  # its frame's start, or its checksum at the end
+            pack.seek(offset if n % 2 else offset + length - 4)
+            pack.write(b"not zstd" if n % 2 else b"\0\0\0\0")
     made = _Made(monkeypatch)
     again = make_site(hostile_build, site, SITE_URL, workers=1)
     assert len(made.converted) == again.pages and len(made.written) == again.pages
@@ -368,25 +371,14 @@ def test_a_cache_that_cannot_be_written_costs_only_speed(hostile_build, tmp_path
     blocked = tmp_path / "blocked"
     pagecache.folder_for(blocked).write_text("not a folder")
 
-    class _Full:
-        """A file on a full disk: the first bytes of an entry go in, then no more."""
-
-        def __init__(self, path, mode):
-            self.file = open(path, mode)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def write(self, data):
-            self.file.write(data[:10])
-            raise OSError(errno.ENOSPC, "No space left on device")
+    def full(fd, parts):
+        """A full disk: the first bytes of a record go in, then no more."""
+        os.write(fd, b"".join(parts)[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     for site, patch in ((blocked, False), (tmp_path / "full", True)):
         if patch:
-            monkeypatch.setattr(pagecache, "open", _Full, raising=False)
+            monkeypatch.setattr(packs, "_append", full)
         made = _Made(monkeypatch)
         for _ in range(2):
             made.reset()
@@ -395,7 +387,8 @@ def test_a_cache_that_cannot_be_written_costs_only_speed(hostile_build, tmp_path
             assert _tree(result.site) == expected
         monkeypatch.undo()
     assert pagecache.folder_for(blocked).read_text() == "not a folder"
-    assert not any(p.is_file() for p in pagecache.folder_for(tmp_path / "full").rglob("*"))
+    assert _entries(tmp_path / "full") == set()
+    assert [p.name for p in pagecache.folder_for(tmp_path / "full").rglob("*")] == [packs.INDEX]
 
 
 def test_the_cli_makes_every_page_again_when_asked(hostile_build, tmp_path, monkeypatch):
@@ -490,23 +483,25 @@ def test_a_key_names_what_a_page_reads():
 
 
 def test_a_half_written_or_damaged_entry_is_a_miss(tmp_path):
-    """Entries are written in place: one a killed build left half written, or one
+    """Entries are appended to a pack: one a killed build left half written, or one
     damaged since, is not read back (each is one zstd frame with its size and checksum)."""
     cache = pagecache.PageCache(tmp_path / "cache")
     data = b"<html>" + bytes(range(256)) * 64 + b"</html>"
     cache.put("ab" + "0" * 62, data)
     assert cache.get("ab" + "0" * 62) == data
-    path = cache._path("ab" + "0" * 62)
+    name, offset, length = cache._index["ab" + "0" * 62]
+    path = cache.root / name
     whole = path.read_bytes()
-    for cut in (0, 1, len(whole) // 2, len(whole) - 1):
+    for cut in (0, 1, offset, offset + length // 2, offset + length - 1):
         path.write_bytes(whole[:cut])
         assert cache.get("ab" + "0" * 62) is None
     damaged = bytearray(whole)
-    damaged[len(whole) // 2] ^= 0x40
+    damaged[offset + length // 2] ^= 0x40
     path.write_bytes(bytes(damaged))
     assert cache.get("ab" + "0" * 62) is None
-    cache.put("ab" + "0" * 62, data)  # made again
+    path.write_bytes(whole)
     assert cache.get("ab" + "0" * 62) == data
+    cache.close()
 
 
 @settings(max_examples=500)
