@@ -5,6 +5,7 @@ no Pygments stylesheet built per code block."""
 from __future__ import annotations
 
 import markdown
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pymdownx.highlight
@@ -99,6 +100,90 @@ def test_the_site_highlighter_formats_with_classes_only(monkeypatch):
     _markdown(MARKDOWN_EXTENSIONS).convert(PAGE)
     assert len(styles) == 4 and set(styles) == {ClassesOnly}  # one formatter per fenced block
 
+
+
+# The same code in blocks that differ only in what the HTML is made from: language,
+# highlighted lines, line numbers, title, attributes; each twice, on one page.
+_AGAIN = """
+```kusto
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+```sql
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto hl_lines="1" }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto linenums="2" }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto title="A <b>query</b>" }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto #an-id data-x="1" }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto data-x="2" }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto .wide }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+``` { .kusto title="A <b>query</b>" title_mode="html" }
+DeviceProcessEvents | where FileName in~ ("nmap.exe")
+```
+
+`#!kusto DeviceProcessEvents`
+"""
+
+
+def _configured(extensions: list, name: str, options: dict) -> list:
+    """`extensions` with the highlighter (`name`) given `options` too."""
+    out = [{name: {**e[name], **options}} if isinstance(e, dict) and name in e else e for e in extensions]
+    return [*out, "attr_list", "pymdownx.inlinehilite"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"line_spans": "__span"}, {"anchor_linenums": True, "line_anchors": "__line", "linenums": True}],
+)
+def test_a_code_block_highlighted_again_is_the_one_kept(options, monkeypatch):
+    """The same block again (on the page, on the next page) is highlighted once per
+    process; each block, with each of its options, is what pymdownx's own highlighter
+    gives, including where a block's HTML holds its number on the page (line spans and
+    anchors) or its title is raw HTML (kept aside by the page): those are highlighted
+    each time."""
+    page = _AGAIN + _AGAIN
+    reference = _markdown(_configured(REFERENCE_EXTENSIONS, "pymdownx.highlight", options))
+    expected = reference.convert(page)
+    md = _markdown(_configured(MARKDOWN_EXTENSIONS, "pipeline.site.convert", options))
+    formatters: list = []
+    made = HtmlFormatter.__init__
+
+    def counted(self, **kwargs):
+        formatters.append(self)
+        made(self, **kwargs)
+
+    for n in range(3):
+        reference.reset()
+        assert reference.convert(page) == expected
+        md.reset()
+        with monkeypatch.context() as m:
+            m.setattr(HtmlFormatter, "__init__", counted)
+            assert md.convert(page) == expected, n
+    # Per page: nine blocks twice, one with its title as raw HTML (never kept), and the
+    # inline code twice (never kept).
+    keeps = not options.get("line_spans") and not options.get("line_anchors")
+    assert len(formatters) == (8 + (2 + 2) * 3 if keeps else (18 + 2) * 3)
+    assert 'id="an-id"' in expected and 'data-x="1"' in expected and 'data-x="2"' in expected and "wide" in expected and "hll" in expected and "linenos" in expected
 
 
 # Pieces of text where every inline pattern has something to find: emphasis, code, links
