@@ -25,7 +25,7 @@ import markdown
 from markdown import inlinepatterns, treeprocessors, util
 from markdown.extensions.tables import TableProcessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
-from markdown.preprocessors import NormalizeWhitespace
+from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from mkdocs.exceptions import BuildError
 from mkdocs.structure import pages as mkdocs_pages
 from mkdocs.structure.toc import get_toc
@@ -33,6 +33,7 @@ from pygments.style import Style, StyleMeta
 from pymdownx.highlight import HighlightExtension
 
 from pipeline.site.pagecache import Reuse, looking_up, watching
+from pipeline.site.rawhtml import LeanHtmlBlockPreprocessor
 
 log = logging.getLogger("mkdocs.commands.build")
 # What a kept conversion leaves out: the Markdown (in its key) and the page's date (set
@@ -66,6 +67,8 @@ class Converter:
             table = md.parser.blockprocessors["table"] if "table" in md.parser.blockprocessors else None
             if type(table) is TableProcessor:
                 md.parser.blockprocessors.register(LeanTableProcessor(md.parser, table.config), "table", 75)
+            if "html_block" in md.preprocessors and type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor:
+                md.preprocessors.register(LeanHtmlBlockPreprocessor(md), "html_block", 20)  # Python-Markdown's priority
             if type(md.preprocessors["normalize_whitespace"]) is NormalizeWhitespace:
                 md.preprocessors.register(LeanNormalizeWhitespace(md), "normalize_whitespace", 30)  # Python-Markdown's priority
             if type(md.treeprocessors["unescape"]) is treeprocessors.UnescapeTreeprocessor:
