@@ -15,7 +15,7 @@ import posixpath
 import re
 from urllib.parse import quote
 
-from pipeline.render.pages.escape import safe_url
+from pipeline.core.escape import safe_url
 
 PUBLIC_NAVIGATOR = "https://mitre-attack.github.io/attack-navigator/"
 _OLD = re.compile(r"^- \[Open the [^\n]*? in ATT&CK Navigator\]\([^)\s]*\)\n?", re.M)

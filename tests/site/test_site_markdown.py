@@ -11,7 +11,7 @@ import markdown
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.render.pages import escape
+from pipeline.core import escape
 from pipeline.site.config import MARKDOWN_EXTENSIONS
 
 BLOCK_OPENERS = [

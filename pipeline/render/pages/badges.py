@@ -3,7 +3,7 @@ Bank: uncovered, priority 7 of 691" (the card's include `docs-technique-profile.
 
 from __future__ import annotations
 
-from pipeline.render.pages.escape import Md, local, text
+from pipeline.core.escape import Md, local, text
 
 
 def badges_by_technique(found) -> dict[str, tuple[Md, ...]]:

@@ -4,7 +4,7 @@ where it sits in its framework, and every technique it maps with its score."""
 from __future__ import annotations
 
 from pipeline.render.pages.downloads import control_downloads
-from pipeline.render.pages.escape import Md, cell, para, text, url_text
+from pipeline.core.escape import Md, cell, para, text, url_text
 from pipeline.render.pages.mappings import mapping_notes, mapping_type
 from pipeline.render.pages.pageset import Row, Site
 

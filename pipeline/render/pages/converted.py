@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pipeline.convert.targets import TARGETS
 from pipeline.model.detections import Detection
-from pipeline.render.pages.escape import Md, fence, link, text
+from pipeline.core.escape import Md, fence, link, text
 from pipeline.render.pages.queries import flags_md
 from pipeline.render.pages.pageset import Site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.model.detections import Detection
 from pipeline.render.pages.converted import detection_section, is_sigma
-from pipeline.render.pages.escape import EMPTY, Md, cell, codespan, link, para, text, url_text
+from pipeline.core.escape import EMPTY, Md, cell, codespan, link, para, text, url_text
 from pipeline.render.pages.queries import flags_md, language_label, queries_md
 from pipeline.render.pages.pageset import Row, Site
 

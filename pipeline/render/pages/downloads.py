@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pipeline.render.pages.escape import Md, text
+from pipeline.core.escape import Md, text
 from pipeline.render.pages.pageset import Site
 from pipeline.render.naming import bundle_stem, report_stem
 from pipeline.render.navigator.frameworks import framework_folders, subject_names

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 
-from pipeline.render.pages import escape
+from pipeline.core import escape
 
 
 class UnescapedValue(TypeError):

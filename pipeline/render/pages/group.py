@@ -12,7 +12,7 @@ import orjson
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES
 from pipeline.model.domains import DOMAINS
 from pipeline.render.pages.downloads import group_downloads
-from pipeline.render.pages.escape import Md, cell, link, text
+from pipeline.core.escape import Md, cell, link, text
 from pipeline.render.pages.pictures import group_heatmap
 from pipeline.render.pages.prose import Citations, prose
 from pipeline.render.pages.pageset import Row, Site

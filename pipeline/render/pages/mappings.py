@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from pipeline.graph.coverage import NON_COVERING
-from pipeline.render.pages.escape import Md, cell, link, safe_url
+from pipeline.core.escape import Md, cell, link, safe_url
 
 
 def _type_words(e: dict) -> str:

@@ -11,7 +11,7 @@ from pipeline.graph.coverage import CLASS_LABELS, CLASSES, Coverage
 from pipeline.graph.query import techniques_of_tactic
 from pipeline.model.domains import DOMAINS
 from pipeline.render.pages.downloads import framework_downloads
-from pipeline.render.pages.escape import Md, cell, link, text
+from pipeline.core.escape import Md, cell, link, text
 from pipeline.render.pages.pictures import coverage_heatmap, framework_chart, framework_heatmap, tactic_chart
 from pipeline.render.pages.prose import prose
 from pipeline.render.pages.pageset import Row, Site

@@ -21,7 +21,7 @@ from pipeline.graph.coverage import Coverage, coverage_by_technique
 from pipeline.model.attack import AttackTexts
 from pipeline.model.frameworks import framework as framework_info
 from pipeline.render.pages import paths
-from pipeline.render.pages.escape import Md, local, text
+from pipeline.core.escape import Md, local, text
 
 CONTROL_KINDS = ("control", "capability")
 # A table row or list item handed to a template: attribute access is what templates do

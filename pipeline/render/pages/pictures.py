@@ -11,7 +11,7 @@ from html import escape
 from pipeline.graph.coverage import CLASS_LABELS, CLASSES, NON_COVERING
 from pipeline.render.navigator.refs import VALUE_RANK
 from pipeline.render.navigator.sets import CLASS_COLORS
-from pipeline.render.pages.escape import Md
+from pipeline.core.escape import Md
 from pipeline.render.pages.pageset import Site
 from pipeline.render.pictures import charts
 from pipeline.render.pictures.heatmap import heatmap

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from pipeline.model.attack import Reference
-from pipeline.render.pages.escape import Md, codespan, safe_url
+from pipeline.core.escape import Md, codespan, safe_url
 
 _CITATION = re.compile(r"\(Citation:\s*([^)]*?)\s*\)")
 _CODE_TAG = re.compile(r"<code>(.*?)</code>", re.S | re.I)

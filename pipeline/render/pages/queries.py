@@ -8,7 +8,7 @@ it (a popular Sigma rule appears on several), which is most of the pages' bytes.
 from __future__ import annotations
 
 from pipeline.model.detections import Detection
-from pipeline.render.pages.escape import Md, codespan, fence, link, text
+from pipeline.core.escape import Md, codespan, fence, link, text
 from pipeline.render.pages.pageset import Site
 
 # Fence info strings: the seed's `Kusto` for KQL; a Sigma rule is YAML (highlighters know

@@ -20,7 +20,7 @@ from pipeline.model.domains import DOMAINS
 from pipeline.convert.targets import TARGETS
 from pipeline.render.pages.converted import card_section, is_sigma, languages
 from pipeline.render.pages.downloads import technique_downloads
-from pipeline.render.pages.escape import EMPTY, Md, cell, link, text
+from pipeline.core.escape import EMPTY, Md, cell, link, text
 from pipeline.render.pages.mappings import mapping_notes_html, mapping_type_html
 from pipeline.render.pages.pictures import technique_picture
 from pipeline.render.pages.prose import Citations, prose

@@ -1,13 +1,13 @@
 """`docs/profiles/<id>.md`: one organisation's profile on the docs site.
 
-Every value from the profile or the sources goes through `pipeline.render.pages.escape`
+Every value from the profile or the sources goes through `pipeline.core.escape`
 (text, table cells), like every other page; links go only to generated pages and the
 profile's own artifacts.
 """
 
 from __future__ import annotations
 
-from pipeline.render.pages.escape import cell, local, text
+from pipeline.core.escape import cell, local, text
 
 SHOWN_ADVERSARY_TECHNIQUES = 40
 

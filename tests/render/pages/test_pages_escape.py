@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pages_html import both, commonmark, problems, scan, text_of
 
 from pipeline.ingest.attack_texts import Reference, texts_of_objects
-from pipeline.render.pages import escape
+from pipeline.core import escape
 from pipeline.render.pages.environment import UnescapedValue, environment
 from pipeline.render.pages.paths import file_stem, relative, stems
 from pipeline.render.pages.prose import Citations, prose

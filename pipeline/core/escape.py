@@ -19,7 +19,7 @@ comments, queries. So no source string reaches a page unescaped:
   `vbscript:`), percent-encoding the characters that could end a Markdown link.
 
 Every function returns `Md`, the marker type the template environment requires for
-anything it prints (see `environment.py`): a value that did not pass through here
+anything it prints (see `pipeline.render.pages.environment`): a value that did not pass through here
 cannot reach a page.
 """
 
