@@ -28,6 +28,7 @@ from mkdocs.exceptions import MkDocsException
 
 from pipeline.build.lock import BuildLock, BuildLocked
 from pipeline.core.errors import PipelineError
+from pipeline.core.perf import paused_gc
 from pipeline.site.source import BuildSource, reading
 from pipeline.build import tree
 from pipeline.site.config import mkdocs_config, write_config
@@ -109,15 +110,21 @@ def _page_counts(report: Callable[[str, int], None] | None) -> Iterator[None]:
 
 
 def run_mkdocs(
-    config_file: Path, pages: Callable[[str, int], None] | None = None, workers: int = 1, reuse: Reuse | None = None
+    config_file: Path,
+    pages: Callable[[str, int], None] | None = None,
+    workers: int = 1,
+    reuse: Reuse | None = None,
+    nav: list | None = None,
 ) -> Made:
     """mkdocs build, its page loops in `workers` processes (`parallel`; 1: this process;
     0: mkdocs' own serial build, the same site); its warnings become one PipelineError. `pages` is
     told (phase, count) as mkdocs reads and builds each page. Returns how many pages
-    were made and the page cache's keys they used (`reuse`: the cache)."""
+    were made and the page cache's keys they used (`reuse`: the cache). `nav`: the
+    navigation, given to mkdocs as it is rather than in the configuration file (its
+    ~80 KB of YAML took 0.15 s to write and read again, before any page)."""
     with _mkdocs_warnings() as seen, _page_counts(pages):
         try:
-            cfg = load_config(config_file=str(config_file))
+            cfg = load_config(config_file=str(config_file), nav=nav)
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
                 return mkdocs_build(cfg, workers, reuse)
@@ -196,17 +203,20 @@ def _make(
     try:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
-            config_file = write_config(Path(work) / "mkdocs.yml", cfg)
+            config_file = write_config(Path(work) / "mkdocs.yml", {k: v for k, v in cfg.items() if k != "nav"})
             report = None
             if progress is not None:
                 total = sum(1 for _ in build.docs.rglob("*.md"))
                 progress("configuring", 0, total)
                 report = lambda phase, done: progress(phase, done, total)  # noqa: E731
             reuse = Reuse.for_site(site, _portable(cfg), read=not fresh)
-            made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse)  # the site's date is in the config (site/hooks.py)
+            with paused_gc():  # see `paused_gc` below
+                # the site's date is in the config (site/hooks.py)
+                made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse, cfg.get("nav"))
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
         if made.converted >= 0:  # counted: the cache was used (not mkdocs' own build)
-            reuse.cache.finish(made.keys)
+            with paused_gc():
+                reuse.cache.finish(made.keys)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if reuse is not None:  # what the failed build made is kept beside what was

@@ -46,6 +46,7 @@ exception's text; the parent raises it as mkdocs would have.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -119,6 +120,10 @@ def _worker(tasks: int, conn_w: int, spool: int, runs: list[range], job: Callabl
     `spool` as one pickle, and where it lies goes to the parent through `conn_w`."""
     status = 0
     try:
+        # The parent pauses its collector through the loops (`make`); here it runs, on this
+        # process's own objects only: walking the inherited ones would copy their pages.
+        gc.freeze()
+        gc.enable()
         # The parent's handlers (its progress bar, its collectors) are not ours to call.
         for name in ("mkdocs", "mkdocs.commands.build"):
             logging.getLogger(name).handlers.clear()
