@@ -32,6 +32,7 @@ from mkdocs.structure.toc import get_toc
 from pygments.style import Style, StyleMeta
 from pymdownx.highlight import HighlightExtension
 
+from pipeline.site.links import LeanRelativePathTreeprocessor
 from pipeline.site.pagecache import Reuse, looking_up, watching
 from pipeline.site.rawhtml import LeanHtmlBlockPreprocessor
 
@@ -49,6 +50,7 @@ class Converter:
         self.config = config
         self._md: markdown.Markdown | None = None
         self._block_level: BlockLevel
+        self._targets: dict[tuple[str, str], str] = {}  # links' files (site/links.py)
 
     def _markdown(self) -> markdown.Markdown:
         if self._md is None:
@@ -94,7 +96,7 @@ class Converter:
         raw_html._register(md)
         anchors = mkdocs_pages._ExtractAnchorsTreeprocessor(page.file, files, self.config)
         anchors._register(md)
-        relative = mkdocs_pages._RelativePathTreeprocessor(page.file, files, self.config)
+        relative = LeanRelativePathTreeprocessor(page.file, files, self.config, self._targets)
         relative._register(md)
         title = mkdocs_pages._ExtractTitleTreeprocessor()
         title._register(md)

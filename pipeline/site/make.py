@@ -136,6 +136,11 @@ def run_mkdocs(
             raise PipelineError(f"the site build failed: {shown}{more}", file=str(config_file)) from None
 
 
+def _markdown_pages(docs: Path) -> int:
+    """How many Markdown pages `docs` holds (a directory walk: `Path.rglob` took 40 ms)."""
+    return sum(name.endswith(".md") for _, _, names in os.walk(docs) for name in names)
+
+
 def _portable(cfg: dict) -> dict:
     """The mkdocs configuration without the folders of this one build (the build read,
     the temporary site folder), which decide nothing about a page's HTML."""
@@ -200,17 +205,20 @@ def _make(
     tree.check_replaceable(site)
     tmp = tree.new_build_dir(site)
     reuse = None
+    pages = _markdown_pages(build.docs)
     try:
         with tempfile.TemporaryDirectory(prefix="attack-pipeline-site-") as work:
             cfg = mkdocs_config(build, read_nav(build.docs), tmp, site_url, navigator_url, markdown_extensions)
             config_file = write_config(Path(work) / "mkdocs.yml", {k: v for k, v in cfg.items() if k != "nav"})
             report = None
             if progress is not None:
-                total = sum(1 for _ in build.docs.rglob("*.md"))
-                progress("configuring", 0, total)
-                report = lambda phase, done: progress(phase, done, total)  # noqa: E731
+                progress("configuring", 0, pages)
+                report = lambda phase, done: progress(phase, done, pages)  # noqa: E731
             reuse = Reuse.for_site(site, _portable(cfg), read=not fresh)
-            with paused_gc():  # see `paused_gc` below
+            # This process's objects live until the site is made: its cyclic collector
+            # would walk them for nothing (0.4 s of a cold site), and the forked workers
+            # would copy every memory page it wrote to (they collect their own objects).
+            with paused_gc():
                 # the site's date is in the config (site/hooks.py)
                 made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse, cfg.get("nav"))
         folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
@@ -223,6 +231,5 @@ def _make(
             reuse.cache.finish(None)
         raise
     index = folder / "search" / "search_index.json"
-    pages = sum(1 for _ in build.docs.rglob("*.md"))
     size = index.stat().st_size if index.is_file() else 0
     return SiteResult(site, folder, pages, time.perf_counter() - start, size, made.converted, made.written)
