@@ -28,7 +28,7 @@ from mkdocs.exceptions import MkDocsException
 
 from pipeline.build.lock import BuildLock, BuildLocked
 from pipeline.core.errors import PipelineError
-from pipeline.core.perf import paused_gc
+from pipeline.core.perf import collected_later
 from pipeline.site.source import BuildSource, reading
 from pipeline.build import tree
 from pipeline.site.config import mkdocs_config, write_config
@@ -218,13 +218,12 @@ def _make(
             # This process's objects live until the site is made: its cyclic collector
             # would walk them for nothing (0.4 s of a cold site), and the forked workers
             # would copy every memory page it wrote to (they collect their own objects).
-            with paused_gc():
+            with collected_later():
                 # the site's date is in the config (site/hooks.py)
                 made = run_mkdocs(config_file, report, default_workers() if workers is None else workers, reuse, cfg.get("nav"))
-        folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
-        if made.converted >= 0:  # counted: the cache was used (not mkdocs' own build)
-            with paused_gc():
-                reuse.cache.finish(made.keys)
+                folder = tree.publish(tmp, site, build.fingerprint[:16] or "site")
+                if made.converted >= 0:  # counted: the cache was used (not mkdocs' own build)
+                    reuse.cache.finish(made.keys)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if reuse is not None:  # what the failed build made is kept beside what was
