@@ -333,3 +333,15 @@ def test_a_row_is_split_as_python_markdown_splits_it(cells):
     stock = TableProcessor(md.parser, lean.config)
     row = "|".join(cells)
     assert lean._split(row) == stock._split(row)
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet="ab |`\\\n", max_size=16), st.sampled_from([0, 1, 2, 3]))
+def test_a_rows_border_is_taken_off_as_python_markdown_takes_it_off(row, border):
+    """With any border (left, right, both, none), any row: the cells of the extension's
+    own split, its end border found without its expression."""
+    md = _site_markdown()
+    lean = md.parser.blockprocessors["table"]
+    stock = TableProcessor(md.parser, lean.config)
+    lean.border = stock.border = border
+    assert lean._split_row(row) == stock._split_row(row)
