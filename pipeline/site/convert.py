@@ -25,6 +25,7 @@ import markdown
 from markdown import inlinepatterns, treeprocessors, util
 from markdown.extensions.tables import TableProcessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
+from markdown.postprocessors import RawHtmlPostprocessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from mkdocs.exceptions import BuildError
 from mkdocs.structure import pages as mkdocs_pages
@@ -34,7 +35,7 @@ from pymdownx.highlight import HighlightExtension
 
 from pipeline.site.links import LeanRelativePathTreeprocessor
 from pipeline.site.pagecache import Reuse, looking_up, watching
-from pipeline.site.rawhtml import LeanHtmlBlockPreprocessor
+from pipeline.site.rawhtml import LeanHtmlBlockPreprocessor, LeanRawHtmlPostprocessor
 
 log = logging.getLogger("mkdocs.commands.build")
 # What a kept conversion leaves out: the Markdown (in its key) and the page's date (set
@@ -69,6 +70,8 @@ class Converter:
             table = md.parser.blockprocessors["table"] if "table" in md.parser.blockprocessors else None
             if type(table) is TableProcessor:
                 md.parser.blockprocessors.register(LeanTableProcessor(md.parser, table.config), "table", 75)
+            if "raw_html" in md.postprocessors and type(md.postprocessors["raw_html"]) is RawHtmlPostprocessor:
+                md.postprocessors.register(LeanRawHtmlPostprocessor(md), "raw_html", 30)  # Python-Markdown's priority
             if "html_block" in md.preprocessors and type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor:
                 md.preprocessors.register(LeanHtmlBlockPreprocessor(md), "html_block", 20)  # Python-Markdown's priority
             if type(md.preprocessors["normalize_whitespace"]) is NormalizeWhitespace:
