@@ -33,6 +33,7 @@ from mkdocs.structure.toc import get_toc
 from pygments.style import Style, StyleMeta
 from pymdownx.highlight import HighlightExtension
 
+from pipeline.site.frontmatter import read_source
 from pipeline.site.links import LeanRelativePathTreeprocessor
 from pipeline.site.pagecache import Reuse, looking_up, watching
 from pipeline.site.rawhtml import LeanHtmlBlockPreprocessor, LeanRawHtmlPostprocessor
@@ -122,7 +123,7 @@ class Converter:
         config._current_page = page
         try:
             page = config.plugins.on_pre_page(page, config=config, files=files)
-            page.read_source(config)
+            read_source(page, config)  # mkdocs' `page.read_source`, less copying (site/frontmatter.py)
             page.markdown = config.plugins.on_page_markdown(page.markdown, page=page, config=config, files=files)
             key = reuse.converted_key(page) if reuse is not None else None
             kept = reuse.converted(key, files) if reuse is not None else None
