@@ -228,3 +228,42 @@ def test_the_site_uses_the_lean_whitespace_and_unescape_steps():
     assert type(md.treeprocessors["unescape"]) is LeanUnescapeTreeprocessor
     page = "a \\\\* b `\\\\_` \\n   \\n\\t- c\\n  \\n```\\n  \\n```\\n| d \\\\| e |\\n|-|\\n| f |"
     assert md.convert(page) == stock.convert(page)
+
+
+_OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("register"), st.sampled_from("abcde"), st.integers(0, 4)),
+        st.tuples(st.just("deregister"), st.sampled_from("abcdex"), st.just(0)),
+        st.tuples(st.just("iterate"), st.just(""), st.just(0)),
+        st.tuples(st.just("register while iterating"), st.sampled_from("abcde"), st.integers(0, 4)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=500)
+@given(_OPERATIONS)
+def test_a_registry_lists_its_items_as_python_markdowns_does(operations):
+    """Any registering and removing, a walk under way included: the same items, in
+    the same order, as Python-Markdown's registry."""
+    from markdown import util
+
+    from pipeline.site.convert import OrderedOnce
+
+    stock, lean = util.Registry(), OrderedOnce()
+    for op, name, priority in operations:
+        seen = []
+        for registry in (stock, lean):
+            if op == "register":
+                registry.register(f"{name}{priority}", name, priority)
+            elif op == "deregister":
+                registry.deregister(name, strict=False)
+            elif op == "iterate":
+                seen.append(list(registry))
+            else:
+                walked = []
+                for item in registry:
+                    walked.append(item)
+                    registry.register(f"{name}{priority}!", name, priority)
+                seen.append(walked + list(registry))
+        assert list(stock) == list(lean) and seen[:1] == seen[1:]
