@@ -146,7 +146,7 @@ def test_a_damaged_index_makes_every_entry_a_miss(tmp_path):
     for damaged in (b"{", b"[]", b'{"format": 1}', orjson.dumps({**index, "format": 0}), orjson.dumps({**index, "packs": []})):
         (root / packs.INDEX).write_bytes(damaged)
         assert PageCache.open(root).keys() == set()
-    for entry in (["x", 0, 1], [0, "x", 1], [0, -5, 1], [0, 0, 10**12]):
+    for entry in (["x", 0, 1], [0, "x", 1], [0, -5, 1], [0, 0, 10**12], [0, packs.RECORD.size, 10**12], [0, True, 1]):
         (root / packs.INDEX).write_bytes(orjson.dumps({**index, "entries": {_key(1): entry}}))
         assert PageCache.open(root).get(_key(1)) is None
     (root / packs.INDEX).write_bytes(good)
