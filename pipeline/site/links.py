@@ -14,7 +14,10 @@ file's path depends only on the page's folder and the link, so it is worked out 
 folder and link in a process. The file is still looked up for every link (the page
 cache records each lookup), and its relative link made by mkdocs' own function. Any
 other link, a file that is missing (a warning and its suggestion) or left out of the
-site, goes to mkdocs' own code; tests/site compare both on random links.
+site, goes to mkdocs' own code, but for an http(s) link in ASCII without brackets, which
+mkdocs returns as it is once it has split it (and splitting it cannot fail: no IPv6
+host, nothing that Unicode normalization could turn into a separator); tests/site
+compare both on random links.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class LeanRelativePathTreeprocessor(mkdocs_pages._RelativePathTreeprocessor):
     def path_to_url(self, url: str) -> str:
         plain = _PLAIN.fullmatch(url)
         if plain is None:
+            if url.startswith(("https://", "http://")) and url.isascii() and "[" not in url and "]" not in url:
+                return url  # a scheme: mkdocs leaves the link as it is (splitting it cannot fail)
             return super().path_to_url(url)
         path, anchor = plain.group(1, 2)
         key = (self.folder, path)

@@ -26,7 +26,8 @@ _PIECES = [
     "..", ".", "/", "//", "../", "./", "techniques", "T1046.md", "T1046.001.md", "T1046", "tactics/", "TA0007.md",
     "detections", "sigma", "a-b.md", "index.md", "README.md", "x_y.md", "controls", "nist", "AC-4.md", "drafts",
     "hidden.md", "assets", "pic.png", "layers", "all.json", "missing.md", "#", "#top", "#a-b", "#", "?q=1", "%20",
-    "%2E", ":", "mailto:", "http://x.test/", "\\", "a b", ".html", "T1046.html", "\x02amp\x03",
+    "%2E", ":", "mailto:", "http://x.test/", "https://", "http://", "[::1]", "[", "\uff0f", "é", "\\", "a b", ".html",
+    "T1046.html", "\x02amp\x03",
 ]
 
 
@@ -61,6 +62,13 @@ class _Logged(logging.Handler):
         self.records.append((record.levelno, record.getMessage()))
 
 
+def _made_one(processor, url: str) -> str:
+    try:
+        return processor.path_to_url(url)
+    except ValueError as exc:  # mkdocs' split refuses the address
+        return f"refused: {exc}"
+
+
 def _made(processor, files, urls: list[str]) -> tuple:
     logger = logging.getLogger("mkdocs")
     handler, level = _Logged(), logger.level
@@ -68,7 +76,7 @@ def _made(processor, files, urls: list[str]) -> tuple:
     logger.setLevel(logging.DEBUG)
     try:
         with looking_up(files) as seen:
-            made = [processor.path_to_url(url) for url in urls]
+            made = [_made_one(processor, url) for url in urls]
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -84,6 +92,7 @@ def _made(processor, files, urls: list[str]) -> tuple:
 )
 @example("techniques/T1046.md", ["../tactics/TA0007.md#x", "T1046.001.md", "../drafts/hidden.md#y", "../missing.md"], True)
 @example("detections/sigma/a-b.md", ["../../techniques/T1046.md#top", "index.md#a-b", "../elastic/x_y.md"], False)
+@example("index.md", ["https://github.com/x/y/blob/1/a.yml", "http://[::1", "https://x.test\uff0fy@z/", "https://é.test/"], True)
 def test_a_link_is_made_as_mkdocs_makes_it(configs, source, urls, use_directory_urls):
     config = configs[use_directory_urls]
     files = _files(config)
