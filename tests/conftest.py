@@ -11,6 +11,7 @@ deadline per input and the example database to replay what it found."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,6 +51,17 @@ class Golden:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(raw)
         assert raw == path.read_bytes(), f"differs from {path} (pytest --update-golden rewrites it)"
+
+
+@pytest.fixture
+def collector_as_found():
+    """The cyclic collector given back as the test found it, nothing frozen (the tests
+    of pipeline/build/collector.py and pipeline/core/perf.py change both)."""
+    gc.unfreeze()
+    enabled = gc.isenabled()
+    yield
+    gc.unfreeze()
+    (gc.enable if enabled else gc.disable)()
 
 
 @pytest.fixture(scope="session")

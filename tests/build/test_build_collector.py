@@ -17,13 +17,7 @@ class Node:
         self.me = self  # a reference cycle: only the cyclic collector frees it
 
 
-@pytest.fixture(autouse=True)
-def _nothing_frozen():
-    gc.unfreeze()
-    was = gc.isenabled()
-    yield
-    gc.unfreeze()
-    (gc.enable if was else gc.disable)()
+pytestmark = pytest.mark.usefixtures("collector_as_found")
 
 
 def test_the_collector_is_off_inside_and_restored_after():

@@ -19,13 +19,7 @@ def _cycle() -> weakref.ref:
     return weakref.ref(cycle)
 
 
-@pytest.fixture(autouse=True)
-def _collector_as_found():
-    gc.unfreeze()
-    enabled = gc.isenabled()
-    yield
-    gc.unfreeze()
-    gc.enable() if enabled else gc.disable()
+pytestmark = pytest.mark.usefixtures("collector_as_found")
 
 
 def test_the_collector_is_off_inside_and_restored_after():
